@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * ibt: the command-line face of incremental-backups-tools. One line per error on stderr
+ * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage.
+ */
+import { IbtError } from "../errors.js";
+import { parseArgs } from "./args.js";
+import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
+
+const VERSION = "0.1.0";
+
+const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void>> = {
+  signature: signatureCommand,
+  delta: deltaCommand,
+  patch: patchCommand,
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("-V") || argv.includes("--version")) {
+    process.stdout.write(`ibt ${VERSION} (librsync 2.x formats)\n`);
+    return 0;
+  }
+  const help = argv.some((a) => a === "-h" || a === "-?" || a === "--help");
+  try {
+    const parsed = parseArgs(
+      argv.filter((a) => a !== "-h" && a !== "-?" && a !== "--help"),
+      RDIFF_OPTIONS,
+    );
+    const name = parsed.positionals.shift();
+    if (help || name === undefined) {
+      process.stdout.write(RDIFF_USAGE);
+      return help ? 0 : 2;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
+    await command(parsed);
+    return 0;
+  } catch (e) {
+    if (e instanceof IbtError) {
+      process.stderr.write(`ibt: ${e.code}: ${e.message}\n`);
+      return e.code === "BAD_ARGUMENT" ? 2 : 1;
+    }
+    process.stderr.write(`ibt: INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`ibt: INTERNAL: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

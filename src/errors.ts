@@ -1,0 +1,60 @@
+/**
+ * One error class for the whole library. `code` is stable and meant for programs; `message` is
+ * for people. `path` and `offset` say what the error concerns when that is known. Errors
+ * survive `postMessage` and JSON through `toJSON` / `IbtError.from`.
+ */
+export type ErrorCode =
+  | "BAD_ARGUMENT" // an option or parameter is out of range
+  | "BAD_MAGIC" // a signature or delta does not start with a known magic number
+  | "TRUNCATED" // input ended before its format says it may
+  | "CORRUPT" // input is malformed in some other way
+  | "OUT_OF_RANGE" // a delta copies bytes the basis does not have
+  | "NOT_FOUND" // a file or path does not exist
+  | "EXISTS" // an output exists and overwriting was not asked for
+  | "UNSUPPORTED" // valid but not supported here
+  | "IO" // the platform failed to read or write
+  | "INTERNAL"; // a bug: an invariant of this library broke
+
+export interface IbtErrorData {
+  path?: string;
+  offset?: number;
+  caller?: string;
+  cause?: unknown;
+}
+
+export class IbtError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly offset: number | undefined;
+  readonly caller: string | undefined;
+
+  constructor(code: ErrorCode, message: string, data: IbtErrorData = {}) {
+    super(message, data.cause === undefined ? undefined : { cause: data.cause });
+    this.name = "IbtError";
+    this.code = code;
+    this.path = data.path;
+    this.offset = data.offset;
+    this.caller = data.caller;
+  }
+
+  toJSON(): { name: string; code: ErrorCode; message: string; path?: string; offset?: number; caller?: string } {
+    const json: ReturnType<IbtError["toJSON"]> = { name: this.name, code: this.code, message: this.message };
+    if (this.path !== undefined) json.path = this.path;
+    if (this.offset !== undefined) json.offset = this.offset;
+    if (this.caller !== undefined) json.caller = this.caller;
+    return json;
+  }
+
+  /** Rebuilds an error from its `toJSON` form, for example after `postMessage`. */
+  static from(json: { code: ErrorCode; message: string; path?: string; offset?: number; caller?: string }): IbtError {
+    const data: IbtErrorData = {};
+    if (json.path !== undefined) data.path = json.path;
+    if (json.offset !== undefined) data.offset = json.offset;
+    if (json.caller !== undefined) data.caller = json.caller;
+    return new IbtError(json.code, json.message, data);
+  }
+}
+
+export function isIbtError(e: unknown, code?: ErrorCode): e is IbtError {
+  return e instanceof IbtError && (code === undefined || e.code === code);
+}

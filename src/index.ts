@@ -1,0 +1,6 @@
+/**
+ * incremental-backups-tools: the runtime-neutral entry point. Imports nothing from Node; the
+ * Node file helpers live in "incremental-backups-tools/node".
+ */
+export * from "./rsync/index.js";
+export { IbtError, isIbtError, type ErrorCode, type IbtErrorData } from "./errors.js";

@@ -1,0 +1,2 @@
+/** Node-only helpers: "incremental-backups-tools/node". */
+export { readFileChunks, openBasis, writeFileAtomic, fsError, type OpenBasis, type WriteOptions } from "./files.js";

@@ -1,0 +1,121 @@
+/**
+ * Delta generation: the TypeScript face of assembly/matcher.ts and assembly/blocktable.ts.
+ *
+ * The job copies the signature's block records into the engine once and builds the block table,
+ * then streams the new data through the engine's window. It refills the window only when it is
+ * full (or the input has ended) before running the matcher, which is what makes the delta
+ * independent of how the input was chunked. Memory: the block table plus a window of about
+ * 1.3 MiB (more for block lengths over 1 MiB), whatever the size of the new file.
+ */
+import { IbtError } from "../errors.js";
+import { acquireEngine, releaseEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
+import { chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { MAGIC_DELTA } from "./format.js";
+import { loadSignature, parseSignature, type Signature } from "./loadsig.js";
+
+export interface DeltaStats {
+  /** Bytes of new data read. */
+  newBytes: number;
+  /** Bytes of delta written. */
+  deltaBytes: number;
+}
+
+export class DeltaJob {
+  ondata: (data: Uint8Array, final: boolean) => void = () => {};
+  readonly stats: DeltaStats = { newBytes: 0, deltaBytes: 0 };
+  private engine: Engine | undefined;
+  private parts: Uint8Array[] = [];
+
+  private constructor(engine: Engine, sig: Signature) {
+    this.engine = engine;
+    const e = engine.exports;
+    const at = e.tbl_alloc(sig.count, sig.strongLength);
+    engine.write(at, sig.records);
+    e.tbl_build();
+    e.dl_begin(sig.weak === "rabinkarp" ? 1 : 0, sig.hash === "blake2" ? 1 : 0, sig.blockLength);
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setUint32(0, MAGIC_DELTA);
+    this.parts.push(header);
+  }
+
+  /** A delta job against a parsed signature or the bytes of a signature file. */
+  static async create(signature: Signature | Uint8Array): Promise<DeltaJob> {
+    const sig = signature instanceof Uint8Array ? parseSignature(signature) : signature;
+    return new DeltaJob(await acquireEngine(), sig);
+  }
+
+  push(chunk: Uint8Array, final = false): void {
+    const engine = this.engine;
+    if (!engine) throw new Error("DeltaJob: push after the final chunk");
+    const e = engine.exports;
+    this.stats.newBytes += chunk.length;
+    for (let at = 0; at < chunk.length; ) {
+      const space = e.dl_input_space();
+      if (space === 0) {
+        this.run(engine, false);
+        e.dl_compact();
+        continue;
+      }
+      const n = Math.min(space, chunk.length - at);
+      engine.write(e.dl_input_ptr(), chunk.subarray(at, at + n));
+      e.dl_commit(n);
+      at += n;
+    }
+    if (final) {
+      this.run(engine, true);
+      this.engine = undefined;
+      releaseEngine(engine);
+    }
+    if (this.parts.length > 0 || final) {
+      const out = concatBytes(this.parts.length ? this.parts : [new Uint8Array(0)]);
+      this.parts = [];
+      this.stats.deltaBytes += out.length;
+      this.ondata(out, final);
+    }
+  }
+
+  private run(engine: Engine, final: boolean): void {
+    const e = engine.exports;
+    for (;;) {
+      const status = e.dl_run(final ? 1 : 0);
+      const len = e.dl_output_len();
+      if (len > 0) {
+        this.parts.push(engine.read(e.dl_output_ptr(), len));
+        e.dl_output_taken();
+      }
+      if (status === RUN_OUTPUT_FULL) continue;
+      if (status === RUN_DONE || status === RUN_NEED_INPUT) return;
+      throw new IbtError("INTERNAL", `delta engine returned unknown status ${status}`);
+    }
+  }
+}
+
+/** Streams the delta that turns the signature's basis into `source`. */
+export async function* delta(signature: Signature | Uint8Array | ByteSource, source: ByteSource): AsyncGenerator<Uint8Array> {
+  const sig = signature instanceof Uint8Array || isSignature(signature) ? signature : await loadSignature(signature);
+  const job = await DeltaJob.create(sig);
+  let pending: Uint8Array[] = [];
+  job.ondata = (d) => {
+    if (d.length) pending.push(d);
+  };
+  for await (const chunk of chunksOf(source)) {
+    job.push(chunk);
+    yield* pending;
+    pending = [];
+  }
+  job.push(new Uint8Array(0), true);
+  yield* pending;
+}
+
+function isSignature(s: unknown): s is Signature {
+  return typeof s === "object" && s !== null && (s as Signature).records instanceof Uint8Array;
+}
+
+/** The delta from a signature to new bytes in memory. */
+export async function deltaOf(signature: Signature | Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const job = await DeltaJob.create(signature);
+  const out: Uint8Array[] = [];
+  job.ondata = (d) => out.push(d);
+  job.push(data, true);
+  return concatBytes(out);
+}

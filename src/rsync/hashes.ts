@@ -1,0 +1,70 @@
+/**
+ * Whole-data strong hashes from the engine: BLAKE2b with a chosen digest length (32 bytes is
+ * what librsync signatures use) and MD4. Streaming (`update` any number of times) or one-shot.
+ */
+import { acquireEngine, releaseEngine, type Engine } from "./engine.js";
+
+const REGION = 1 << 20;
+
+export type HashKind = "blake2b" | "md4";
+
+export class Hasher {
+  private engine: Engine | undefined;
+  private readonly state: number;
+  private readonly input: number;
+  private readonly out: number;
+
+  private constructor(engine: Engine, readonly kind: HashKind, readonly digestLength: number) {
+    this.engine = engine;
+    this.state = engine.alloc(256);
+    this.input = engine.alloc(REGION);
+    this.out = engine.alloc(64);
+    if (kind === "blake2b") engine.exports.hash_blake2b_init(this.state, digestLength);
+    else engine.exports.hash_md4_init(this.state);
+  }
+
+  /** A hasher; `digestLength` (1..64) applies to BLAKE2b only, MD4 digests are 16 bytes. */
+  static async create(kind: HashKind = "blake2b", digestLength = 32): Promise<Hasher> {
+    if (kind === "md4") digestLength = 16;
+    else if (!Number.isInteger(digestLength) || digestLength < 1 || digestLength > 64) {
+      throw new RangeError(`BLAKE2b digest length must be 1..64, not ${digestLength}`);
+    }
+    return new Hasher(await acquireEngine(), kind, digestLength);
+  }
+
+  update(data: Uint8Array): this {
+    const engine = this.live();
+    const e = engine.exports;
+    for (let at = 0; at < data.length; at += REGION) {
+      const part = data.subarray(at, Math.min(at + REGION, data.length));
+      engine.write(this.input, part);
+      if (this.kind === "blake2b") e.hash_blake2b_update(this.state, this.input, part.length);
+      else e.hash_md4_update(this.state, this.input, part.length);
+    }
+    return this;
+  }
+
+  /** Finishes and returns the digest; the hasher cannot be used afterwards. */
+  digest(): Uint8Array {
+    const engine = this.live();
+    if (this.kind === "blake2b") engine.exports.hash_blake2b_final(this.state, this.out);
+    else engine.exports.hash_md4_final(this.state, this.out);
+    const d = engine.read(this.out, this.digestLength);
+    this.engine = undefined;
+    releaseEngine(engine);
+    return d;
+  }
+
+  private live(): Engine {
+    if (!this.engine) throw new Error("Hasher: used after digest()");
+    return this.engine;
+  }
+}
+
+export async function blake2b(data: Uint8Array, digestLength = 32): Promise<Uint8Array> {
+  return (await Hasher.create("blake2b", digestLength)).update(data).digest();
+}
+
+export async function md4(data: Uint8Array): Promise<Uint8Array> {
+  return (await Hasher.create("md4")).update(data).digest();
+}

@@ -1,0 +1,94 @@
+/**
+ * Signature generation: the TypeScript face of assembly/signature.ts.
+ *
+ * `SignatureJob` is push-driven (push(chunk, final) → ondata), synchronous once created, and
+ * accepts chunks of any size: it feeds the engine at most one input region per call, sized so
+ * that the records it can produce always fit the output region. `signature()` is the
+ * async-iterable form, `signatureOf()` the one-shot form. Memory is one engine instance with
+ * about 1 MiB of input and output regions, whatever the size of the basis.
+ */
+import { acquireEngine, releaseEngine, type Engine } from "./engine.js";
+import { chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { signatureHeader, signatureParams, type SignatureOptions, type SignatureParams } from "./format.js";
+
+const INPUT_REGION = 1 << 20;
+
+export class SignatureJob {
+  /** Receives output in order; `final` is true on the last call. */
+  ondata: (data: Uint8Array, final: boolean) => void = () => {};
+  readonly params: SignatureParams;
+  private engine: Engine | undefined;
+  private readonly input: number;
+  private readonly output: number;
+  private readonly maxInput: number;
+  private headerSent = false;
+
+  private constructor(engine: Engine, params: SignatureParams) {
+    this.engine = engine;
+    this.params = params;
+    const record = 4 + params.strongLength;
+    const e = engine.exports;
+    e.sig_begin(params.weak === "rabinkarp" ? 1 : 0, params.hash === "blake2" ? 1 : 0, params.blockLength, params.strongLength);
+    // Each call may complete floor(n / blockLength) + 1 blocks.
+    const outputRegion = Math.max(INPUT_REGION, 4 * record);
+    const blocksPerCall = Math.max(1, Math.floor(outputRegion / record) - 1);
+    this.maxInput = Math.min(INPUT_REGION, blocksPerCall * params.blockLength);
+    this.input = engine.alloc(this.maxInput);
+    this.output = engine.alloc(outputRegion);
+  }
+
+  static async create(options: SignatureOptions = {}): Promise<SignatureJob> {
+    const params = signatureParams(options);
+    return new SignatureJob(await acquireEngine(), params);
+  }
+
+  push(chunk: Uint8Array, final = false): void {
+    const engine = this.engine;
+    if (!engine) throw new Error("SignatureJob: push after the final chunk");
+    const e = engine.exports;
+    const parts: Uint8Array[] = [];
+    if (!this.headerSent) {
+      parts.push(signatureHeader(this.params));
+      this.headerSent = true;
+    }
+    for (let at = 0; at < chunk.length; ) {
+      const n = Math.min(this.maxInput, chunk.length - at);
+      engine.write(this.input, chunk.subarray(at, at + n));
+      const produced = e.sig_update(this.input, n, this.output);
+      if (produced > 0) parts.push(engine.read(this.output, produced));
+      at += n;
+    }
+    if (final) {
+      const produced = e.sig_finish(this.output);
+      if (produced > 0) parts.push(engine.read(this.output, produced));
+      this.engine = undefined;
+      releaseEngine(engine);
+    }
+    if (parts.length > 0 || final) this.ondata(concatBytes(parts.length ? parts : [new Uint8Array(0)]), final);
+  }
+}
+
+/** Streams the signature of `source`. Give `options.size` when known: the defaults depend on it. */
+export async function* signature(source: ByteSource, options: SignatureOptions = {}): AsyncGenerator<Uint8Array> {
+  const job = await SignatureJob.create(options);
+  let pending: Uint8Array[] = [];
+  job.ondata = (d) => {
+    if (d.length) pending.push(d);
+  };
+  for await (const chunk of chunksOf(source)) {
+    job.push(chunk);
+    yield* pending;
+    pending = [];
+  }
+  job.push(new Uint8Array(0), true);
+  yield* pending;
+}
+
+/** The signature of bytes in memory; `size` defaults to their length. */
+export async function signatureOf(data: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
+  const job = await SignatureJob.create({ size: data.length, ...options });
+  const out: Uint8Array[] = [];
+  job.ondata = (d) => out.push(d);
+  job.push(data, true);
+  return concatBytes(out);
+}
