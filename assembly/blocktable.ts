@@ -4,8 +4,9 @@
 // which the caller copies verbatim into linear memory. Layout after `tableBuild`:
 //
 //   records   n × (4 + strongLen)  the signature as read, block i at i × (4 + strongLen)
-//   filter    2^k bits             one bit per hashed weak sum: a cheap "certainly absent" test
-//                                  that the matcher runs at every byte offset
+//   filter    2^k u64 words        a blocked Bloom filter, two bits per weak sum in one word:
+//                                  the cheap "certainly absent" test that the matcher runs at
+//                                  every byte offset, one load and one compare
 //   uniqWeak  u32 per distinct weak sum, ascending, searched by bisection
 //   uniqFirst u32 index of its first candidate in `cands`
 //   uniqCount u32 candidates kept (distinct strong sums, at most CANDIDATE_CAP)
@@ -29,7 +30,7 @@ export let records: usize = 0;
 let recordSize: usize = 0;
 
 let filter: usize = 0;
-let filterShift: u32 = 0;
+let filterShift: u32 = 0; // 32 - log2(words)
 let uniqWeak: usize = 0;
 let uniqFirst: usize = 0;
 let uniqCount: usize = 0;
@@ -58,14 +59,20 @@ export function tableAlloc(n: u32, slen: u32): usize {
 }
 
 // @ts-ignore: decorator
-@inline function filterIndex(weak: u32): u32 {
-  return (weak * 0x9e3779b1) >>> filterShift;
+@inline function filterWord(weak: u32): usize {
+  return filter + (<usize>((weak * 0x9e3779b1) >>> filterShift) << 3);
+}
+
+// @ts-ignore: decorator
+@inline function filterMask(weak: u32): u64 {
+  const h = weak * 0x85ebca6b;
+  return (<u64>1 << <u64>(h >>> 26)) | (<u64>1 << <u64>((h >>> 20) & 63));
 }
 
 // @ts-ignore: decorator
 @inline export function mayContain(weak: u32): bool {
-  const bit = filterIndex(weak);
-  return ((load<u8>(filter + (bit >>> 3)) >>> (bit & 7)) & 1) != 0;
+  const m = filterMask(weak);
+  return (load<u64>(filterWord(weak)) & m) == m;
 }
 
 function sortByWeak(n: u32): usize {
@@ -110,13 +117,13 @@ function sameStrong(i: u32, j: u32): bool {
 /** Builds the filter and the sorted index over the records copied in. */
 export function tableBuild(): void {
   const n = count;
-  // Filter size: a power of two with at least 32 bits per block (about 3% false hits), at least
-  // 2^15 bits, at most 2^30 bits (128 MiB would need 33 million blocks).
-  let bits: u32 = 15;
-  while (bits < 30 && (<u64>1 << bits) < (<u64>n << 5)) bits++;
-  filterShift = 32 - bits;
-  filter = heap.alloc(<usize>1 << (bits - 3));
-  memory.fill(filter, 0, <usize>1 << (bits - 3));
+  // Filter size: a power of two of u64 words, about one word (64 bits) per block, which with two
+  // bits per sum gives well under 1% false hits; at least 4 KiB, at most 32 MiB.
+  let words: u32 = 9;
+  while (words < 22 && (<u64>1 << words) < <u64>n) words++;
+  filterShift = 32 - words;
+  filter = heap.alloc(<usize>8 << words);
+  memory.fill(filter, 0, <usize>8 << words);
 
   const sorted = sortByWeak(n);
   const cap = max<usize>(<usize>n << 2, 16);
@@ -158,8 +165,8 @@ export function tableBuild(): void {
     store<u32>(uniqCount + o, kept);
     store<u32>(uniqMiss + o, 0);
     store<u32>(uniqHits + o, 0);
-    const bit = filterIndex(weak);
-    store<u8>(filter + (bit >>> 3), <u8>(<u32>load<u8>(filter + (bit >>> 3)) | (<u32>1 << (bit & 7))));
+    const w = filterWord(weak);
+    store<u64>(w, load<u64>(w) | filterMask(weak));
     u++;
   }
   uniqN = u;
@@ -180,11 +187,9 @@ function findWeak(weak: u32): i32 {
 }
 
 /**
- * Finds the block whose weak sum is `weak` and whose strong sum prefix equals the one at
- * `strong`, considering only blocks that can have length `len` (every block but the last has
- * exactly `blockLen` bytes; the last may be shorter). `computeStrong` is called at most once,
- * and only when some candidate exists, because computing the strong sum is the expensive part.
- * Returns the block index or -1.
+ * First step of a lookup: the entry of the distinct weak sum `weak`, or -1 when no block has it
+ * (or it has been switched off for failing too often). The caller computes the strong sum only
+ * after this succeeds, because that is the expensive part.
  */
 export function lookupWeak(weak: u32): i32 {
   if (!mayContain(weak)) return -1;
@@ -195,6 +200,10 @@ export function lookupWeak(weak: u32): i32 {
   return u;
 }
 
+/**
+ * Second step: the block of entry `u` whose strong sum prefix equals the one at `strong`, or
+ * -1. Only the last block can match a window shorter than a block (`fullLength` false).
+ */
 export function matchStrong(u: i32, strong: usize, fullLength: bool): i32 {
   const o = <usize>u << 2;
   const first = load<u32>(uniqFirst + o);

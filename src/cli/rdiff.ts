@@ -46,7 +46,7 @@ async function* stdinChunks(): AsyncGenerator<Uint8Array> {
 }
 
 function input(path: string | undefined): AsyncIterable<Uint8Array> {
-  return isStd(path) ? stdinChunks() : readFileChunks(path!);
+  return isStd(path) ? stdinChunks() : readFileChunks(path!, { reuseBuffer: true });
 }
 
 async function output(path: string | undefined, chunks: AsyncIterable<Uint8Array>, force: boolean): Promise<number> {

@@ -20,25 +20,59 @@ export function fsError(e: unknown, path: string): IbtError {
   return new IbtError("IO", `${path}: ${message}`, { path, cause: e });
 }
 
-/** Reads a file as fresh chunks of up to `chunkSize` bytes. */
-export async function* readFileChunks(path: string, chunkSize = CHUNK): AsyncGenerator<Uint8Array> {
+export interface ReadOptions {
+  /** Bytes per chunk (default 1 MiB). */
+  chunkSize?: number;
+  /**
+   * Read every chunk into the same buffer. Much faster for large files (no fresh pages per
+   * chunk), but each chunk is valid only until the next one is requested: use it only with a
+   * consumer that copies or finishes with a chunk before asking for more, as the jobs do.
+   */
+  reuseBuffer?: boolean;
+}
+
+/**
+ * Reads a file as chunks of up to `chunkSize` bytes (fresh arrays unless `reuseBuffer`). The
+ * next chunk is read while the consumer works on the current one.
+ */
+export async function* readFileChunks(path: string, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const chunkSize = options.chunkSize ?? CHUNK;
   let fh;
   try {
     fh = await open(path, "r");
   } catch (e) {
     throw fsError(e, path);
   }
+  const handle = fh;
+  // With reuseBuffer two buffers alternate: one is the consumer's, the other is being filled.
+  const buffers = options.reuseBuffer ? [new Uint8Array(chunkSize), new Uint8Array(chunkSize)] : undefined;
+  let turn = 0;
+  const readNext = async (): Promise<Uint8Array> => {
+    const buf = buffers ? buffers[turn++ & 1]! : new Uint8Array(chunkSize);
+    let got = 0;
+    while (got < chunkSize) {
+      const { bytesRead } = await handle.read(buf, got, chunkSize - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === chunkSize ? buf : buf.subarray(0, got);
+  };
+  let next: Promise<Uint8Array> | undefined;
   try {
+    next = readNext();
     for (;;) {
-      const buf = new Uint8Array(chunkSize);
-      const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
-      if (bytesRead === 0) return;
-      yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+      const chunk: Uint8Array = await next!;
+      next = undefined;
+      if (chunk.length === 0) return;
+      if (chunk.length === chunkSize) next = readNext();
+      yield chunk;
+      if (chunk.length < chunkSize) return;
     }
   } catch (e) {
     throw fsError(e, path);
   } finally {
-    await fh.close();
+    if (next) await next.catch(() => undefined);
+    await handle.close();
   }
 }
 
@@ -58,10 +92,13 @@ export async function openBasis(path: string): Promise<OpenBasis> {
   }
   const { size } = await fh.stat();
   const handle = fh;
+  // One buffer serves every read: patch() copies what it gets before reading again.
+  let shared = new Uint8Array(0);
   return {
     size,
     async read(offset, length) {
-      const buf = new Uint8Array(length);
+      if (shared.length < length) shared = new Uint8Array(length);
+      const buf = shared.subarray(0, length);
       let got = 0;
       while (got < length) {
         const { bytesRead } = await handle.read(buf, got, length - got, offset + got);
@@ -81,10 +118,22 @@ export interface WriteOptions {
   durable?: boolean;
 }
 
+const WRITES_IN_FLIGHT = 4;
+
+function dropBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < chunks.length && n >= chunks[i]!.length) n -= chunks[i++]!.length;
+  const rest = chunks.slice(i);
+  if (n > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
+}
+const BATCH_BYTES = 1 << 20;
+
 /**
  * Writes `chunks` to `path` whole or not at all: into a temporary file beside it, renamed over
  * `path` only after the last chunk. If the source throws, the temporary file is removed and
- * `path` is untouched. Returns the number of bytes written.
+ * `path` is untouched. Returns the number of bytes written. Chunks MUST NOT be modified after
+ * they are yielded (several writes may be in flight).
  */
 export async function writeFileAtomic(path: string, chunks: AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<number> {
   if (!options.overwrite) {
@@ -106,21 +155,43 @@ export async function writeFileAtomic(path: string, chunks: AsyncIterable<Uint8A
     throw fsError(e, temp);
   }
   let total = 0;
+  // Up to WRITES_IN_FLIGHT positioned writes run while the producer makes the next chunks; the
+  // chunks a job yields are its own fresh arrays, so nothing is overwritten while in flight.
+  // Chunks are gathered into batches of about 1 MiB, each written with one writev.
+  const inflight: Promise<void>[] = [];
+  const handle = fh;
+  const writeBatch = async (batch: Uint8Array[], position: number) => {
+    while (batch.length > 0) {
+      const { bytesWritten } = await handle.writev(batch, position);
+      position += bytesWritten;
+      batch = dropBytes(batch, bytesWritten); // a short writev is rare on files, but allowed
+    }
+  };
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  const flush = async () => {
+    inflight.push(writeBatch(batch, total - batchBytes));
+    batch = [];
+    batchBytes = 0;
+    if (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+  };
   try {
     for await (const c of chunks) {
-      let at = 0;
-      while (at < c.length) {
-        const { bytesWritten } = await fh.write(c, at, c.length - at);
-        at += bytesWritten;
-      }
+      if (c.length === 0) continue;
+      batch.push(c);
+      batchBytes += c.length;
       total += c.length;
+      if (batchBytes >= BATCH_BYTES) await flush();
     }
+    if (batchBytes > 0) await flush();
+    while (inflight.length) await inflight.shift();
     if (options.durable) await fh.sync();
     await fh.close();
     fh = undefined;
     await rename(temp, path);
     return total;
   } catch (e) {
+    await Promise.allSettled(inflight);
     if (fh) await fh.close().catch(() => {});
     await unlink(temp).catch(() => {});
     throw e instanceof IbtError ? e : fsError(e, path);

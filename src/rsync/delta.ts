@@ -9,7 +9,7 @@
  */
 import { IbtError } from "../errors.js";
 import { acquireEngine, releaseEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
-import { chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
 import { MAGIC_DELTA } from "./format.js";
 import { loadSignature, parseSignature, type Signature } from "./loadsig.js";
 
@@ -24,7 +24,7 @@ export class DeltaJob {
   ondata: (data: Uint8Array, final: boolean) => void = () => {};
   readonly stats: DeltaStats = { newBytes: 0, deltaBytes: 0 };
   private engine: Engine | undefined;
-  private parts: Uint8Array[] = [];
+  private readonly out = new ChunkQueue();
 
   private constructor(engine: Engine, sig: Signature) {
     this.engine = engine;
@@ -35,7 +35,7 @@ export class DeltaJob {
     e.dl_begin(sig.weak === "rabinkarp" ? 1 : 0, sig.hash === "blake2" ? 1 : 0, sig.blockLength);
     const header = new Uint8Array(4);
     new DataView(header.buffer).setUint32(0, MAGIC_DELTA);
-    this.parts.push(header);
+    this.out.append(header);
   }
 
   /** A delta job against a parsed signature or the bytes of a signature file. */
@@ -66,11 +66,11 @@ export class DeltaJob {
       this.engine = undefined;
       releaseEngine(engine);
     }
-    if (this.parts.length > 0 || final) {
-      const out = concatBytes(this.parts.length ? this.parts : [new Uint8Array(0)]);
-      this.parts = [];
-      this.stats.deltaBytes += out.length;
-      this.ondata(out, final);
+    const parts = this.out.take(final);
+    if (final && parts.length === 0) parts.push(new Uint8Array(0));
+    for (let i = 0; i < parts.length; i++) {
+      this.stats.deltaBytes += parts[i]!.length;
+      this.ondata(parts[i]!, final && i === parts.length - 1);
     }
   }
 
@@ -80,7 +80,8 @@ export class DeltaJob {
       const status = e.dl_run(final ? 1 : 0);
       const len = e.dl_output_len();
       if (len > 0) {
-        this.parts.push(engine.read(e.dl_output_ptr(), len));
+        const ptr = e.dl_output_ptr();
+        this.out.append(engine.bytes().subarray(ptr, ptr + len));
         e.dl_output_taken();
       }
       if (status === RUN_OUTPUT_FULL) continue;

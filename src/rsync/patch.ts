@@ -12,10 +12,13 @@
  * COPY beyond the basis).
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, OutputBuffer, type ByteSource } from "./bytes.js";
+import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
 import { MAGIC_DELTA } from "./format.js";
 
-/** Random access to the basis: resolve to exactly `length` bytes at `offset`, or fewer at its end. */
+/**
+ * Random access to the basis: MUST resolve to exactly `length` bytes at `offset` (at most 256 KiB are asked at once), or fewer only
+ * at the basis's end. The result is copied before the next call, so a reader may reuse one buffer.
+ */
 export type BasisReader = (offset: number, length: number) => Promise<Uint8Array> | Uint8Array;
 
 export type DeltaCommand =
@@ -157,12 +160,12 @@ export interface PatchOptions {
   basisSize?: number;
 }
 
-const COPY_PIECE = 1 << 20;
+const COPY_PIECE = 256 * 1024;
 
 /** Streams the file that `delta` rebuilds from the basis behind `readBasis`. */
 export async function* patch(readBasis: BasisReader, delta: ByteSource, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
   const decoder = new DeltaDecoder();
-  const out = new OutputBuffer();
+  const out = new ChunkQueue();
   const size = options.basisSize;
   for await (const chunk of chunksOf(delta)) {
     for (const cmd of decoder.feed(chunk)) {
@@ -180,19 +183,17 @@ export async function* patch(readBasis: BasisReader, delta: ByteSource, options:
           if (got.length !== n) {
             throw new IbtError("OUT_OF_RANGE", `delta copies bytes ${off}..${off + n} beyond the end of the basis`, { offset: cmd.at });
           }
-          if (out.length === 0 && n >= 64 * 1024) yield got;
-          else out.append(got);
-          if (out.full) yield out.take()!;
+          out.append(got);
+          if (out.readyLength > 0) yield* out.take();
           off += n;
           left -= n;
         }
       }
-      if (out.full) yield out.take()!;
+      if (out.readyLength > 0) yield* out.take();
     }
   }
   decoder.finish();
-  const rest = out.take();
-  if (rest) yield rest;
+  yield* out.take(true);
 }
 
 /** The file rebuilt from a basis and a delta, both in memory. */

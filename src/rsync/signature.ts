@@ -8,7 +8,7 @@
  * about 1 MiB of input and output regions, whatever the size of the basis.
  */
 import { acquireEngine, releaseEngine, type Engine } from "./engine.js";
-import { chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
 import { signatureHeader, signatureParams, type SignatureOptions, type SignatureParams } from "./format.js";
 
 const INPUT_REGION = 1 << 20;
@@ -21,7 +21,7 @@ export class SignatureJob {
   private readonly input: number;
   private readonly output: number;
   private readonly maxInput: number;
-  private headerSent = false;
+  private readonly out = new ChunkQueue();
 
   private constructor(engine: Engine, params: SignatureParams) {
     this.engine = engine;
@@ -35,6 +35,7 @@ export class SignatureJob {
     this.maxInput = Math.min(INPUT_REGION, blocksPerCall * params.blockLength);
     this.input = engine.alloc(this.maxInput);
     this.output = engine.alloc(outputRegion);
+    this.out.append(signatureHeader(params));
   }
 
   static async create(options: SignatureOptions = {}): Promise<SignatureJob> {
@@ -46,25 +47,22 @@ export class SignatureJob {
     const engine = this.engine;
     if (!engine) throw new Error("SignatureJob: push after the final chunk");
     const e = engine.exports;
-    const parts: Uint8Array[] = [];
-    if (!this.headerSent) {
-      parts.push(signatureHeader(this.params));
-      this.headerSent = true;
-    }
     for (let at = 0; at < chunk.length; ) {
       const n = Math.min(this.maxInput, chunk.length - at);
       engine.write(this.input, chunk.subarray(at, at + n));
       const produced = e.sig_update(this.input, n, this.output);
-      if (produced > 0) parts.push(engine.read(this.output, produced));
+      if (produced > 0) this.out.append(engine.bytes().subarray(this.output, this.output + produced));
       at += n;
     }
     if (final) {
       const produced = e.sig_finish(this.output);
-      if (produced > 0) parts.push(engine.read(this.output, produced));
+      if (produced > 0) this.out.append(engine.bytes().subarray(this.output, this.output + produced));
       this.engine = undefined;
       releaseEngine(engine);
     }
-    if (parts.length > 0 || final) this.ondata(concatBytes(parts.length ? parts : [new Uint8Array(0)]), final);
+    const parts = this.out.take(final);
+    if (final && parts.length === 0) parts.push(new Uint8Array(0));
+    for (let i = 0; i < parts.length; i++) this.ondata(parts[i]!, final && i === parts.length - 1);
   }
 }
 
