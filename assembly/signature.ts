@@ -32,11 +32,10 @@ export function sigBegin(rabinKarp: bool, blake2: bool, blen: u32, slen: u32): v
   useBlake2 = blake2;
   blockLen = blen;
   strongLen = slen;
-  filled = 0;
-  if (strongState == 0) {
-    strongState = heap.alloc(STRONG_STATE_SIZE);
-    digest = heap.alloc(32);
-  }
+  partialReset();
+  // Always allocate: the instance's heap is reset between jobs.
+  strongState = heap.alloc(STRONG_STATE_SIZE);
+  digest = heap.alloc(32);
 }
 
 function emit(out: usize, weak: u32): usize {

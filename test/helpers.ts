@@ -1,0 +1,142 @@
+/** Shared test helpers: real processes, temp dirs, a seeded PRNG and edit scripts. */
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after } from "node:test";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const IBT = join(ROOT, "dist", "src", "cli", "main.js");
+
+export function run(cmd: string, args: string[], input?: Uint8Array): SpawnSyncReturns<Buffer> {
+  const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+export function ibt(args: string[], input?: Uint8Array): SpawnSyncReturns<Buffer> {
+  return run(process.execPath, [IBT, ...args], input);
+}
+
+/** Runs a command that must succeed; returns stdout. */
+export function ok(cmd: string, args: string[], input?: Uint8Array): Buffer {
+  const r = run(cmd, args, input);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.toString()}`);
+  return r.stdout;
+}
+
+/** A temp directory removed when the test file ends. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ibt-test-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Deterministic PRNG (mulberry32): tests are reproducible from their seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomBytes(next: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4) {
+    const v = (next() * 4294967296) >>> 0;
+    out[i] = v;
+    if (i + 1 < n) out[i + 1] = v >>> 8;
+    if (i + 2 < n) out[i + 2] = v >>> 16;
+    if (i + 3 < n) out[i + 3] = v >>> 24;
+  }
+  return out;
+}
+
+/** Text-like data: words from a small vocabulary, so that it has repeats and structure. */
+export function textBytes(next: () => number, n: number): Uint8Array {
+  const words = ["backup", "delta", "signature", "block", "rolling", "the", "of", "and", "file", "änderung", "日本", "\n"];
+  const parts: string[] = [];
+  let len = 0;
+  while (len < n) {
+    const w = words[Math.floor(next() * words.length)]! + " ";
+    parts.push(w);
+    len += w.length;
+  }
+  return new TextEncoder().encode(parts.join("")).subarray(0, n);
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export type EditKind = "insert" | "delete" | "overwrite" | "move" | "repeat" | "append" | "truncate" | "prepend" | "unrelated";
+export const EDIT_KINDS: EditKind[] = ["insert", "delete", "overwrite", "move", "repeat", "append", "truncate", "prepend", "unrelated"];
+
+/** Applies one random edit of the given kind. */
+export function edit(next: () => number, data: Uint8Array, kind: EditKind): Uint8Array {
+  const pick = (max: number) => Math.floor(next() * (max + 1));
+  const at = pick(data.length);
+  const len = 1 + pick(Math.min(4096, Math.max(1, data.length >> 3)));
+  switch (kind) {
+    case "insert":
+      return concat(data.subarray(0, at), randomBytes(next, len), data.subarray(at));
+    case "delete":
+      return concat(data.subarray(0, at), data.subarray(Math.min(data.length, at + len)));
+    case "overwrite": {
+      const out = data.slice();
+      out.set(randomBytes(next, Math.min(len, data.length - at)), at);
+      return out;
+    }
+    case "move": {
+      const end = Math.min(data.length, at + len * 4);
+      const piece = data.subarray(at, end);
+      const rest = concat(data.subarray(0, at), data.subarray(end));
+      const to = pick(rest.length);
+      return concat(rest.subarray(0, to), piece, rest.subarray(to));
+    }
+    case "repeat": {
+      const piece = data.subarray(at, Math.min(data.length, at + len * 4));
+      const to = pick(data.length);
+      return concat(data.subarray(0, to), piece, piece, data.subarray(to));
+    }
+    case "append":
+      return concat(data, randomBytes(next, len));
+    case "prepend":
+      return concat(randomBytes(next, len), data);
+    case "truncate":
+      return data.subarray(0, at);
+    case "unrelated":
+      return randomBytes(next, data.length + pick(1000));
+  }
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}
+
+/** Splits data into chunks of a fixed size, or random sizes when `size` is a PRNG. */
+export function split(data: Uint8Array, size: number | (() => number)): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < data.length; ) {
+    const n = typeof size === "number" ? size : 1 + Math.floor(size() * 70000);
+    out.push(data.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
+}
