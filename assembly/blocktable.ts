@@ -4,9 +4,11 @@
 // which the caller copies verbatim into linear memory. Layout after `tableBuild`:
 //
 //   records   n × (4 + strongLen)  the signature as read, block i at i × (4 + strongLen)
-//   filter    2^k u64 words        a blocked Bloom filter, two bits per weak sum in one word:
-//                                  the cheap "certainly absent" test that the matcher runs at
-//                                  every byte offset, one load and one compare
+//   filter    2^k bits             one bit per weak sum, at least 256 bits per block: the cheap
+//                                  "certainly absent" test that the matcher runs at every byte
+//                                  offset, one shift, one load and one bit test. (A two-bit
+//                                  blocked Bloom filter passes fewer offsets but costs more at
+//                                  every offset than it saves.)
 //   uniqWeak  u32 per distinct weak sum, ascending, searched by bisection
 //   uniqFirst u32 index of its first candidate in `cands`
 //   uniqCount u32 candidates kept (distinct strong sums, at most CANDIDATE_CAP)
@@ -58,21 +60,23 @@ export function tableAlloc(n: u32, slen: u32): usize {
   return records + <usize>i * recordSize + 4;
 }
 
-// @ts-ignore: decorator
-@inline function filterWord(weak: u32): usize {
-  return filter + (<usize>((weak * 0x9e3779b1) >>> filterShift) << 3);
-}
+// RabinKarp sums are well mixed in their high bits, so the filter takes those as they are; the
+// old rollsum keeps a plain byte sum in its low half, so its sums are multiplied first.
+let mixWeak: bool = false;
 
 // @ts-ignore: decorator
-@inline function filterMask(weak: u32): u64 {
-  const h = weak * 0x85ebca6b;
-  return (<u64>1 << <u64>(h >>> 26)) | (<u64>1 << <u64>((h >>> 20) & 63));
+@inline function filterBit(weak: u32): u32 {
+  return (mixWeak ? weak * 0x9e3779b1 : weak) >>> filterShift;
 }
+
+/** The filter's address and shift, for a matcher loop that tests it inline. */
+export function filterAddress(): usize { return filter; }
+export function filterBitsShift(): u32 { return filterShift; }
 
 // @ts-ignore: decorator
 @inline export function mayContain(weak: u32): bool {
-  const m = filterMask(weak);
-  return (load<u64>(filterWord(weak)) & m) == m;
+  const bit = filterBit(weak);
+  return ((load<u32>(filter + ((<usize>bit >>> 5) << 2)) >>> (bit & 31)) & 1) != 0;
 }
 
 function sortByWeak(n: u32): usize {
@@ -115,15 +119,17 @@ function sameStrong(i: u32, j: u32): bool {
 }
 
 /** Builds the filter and the sorted index over the records copied in. */
-export function tableBuild(): void {
+export function tableBuild(rabinKarp: bool): void {
+  mixWeak = !rabinKarp;
   const n = count;
-  // Filter size: a power of two of u64 words, about one word (64 bits) per block, which with two
-  // bits per sum gives well under 1% false hits; at least 4 KiB, at most 32 MiB.
-  let words: u32 = 9;
-  while (words < 22 && (<u64>1 << words) < <u64>n) words++;
-  filterShift = 32 - words;
-  filter = heap.alloc(<usize>8 << words);
-  memory.fill(filter, 0, <usize>8 << words);
+  // Filter size: a power of two of bits, at least 256 per block (under 0.4% of offsets pass it by
+  // chance; 64 bits per block let 1.5% through, and the bisections cost more than the larger
+  // filter); at least 4 KiB, at most 64 MiB.
+  let bits: u32 = 15;
+  while (bits < 29 && (<u64>1 << bits) < (<u64>n << 9)) bits++;
+  filterShift = 32 - bits;
+  filter = heap.alloc(<usize>1 << (bits - 3));
+  memory.fill(filter, 0, <usize>1 << (bits - 3));
 
   const sorted = sortByWeak(n);
   const cap = max<usize>(<usize>n << 2, 16);
@@ -165,8 +171,9 @@ export function tableBuild(): void {
     store<u32>(uniqCount + o, kept);
     store<u32>(uniqMiss + o, 0);
     store<u32>(uniqHits + o, 0);
-    const w = filterWord(weak);
-    store<u64>(w, load<u64>(w) | filterMask(weak));
+    const bit = filterBit(weak);
+    const word = filter + ((<usize>bit >>> 5) << 2);
+    store<u32>(word, load<u32>(word) | (<u32>1 << (bit & 31)));
     u++;
   }
   uniqN = u;

@@ -32,7 +32,7 @@ export function sig_update(ptr: usize, len: usize, out: usize): usize { return s
 export function sig_finish(out: usize): usize { return sigFinish(out); }
 
 export function tbl_alloc(count: u32, strongLen: u32): usize { return tableAlloc(count, strongLen); }
-export function tbl_build(): void { tableBuild(); }
+export function tbl_build(rabinKarp: bool): void { tableBuild(rabinKarp); }
 
 export function dl_begin(rabinKarp: bool, blake2: bool, blockLen: u32): void { dlBegin(rabinKarp, blake2, blockLen); }
 export function dl_input_ptr(): usize { return dlInputPtr(); }

@@ -29,7 +29,7 @@
 
 import { RK_MULT, RK_ADJ, RK_SEED, ROLLSUM_OFFSET, rkSum, rkPow, rollsumSum } from "./rollsums";
 import { strongSum, STRONG_STATE_SIZE } from "./strongsum";
-import { count, lookupWeak, matchStrong, mayContain, weakOf, strongOf, strongLen } from "./blocktable";
+import { count, lookupWeak, matchStrong, mayContain, weakOf, strongOf, strongLen, filterAddress, filterBitsShift } from "./blocktable";
 import { putLiteralHeader, putCopy, OP_END } from "./emit";
 
 export const NEED_INPUT: i32 = 0;
@@ -39,6 +39,7 @@ export const DONE: i32 = 2;
 const LITERAL_MAX: usize = 256 * 1024;
 const INPUT_ROOM_MIN: usize = 1 << 20;
 const RK_INVM: u32 = 0x98f009ad; // RK_MULT^-1 mod 2^32
+const RK_MULT2: u32 = RK_MULT * RK_MULT;
 
 let blockLen: usize = 0;
 let useRabinKarp: bool = true;
@@ -58,7 +59,9 @@ let hashValid: bool = false;
 let checked: bool = false; // the window at pos was tested and did not match
 let rk: u32 = 0;
 let rkOut: u32 = 0; // RK_MULT^blockLen
-let rkOutAdj: u32 = 0; // RK_MULT^blockLen * RK_ADJ
+// What rolling a byte out subtracts, per byte value: RK_MULT^blockLen * (byte + RK_ADJ). A table
+// load is cheaper than the multiplication at every offset.
+let rkOutTable: usize = 0;
 let s1: u32 = 0;
 let s2: u32 = 0;
 
@@ -91,7 +94,8 @@ export function dlBegin(rabinKarp: bool, blake2: bool, blen: u32): void {
   hashValid = false;
   checked = false;
   rkOut = rkPow(blockLen);
-  rkOutAdj = rkOut * RK_ADJ;
+  rkOutTable = heap.alloc(256 * 4);
+  for (let b: u32 = 0; b < 256; b++) store<u32>(rkOutTable + (<usize>b << 2), rkOut * (b + RK_ADJ));
   pendingOffset = 0;
   pendingLength = 0;
   outLen = 0;
@@ -216,18 +220,36 @@ function scan(): void {
   const base = win;
   const bl = blockLen;
   if (useRabinKarp) {
+    // Two offsets per step: h2 is computed from h directly (h·M² + …), not from h1, so the
+    // multiply chain from one step to the next is half as long as rolling byte by byte.
     let h = rk;
-    const mOut = rkOut;
-    const mAdj = rkOutAdj;
-    while (p < limit) {
-      const o = <u32>load<u8>(base + p);
-      const i = <u32>load<u8>(base + p + bl);
-      h = h * RK_MULT + i - mOut * o - mAdj;
-      p++;
-      if (mayContain(h)) {
+    const table = rkOutTable;
+    const filter = filterAddress();
+    const shift = filterBitsShift();
+    while (p + 1 < limit) {
+      const d1 = <u32>load<u8>(base + p + bl) - load<u32>(table + (<usize>load<u8>(base + p) << 2));
+      const d2 = <u32>load<u8>(base + p + bl + 1) - load<u32>(table + (<usize>load<u8>(base + p + 1) << 2));
+      const h1 = h * RK_MULT + d1;
+      const h2 = h * RK_MULT2 + (d1 * RK_MULT + d2);
+      const b1 = h1 >>> shift;
+      if ((load<u32>(filter + ((<usize>b1 >>> 5) << 2)) >>> (b1 & 31)) & 1) {
+        h = h1;
+        p += 1;
         checked = false;
         break;
       }
+      const b2 = h2 >>> shift;
+      h = h2;
+      p += 2;
+      if ((load<u32>(filter + ((<usize>b2 >>> 5) << 2)) >>> (b2 & 31)) & 1) {
+        checked = false;
+        break;
+      }
+    }
+    if (checked && p < limit) {
+      h = h * RK_MULT + (<u32>load<u8>(base + p + bl) - load<u32>(table + (<usize>load<u8>(base + p) << 2)));
+      p++;
+      if (mayContain(h)) checked = false;
     }
     rk = h;
   } else {

@@ -11,6 +11,7 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
 mkdirSync(join(root, "dist"), { recursive: true });
+run(process.execPath, [join(root, "build", "gen-blake2b.mjs")]);
 run(bin("asc"), ["assembly/index.ts", "--config", "asconfig.json"]);
 
 const wasm = readFileSync(join(root, "dist", "engine.wasm"));

@@ -188,3 +188,25 @@ test("two delta jobs interleaved do not disturb each other", async () => {
   assert.equal(hex(Buffer.concat(oa)), hex(await deltaOf(sa, ta)));
   assert.equal(hex(Buffer.concat(ob)), hex(await deltaOf(sb, tb)));
 });
+
+test("zero-copy input (inputSpace/filled) gives the same delta as push", async () => {
+  const next = rng(12);
+  const basis = randomBytes(next, 3 * MiB);
+  let target = basis;
+  for (let k = 0; k < 20; k++) target = edit(next, target, EDIT_KINDS[k % EDIT_KINDS.length]!);
+  const sig = await signatureOf(basis);
+  const job = await DeltaJob.create(sig);
+  const out: Uint8Array[] = [];
+  job.onview = (v) => out.push(v.slice());
+  for (let at = 0; at < target.length; ) {
+    const space = job.inputSpace();
+    assert.ok(space.length > 0);
+    const n = Math.min(space.length, target.length - at, 1 + Math.floor(next() * 300_000));
+    space.set(target.subarray(at, at + n));
+    job.filled(n);
+    at += n;
+  }
+  job.push(new Uint8Array(0), true);
+  assert.equal(hex(Buffer.concat(out)), hex(await deltaOf(sig, target)));
+  assert.throws(() => job.filled(1), /after the final chunk/);
+});

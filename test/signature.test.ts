@@ -113,3 +113,20 @@ test("signature parameters follow rs_sig_args and refuse what rdiff refuses", ()
   assert.equal(r.status, 2);
   assert.match(r.stderr.toString(), /^ibt: BAD_ARGUMENT: strong length must be from 1 to 32/);
 });
+
+test("zero-copy input (inputSpace/filled) gives the same signature as push", async () => {
+  const data = readFileSync(files.get(3 * MiB + 12345)!);
+  const job = await SignatureJob.create({ size: data.length, blockLength: 3000 });
+  const out: Uint8Array[] = [];
+  job.onview = (v) => out.push(v.slice());
+  const next = rng(4);
+  for (let at = 0; at < data.length; ) {
+    const space = job.inputSpace();
+    const n = Math.min(space.length, data.length - at, 1 + Math.floor(next() * 100_000));
+    space.set(data.subarray(at, at + n));
+    job.filled(n);
+    at += n;
+  }
+  job.push(new Uint8Array(0), true);
+  assert.equal(hex(Buffer.concat(out)), hex(await signatureOf(data, { blockLength: 3000 })));
+});

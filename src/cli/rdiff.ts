@@ -5,12 +5,14 @@
  */
 import { stat } from "node:fs/promises";
 import { IbtError } from "../errors.js";
-import { signature } from "../rsync/signature.js";
-import { delta } from "../rsync/delta.js";
-import { patch } from "../rsync/patch.js";
+import { readFileSync } from "node:fs";
+import { SignatureJob } from "../rsync/signature.js";
+import { DeltaJob } from "../rsync/delta.js";
+import { patchViews } from "../rsync/patch.js";
 import { loadSignature } from "../rsync/loadsig.js";
 import type { StrongHash, WeakSum } from "../rsync/format.js";
-import { readFileChunks, openBasis, writeFileAtomic, fsError } from "../node/files.js";
+import { fsError } from "../node/files.js";
+import { readFileChunksSync, openBasisSync, openReadSync, AtomicFileSync } from "../node/sync-files.js";
 import { integer, flag, value, type OptionSpec, type Parsed } from "./args.js";
 
 export const RDIFF_OPTIONS: OptionSpec[] = [
@@ -45,18 +47,95 @@ async function* stdinChunks(): AsyncGenerator<Uint8Array> {
   for await (const c of process.stdin) yield c as Uint8Array;
 }
 
-function input(path: string | undefined): AsyncIterable<Uint8Array> {
-  return isStd(path) ? stdinChunks() : readFileChunks(path!, { reuseBuffer: true });
+/** Input chunks; from a file they are views of one reused buffer, consumed before the next. */
+function input(path: string | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  return isStd(path) ? stdinChunks() : readFileChunksSync(path!);
 }
 
-async function output(path: string | undefined, chunks: AsyncIterable<Uint8Array>, force: boolean): Promise<number> {
-  if (!isStd(path)) return writeFileAtomic(path!, chunks, { overwrite: force });
+/** Where output goes: a file that appears whole on success, or stdout. */
+interface Sink {
+  /** Consumes a view before returning (the view may be reused afterwards). */
+  write(view: Uint8Array): void;
+  /** Resolves when the writer can take more (stdout backpressure). */
+  ready(): Promise<void> | undefined;
+  finish(): Promise<number>;
+  abort(): void;
+}
+
+function fileSink(path: string, force: boolean): Sink {
+  const file = new AtomicFileSync(path, { overwrite: force });
+  return {
+    write: (v) => file.write(v),
+    ready: () => undefined,
+    finish: async () => {
+      file.commit();
+      return file.bytesWritten;
+    },
+    abort: () => file.abort(),
+  };
+}
+
+function stdoutSink(): Sink {
   let total = 0;
-  for await (const c of chunks) {
-    total += c.length;
-    if (!process.stdout.write(c)) await new Promise((r) => process.stdout.once("drain", r));
+  let blocked = false;
+  return {
+    write(v) {
+      total += v.length;
+      // The stream keeps what it is given until flushed, so it gets a copy.
+      if (!process.stdout.write(v.slice())) blocked = true;
+    },
+    ready() {
+      if (!blocked) return undefined;
+      blocked = false;
+      return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+    },
+    finish: async () => total,
+    abort: () => {},
+  };
+}
+
+function openSink(path: string | undefined, force: boolean): Sink {
+  return isStd(path) ? stdoutSink() : fileSink(path!, force);
+}
+
+/** Runs `work` into a sink; on any error the partial output is removed. */
+async function produce(path: string | undefined, force: boolean, work: (sink: Sink) => Promise<void>): Promise<number> {
+  const sink = openSink(path, force);
+  try {
+    await work(sink);
+    return await sink.finish();
+  } catch (e) {
+    sink.abort();
+    throw e;
   }
-  return total;
+}
+
+interface Job {
+  push(chunk: Uint8Array, final?: boolean): void;
+  inputSpace(): Uint8Array;
+  filled(n: number): void;
+}
+
+/** Feeds a job from a file (read straight into the engine's memory) or from stdin. */
+async function feed(job: Job, path: string | undefined, sink: Sink) {
+  if (isStd(path)) {
+    for await (const chunk of stdinChunks()) {
+      job.push(chunk);
+      await sink.ready();
+    }
+  } else {
+    const file = openReadSync(path!);
+    try {
+      for (;;) {
+        const n = file.readInto(job.inputSpace());
+        if (n === 0) break;
+        job.filled(n);
+      }
+    } finally {
+      file.close();
+    }
+  }
+  job.push(new Uint8Array(0), true);
 }
 
 function tooMany(p: Parsed, max: number, cmd: string): void {
@@ -85,7 +164,11 @@ export async function signatureCommand(p: Parsed): Promise<void> {
   const size = await sizeOf(basis);
   const opts = { hash, weak, blockLength: integer(p, "block-size") ?? 0, strongLength: integer(p, "sum-size") ?? 0 };
   const started = Date.now();
-  const n = await output(sigPath, signature(input(basis), size === undefined ? opts : { ...opts, size }), flag(p, "force"));
+  const job = await SignatureJob.create(size === undefined ? opts : { ...opts, size });
+  const n = await produce(sigPath, flag(p, "force"), async (sink) => {
+    job.onview = (v) => sink.write(v);
+    await feed(job, basis, sink);
+  });
   stats(p, `signature: ${size ?? "?"} bytes in, ${n} bytes out, ${Date.now() - started} ms`);
 }
 
@@ -95,13 +178,14 @@ export async function deltaCommand(p: Parsed): Promise<void> {
   if (sigPath === undefined) throw new IbtError("BAD_ARGUMENT", "delta: missing SIGNATURE");
   if (isStd(sigPath) && isStd(newPath)) throw new IbtError("BAD_ARGUMENT", "delta: SIGNATURE and NEWFILE cannot both be stdin");
   const started = Date.now();
-  const sig = await loadSignature(input(sigPath)).catch((e) => {
-    if (e instanceof IbtError && e.path === undefined && !isStd(sigPath)) {
-      throw new IbtError(e.code, `${sigPath}: ${e.message}`, { path: sigPath, ...(e.offset === undefined ? {} : { offset: e.offset }) });
-    }
-    throw e;
+  const sig = await loadSignature(isStd(sigPath) ? stdinChunks() : [readWhole(sigPath!)]).catch((e) => {
+    throw withPath(e, sigPath);
   });
-  const n = await output(deltaPath, delta(sig, input(newPath)), flag(p, "force"));
+  const job = await DeltaJob.create(sig);
+  const n = await produce(deltaPath, flag(p, "force"), async (sink) => {
+    job.onview = (v) => sink.write(v);
+    await feed(job, newPath, sink);
+  });
   stats(p, `delta: ${sig.count} blocks of ${sig.blockLength}, ${n} bytes out, ${Date.now() - started} ms`);
 }
 
@@ -110,16 +194,35 @@ export async function patchCommand(p: Parsed): Promise<void> {
   const [basisPath, deltaPath, newPath] = p.positionals;
   if (isStd(basisPath)) throw new IbtError("BAD_ARGUMENT", "patch: BASIS must be a file (it is read at random offsets)");
   const started = Date.now();
-  const basis = await openBasis(basisPath!);
+  const basis = openBasisSync(basisPath!);
   try {
-    const n = await output(newPath, patch(basis.read, input(deltaPath), { basisSize: basis.size }), flag(p, "force"));
+    const source = input(deltaPath);
+    const n = await produce(newPath, flag(p, "force"), async (sink) => {
+      for await (const view of patchViews(basis.read, source, { basisSize: basis.size })) {
+        sink.write(view);
+        await sink.ready();
+      }
+    }).catch((e) => {
+      throw withPath(e, deltaPath);
+    });
     stats(p, `patch: ${n} bytes out, ${Date.now() - started} ms`);
-  } catch (e) {
-    if (e instanceof IbtError && e.path === undefined && !isStd(deltaPath)) {
-      throw new IbtError(e.code, `${deltaPath}: ${e.message}`, { path: deltaPath!, ...(e.offset === undefined ? {} : { offset: e.offset }) });
-    }
-    throw e;
   } finally {
-    await basis.close();
+    basis.close();
   }
+}
+
+function readWhole(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw fsError(e, path);
+  }
+}
+
+/** Names the input file in a format error that does not name one yet. */
+function withPath(e: unknown, path: string | undefined): unknown {
+  if (e instanceof IbtError && e.path === undefined && !isStd(path)) {
+    return new IbtError(e.code, `${path}: ${e.message}`, { path: path!, ...(e.offset === undefined ? {} : { offset: e.offset }) });
+  }
+  return e;
 }

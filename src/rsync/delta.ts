@@ -21,7 +21,13 @@ export interface DeltaStats {
 }
 
 export class DeltaJob {
+  /** Receives output in order, as arrays the receiver owns; `final` is true on the last call. */
   ondata: (data: Uint8Array, final: boolean) => void = () => {};
+  /**
+   * When set, receives the output instead of `ondata`, as views of the engine's memory that are
+   * valid only during the call: no copy is made. For writers that consume synchronously.
+   */
+  onview: ((view: Uint8Array) => void) | undefined = undefined;
   readonly stats: DeltaStats = { newBytes: 0, deltaBytes: 0 };
   private engine: Engine | undefined;
   private readonly out = new ChunkQueue();
@@ -31,11 +37,21 @@ export class DeltaJob {
     const e = engine.exports;
     const at = e.tbl_alloc(sig.count, sig.strongLength);
     engine.write(at, sig.records);
-    e.tbl_build();
+    e.tbl_build(sig.weak === "rabinkarp" ? 1 : 0);
     e.dl_begin(sig.weak === "rabinkarp" ? 1 : 0, sig.hash === "blake2" ? 1 : 0, sig.blockLength);
-    const header = new Uint8Array(4);
-    new DataView(header.buffer).setUint32(0, MAGIC_DELTA);
-    this.out.append(header);
+  }
+
+  private headerSent = false;
+
+  private emit(view: Uint8Array): void {
+    if (!this.headerSent) {
+      this.headerSent = true;
+      const header = new Uint8Array(4);
+      new DataView(header.buffer).setUint32(0, MAGIC_DELTA);
+      this.emit(header);
+    }
+    if (this.onview) this.onview(view);
+    else this.out.append(view);
   }
 
   /** A delta job against a parsed signature or the bytes of a signature file. */
@@ -63,15 +79,43 @@ export class DeltaJob {
     }
     if (final) {
       this.run(engine, true);
+      if (!this.headerSent) this.emit(new Uint8Array(0));
       this.engine = undefined;
       releaseEngine(engine);
     }
+    if (this.onview) return;
     const parts = this.out.take(final);
     if (final && parts.length === 0) parts.push(new Uint8Array(0));
     for (let i = 0; i < parts.length; i++) {
       this.stats.deltaBytes += parts[i]!.length;
       this.ondata(parts[i]!, final && i === parts.length - 1);
     }
+  }
+
+  /**
+   * Zero-copy input, for readers that can fill a buffer they are given (a file read): returns a
+   * view of free space in the engine's window. Fill a prefix of it, then call `filled(n)`. The
+   * view is valid until the next call on this job.
+   */
+  inputSpace(): Uint8Array {
+    const engine = this.engine;
+    if (!engine) throw new Error("DeltaJob: input after the final chunk");
+    const e = engine.exports;
+    if (e.dl_input_space() === 0) {
+      this.run(engine, false);
+      e.dl_compact();
+    }
+    const ptr = e.dl_input_ptr();
+    return engine.bytes().subarray(ptr, ptr + e.dl_input_space());
+  }
+
+  /** Takes `n` bytes written into the view from `inputSpace()`. */
+  filled(n: number): void {
+    const engine = this.engine;
+    if (!engine) throw new Error("DeltaJob: input after the final chunk");
+    if (!Number.isInteger(n) || n < 0 || n > engine.exports.dl_input_space()) throw new RangeError(`filled(${n}) exceeds the space given`);
+    engine.exports.dl_commit(n);
+    this.stats.newBytes += n;
   }
 
   private run(engine: Engine, final: boolean): void {
@@ -81,7 +125,7 @@ export class DeltaJob {
       const len = e.dl_output_len();
       if (len > 0) {
         const ptr = e.dl_output_ptr();
-        this.out.append(engine.bytes().subarray(ptr, ptr + len));
+        this.emit(engine.bytes().subarray(ptr, ptr + len));
         e.dl_output_taken();
       }
       if (status === RUN_OUTPUT_FULL) continue;

@@ -30,7 +30,7 @@ export interface EngineExports {
   sig_update(ptr: number, len: number, out: number): number;
   sig_finish(out: number): number;
   tbl_alloc(count: number, strongLen: number): number;
-  tbl_build(): void;
+  tbl_build(rabinKarp: number): void;
   dl_begin(rabinKarp: number, blake2: number, blockLen: number): void;
   dl_input_ptr(): number;
   dl_input_space(): number;

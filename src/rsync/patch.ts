@@ -16,8 +16,9 @@ import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
 import { MAGIC_DELTA } from "./format.js";
 
 /**
- * Random access to the basis: MUST resolve to exactly `length` bytes at `offset` (at most 256 KiB are asked at once), or fewer only
- * at the basis's end. The result is copied before the next call, so a reader may reuse one buffer.
+ * Random access to the basis: MUST resolve to exactly `length` bytes at `offset` (at most 1 MiB
+ * is asked at once), or fewer only at the basis's end. The result is used before the next call,
+ * so a reader may reuse one buffer.
  */
 export type BasisReader = (offset: number, length: number) => Promise<Uint8Array> | Uint8Array;
 
@@ -160,40 +161,50 @@ export interface PatchOptions {
   basisSize?: number;
 }
 
-const COPY_PIECE = 256 * 1024;
+const COPY_PIECE = 1 << 20;
 
 /** Streams the file that `delta` rebuilds from the basis behind `readBasis`. */
 export async function* patch(readBasis: BasisReader, delta: ByteSource, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
-  const decoder = new DeltaDecoder();
   const out = new ChunkQueue();
+  for await (const view of patchViews(readBasis, delta, options)) {
+    out.append(view);
+    if (out.readyLength > 0) yield* out.take();
+  }
+  yield* out.take(true);
+}
+
+/**
+ * The same stream without copies: yields views of the delta's chunks and of the reader's
+ * buffers, each valid only until the next one is requested. For writers that consume each view
+ * before asking for the next (a synchronous file write, a hash update).
+ */
+export async function* patchViews(readBasis: BasisReader, delta: ByteSource, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
+  const decoder = new DeltaDecoder();
   const size = options.basisSize;
   for await (const chunk of chunksOf(delta)) {
     for (const cmd of decoder.feed(chunk)) {
       if (cmd.kind === "literal") {
-        out.append(cmd.data);
-      } else {
-        if (size !== undefined && cmd.offset + cmd.length > size) {
-          throw new IbtError("OUT_OF_RANGE", `delta copies bytes ${cmd.offset}..${cmd.offset + cmd.length} of a ${size}-byte basis`, {
-            offset: cmd.at,
-          });
-        }
-        for (let off = cmd.offset, left = cmd.length; left > 0; ) {
-          const n = Math.min(left, COPY_PIECE);
-          const got = await readBasis(off, n);
-          if (got.length !== n) {
-            throw new IbtError("OUT_OF_RANGE", `delta copies bytes ${off}..${off + n} beyond the end of the basis`, { offset: cmd.at });
-          }
-          out.append(got);
-          if (out.readyLength > 0) yield* out.take();
-          off += n;
-          left -= n;
-        }
+        yield cmd.data;
+        continue;
       }
-      if (out.readyLength > 0) yield* out.take();
+      if (size !== undefined && cmd.offset + cmd.length > size) {
+        throw new IbtError("OUT_OF_RANGE", `delta copies bytes ${cmd.offset}..${cmd.offset + cmd.length} of a ${size}-byte basis`, {
+          offset: cmd.at,
+        });
+      }
+      for (let off = cmd.offset, left = cmd.length; left > 0; ) {
+        const n = Math.min(left, COPY_PIECE);
+        const got = await readBasis(off, n);
+        if (got.length !== n) {
+          throw new IbtError("OUT_OF_RANGE", `delta copies bytes ${off}..${off + n} beyond the end of the basis`, { offset: cmd.at });
+        }
+        yield got;
+        off += n;
+        left -= n;
+      }
     }
   }
   decoder.finish();
-  yield* out.take(true);
 }
 
 /** The file rebuilt from a basis and a delta, both in memory. */

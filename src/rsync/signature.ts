@@ -14,8 +14,13 @@ import { signatureHeader, signatureParams, type SignatureOptions, type Signature
 const INPUT_REGION = 1 << 20;
 
 export class SignatureJob {
-  /** Receives output in order; `final` is true on the last call. */
+  /** Receives output in order, as arrays the receiver owns; `final` is true on the last call. */
   ondata: (data: Uint8Array, final: boolean) => void = () => {};
+  /**
+   * When set, receives the output instead of `ondata`, as views of the engine's memory that are
+   * valid only during the call: no copy is made. For writers that consume synchronously.
+   */
+  onview: ((view: Uint8Array) => void) | undefined = undefined;
   readonly params: SignatureParams;
   private engine: Engine | undefined;
   private readonly input: number;
@@ -35,12 +40,43 @@ export class SignatureJob {
     this.maxInput = Math.min(INPUT_REGION, blocksPerCall * params.blockLength);
     this.input = engine.alloc(this.maxInput);
     this.output = engine.alloc(outputRegion);
-    this.out.append(signatureHeader(params));
+  }
+
+  private headerSent = false;
+
+  private emit(view: Uint8Array): void {
+    if (!this.headerSent) {
+      this.headerSent = true;
+      this.emit(signatureHeader(this.params));
+    }
+    if (this.onview) this.onview(view);
+    else this.out.append(view);
   }
 
   static async create(options: SignatureOptions = {}): Promise<SignatureJob> {
     const params = signatureParams(options);
     return new SignatureJob(await acquireEngine(), params);
+  }
+
+  /**
+   * Zero-copy input, for readers that can fill a buffer they are given (a file read): a view of
+   * the engine's input region. Fill a prefix of it, then call `filled(n)`. The view is valid
+   * until the next call on this job.
+   */
+  inputSpace(): Uint8Array {
+    const engine = this.engine;
+    if (!engine) throw new Error("SignatureJob: input after the final chunk");
+    return engine.bytes().subarray(this.input, this.input + this.maxInput);
+  }
+
+  /** Takes `n` bytes written into the view from `inputSpace()`. */
+  filled(n: number): void {
+    const engine = this.engine;
+    if (!engine) throw new Error("SignatureJob: input after the final chunk");
+    if (!Number.isInteger(n) || n < 0 || n > this.maxInput) throw new RangeError(`filled(${n}) exceeds the space given`);
+    const produced = engine.exports.sig_update(this.input, n, this.output);
+    if (produced > 0) this.emit(engine.bytes().subarray(this.output, this.output + produced));
+    this.deliver(false);
   }
 
   push(chunk: Uint8Array, final = false): void {
@@ -51,15 +87,21 @@ export class SignatureJob {
       const n = Math.min(this.maxInput, chunk.length - at);
       engine.write(this.input, chunk.subarray(at, at + n));
       const produced = e.sig_update(this.input, n, this.output);
-      if (produced > 0) this.out.append(engine.bytes().subarray(this.output, this.output + produced));
+      if (produced > 0) this.emit(engine.bytes().subarray(this.output, this.output + produced));
       at += n;
     }
     if (final) {
       const produced = e.sig_finish(this.output);
-      if (produced > 0) this.out.append(engine.bytes().subarray(this.output, this.output + produced));
+      if (produced > 0) this.emit(engine.bytes().subarray(this.output, this.output + produced));
+      if (!this.headerSent) this.emit(new Uint8Array(0));
       this.engine = undefined;
       releaseEngine(engine);
     }
+    this.deliver(final);
+  }
+
+  private deliver(final: boolean): void {
+    if (this.onview) return;
     const parts = this.out.take(final);
     if (final && parts.length === 0) parts.push(new Uint8Array(0));
     for (let i = 0; i < parts.length; i++) this.ondata(parts[i]!, final && i === parts.length - 1);
