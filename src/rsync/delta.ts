@@ -9,7 +9,8 @@
  */
 import { IbtError } from "../errors.js";
 import { acquireEngine, releaseEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
-import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
+import { ChunkQueue, type ByteSource } from "./bytes.js";
+import { streamJob, runJob } from "./job.js";
 import { MAGIC_DELTA } from "./format.js";
 import { loadSignature, parseSignature, type Signature } from "./loadsig.js";
 
@@ -138,18 +139,7 @@ export class DeltaJob {
 /** Streams the delta that turns the signature's basis into `source`. */
 export async function* delta(signature: Signature | Uint8Array | ByteSource, source: ByteSource): AsyncGenerator<Uint8Array> {
   const sig = signature instanceof Uint8Array || isSignature(signature) ? signature : await loadSignature(signature);
-  const job = await DeltaJob.create(sig);
-  let pending: Uint8Array[] = [];
-  job.ondata = (d) => {
-    if (d.length) pending.push(d);
-  };
-  for await (const chunk of chunksOf(source)) {
-    job.push(chunk);
-    yield* pending;
-    pending = [];
-  }
-  job.push(new Uint8Array(0), true);
-  yield* pending;
+  yield* streamJob(await DeltaJob.create(sig), source);
 }
 
 function isSignature(s: unknown): s is Signature {
@@ -158,9 +148,5 @@ function isSignature(s: unknown): s is Signature {
 
 /** The delta from a signature to new bytes in memory. */
 export async function deltaOf(signature: Signature | Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const job = await DeltaJob.create(signature);
-  const out: Uint8Array[] = [];
-  job.ondata = (d) => out.push(d);
-  job.push(data, true);
-  return concatBytes(out);
+  return runJob(await DeltaJob.create(signature), data);
 }

@@ -8,7 +8,8 @@
  * about 1 MiB of input and output regions, whatever the size of the basis.
  */
 import { acquireEngine, releaseEngine, type Engine } from "./engine.js";
-import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
+import { ChunkQueue, type ByteSource } from "./bytes.js";
+import { streamJob, runJob } from "./job.js";
 import { signatureHeader, signatureParams, type SignatureOptions, type SignatureParams } from "./format.js";
 
 const INPUT_REGION = 1 << 20;
@@ -110,25 +111,10 @@ export class SignatureJob {
 
 /** Streams the signature of `source`. Give `options.size` when known: the defaults depend on it. */
 export async function* signature(source: ByteSource, options: SignatureOptions = {}): AsyncGenerator<Uint8Array> {
-  const job = await SignatureJob.create(options);
-  let pending: Uint8Array[] = [];
-  job.ondata = (d) => {
-    if (d.length) pending.push(d);
-  };
-  for await (const chunk of chunksOf(source)) {
-    job.push(chunk);
-    yield* pending;
-    pending = [];
-  }
-  job.push(new Uint8Array(0), true);
-  yield* pending;
+  yield* streamJob(await SignatureJob.create(options), source);
 }
 
 /** The signature of bytes in memory; `size` defaults to their length. */
 export async function signatureOf(data: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-  const job = await SignatureJob.create({ size: data.length, ...options });
-  const out: Uint8Array[] = [];
-  job.ondata = (d) => out.push(d);
-  job.push(data, true);
-  return concatBytes(out);
+  return runJob(await SignatureJob.create({ size: data.length, ...options }), data);
 }
