@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { signatureOf, deltaOf, delta, DeltaJob, patchOf, DeltaDecoder, collect, type DeltaCommand } from "../src/index.js";
+import { signatureOf, deltaOf, delta, DeltaJob, patch, patchOf, DeltaDecoder, collect, type DeltaCommand } from "../src/index.js";
 import { ok, tempDir, rng, randomBytes, textBytes, split, edit, EDIT_KINDS, concat, equalBytes, hex } from "./helpers.js";
 
 const dir = tempDir();
@@ -209,4 +209,20 @@ test("zero-copy input (inputSpace/filled) gives the same delta as push", async (
   job.push(new Uint8Array(0), true);
   assert.equal(hex(Buffer.concat(out)), hex(await deltaOf(sig, target)));
   assert.throws(() => job.filled(1), /after the final chunk/);
+});
+
+test("patch streaming equals one-shot for delta chunk sizes 1, 7, 4096, 1 MiB and random splits", async () => {
+  const next = rng(21);
+  const basis = randomBytes(next, 2 * MiB);
+  let target = basis;
+  for (let k = 0; k < 25; k++) target = edit(next, target, EDIT_KINDS[k % EDIT_KINDS.length]!);
+  const d = await deltaOf(await signatureOf(basis, { blockLength: 512 }), target);
+  const read = (o: number, n: number) => basis.subarray(o, o + n);
+  for (const size of [1, 7, 4096, MiB]) {
+    const out = await collect(patch(read, split(d, size), { basisSize: basis.length }));
+    assert.ok(equalBytes(out, target), `delta chunks of ${size}`);
+  }
+  for (let trial = 0; trial < 4; trial++) {
+    assert.ok(equalBytes(await collect(patch(read, split(d, next))), target), `random split ${trial}`);
+  }
 });
