@@ -11,6 +11,11 @@ export type ErrorCode =
   | "OUT_OF_RANGE" // a delta copies bytes the basis does not have
   | "NOT_FOUND" // a file or path does not exist
   | "EXISTS" // an output exists and overwriting was not asked for
+  | "NOT_A_DIRECTORY" // a directory was expected
+  | "IS_A_DIRECTORY" // a file was expected
+  | "UNSAFE_PATH" // absolute, "..", empty segments, backslashes, NUL: could leave its root
+  | "READ_ONLY" // a write to a read-only file system
+  | "BASE_MISMATCH" // a diff does not apply to this tree
   | "UNSUPPORTED" // valid but not supported here
   | "IO" // the platform failed to read or write
   | "INTERNAL"; // a bug: an invariant of this library broke
