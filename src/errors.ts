@@ -16,6 +16,7 @@ export type ErrorCode =
   | "UNSAFE_PATH" // absolute, "..", empty segments, backslashes, NUL: could leave its root
   | "READ_ONLY" // a write to a read-only file system
   | "BASE_MISMATCH" // a diff does not apply to this tree
+  | "CHANGED" // a file changed while it was read
   | "UNSUPPORTED" // valid but not supported here
   | "IO" // the platform failed to read or write
   | "INTERNAL"; // a bug: an invariant of this library broke

@@ -1,0 +1,154 @@
+/**
+ * DiffIndex: what changed between two indexes of a tree, without reading any file.
+ *
+ * Every path present in either index gets at most one change:
+ *   create    new path (file, dir or symlink); a file's bytes will be stored
+ *   update    a file whose content hash changed; a delta against the old file will be stored
+ *   delete    path gone (or its type changed: then delete + create)
+ *   move      a new file whose content equals an old file that is gone: no data stored
+ *   copy      a new file whose content equals an old file that stays: no data stored
+ *   relink    a symlink whose target changed
+ *   metadata  same content (or target), different mode or mtime (files, dirs, symlinks)
+ * An updated file whose mode or mtime also changed is one `update`; the new entry carries them.
+ * Empty files are always created, never moved or copied (there is nothing to save).
+ */
+import type { DirIndex } from "./dir-index.js";
+import { comparePaths, type IndexEntry } from "./entry.js";
+
+export type Change =
+  | { kind: "create"; path: string; entry: IndexEntry }
+  | { kind: "update"; path: string; old: IndexEntry; entry: IndexEntry }
+  | { kind: "delete"; path: string; old: IndexEntry }
+  | { kind: "move"; path: string; from: string; entry: IndexEntry }
+  | { kind: "copy"; path: string; from: string; entry: IndexEntry }
+  | { kind: "relink"; path: string; old: IndexEntry; entry: IndexEntry }
+  | { kind: "metadata"; path: string; old: IndexEntry; entry: IndexEntry };
+
+export interface Diff {
+  /** Identity of the old index: the tree this diff applies to. */
+  base: string;
+  /** Identity of the new index: the tree it produces. */
+  target: string;
+  /** Every change, in path order. */
+  changes: Change[];
+}
+
+export class DiffIndex {
+  constructor(
+    readonly newIndex: DirIndex,
+    readonly oldIndex: DirIndex,
+  ) {}
+
+  compute(): Diff {
+    const oldIdx = this.oldIndex;
+    const newIdx = this.newIndex;
+    const changes: Change[] = [];
+    const created: IndexEntry[] = [];
+
+    for (const [path, old] of oldIdx.entries) {
+      const now = newIdx.get(path);
+      if (!now || now.type !== old.type) changes.push({ kind: "delete", path, old });
+    }
+    for (const [path, entry] of newIdx.entries) {
+      const old = oldIdx.get(path);
+      if (!old || old.type !== entry.type) {
+        created.push(entry);
+        continue;
+      }
+      const metaChanged = old.mode !== entry.mode || old.mtimeMs !== entry.mtimeMs;
+      if (entry.type === "file" && old.hash !== entry.hash) changes.push({ kind: "update", path, old, entry });
+      else if (entry.type === "symlink" && old.target !== entry.target) changes.push({ kind: "relink", path, old, entry });
+      else if (metaChanged) changes.push({ kind: "metadata", path, old, entry });
+    }
+
+    // Content already in the old tree, by hash: files that are deleted first (moves), then any.
+    const gone = new Map<string, string>();
+    const anywhere = new Map<string, string>();
+    for (const [path, old] of oldIdx.entries) {
+      if (old.type !== "file" || old.size === 0 || old.hash === undefined) continue;
+      const now = newIdx.get(path);
+      const stays = now?.type === "file" && now.hash === old.hash;
+      if (!anywhere.has(old.hash)) anywhere.set(old.hash, path);
+      if (!stays && !gone.has(old.hash)) gone.set(old.hash, path);
+    }
+    for (const entry of created) {
+      const path = entry.path;
+      if (entry.type === "file" && entry.size > 0 && entry.hash !== undefined) {
+        const movedFrom = gone.get(entry.hash);
+        if (movedFrom !== undefined) {
+          gone.delete(entry.hash); // one move per source; later twins copy
+          changes.push({ kind: "move", path, from: movedFrom, entry });
+          continue;
+        }
+        const copyFrom = anywhere.get(entry.hash);
+        if (copyFrom !== undefined) {
+          changes.push({ kind: "copy", path, from: copyFrom, entry });
+          continue;
+        }
+      }
+      changes.push({ kind: "create", path, entry });
+    }
+    changes.sort((a, b) => comparePaths(a.path, b.path) || order(a) - order(b));
+    return { base: oldIdx.id, target: newIdx.id, changes };
+  }
+}
+
+/** A delete sorts before a create at the same path (a type change). */
+function order(c: Change): number {
+  return c.kind === "delete" ? 0 : 1;
+}
+
+/** The Python library's groupings of a diff, for callers that want them. */
+export function summarize(diff: Diff): {
+  createdFiles: string[];
+  updatedFiles: string[];
+  deletedFiles: string[];
+  createdDirs: string[];
+  deletedDirs: string[];
+  symlinks: string[];
+  moved: { from: string; to: string }[];
+  copied: { from: string; to: string }[];
+  metadataOnly: string[];
+} {
+  const s = {
+    createdFiles: [] as string[],
+    updatedFiles: [] as string[],
+    deletedFiles: [] as string[],
+    createdDirs: [] as string[],
+    deletedDirs: [] as string[],
+    symlinks: [] as string[],
+    moved: [] as { from: string; to: string }[],
+    copied: [] as { from: string; to: string }[],
+    metadataOnly: [] as string[],
+  };
+  for (const c of diff.changes) {
+    switch (c.kind) {
+      case "create":
+        if (c.entry.type === "file") s.createdFiles.push(c.path);
+        else if (c.entry.type === "dir") s.createdDirs.push(c.path);
+        else s.symlinks.push(c.path);
+        break;
+      case "update":
+        s.updatedFiles.push(c.path);
+        break;
+      case "delete":
+        if (c.old.type === "dir") s.deletedDirs.push(c.path);
+        else if (c.old.type === "file") s.deletedFiles.push(c.path);
+        else s.symlinks.push(c.path);
+        break;
+      case "move":
+        s.moved.push({ from: c.from, to: c.path });
+        break;
+      case "copy":
+        s.copied.push({ from: c.from, to: c.path });
+        break;
+      case "relink":
+        s.symlinks.push(c.path);
+        break;
+      case "metadata":
+        s.metadataOnly.push(c.path);
+        break;
+    }
+  }
+  return s;
+}

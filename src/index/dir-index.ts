@@ -1,0 +1,254 @@
+/**
+ * DirIndex: what a directory tree holds, as of one walk.
+ *
+ * The walk goes through an FsAdapter, in sorted order, reading each directory's ignore files
+ * before its entries (see ignore-rules.ts). Every file is read once: the same chunks feed its
+ * content hash and its librsync signature. Given the previous index, a file whose size, mtime
+ * and, where the adapter reports them, ctime and inode are unchanged keeps its old hash and
+ * signature without being read (the quick check); `force` distrusts it and reads everything.
+ * Size and mtime alone are not trusted where more is available, because tools that unpack
+ * archives often give every file the same mtime.
+ *
+ * A file that changes while it is read (its size or mtime differs before and after) is an
+ * error (CHANGED), handed to `onError` like any other per-path failure, which decides between
+ * skipping the path and aborting the walk.
+ */
+import { IbtError } from "../errors.js";
+import type { FsAdapter, FsStat } from "../fs/types.js";
+import { checkPath, joinPath } from "../fs/paths.js";
+import { Hasher } from "../rsync/hashes.js";
+import { SignatureJob } from "../rsync/signature.js";
+import type { SignatureOptions } from "../rsync/format.js";
+import { concatBytes } from "../rsync/bytes.js";
+import { comparePaths, type IndexEntry } from "./entry.js";
+import { IgnoreRules } from "./ignore-rules.js";
+import { indexIdentity } from "./identity.js";
+
+export interface DirIndexOptions {
+  /** Exclude patterns in .gitignore syntax, relative to the root (weakest rules). */
+  exclude?: readonly string[];
+  /** Names of the per-directory ignore files. */
+  ignoreFiles?: readonly string[];
+  /** The previous index of the same tree: unchanged files reuse its hashes and signatures. */
+  previous?: DirIndex;
+  /** Read every file even when the quick check says it is unchanged. */
+  force?: boolean;
+  /** Keep librsync signatures of files (true), with these options, or not (false). */
+  signatures?: boolean | SignatureOptions;
+  /** Called after each file, directory or symlink is indexed. */
+  onProgress?: (progress: IndexProgress) => void;
+  /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
+  onError?: (error: IbtError, path: string) => "skip" | "abort";
+}
+
+export interface IndexProgress {
+  path: string;
+  entries: number;
+  /** Bytes read from files so far (reused files are not read). */
+  bytesRead: number;
+}
+
+export interface IndexStats {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  /** Total size of the files. */
+  bytes: number;
+  /** Files whose content was read (the rest were reused by the quick check). */
+  filesRead: number;
+  bytesRead: number;
+  /** Paths skipped by `onError`. */
+  skipped: string[];
+}
+
+interface Resolved {
+  exclude: readonly string[];
+  ignoreFiles: readonly string[];
+  previous: DirIndex | undefined;
+  force: boolean;
+  signatures: SignatureOptions | undefined;
+  onProgress: (p: IndexProgress) => void;
+  onError: (e: IbtError, path: string) => "skip" | "abort";
+}
+
+/** Every default in one place. */
+function resolve(o: DirIndexOptions): Resolved {
+  return {
+    exclude: o.exclude ?? [],
+    // .gitignore because trees already carry one; .ibtignore for backup-only exclusions.
+    ignoreFiles: o.ignoreFiles ?? [".gitignore", ".ibtignore"],
+    previous: o.previous,
+    force: o.force ?? false,
+    // Signatures are what make the next backup a delta: keep them unless told otherwise.
+    signatures: o.signatures === false ? undefined : o.signatures === true || o.signatures === undefined ? {} : o.signatures,
+    onProgress: o.onProgress ?? (() => {}),
+    // A backup that silently leaves files out is worse than one that stops.
+    onError: o.onError ?? (() => "abort"),
+  };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += HEX[x];
+  return s;
+}
+
+export class DirIndex {
+  /** Entries in path order. */
+  readonly entries: ReadonlyMap<string, IndexEntry>;
+  /** BLAKE2b-256 of the entries' content and metadata: the identity a diff names as its base. */
+  readonly id: string;
+  readonly stats: IndexStats;
+
+  private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
+    this.entries = new Map(sorted.map((e) => [e.path, e]));
+    this.id = id;
+    let files = 0;
+    let dirs = 0;
+    let symlinks = 0;
+    let bytes = 0;
+    for (const e of sorted) {
+      if (e.type === "file") {
+        files++;
+        bytes += e.size;
+      } else if (e.type === "dir") dirs++;
+      else symlinks++;
+    }
+    this.stats = { files, dirs, symlinks, bytes, filesRead: 0, bytesRead: 0, skipped: [], ...stats };
+  }
+
+  /** An index of the given entries (any order; paths must be unique). */
+  static async fromEntries(entries: Iterable<IndexEntry>, stats?: Partial<IndexStats>): Promise<DirIndex> {
+    const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.path === sorted[i - 1]!.path) throw new IbtError("CORRUPT", `duplicate path in index: ${sorted[i]!.path}`, { path: sorted[i]!.path });
+    }
+    return new DirIndex(sorted, await indexIdentity(sorted), stats);
+  }
+
+  get(path: string): IndexEntry | undefined {
+    return this.entries.get(path);
+  }
+
+  /** Walks `fs` from its root and indexes what is not excluded. */
+  static async build(fs: FsAdapter, options: DirIndexOptions = {}): Promise<DirIndex> {
+    const o = resolve(options);
+    const walker = new Walker(fs, o);
+    await walker.walk("", IgnoreRules.root(o.exclude));
+    return DirIndex.fromEntries(walker.entries, { filesRead: walker.filesRead, bytesRead: walker.bytesRead, skipped: walker.skipped });
+  }
+}
+
+class Walker {
+  readonly entries: IndexEntry[] = [];
+  filesRead = 0;
+  bytesRead = 0;
+  readonly skipped: string[] = [];
+
+  constructor(
+    private readonly fs: FsAdapter,
+    private readonly o: Resolved,
+  ) {}
+
+  async walk(dir: string, rules: IgnoreRules): Promise<void> {
+    const names = (await this.guard(dir, () => this.fs.list(dir))) ?? [];
+    names.sort(comparePaths);
+    const texts: string[] = [];
+    for (const ignoreName of this.o.ignoreFiles) {
+      if (!names.includes(ignoreName)) continue;
+      const path = joinPath(dir, ignoreName);
+      const st = await this.guard(path, () => this.fs.lstat(path));
+      if (st?.type !== "file") continue;
+      const bytes = await this.guard(path, () => readAll(this.fs, path));
+      if (bytes) texts.push(new TextDecoder().decode(bytes));
+    }
+    const inside = rules.child(dir, texts);
+    for (const name of names) {
+      const path = joinPath(dir, name);
+      await this.guard(path, async () => {
+        checkPath(path);
+        const st = await this.fs.lstat(path);
+        if (inside.ignores(path, st.type === "dir")) return;
+        if (st.type === "dir") {
+          this.add(path, { path, type: "dir", size: 0, mtimeMs: st.mtimeMs, mode: st.mode, ...changeInfo(st) });
+          await this.walk(path, inside);
+        } else if (st.type === "symlink") {
+          const target = await this.fs.readlink(path);
+          const hash = toHex((await Hasher.create()).update(new TextEncoder().encode(target)).digest());
+          this.add(path, { path, type: "symlink", size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, hash, target, ...changeInfo(st) });
+        } else {
+          this.add(path, await this.file(path, st));
+        }
+      });
+    }
+  }
+
+  private add(path: string, entry: IndexEntry): void {
+    this.entries.push(entry);
+    this.o.onProgress({ path, entries: this.entries.length, bytesRead: this.bytesRead });
+  }
+
+  private async file(path: string, st: FsStat): Promise<IndexEntry> {
+    const old = this.o.previous?.get(path);
+    const base = { path, type: "file" as const, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ...changeInfo(st) };
+    if (!this.o.force && old && old.type === "file" && quickCheckPasses(old, st) && (old.signature || !this.o.signatures)) {
+      return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
+    }
+    const hasher = await Hasher.create();
+    const sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
+    const sigParts: Uint8Array[] = [];
+    if (sig) sig.ondata = (d) => sigParts.push(d);
+    let n = 0;
+    for await (const chunk of this.fs.readStream(path)) {
+      hasher.update(chunk);
+      sig?.push(chunk);
+      n += chunk.length;
+    }
+    sig?.push(new Uint8Array(0), true);
+    const after = await this.fs.lstat(path);
+    if (n !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+      throw new IbtError("CHANGED", `${path} changed while it was read`, { path });
+    }
+    this.filesRead++;
+    this.bytesRead += n;
+    const entry: IndexEntry = { ...base, hash: toHex(hasher.digest()) };
+    if (sig) entry.signature = concatBytes(sigParts);
+    return entry;
+  }
+
+  /** Runs one path's work; a failure goes to onError, which skips the path or aborts. */
+  private async guard<T>(path: string, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (e) {
+      const err = e instanceof IbtError ? e : new IbtError("IO", `${path}: ${e instanceof Error ? e.message : String(e)}`, { path, cause: e });
+      if (this.o.onError(err, path) === "skip") {
+        this.skipped.push(path);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+}
+
+function changeInfo(st: FsStat): { ctimeMs?: number; ino?: number } {
+  const info: { ctimeMs?: number; ino?: number } = {};
+  if (st.ctimeMs !== undefined) info.ctimeMs = st.ctimeMs;
+  if (st.ino !== undefined) info.ino = st.ino;
+  return info;
+}
+
+/** Size and mtime equal, and ctime and inode too wherever both sides have them. */
+function quickCheckPasses(old: IndexEntry, st: FsStat): boolean {
+  if (old.size !== st.size || old.mtimeMs !== st.mtimeMs || old.hash === undefined) return false;
+  if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== st.ctimeMs) return false;
+  if (old.ino !== undefined && st.ino !== undefined && old.ino !== st.ino) return false;
+  return true;
+}
+
+async function readAll(fs: FsAdapter, path: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of fs.readStream(path)) parts.push(c);
+  return concatBytes(parts);
+}

@@ -1,0 +1,42 @@
+/**
+ * One entry of a directory index: what a backup needs to know of a path without reading it
+ * again. Files carry a content hash and their librsync signature (so the next backup can make
+ * deltas against them without the old bytes); symlinks carry their target and its hash;
+ * directories carry metadata only, so empty directories are kept too.
+ */
+import type { EntryType } from "../fs/types.js";
+
+export interface IndexEntry {
+  path: string;
+  type: EntryType;
+  /** File length; symlink target length in bytes; 0 for directories. */
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  /** Change time and inode, where the file system has them (for the quick check). */
+  ctimeMs?: number;
+  ino?: number;
+  /** BLAKE2b-256 of the content (files) or of the UTF-8 target (symlinks), 64 hex digits. */
+  hash?: string;
+  /** Symlink target, verbatim. */
+  target?: string;
+  /** librsync signature of the content (files), when signatures are kept. */
+  signature?: Uint8Array;
+}
+
+/** Entries compare by path in code-unit order, which is the order indexes are stored in. */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** True when two entries describe the same content and metadata (signatures aside). */
+export function sameEntry(a: IndexEntry, b: IndexEntry): boolean {
+  return (
+    a.type === b.type &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.mode === b.mode &&
+    a.hash === b.hash &&
+    a.target === b.target
+  );
+}

@@ -1,0 +1,19 @@
+/**
+ * The identity of an index: BLAKE2b-256 over its entries' canonical form (type, path, size,
+ * mode, mtime, content hash, symlink target; not ctime, inode or signatures, which do not
+ * describe the tree's content). A diff names the identity of the index it was made against,
+ * so applying it to anything else can be refused before a byte is written.
+ */
+import { Hasher } from "../rsync/hashes.js";
+import type { IndexEntry } from "./entry.js";
+
+export async function indexIdentity(sorted: readonly IndexEntry[]): Promise<string> {
+  const h = await Hasher.create("blake2b", 32);
+  const enc = new TextEncoder();
+  for (const e of sorted) {
+    h.update(enc.encode(`${e.type}\0${e.path}\0${e.size}\0${e.mode}\0${e.mtimeMs}\0${e.hash ?? ""}\0${e.target ?? ""}\n`));
+  }
+  let s = "";
+  for (const b of h.digest()) s += b.toString(16).padStart(2, "0");
+  return s;
+}
