@@ -4,3 +4,4 @@
  */
 export * from "./rsync/index.js";
 export { IbtError, isIbtError, type ErrorCode, type IbtErrorData } from "./errors.js";
+export * from "./index/index.js";
