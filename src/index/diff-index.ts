@@ -31,6 +31,11 @@ export interface Diff {
   target: string;
   /** Every change, in path order. */
   changes: Change[];
+  /**
+   * Mode and mtime, in the target tree, of every directory that holds a change but has none
+   * itself: applying changes inside a directory touches its mtime, which must be put back.
+   */
+  parents: { path: string; mtimeMs: number; mode: number }[];
 }
 
 export class DiffIndex {
@@ -89,8 +94,22 @@ export class DiffIndex {
       changes.push({ kind: "create", path, entry });
     }
     changes.sort((a, b) => comparePaths(a.path, b.path) || order(a) - order(b));
-    return { base: oldIdx.id, target: newIdx.id, changes };
+    const changed = new Set(changes.filter((c) => c.kind !== "delete").map((c) => c.path));
+    const parents = new Map<string, { path: string; mtimeMs: number; mode: number }>();
+    for (const c of changes) {
+      for (let dir = parentOf(c.path); dir !== ""; dir = parentOf(dir)) {
+        const e = newIdx.get(dir);
+        if (!e || e.type !== "dir" || changed.has(dir) || parents.has(dir)) continue;
+        parents.set(dir, { path: dir, mtimeMs: e.mtimeMs, mode: e.mode });
+      }
+    }
+    return { base: oldIdx.id, target: newIdx.id, changes, parents: [...parents.values()].sort((a, b) => comparePaths(a.path, b.path)) };
   }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : path.slice(0, i);
 }
 
 /** A delete sorts before a create at the same path (a type change). */

@@ -74,7 +74,8 @@ interface Resolved {
 /** Every default in one place. */
 function resolve(o: DirIndexOptions): Resolved {
   return {
-    exclude: o.exclude ?? [],
+    // applyDiff's staging directory is never part of a tree.
+    exclude: ["/.ibt-staging-*", ...(o.exclude ?? [])],
     // .gitignore because trees already carry one; .ibtignore for backup-only exclusions.
     ignoreFiles: o.ignoreFiles ?? [".gitignore", ".ibtignore"],
     previous: o.previous,
@@ -171,12 +172,12 @@ class Walker {
         const st = await this.fs.lstat(path);
         if (inside.ignores(path, st.type === "dir")) return;
         if (st.type === "dir") {
-          this.add(path, { path, type: "dir", size: 0, mtimeMs: st.mtimeMs, mode: st.mode, ...changeInfo(st) });
+          this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) });
           await this.walk(path, inside);
         } else if (st.type === "symlink") {
           const target = await this.fs.readlink(path);
           const hash = toHex((await Hasher.create()).update(new TextEncoder().encode(target)).digest());
-          this.add(path, { path, type: "symlink", size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, hash, target, ...changeInfo(st) });
+          this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
         } else {
           this.add(path, await this.file(path, st));
         }
@@ -191,7 +192,7 @@ class Walker {
 
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
     const old = this.o.previous?.get(path);
-    const base = { path, type: "file" as const, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, ...changeInfo(st) };
+    const base = { path, type: "file" as const, size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) };
     if (!this.o.force && old && old.type === "file" && quickCheckPasses(old, st) && (old.signature || !this.o.signatures)) {
       return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
     }
@@ -232,17 +233,27 @@ class Walker {
   }
 }
 
+/**
+ * Times are kept in whole milliseconds. File systems record nanoseconds, but JavaScript can only
+ * set times as a double of seconds, which cannot carry them: a restored file would never match
+ * its index. Milliseconds survive the round trip exactly (after rounding), and the quick check
+ * does not rest on mtime alone where change times and inodes exist.
+ */
+function ms(t: number): number {
+  return Math.round(t);
+}
+
 function changeInfo(st: FsStat): { ctimeMs?: number; ino?: number } {
   const info: { ctimeMs?: number; ino?: number } = {};
-  if (st.ctimeMs !== undefined) info.ctimeMs = st.ctimeMs;
+  if (st.ctimeMs !== undefined) info.ctimeMs = ms(st.ctimeMs);
   if (st.ino !== undefined) info.ino = st.ino;
   return info;
 }
 
 /** Size and mtime equal, and ctime and inode too wherever both sides have them. */
 function quickCheckPasses(old: IndexEntry, st: FsStat): boolean {
-  if (old.size !== st.size || old.mtimeMs !== st.mtimeMs || old.hash === undefined) return false;
-  if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== st.ctimeMs) return false;
+  if (old.size !== st.size || old.mtimeMs !== ms(st.mtimeMs) || old.hash === undefined) return false;
+  if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== ms(st.ctimeMs)) return false;
   if (old.ino !== undefined && st.ino !== undefined && old.ino !== st.ino) return false;
   return true;
 }

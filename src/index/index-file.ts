@@ -17,7 +17,7 @@
 import { IbtError } from "../errors.js";
 import type { EntryType, FsAdapter } from "../fs/types.js";
 import { checkPath } from "../fs/paths.js";
-import { ChunkQueue } from "../rsync/bytes.js";
+import { ChunkQueue, chunksOf, type ByteSource } from "../rsync/bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
 import type { IndexEntry } from "./entry.js";
@@ -196,7 +196,7 @@ function readEntry(c: Cursor, type: number): IndexEntry {
 }
 
 /** Decodes an index from a stream of chunks, checking everything. */
-export async function decodeIndex(chunks: AsyncIterable<Uint8Array>): Promise<DirIndex> {
+export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
   const hasher = await Hasher.create();
   const entries: IndexEntry[] = [];
   let pending: Uint8Array = new Uint8Array(0);
@@ -247,7 +247,7 @@ export async function decodeIndex(chunks: AsyncIterable<Uint8Array>): Promise<Di
     }
   };
 
-  for await (const chunk of chunks) {
+  for await (const chunk of chunksOf(source)) {
     if (trailer) throw new IbtError("CORRUPT", "data after the end of the index", { offset: consumed + pending.length });
     const next = new Uint8Array(pending.length + chunk.length);
     next.set(pending);

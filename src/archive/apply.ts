@@ -1,0 +1,234 @@
+/**
+ * applyDiff: turns a copy of the base tree into the target tree, or changes nothing.
+ *
+ * Three phases:
+ *   1. Verify. The manifest is read and checked (paths, kinds, members present in the archive),
+ *      and every path the diff touches is compared with the base: types, content hashes, symlink
+ *      targets; paths to be created must not exist. Any difference is BASE_MISMATCH. Nothing has
+ *      been written yet.
+ *   2. Stage. Every new file's content is built in a staging directory inside the target
+ *      (`.ibt-staging-…`): archive bytes, a delta patched against the old file, or a copy of a
+ *      moved or copied file. Each is checked against its size and hash before it counts. A bad
+ *      archive fails here and only the staging directory is removed.
+ *   3. Commit. Deletions (deepest first), new directories, staged files renamed into place,
+ *      symlinks, then modes and mtimes (directories after their children, deepest first). Each
+ *      step is idempotent, so a commit that is interrupted can be run again.
+ *
+ * The adapter guarantees that no path goes through a symlink or leaves the root, and every path
+ * in the manifest has passed checkPath, so nothing is written outside the target.
+ */
+import { IbtError } from "../errors.js";
+import type { FsAdapter, FsStat } from "../fs/types.js";
+import { depth, joinPath, parentPath } from "../fs/paths.js";
+import { Hasher } from "../rsync/hashes.js";
+import { patch } from "../rsync/patch.js";
+import { toHex } from "../index/dir-index.js";
+import { ZipReader, type RandomAccessFile } from "./zip-read.js";
+import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
+
+export interface ApplyOptions {
+  /** Called as files are staged and committed. */
+  onProgress?: (p: { phase: "verify" | "stage" | "commit"; path: string; done: number; total: number }) => void;
+}
+
+export interface ApplyResult {
+  manifest: Manifest;
+  /** Directories that were to be deleted but still held files outside the diff (left in place). */
+  keptDirectories: string[];
+}
+
+/** Opens an archive stored on an adapter for random access. */
+export async function openArchive(fs: FsAdapter, path: string): Promise<ZipReader> {
+  const st = await fs.lstat(path);
+  if (st.type !== "file") throw new IbtError("IS_A_DIRECTORY", `not an archive file: ${path}`, { path });
+  const file: RandomAccessFile = { size: st.size, read: (offset, length) => fs.read(path, offset, length) };
+  return ZipReader.from(file);
+}
+
+/** Applies the diff archive to `target`, a copy of the diff's base tree (Python's apply_diff). */
+export async function applyDiff(target: FsAdapter, archive: ZipReader, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const progress = options.onProgress ?? (() => {});
+  const manifestEntry = archive.get(MANIFEST_NAME);
+  if (!manifestEntry) throw new IbtError("CORRUPT", `the archive has no ${MANIFEST_NAME}`);
+  const manifest = parseManifest(await archive.bytes(manifestEntry));
+  for (const c of manifest.changes) {
+    if (c.member !== undefined && !archive.get(c.member)) {
+      throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`, { path: c.path });
+    }
+  }
+
+  await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
+
+  const staging = stagingName(manifest);
+  await target.mkdir(staging);
+  const staged = new Map<string, string>();
+  try {
+    const files = manifest.changes.filter((c) => c.new?.type === "file" && c.kind !== "metadata");
+    for (const [i, c] of files.entries()) {
+      const at = joinPath(staging, String(i));
+      await target.writeFile(at, verifiedContent(c, contentOf(target, archive, c)), { mode: c.new!.mode & 0o7777 });
+      staged.set(c.path, at);
+      progress({ phase: "stage", path: c.path, done: i + 1, total: files.length });
+    }
+  } catch (e) {
+    await target.remove(staging, { recursive: true }).catch(() => {});
+    throw e;
+  }
+
+  const keptDirectories = await commit(target, manifest, staged, (path, done, total) => progress({ phase: "commit", path, done, total }));
+  await target.remove(staging, { recursive: true });
+  return { manifest, keptDirectories };
+}
+
+function stagingName(m: Manifest): string {
+  return `.ibt-staging-${m.target.slice(0, 16)}`;
+}
+
+async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (e) {
+    // A path under a file does not exist either.
+    if (e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY")) return undefined;
+    throw e;
+  }
+}
+
+async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
+  const h = await Hasher.create();
+  let size = 0;
+  for await (const c of fs.readStream(path)) {
+    h.update(c);
+    size += c.length;
+  }
+  return { hash: toHex(h.digest()), size };
+}
+
+function mismatch(path: string, why: string): never {
+  throw new IbtError("BASE_MISMATCH", `the target is not the diff's base at ${JSON.stringify(path)}: ${why}`, { path });
+}
+
+/** Checks that `path` in the target is what `want` says the base had. */
+async function expect(fs: FsAdapter, path: string, want: ManifestEntry): Promise<void> {
+  const st = await lstatOrUndefined(fs, path);
+  if (!st) mismatch(path, "missing");
+  if (st.type !== want.type) mismatch(path, `is a ${st.type}, the base has a ${want.type}`);
+  if (want.type === "file") {
+    const got = await hashFile(fs, path);
+    if (got.size !== want.size || got.hash !== want.hash) mismatch(path, "content differs");
+  } else if (want.type === "symlink" && (await fs.readlink(path)) !== want.target) {
+    mismatch(path, "symlink target differs");
+  }
+}
+
+async function verifyBase(fs: FsAdapter, m: Manifest, progress: (path: string, done: number, total: number) => void): Promise<void> {
+  const deleted = new Set(m.changes.filter((c) => c.kind === "delete").map((c) => c.path));
+  const created = new Set(m.changes.filter((c) => c.new && !c.old && c.kind !== "delete").map((c) => c.path));
+  for (const [i, c] of m.changes.entries()) {
+    if (c.old) await expect(fs, c.path, c.old);
+    if (c.kind === "move" || c.kind === "copy") await expect(fs, c.from!, { ...c.new!, type: "file" });
+    if (!c.old && c.kind !== "delete" && !deleted.has(c.path)) {
+      if (await lstatOrUndefined(fs, c.path)) mismatch(c.path, "exists but the diff creates it");
+      const parent = parentPath(c.path);
+      if (parent !== "" && !created.has(parent) && (await lstatOrUndefined(fs, parent))?.type !== "dir") {
+        mismatch(c.path, "its directory is missing");
+      }
+    }
+    progress(c.path, i + 1, m.changes.length);
+  }
+}
+
+/** The new content of a file change, before verification. */
+function contentOf(fs: FsAdapter, archive: ZipReader, c: ManifestChange): AsyncIterable<Uint8Array> {
+  if (c.kind === "move" || c.kind === "copy") return fs.readStream(c.from!);
+  if (c.encoding === "bytes") return archive.open(c.member!);
+  const read = (offset: number, length: number) => fs.read(c.path, offset, length);
+  return patch(read, archive.open(c.member!), { basisSize: c.old!.size });
+}
+
+/** Passes content through, failing with CORRUPT unless its size and hash are the manifest's. */
+async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const want = c.new!;
+  const h = await Hasher.create();
+  let size = 0;
+  for await (const chunk of content) {
+    size += chunk.length;
+    if (size > want.size) throw new IbtError("CORRUPT", `${c.path}: the archive yields more than ${want.size} bytes`, { path: c.path });
+    h.update(chunk);
+    yield chunk;
+  }
+  if (size !== want.size || toHex(h.digest()) !== want.hash) {
+    throw new IbtError("CORRUPT", `${c.path}: the archive's content does not match its hash`, { path: c.path });
+  }
+}
+
+async function commit(
+  fs: FsAdapter,
+  m: Manifest,
+  staged: Map<string, string>,
+  progress: (path: string, done: number, total: number) => void,
+): Promise<string[]> {
+  const kept: string[] = [];
+  const total = m.changes.length;
+  let done = 0;
+  const step = (path: string) => progress(path, ++done, total);
+
+  // Deletions: files and symlinks, then directories deepest first.
+  const deletes = m.changes.filter((c) => c.kind === "delete");
+  for (const c of deletes.filter((c) => c.old!.type !== "dir")) {
+    await fs.remove(c.path).catch(ignoreMissing);
+    step(c.path);
+  }
+  for (const c of deletes.filter((c) => c.old!.type === "dir").sort((a, b) => depth(b.path) - depth(a.path))) {
+    try {
+      await fs.remove(c.path);
+    } catch (e) {
+      if (e instanceof IbtError && e.code === "NOT_FOUND") continue;
+      kept.push(c.path); // it holds files the diff does not know (excluded ones): keep them
+    }
+    step(c.path);
+  }
+
+  // New directories, parents first.
+  const dirs = m.changes.filter((c) => c.kind === "create" && c.new!.type === "dir").sort((a, b) => depth(a.path) - depth(b.path));
+  for (const c of dirs) {
+    await fs.mkdir(c.path, { recursive: true });
+    step(c.path);
+  }
+
+  // Files into place.
+  for (const [path, from] of staged) {
+    await fs.rename(from, path);
+    step(path);
+  }
+
+  // Symlinks.
+  for (const c of m.changes.filter((c) => c.new?.type === "symlink" && (c.kind === "create" || c.kind === "relink"))) {
+    if (c.kind === "relink") await fs.remove(c.path).catch(ignoreMissing);
+    await fs.symlink(c.new!.target!, c.path);
+    step(c.path);
+  }
+
+  // Modes and mtimes: files and symlinks, then directories deepest first.
+  const withMeta = m.changes.filter((c) => c.new && c.kind !== "delete");
+  for (const c of withMeta.filter((c) => c.new!.type !== "dir")) await setMeta(fs, c.path, c.new!);
+  for (const c of withMeta.filter((c) => c.new!.type === "dir").sort((a, b) => depth(b.path) - depth(a.path))) {
+    await setMeta(fs, c.path, c.new!);
+  }
+  // Directories whose children changed got new mtimes from the changes; restore what the
+  // target tree records for every directory above a change, deepest first.
+  for (const d of [...m.parents].sort((a, b) => depth(b.path) - depth(a.path))) {
+    if (await lstatOrUndefined(fs, d.path)) await setMeta(fs, d.path, { type: "dir", size: 0, mtimeMs: d.mtimeMs, mode: d.mode });
+  }
+  return kept;
+}
+
+async function setMeta(fs: FsAdapter, path: string, e: ManifestEntry): Promise<void> {
+  if (fs.capabilities.modes && e.type !== "symlink") await fs.chmod(path, e.mode & 0o7777);
+  if (fs.capabilities.mtimes && (e.type !== "symlink" || fs.capabilities.symlinks)) await fs.utimes(path, e.mtimeMs);
+}
+
+function ignoreMissing(e: unknown): void {
+  if (e instanceof IbtError && e.code === "NOT_FOUND") return;
+  throw e;
+}

@@ -1,0 +1,188 @@
+/**
+ * DiffData: writes the diff archive, a plain ZIP that any unzip can list and extract.
+ *
+ * Members: `new/<path>` with the bytes of each created file (and of an updated file whose delta
+ * would not be smaller), `delta/<path>` with a librsync delta (apply it with `rdiff patch`), and
+ * `ibt-manifest.json` last, once every member's encoding is known (ZIP readers find members
+ * through the central directory, so order does not matter). Moves, copies, deletions,
+ * directories, symlinks and metadata changes live in the manifest only.
+ *
+ * Every file is hashed as it is read; if its content no longer matches the index the diff was
+ * made from, writing fails with CHANGED rather than producing an archive that lies.
+ *
+ * A delta is spooled in memory while it stays under both the file's size and SPOOL_LIMIT: if it
+ * grows past the file's size the file's bytes are stored instead; if it grows past the spool
+ * limit it is finished only to learn its size, then made again straight into the archive.
+ */
+import { IbtError } from "../errors.js";
+import type { FsAdapter } from "../fs/types.js";
+import { DeltaJob } from "../rsync/delta.js";
+import { Hasher } from "../rsync/hashes.js";
+import type { ByteSource } from "../rsync/bytes.js";
+import type { Diff, Change } from "../index/diff-index.js";
+import type { IndexEntry } from "../index/entry.js";
+import { toHex } from "../index/dir-index.js";
+import { ZipWriter, type ZipSink } from "./zip-write.js";
+import { encodeManifest, MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
+import { pushToPull } from "./pipe.js";
+
+const SPOOL_LIMIT = 64 << 20;
+
+export interface DiffDataOptions {
+  /** The new tree, which the diff's new index describes: created and updated files are read from it. */
+  source: FsAdapter;
+  /** Called after each change is written. */
+  onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
+}
+
+export interface ArchiveStats {
+  changes: number;
+  /** File bytes read from the source. */
+  bytesIn: number;
+  /** Archive bytes written. */
+  bytesOut: number;
+  deltas: number;
+  /** Files stored whole (created, or updated with no smaller delta). */
+  wholeFiles: number;
+}
+
+export function manifestEntry(e: IndexEntry): ManifestEntry {
+  const m: ManifestEntry = { type: e.type, size: e.size, mtimeMs: e.mtimeMs, mode: e.mode };
+  if (e.hash !== undefined) m.hash = e.hash;
+  if (e.target !== undefined) m.target = e.target;
+  return m;
+}
+
+export class DiffData {
+  constructor(
+    readonly diff: Diff,
+    private readonly options: DiffDataOptions,
+  ) {}
+
+  /** Writes the archive through an adapter, whole or not at all (Python's create_archive). */
+  async createArchive(fs: FsAdapter, path: string): Promise<ArchiveStats> {
+    let stats: ArchiveStats | undefined;
+    await fs.writeFile(
+      path,
+      pushToPull(async (sink) => {
+        stats = await this.write(sink);
+      }),
+    );
+    return stats!;
+  }
+
+  /** Streams the archive into `sink`. */
+  async write(sink: ZipSink): Promise<ArchiveStats> {
+    const stats: ArchiveStats = { changes: 0, bytesIn: 0, bytesOut: 0, deltas: 0, wholeFiles: 0 };
+    const zip = new ZipWriter(async (chunk) => {
+      stats.bytesOut += chunk.length;
+      await sink(chunk);
+    });
+    const changes: ManifestChange[] = [];
+    for (const change of this.diff.changes) {
+      changes.push(await this.writeChange(zip, change, stats));
+      stats.changes++;
+      this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });
+    }
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      base: this.diff.base,
+      target: this.diff.target,
+      created: new Date().toISOString(),
+      changes,
+      parents: this.diff.parents,
+    };
+    await zip.add(MANIFEST_NAME, encodeManifest(manifest), { compress: true });
+    await zip.finish();
+    return stats;
+  }
+
+  private async writeChange(zip: ZipWriter, c: Change, stats: ArchiveStats): Promise<ManifestChange> {
+    switch (c.kind) {
+      case "delete":
+        return { kind: c.kind, path: c.path, old: manifestEntry(c.old) };
+      case "move":
+      case "copy":
+        return { kind: c.kind, path: c.path, from: c.from, new: manifestEntry(c.entry) };
+      case "relink":
+      case "metadata":
+        return { kind: c.kind, path: c.path, old: manifestEntry(c.old), new: manifestEntry(c.entry) };
+      case "create": {
+        const out: ManifestChange = { kind: "create", path: c.path, new: manifestEntry(c.entry) };
+        if (c.entry.type !== "file") return out;
+        await this.addWhole(zip, c.entry, stats);
+        return { ...out, member: `new/${c.path}`, encoding: "bytes" };
+      }
+      case "update": {
+        const out: ManifestChange = { kind: "update", path: c.path, old: manifestEntry(c.old), new: manifestEntry(c.entry) };
+        if (c.old.signature && (await this.addDelta(zip, c.old.signature, c.entry, stats))) {
+          return { ...out, member: `delta/${c.path}`, encoding: "delta" };
+        }
+        await this.addWhole(zip, c.entry, stats);
+        return { ...out, member: `new/${c.path}`, encoding: "bytes" };
+      }
+    }
+  }
+
+  /** The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match. */
+  private async *verified(entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
+    const hasher = await Hasher.create();
+    let n = 0;
+    for await (const chunk of this.options.source.readStream(entry.path)) {
+      hasher.update(chunk);
+      n += chunk.length;
+      yield chunk;
+    }
+    stats.bytesIn += n;
+    if (n !== entry.size || toHex(hasher.digest()) !== entry.hash) {
+      throw new IbtError("CHANGED", `${entry.path} changed since it was indexed`, { path: entry.path });
+    }
+  }
+
+  private async addWhole(zip: ZipWriter, entry: IndexEntry, stats: ArchiveStats): Promise<void> {
+    await zip.add(`new/${entry.path}`, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode: entry.mode & 0o7777 });
+    stats.wholeFiles++;
+  }
+
+  /** Adds a delta member when the delta is smaller than the file; returns whether it did. */
+  private async addDelta(zip: ZipWriter, signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): Promise<boolean> {
+    const job = await DeltaJob.create(signature);
+    const spool: Uint8Array[] = [];
+    let size = 0;
+    let spooling = true;
+    job.ondata = (d) => {
+      size += d.length;
+      if (spooling) spool.push(d);
+      if (size > SPOOL_LIMIT) {
+        spooling = false;
+        spool.length = 0;
+      }
+    };
+    const counted: ArchiveStats = { ...stats };
+    for await (const chunk of this.verified(entry, counted)) {
+      job.push(chunk);
+      if (size >= entry.size) return false; // no smaller than the file: store the file
+    }
+    job.push(new Uint8Array(0), true);
+    if (size >= entry.size) return false;
+    stats.bytesIn = counted.bytesIn;
+    const source: ByteSource = spooling ? spool : this.deltaAgain(signature, entry, stats);
+    await zip.add(`delta/${entry.path}`, source, { mtimeMs: entry.mtimeMs, mode: 0o644 });
+    stats.deltas++;
+    return true;
+  }
+
+  private async *deltaAgain(signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
+    const job = await DeltaJob.create(signature);
+    let pending: Uint8Array[] = [];
+    job.ondata = (d) => pending.push(d);
+    for await (const chunk of this.verified(entry, { ...stats })) {
+      job.push(chunk);
+      yield* pending;
+      pending = [];
+    }
+    job.push(new Uint8Array(0), true);
+    yield* pending;
+  }
+}

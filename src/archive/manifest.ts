@@ -1,0 +1,139 @@
+/**
+ * The manifest of a diff archive: the member `ibt-manifest.json`, written first.
+ *
+ * It names the format version, the identities of the base and target indexes, and every change
+ * with the old and new hash and metadata of its path, plus the archive member that carries its
+ * data: `new/<path>` holds a created (or too-changed) file's bytes, `delta/<path>` a librsync
+ * delta against the old file. Moves, copies, deletions, symlinks, directories and metadata-only
+ * changes carry no member.
+ *
+ * Reading a manifest trusts nothing: the version, every path (checkPath), uniqueness, kinds,
+ * hashes and member names are checked, and anything off is CORRUPT, UNSAFE_PATH or UNSUPPORTED.
+ */
+import { IbtError } from "../errors.js";
+import { checkPath } from "../fs/paths.js";
+import type { EntryType } from "../fs/types.js";
+
+export const MANIFEST_NAME = "ibt-manifest.json";
+export const MANIFEST_FORMAT = "incremental-backups-tools/diff";
+export const MANIFEST_VERSION = 1;
+
+/** What a path is (or was): the index entry without signatures and change times. */
+export interface ManifestEntry {
+  type: EntryType;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  hash?: string;
+  target?: string;
+}
+
+export interface ManifestChange {
+  kind: "create" | "update" | "delete" | "move" | "copy" | "relink" | "metadata";
+  path: string;
+  /** Source path of a move or copy, in the base tree. */
+  from?: string;
+  /** The path's state in the base tree (absent for creations). */
+  old?: ManifestEntry;
+  /** The path's state in the target tree (absent for deletions). */
+  new?: ManifestEntry;
+  /** Archive member with the data: the file's bytes or a delta. */
+  member?: string;
+  /** How the member is to be read. */
+  encoding?: "bytes" | "delta";
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: number;
+  base: string;
+  target: string;
+  created: string;
+  changes: ManifestChange[];
+  /** Directories above changes, with the mode and mtime to restore after applying them. */
+  parents: { path: string; mtimeMs: number; mode: number }[];
+}
+
+const KINDS = new Set(["create", "update", "delete", "move", "copy", "relink", "metadata"]);
+const TYPES = new Set(["file", "dir", "symlink"]);
+const HASH = /^[0-9a-f]{64}$/;
+
+function corrupt(message: string, path?: string): never {
+  throw new IbtError("CORRUPT", `manifest: ${message}`, path === undefined ? {} : { path });
+}
+
+function checkEntry(e: unknown, where: string): ManifestEntry {
+  if (typeof e !== "object" || e === null) corrupt(`${where} is not an object`);
+  const x = e as Record<string, unknown>;
+  if (!TYPES.has(x.type as string)) corrupt(`${where} has unknown type ${String(x.type)}`);
+  for (const k of ["size", "mtimeMs", "mode"]) {
+    if (typeof x[k] !== "number" || !Number.isFinite(x[k] as number) || (k !== "mtimeMs" && (x[k] as number) < 0)) {
+      corrupt(`${where}.${k} is not a valid number`);
+    }
+  }
+  if (x.hash !== undefined && (typeof x.hash !== "string" || !HASH.test(x.hash))) corrupt(`${where}.hash is not a hash`);
+  if (x.type === "file" && x.hash === undefined) corrupt(`${where} is a file without a hash`);
+  if (x.type === "symlink" && typeof x.target !== "string") corrupt(`${where} is a symlink without a target`);
+  return x as unknown as ManifestEntry;
+}
+
+/** Parses and validates a manifest. */
+export function parseManifest(bytes: Uint8Array): Manifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    corrupt("not valid UTF-8 JSON");
+  }
+  if (typeof m !== "object" || m === null) corrupt("not an object");
+  const x = m as Record<string, unknown>;
+  if (x.format !== MANIFEST_FORMAT) corrupt(`unknown format ${String(x.format)}`);
+  if (x.version !== MANIFEST_VERSION) {
+    throw new IbtError("UNSUPPORTED", `diff archive version ${String(x.version)} (this library reads ${MANIFEST_VERSION})`);
+  }
+  if (typeof x.base !== "string" || !HASH.test(x.base) || typeof x.target !== "string" || !HASH.test(x.target)) {
+    corrupt("base or target identity missing");
+  }
+  if (!Array.isArray(x.changes)) corrupt("changes is not a list");
+  const seen = new Set<string>();
+  const members = new Set<string>();
+  for (const [i, c] of (x.changes as unknown[]).entries()) {
+    if (typeof c !== "object" || c === null) corrupt(`change ${i} is not an object`);
+    const ch = c as Record<string, unknown>;
+    if (!KINDS.has(ch.kind as string)) corrupt(`change ${i} has unknown kind ${String(ch.kind)}`);
+    if (typeof ch.path !== "string" || ch.path === "") corrupt(`change ${i} has no path`);
+    checkPath(ch.path as string);
+    const key = `${ch.kind === "delete" ? "-" : "+"}${ch.path as string}`;
+    if (seen.has(key)) corrupt(`path ${JSON.stringify(ch.path)} changes twice`, ch.path as string);
+    seen.add(key);
+    const needsOld = ch.kind !== "create" && ch.kind !== "move" && ch.kind !== "copy";
+    const needsNew = ch.kind !== "delete";
+    if (needsOld) checkEntry(ch.old, `change ${i}.old`);
+    if (needsNew) checkEntry(ch.new, `change ${i}.new`);
+    if (ch.kind === "move" || ch.kind === "copy") {
+      if (typeof ch.from !== "string" || ch.from === "") corrupt(`change ${i} has no source`);
+      checkPath(ch.from as string);
+    }
+    if (ch.member !== undefined) {
+      if (typeof ch.member !== "string" || (ch.encoding !== "bytes" && ch.encoding !== "delta")) corrupt(`change ${i} has a bad member`);
+      checkPath(ch.member as string);
+      if (members.has(ch.member as string)) corrupt(`member ${String(ch.member)} used twice`);
+      members.add(ch.member as string);
+    }
+    const isFileData = (ch.kind === "create" || ch.kind === "update") && (ch.new as ManifestEntry).type === "file";
+    if (isFileData !== (ch.member !== undefined)) corrupt(`change ${i} (${String(ch.kind)} ${String(ch.path)}) data member mismatch`);
+    if (ch.kind === "update" && (ch.old as ManifestEntry).type !== "file") corrupt(`change ${i} updates a non-file`);
+  }
+  if (!Array.isArray(x.parents)) corrupt("parents is not a list");
+  for (const [i, d] of (x.parents as unknown[]).entries()) {
+    const e = d as Record<string, unknown>;
+    if (typeof e !== "object" || e === null || typeof e.path !== "string" || e.path === "") corrupt(`parent ${i} has no path`);
+    checkPath(e.path as string);
+    if (typeof e.mtimeMs !== "number" || !Number.isFinite(e.mtimeMs) || typeof e.mode !== "number") corrupt(`parent ${i} has bad metadata`);
+  }
+  return x as unknown as Manifest;
+}
+
+export function encodeManifest(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m));
+}
