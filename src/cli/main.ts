@@ -6,6 +6,7 @@
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
+import { DIR_OPTIONS, DIR_USAGE, indexCommand, diffCommand, applyCommand } from "./dirs.js";
 
 const VERSION = "0.1.0";
 
@@ -13,7 +14,12 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   signature: signatureCommand,
   delta: deltaCommand,
   patch: patchCommand,
+  index: indexCommand,
+  diff: diffCommand,
+  apply: applyCommand,
 };
+
+const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}\nOptions`);
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("-V") || argv.includes("--version")) {
@@ -24,11 +30,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const parsed = parseArgs(
       argv.filter((a) => a !== "-h" && a !== "-?" && a !== "--help"),
-      RDIFF_OPTIONS,
+      [...RDIFF_OPTIONS, ...DIR_OPTIONS],
     );
     const name = parsed.positionals.shift();
     if (help || name === undefined) {
-      process.stdout.write(RDIFF_USAGE);
+      process.stdout.write(USAGE);
       return help ? 0 : 2;
     }
     const command = COMMANDS[name];
