@@ -9,12 +9,22 @@
  * root itself is the empty string "". Adapters MUST refuse any other path with an IbtError of
  * code UNSAFE_PATH before touching storage (see `checkPath` in paths.ts), so no adapter call can
  * reach outside its root. Adapters MUST NOT follow a symlink in any path segment but the last,
- * and only the calls documented to follow a final symlink (`stat`) do so.
+ * and only the calls documented to follow a final symlink (`stat`) do so: a symlink where a
+ * directory is needed is not a directory, so such a path fails with NOT_A_DIRECTORY. The one
+ * exception to "paths returned are safe" is `list`, which returns names as stored, so that a
+ * caller can report a name it cannot use (not NFC, a backslash) instead of losing it silently;
+ * every call given such a name fails with UNSAFE_PATH.
  *
  * Errors. Every failure MUST be an IbtError: NOT_FOUND when the path (or its parent) does not
  * exist, EXISTS when an exclusive create finds something, NOT_A_DIRECTORY / IS_A_DIRECTORY when
  * the type is wrong, UNSUPPORTED for what `capabilities` says is missing, READ_ONLY for writes to
- * a read-only adapter, IO for anything else the platform reports.
+ * a read-only adapter, IO for anything else the platform reports. IS_A_DIRECTORY means "a file
+ * was expected", so file calls given a symlink (which they do not follow) fail with it too.
+ * EXISTS also covers removing a non-empty directory without `recursive` (as Go's os.IsExist
+ * covers ENOTEMPTY). BAD_ARGUMENT is for calls that are wrong whatever the tree holds: a negative
+ * offset, a mode outside 0o7777, an empty symlink target, removing or renaming the root.
+ * Checks run in this order: UNSAFE_PATH, then READ_ONLY, then UNSUPPORTED, then the rest, so a
+ * refused call never touches storage.
  */
 import type { ByteSource } from "../rsync/bytes.js";
 
@@ -61,15 +71,25 @@ export interface FsAdapter {
    */
   list(path: string): Promise<string[]>;
 
-  /** Metadata of `path` itself; a symlink is reported as a symlink. */
+  /**
+   * Metadata of `path` itself; a symlink is reported as a symlink. An entry that is none of the
+   * three types (a socket, a device, a FIFO) fails with UNSUPPORTED. Where
+   * `capabilities.changeTimes`, every entry has `ctimeMs` and `ino`.
+   */
   lstat(path: string): Promise<FsStat>;
 
-  /** Metadata of what `path` finally names, following a final symlink (only) within the root. */
+  /**
+   * Metadata of what `path` finally names: a final symlink is followed (and a final symlink it
+   * names, up to 40 hops, then IO), its target resolved lexically from the link's directory with
+   * `resolveLinkTarget`. A target that is absolute, climbs out of the root or does not exist
+   * fails with NOT_FOUND; symlinks in the resolved path's parent segments are not followed.
+   */
   stat(path: string): Promise<FsStat>;
 
   /**
    * Up to `length` bytes of file `path` from `offset`. MUST return exactly `length` bytes unless
-   * the file ends first, and a fresh array the caller owns.
+   * the file ends first (an offset at or past the end gives an empty array), and a fresh array
+   * the caller owns. `offset` and `length` are non-negative safe integers (else BAD_ARGUMENT).
    */
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
 
@@ -80,31 +100,59 @@ export interface FsAdapter {
    * Creates or replaces file `path` with `data`, whole or not at all: until the returned promise
    * resolves, readers see the old content (or nothing); if it rejects, the old content (or
    * nothing) remains and no temporary file is left behind. The parent directory MUST exist.
-   * Replacing a directory fails with IS_A_DIRECTORY.
+   * Replacing a directory fails with IS_A_DIRECTORY; a symlink at `path` is replaced itself, never
+   * written through. An error thrown by `data` is rethrown unchanged. While a write is in flight
+   * `list` MAY show a temporary entry beside `path`; none remains once the promise settles. The
+   * adapter keeps no reference to `data` or its chunks. Without `options.mode` the new file gets
+   * the platform's default permissions, not the replaced file's. A call refused up front (an
+   * unsafe path, READ_ONLY, a bad mode) does not read `data`.
    */
   writeFile(path: string, data: Uint8Array | ByteSource, options?: WriteOptions): Promise<void>;
 
-  /** Creates directory `path`; with `recursive`, its missing parents too and no error if it exists. */
+  /**
+   * Creates directory `path`; EXISTS if anything is there already, NOT_FOUND if the parent is
+   * missing. With `recursive`, creates its missing parents too and succeeds if `path` is already
+   * a directory (EXISTS if it is anything else).
+   */
   mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
 
   /**
    * Removes `path`: a file, a symlink (not its target), or an empty directory; with `recursive`,
-   * a directory and everything in it. NOT_FOUND if it does not exist.
+   * a directory and everything in it, never following a symlink inside it. NOT_FOUND if it does
+   * not exist, EXISTS for a non-empty directory without `recursive`, BAD_ARGUMENT for the root.
    */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
 
-  /** Moves `from` to `to`, replacing a file at `to`, atomically where the platform can. */
+  /**
+   * Moves `from` to `to`, replacing a file or symlink at `to`, atomically where the platform can.
+   * A directory at `to` is never replaced (IS_A_DIRECTORY); a directory `from` onto a file fails
+   * with NOT_A_DIRECTORY; moving a directory into itself, or the root, fails with BAD_ARGUMENT.
+   * `from` equal to `to` is a no-op once `from` is known to exist.
+   */
   rename(from: string, to: string): Promise<void>;
 
-  /** Creates symlink `path` pointing at `target` (stored verbatim, never resolved here). */
+  /**
+   * Creates symlink `path` pointing at `target`, stored verbatim and never resolved here: it may
+   * be absolute or climb out of the root, since only `stat` ever follows it, and only within the
+   * root. `target` MUST be non-empty and free of NUL (else BAD_ARGUMENT). EXISTS if anything is
+   * at `path`.
+   */
   symlink(target: string, path: string): Promise<void>;
 
-  /** The target of symlink `path`, verbatim. */
+  /** The target of symlink `path`, verbatim; BAD_ARGUMENT if `path` is not a symlink. */
   readlink(path: string): Promise<string>;
 
-  /** Sets permission bits (UNSUPPORTED without `capabilities.modes`). */
+  /**
+   * Sets permission bits, an integer in 0..0o7777 (UNSUPPORTED without `capabilities.modes`). A
+   * symlink fails with UNSUPPORTED: following it could leave the root, and Linux symlinks have
+   * no bits of their own.
+   */
   chmod(path: string, mode: number): Promise<void>;
 
-  /** Sets the modification time of `path` itself, not a symlink's target (UNSUPPORTED without `capabilities.mtimes`). */
+  /**
+   * Sets the modification time of `path` itself, not a symlink's target (UNSUPPORTED without
+   * `capabilities.mtimes`); `mtimeMs` is a finite number. `lstat` then reports it to the
+   * platform's resolution (integral milliseconds MUST round-trip exactly).
+   */
   utimes(path: string, mtimeMs: number): Promise<void>;
 }

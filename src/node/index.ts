@@ -1,3 +1,4 @@
 /** Node-only helpers: "incremental-backups-tools/node". */
 export { readFileChunks, openBasis, writeFileAtomic, fsError, type OpenBasis, type ReadOptions, type WriteOptions } from "./files.js";
 export { readFileChunksSync, openReadSync, openBasisSync, AtomicFileSync, type BasisFileSync, type ReadFileSync } from "./sync-files.js";
+export { NodeFs, type NodeFsOptions } from "./fs-node.js";

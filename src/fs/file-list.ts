@@ -1,0 +1,162 @@
+/**
+ * A read-only FsAdapter over the `File` objects an `<input type="file" webkitdirectory>` gives:
+ * the one way to read a picked folder in browsers without the File System Access API. Each file
+ * carries `webkitRelativePath` ("picked/dir/file.txt"); the first segment is the picked folder's
+ * own name and is dropped, so the folder's contents sit at the root, as with the other adapters.
+ *
+ * What the list cannot say, this adapter cannot report: directories exist only as parents of
+ * files (so empty ones are lost and have mtime 0), there are no symlinks and no modes, and the
+ * only time is each file's `lastModified`. Names are normalized to NFC once, here, because
+ * macOS hands out decomposed names; a name that is unsafe even then (a backslash in a Linux
+ * name, say) or that collides with another after normalizing makes the constructor throw, since
+ * silently dropping a file from a backup is worse than refusing the folder.
+ */
+import { IbtError } from "../errors.js";
+import { checkRange, readOnlyError, unsupportedError } from "./arguments.js";
+import { baseName, checkPath, parentPath } from "./paths.js";
+import type { FsAdapter, FsCapabilities, FsStat } from "./types.js";
+
+export class FileListFs implements FsAdapter {
+  readonly capabilities: FsCapabilities = { symlinks: false, modes: false, mtimes: false, changeTimes: false, writable: false };
+  private readonly files = new Map<string, File>();
+  /** Every directory (the root is "") and the names in it. */
+  private readonly dirs = new Map<string, Set<string>>([["", new Set()]]);
+
+  /** `files` as a FileList or any list of File; a file without a relative path sits at the root. */
+  constructor(files: Iterable<File> | ArrayLike<File>) {
+    for (const file of Array.from(files)) {
+      const relative = file.webkitRelativePath || file.name;
+      const segs = relative.split("/");
+      const path = checkPath((segs.length > 1 ? segs.slice(1) : segs).join("/").normalize("NFC"));
+      if (path === "" || this.files.has(path) || this.dirs.has(path)) {
+        throw new IbtError("BAD_ARGUMENT", `FileListFs: ${JSON.stringify(relative)} names the same entry as another file`, { path, caller: "FileListFs" });
+      }
+      this.files.set(path, file);
+      for (let child = path, dir = parentPath(path); ; child = dir, dir = parentPath(dir)) {
+        if (this.files.has(dir)) {
+          throw new IbtError("BAD_ARGUMENT", `FileListFs: ${dir} is both a file and a directory`, { path: dir, caller: "FileListFs" });
+        }
+        const names = this.dirs.get(dir);
+        if (names) {
+          names.add(baseName(child));
+          break; // its parents were recorded when it was
+        }
+        this.dirs.set(dir, new Set([baseName(child)]));
+      }
+    }
+  }
+
+  async list(path: string): Promise<string[]> {
+    const names = this.dirs.get(checkPath(path));
+    if (!names) throw this.missing(path, "list", "NOT_A_DIRECTORY");
+    return [...names];
+  }
+
+  async lstat(path: string): Promise<FsStat> {
+    checkPath(path);
+    const file = this.files.get(path);
+    if (file) return { type: "file", size: file.size, mtimeMs: file.lastModified, mode: 0 };
+    if (this.dirs.has(path)) return { type: "dir", size: 0, mtimeMs: 0, mode: 0 };
+    throw this.missing(path, "lstat");
+  }
+
+  stat(path: string): Promise<FsStat> {
+    return this.lstat(path); // there are no symlinks to follow
+  }
+
+  async read(path: string, offset: number, length: number): Promise<Uint8Array> {
+    checkPath(path);
+    checkRange(offset, length, "read", path);
+    const file = this.file(path, "read");
+    const end = Math.min(offset + length, file.size);
+    if (offset >= end) return new Uint8Array(0);
+    try {
+      return new Uint8Array(await file.slice(offset, end).arrayBuffer());
+    } catch (e) {
+      throw unreadable(e, path, "read");
+    }
+  }
+
+  async *readStream(path: string): AsyncIterable<Uint8Array> {
+    const reader = this.file(checkPath(path), "readStream").stream().getReader();
+    let done = false;
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (e) {
+          done = true; // an errored stream needs no cancel
+          throw unreadable(e, path, "readStream");
+        }
+        if (next.done) {
+          done = true;
+          return;
+        }
+        yield next.value; // a Blob stream hands out a fresh array per chunk
+      }
+    } finally {
+      // A consumer that stops early must not leave the file being read in the background.
+      if (!done) await reader.cancel().catch(() => undefined);
+      reader.releaseLock();
+    }
+  }
+
+  async writeFile(path: string): Promise<void> {
+    this.refuse("writeFile", path);
+  }
+  async mkdir(path: string): Promise<void> {
+    this.refuse("mkdir", path);
+  }
+  async remove(path: string): Promise<void> {
+    this.refuse("remove", path);
+  }
+  async rename(from: string, to: string): Promise<void> {
+    checkPath(to);
+    this.refuse("rename", from);
+  }
+  async symlink(_target: string, path: string): Promise<void> {
+    this.refuse("symlink", path);
+  }
+  async chmod(path: string): Promise<void> {
+    this.refuse("chmod", path);
+  }
+  async utimes(path: string): Promise<void> {
+    this.refuse("utimes", path);
+  }
+
+  async readlink(path: string): Promise<string> {
+    throw unsupportedError("symlinks", "readlink", checkPath(path));
+  }
+
+  private refuse(caller: string, path: string): never {
+    throw readOnlyError(caller, checkPath(path));
+  }
+
+  private file(path: string, caller: string): File {
+    const file = this.files.get(path);
+    if (file) return file;
+    if (this.dirs.has(path)) throw new IbtError("IS_A_DIRECTORY", `${caller}: is a directory: ${path}`, { path, caller });
+    throw this.missing(path, caller);
+  }
+
+  /**
+   * The error for a path that is not a directory (`list`) or not anything: NOT_A_DIRECTORY when a
+   * parent is a file (or `path` is one, for `list`), else NOT_FOUND.
+   */
+  private missing(path: string, caller: string, ifFile?: "NOT_A_DIRECTORY"): IbtError {
+    if (ifFile && this.files.has(path)) {
+      return new IbtError(ifFile, `${caller}: not a directory: ${path}`, { path, caller });
+    }
+    for (let dir = parentPath(path); dir !== ""; dir = parentPath(dir)) {
+      if (this.files.has(dir)) return new IbtError("NOT_A_DIRECTORY", `${caller}: ${dir} is not a directory: ${path}`, { path, caller });
+    }
+    return new IbtError("NOT_FOUND", `${caller}: no such file or directory: ${path}`, { path, caller });
+  }
+}
+
+/** A File whose underlying file changed or vanished after it was picked cannot be read. */
+function unreadable(e: unknown, path: string, caller: string): IbtError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new IbtError("IO", `${caller}: ${path}: ${message}`, { path, caller, cause: e });
+}

@@ -1,0 +1,361 @@
+/**
+ * The FsAdapter over a real directory, through `node:fs/promises` and `node:path` only, so that
+ * Deno's Node compatibility layer runs it too. Data crosses as plain Uint8Array, never Buffer.
+ *
+ * Confinement. Paths pass `checkPath`, so none can name anything outside the root lexically;
+ * what is left is the kernel following symlinks. Every call therefore `lstat`s each parent
+ * segment and refuses one that is not a real directory (a symlink to "..", or to "/etc", is not
+ * a directory here), final segments are never followed (files are opened with O_NOFOLLOW,
+ * symlinks are `lstat`ed, `lutimes`d, unlinked, renamed as themselves), and `stat` follows a
+ * final link only after resolving it within the root. The checks come before the operation, so
+ * a process rearranging the tree at the same moment could slip a symlink between the two; the
+ * root is assumed to be a tree nobody hostile writes to while we work, and O_NOFOLLOW closes
+ * that gap for the last segment of reads.
+ *
+ * Writes go to a temporary file beside the target (a dot-name ending in ".ibt-tmp-" and 16 hex
+ * digits, which no real entry is expected to have), then a rename, so a failed write leaves the
+ * old file and no temporary one.
+ */
+import * as fsp from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { IbtError, type ErrorCode } from "../errors.js";
+import { chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
+import { statFollowingLinks } from "../fs/follow.js";
+import { baseName, checkPath } from "../fs/paths.js";
+import type { EntryType, FsAdapter, FsCapabilities, FsStat, WriteOptions } from "../fs/types.js";
+
+export interface NodeFsOptions {
+  /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
+  readOnly?: boolean;
+}
+
+const READ_CHUNK = 256 * 1024;
+
+// O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
+// the open (it changes nothing for regular files). Both are missing on Windows.
+const flags = fsp.constants as Partial<typeof fsp.constants> | undefined;
+const OPEN_READ = (flags?.O_RDONLY ?? 0) | (flags?.O_NOFOLLOW ?? 0) | (flags?.O_NONBLOCK ?? 0);
+
+// Windows has no permission bits, and symlinks there need privileges; untested there.
+const POSIX = sep === "/";
+
+export class NodeFs implements FsAdapter {
+  readonly capabilities: FsCapabilities;
+  /** The absolute directory every path is relative to. */
+  readonly root: string;
+
+  constructor(root: string, options: NodeFsOptions = {}) {
+    if (typeof root !== "string" || !isAbsolute(root)) {
+      throw new IbtError("BAD_ARGUMENT", `NodeFs: the root must be an absolute path: ${root}`, { caller: "NodeFs" });
+    }
+    this.root = resolve(root);
+    this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: true, writable: !options.readOnly };
+  }
+
+  async list(path: string): Promise<string[]> {
+    const abs = await this.locate(checkPath(path), "list");
+    const st = await lstatOf(abs, path, "list");
+    if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
+    return fsp.readdir(abs).catch(failWith(path, "list"));
+  }
+
+  async lstat(path: string): Promise<FsStat> {
+    const abs = await this.locate(checkPath(path), "lstat");
+    return toFsStat(await lstatOf(abs, path, "lstat"), path);
+  }
+
+  stat(path: string): Promise<FsStat> {
+    return statFollowingLinks(this, path);
+  }
+
+  async read(path: string, offset: number, length: number): Promise<Uint8Array> {
+    checkPath(path);
+    checkRange(offset, length, "read", path);
+    const { handle, size } = await this.openFile(path, "read");
+    try {
+      // Sized by the file, not by `length`: asking for a huge range of a small file is fine.
+      const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await handle.read(buf, got, buf.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === buf.length ? buf : buf.subarray(0, got);
+    } catch (e) {
+      throw fsFailure(e, path, "read");
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async *readStream(path: string): AsyncIterable<Uint8Array> {
+    const { handle } = await this.openFile(checkPath(path), "readStream");
+    try {
+      for (;;) {
+        const buf = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, null).catch(failWith(path, "readStream"));
+        if (bytesRead === 0) return;
+        yield bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async writeFile(path: string, data: Uint8Array | ByteSource, options: WriteOptions = {}): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "writeFile", path);
+    const mode = options.mode === undefined ? undefined : checkMode(options.mode, "writeFile", path);
+    if (path === "") throw notFile(path, "dir", "writeFile");
+    const abs = await this.locate(path, "writeFile");
+    // Fail before reading the source when the rename could not succeed.
+    if ((await lstatOrUndefined(abs, path, "writeFile"))?.isDirectory()) throw notFile(path, "dir", "writeFile");
+    const fail = failWith(path, "writeFile");
+    const temp = join(dirname(abs), tempName(baseName(path)));
+    let handle: FileHandle | undefined;
+    let created = false;
+    try {
+      handle = await fsp.open(temp, "wx", 0o666).catch(fail);
+      created = true;
+      let position = 0;
+      const put = async (chunk: Uint8Array) => {
+        for (let at = 0; at < chunk.length; ) {
+          const { bytesWritten } = await handle!.write(chunk, at, chunk.length - at, position).catch(fail);
+          at += bytesWritten;
+          position += bytesWritten;
+        }
+      };
+      // Errors the source throws pass through unchanged; only our own calls are mapped.
+      if (data instanceof Uint8Array) await put(data);
+      else for await (const chunk of chunksOf(data)) await put(chunk);
+      // chmod, not the open's mode argument, which the umask would cut.
+      if (mode !== undefined) await handle.chmod(mode).catch(fail);
+      const h = handle;
+      handle = undefined;
+      await h.close().catch(fail);
+      await fsp.rename(temp, abs).catch(fail);
+    } catch (e) {
+      await handle?.close().catch(() => undefined);
+      if (created) await fsp.unlink(temp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async mkdir(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "mkdir", path);
+    if (options.recursive) return this.makeDirs(path);
+    if (path === "") throw new IbtError("EXISTS", "mkdir: the root exists", { path, caller: "mkdir" });
+    const abs = await this.locate(path, "mkdir");
+    await fsp.mkdir(abs).catch(failWith(path, "mkdir"));
+  }
+
+  async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "remove", path);
+    if (path === "") throw new IbtError("BAD_ARGUMENT", "remove: cannot remove the root", { path, caller: "remove" });
+    const abs = await this.locate(path, "remove");
+    const fail = failWith(path, "remove");
+    const st = await lstatOf(abs, path, "remove");
+    if (!st.isDirectory()) await fsp.unlink(abs).catch(fail);
+    // rm removes links inside the tree as links; it never descends into their targets.
+    else if (options.recursive) await fsp.rm(abs, { recursive: true }).catch(fail);
+    else await fsp.rmdir(abs).catch(fail);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    checkPath(from);
+    checkPath(to);
+    checkWritable(this.capabilities.writable, "rename", from);
+    if (from === "") throw new IbtError("BAD_ARGUMENT", "rename: cannot move the root", { path: from, caller: "rename" });
+    const fromAbs = await this.locate(from, "rename");
+    const moving = await lstatOf(fromAbs, from, "rename");
+    if (from === to) return;
+    if (moving.isDirectory() && to.startsWith(`${from}/`)) {
+      throw new IbtError("BAD_ARGUMENT", `rename: cannot move directory ${from} into itself (${to})`, { path: from, caller: "rename" });
+    }
+    const isDir = new IbtError("IS_A_DIRECTORY", `rename: a directory is never replaced: ${to}`, { path: to, caller: "rename" });
+    if (to === "") throw isDir;
+    const toAbs = await this.locate(to, "rename");
+    // POSIX rename would replace an empty directory; the contract never replaces one.
+    if ((await lstatOrUndefined(toAbs, to, "rename"))?.isDirectory()) throw isDir;
+    await fsp.rename(fromAbs, toAbs).catch(failWith(to, "rename"));
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "symlink", path);
+    checkCapability(this.capabilities.symlinks, "symlinks", "symlink", path);
+    checkLinkTarget(target, "symlink", path);
+    if (path === "") throw new IbtError("EXISTS", "symlink: the root exists", { path, caller: "symlink" });
+    const abs = await this.locate(path, "symlink");
+    await fsp.symlink(target, abs).catch(failWith(path, "symlink"));
+  }
+
+  async readlink(path: string): Promise<string> {
+    checkPath(path);
+    checkCapability(this.capabilities.symlinks, "symlinks", "readlink", path);
+    const abs = await this.locate(path, "readlink");
+    if (!(await lstatOf(abs, path, "readlink")).isSymbolicLink()) {
+      throw new IbtError("BAD_ARGUMENT", `readlink: not a symlink: ${path}`, { path, caller: "readlink" });
+    }
+    return fsp.readlink(abs).catch(failWith(path, "readlink"));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "chmod", path);
+    checkCapability(this.capabilities.modes, "modes", "chmod", path);
+    checkMode(mode, "chmod", path);
+    const abs = await this.locate(path, "chmod");
+    // chmod(2) follows symlinks and Linux has no lchmod: a link is refused, never followed.
+    if ((await lstatOf(abs, path, "chmod")).isSymbolicLink()) throw unsupportedError("modes on symlinks", "chmod", path);
+    await fsp.chmod(abs, mode).catch(failWith(path, "chmod"));
+  }
+
+  async utimes(path: string, mtimeMs: number): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "utimes", path);
+    checkCapability(this.capabilities.mtimes, "settable times", "utimes", path);
+    checkMtime(mtimeMs, "utimes", path);
+    const abs = await this.locate(path, "utimes");
+    const st = await lstatOf(abs, path, "utimes");
+    const fail = failWith(path, "utimes");
+    if (typeof fsp.lutimes === "function") {
+      await fsp.lutimes(abs, seconds(st.atimeMs), seconds(mtimeMs)).catch(fail);
+    } else if (st.isSymbolicLink()) {
+      throw unsupportedError("times on symlinks", "utimes", path); // utimes would set the target's
+    } else {
+      await fsp.utimes(abs, seconds(st.atimeMs), seconds(mtimeMs)).catch(fail);
+    }
+  }
+
+  /**
+   * The native path of `path` once every parent segment is known to be a real directory, not a
+   * symlink; the root itself is trusted.
+   */
+  private async locate(path: string, caller: string): Promise<string> {
+    if (path === "") return this.root;
+    const segs = path.split("/");
+    let at = this.root;
+    for (let i = 0; i < segs.length - 1; i++) {
+      at = join(at, segs[i]!);
+      if (!(await lstatOf(at, path, caller)).isDirectory()) {
+        const what = segs.slice(0, i + 1).join("/");
+        throw new IbtError("NOT_A_DIRECTORY", `${caller}: ${what} is not a directory (symlinks are not followed here): ${path}`, { path, caller });
+      }
+    }
+    return join(at, segs[segs.length - 1]!);
+  }
+
+  /** Opens a regular file for reading, never through a final symlink. */
+  private async openFile(path: string, caller: string): Promise<{ handle: FileHandle; size: number }> {
+    const abs = await this.locate(path, caller);
+    const handle = await fsp.open(abs, OPEN_READ).catch((e: unknown) => {
+      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
+    });
+    try {
+      const st = await handle.stat();
+      if (st.isFile()) return { handle, size: st.size };
+      throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw fsFailure(e, path, caller);
+    }
+  }
+
+  /** mkdir -p, one segment at a time so that no symlink along the way is followed. */
+  private async makeDirs(path: string): Promise<void> {
+    const segs = path === "" ? [] : path.split("/");
+    let at = this.root;
+    for (const [i, seg] of segs.entries()) {
+      at = join(at, seg);
+      let st = await lstatOrUndefined(at, path, "mkdir");
+      if (!st) {
+        const made = await fsp.mkdir(at).then(
+          () => true,
+          (e: unknown) => {
+            if (errnoOf(e) !== "EEXIST") throw fsFailure(e, path, "mkdir");
+            return false; // created by someone else meanwhile: look at what it is
+          },
+        );
+        if (made) continue;
+        st = await lstatOf(at, path, "mkdir");
+      }
+      if (!st.isDirectory()) {
+        const last = i === segs.length - 1;
+        throw new IbtError(last ? "EXISTS" : "NOT_A_DIRECTORY", `mkdir: ${segs.slice(0, i + 1).join("/")} exists and is not a directory`, { path, caller: "mkdir" });
+      }
+    }
+  }
+}
+
+function toFsStat(st: Stats, path: string): FsStat {
+  const type: EntryType | undefined = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : undefined;
+  if (!type) throw unsupportedError("entries of this type (socket, device or FIFO)", "lstat", path);
+  // ino is exact below 2^53, which covers the inode numbers of the file systems in use.
+  return { type, size: type === "dir" ? 0 : st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+function lstatOf(abs: string, path: string, caller: string): Promise<Stats> {
+  return fsp.lstat(abs).catch(failWith(path, caller));
+}
+
+async function lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
+  return fsp.lstat(abs).catch((e: unknown) => {
+    if (errnoOf(e) === "ENOENT") return undefined;
+    throw fsFailure(e, path, caller);
+  });
+}
+
+/**
+ * Milliseconds to the seconds Node's time calls take. libuv truncates them to whole
+ * microseconds, and a double near 1.7e9 carries about a quarter microsecond of error, so aim
+ * half a microsecond up: the truncation then lands on the intended microsecond and integral
+ * milliseconds round-trip exactly.
+ */
+function seconds(ms: number): number {
+  return (ms + 0.0005) / 1000;
+}
+
+function tempName(name: string): string {
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  // Keep the temporary name within NAME_MAX (255 bytes) however long the real one is.
+  const stem = new TextEncoder().encode(name).length <= 200 ? name : "";
+  return `.${stem}.ibt-tmp-${random}`;
+}
+
+function notFile(path: string, type: EntryType, caller: string): IbtError {
+  return new IbtError("IS_A_DIRECTORY", `${caller}: a file was expected, found a ${type}: ${path}`, { path, caller });
+}
+
+function errnoOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+const ERRNO_CODES: Record<string, ErrorCode> = {
+  ENOENT: "NOT_FOUND",
+  EEXIST: "EXISTS",
+  ENOTEMPTY: "EXISTS",
+  ENOTDIR: "NOT_A_DIRECTORY",
+  EISDIR: "IS_A_DIRECTORY",
+};
+
+/** Maps a Node error to an IbtError; anything without a better code (EACCES, EROFS, ...) is IO. */
+function fsFailure(e: unknown, path: string, caller: string): IbtError {
+  if (e instanceof IbtError) return e;
+  const code = ERRNO_CODES[errnoOf(e) ?? ""] ?? "IO";
+  const message = e instanceof Error ? e.message : String(e);
+  return new IbtError(code, `${caller}: ${path}: ${message}`, { path, caller, cause: e });
+}
+
+function failWith(path: string, caller: string): (e: unknown) => never {
+  return (e) => {
+    throw fsFailure(e, path, caller);
+  };
+}

@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, mkdir, writeFile, readdir, lstat, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { NodeFs } from "../src/node/index.js";
+import { build, SECRET } from "./fs-conformance-kit.js";
+import { adapterConformance, type OutsideProbe } from "./fs-conformance.js";
+import { isIbtError } from "../src/index.js";
+
+/** A fresh root, and beside it a real directory the adapter must never reach. */
+async function fresh(): Promise<{ root: string; outside: OutsideProbe; cleanup: () => Promise<void> }> {
+  const base = await mkdtemp(join(tmpdir(), "ibt-fs-"));
+  const root = join(base, "root");
+  const out = join(base, "outside");
+  await mkdir(root);
+  await mkdir(out);
+  await writeFile(join(out, "secret.txt"), SECRET);
+  const outside: OutsideProbe = { absolute: out, relative: relative(root, out), snapshot: () => snapshot(out) };
+  return { root, outside, cleanup: () => rm(base, { recursive: true, force: true }) };
+}
+
+async function snapshot(dir: string): Promise<string> {
+  const lines: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const p = join(dir, name);
+    const st = await lstat(p);
+    lines.push(`${name} ${st.mode} ${st.size} ${st.mtimeMs} ${st.ino}`);
+    if (st.isFile()) lines.push((await readFile(p)).toString("base64"));
+    if (st.isSymbolicLink()) lines.push(await readlink(p));
+    if (st.isDirectory()) lines.push(await snapshot(p));
+  }
+  return lines.join("\n");
+}
+
+adapterConformance("NodeFs", {
+  make: async () => {
+    const { root, outside, cleanup } = await fresh();
+    return { fs: new NodeFs(root), outside, cleanup };
+  },
+  makeReadOnly: async (tree) => {
+    const { root, cleanup } = await fresh();
+    await build(new NodeFs(root), tree);
+    return { fs: new NodeFs(root, { readOnly: true }), cleanup };
+  },
+});
+
+test("NodeFs: the root must be absolute", () => {
+  assert.throws(() => new NodeFs("relative/dir"), (e) => isIbtError(e, "BAD_ARGUMENT"));
+});
+
+test("NodeFs: hands out plain Uint8Arrays, not Buffers", async () => {
+  const { root, cleanup } = await fresh();
+  try {
+    const fs = new NodeFs(root);
+    await fs.writeFile("f", new Uint8Array([1, 2, 3]));
+    const got = await fs.read("f", 0, 3);
+    assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype);
+    for await (const c of fs.readStream("f")) assert.equal(Object.getPrototypeOf(c), Uint8Array.prototype);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("NodeFs: a symlinked directory planted by someone else is not followed", async () => {
+  const { root, outside, cleanup } = await fresh();
+  try {
+    await symlink(outside.absolute, join(root, "planted"));
+    const fs = new NodeFs(root);
+    await assert.rejects(fs.read("planted/secret.txt", 0, 100), (e) => isIbtError(e, "NOT_A_DIRECTORY"));
+    await assert.rejects(fs.writeFile("planted/x", new Uint8Array(1)), (e) => isIbtError(e, "NOT_A_DIRECTORY"));
+    assert.deepEqual(await readdir(outside.absolute), ["secret.txt"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("NodeFs: sockets, FIFOs and devices are UNSUPPORTED, and reading one never blocks", async (t) => {
+  const { root, cleanup } = await fresh();
+  try {
+    const { spawnSync } = await import("node:child_process");
+    if (spawnSync("mkfifo", [join(root, "fifo")]).status !== 0) return t.skip("no mkfifo here");
+    const fs = new NodeFs(root);
+    await assert.rejects(fs.lstat("fifo"), (e) => isIbtError(e, "UNSUPPORTED"));
+    await assert.rejects(fs.read("fifo", 0, 1), (e) => isIbtError(e, "UNSUPPORTED"));
+    assert.deepEqual(await fs.list(""), ["fifo"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("NodeFs: a long name still gets a temporary file that fits", async () => {
+  const { root, cleanup } = await fresh();
+  try {
+    const fs = new NodeFs(root);
+    const name = "ü".repeat(127); // 254 bytes: the longest name most file systems take
+    await fs.writeFile(name, new TextEncoder().encode("long"));
+    assert.deepEqual(await fs.list(""), [name]);
+  } finally {
+    await cleanup();
+  }
+});
