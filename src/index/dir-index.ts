@@ -141,8 +141,13 @@ export class DirIndex {
   }
 }
 
+/** File-system calls in flight at once while indexing. */
+const CONCURRENCY = 16;
+
 class Walker {
   readonly entries: IndexEntry[] = [];
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   filesRead = 0;
   bytesRead = 0;
   readonly skipped: string[] = [];
@@ -165,23 +170,39 @@ class Walker {
       if (bytes) texts.push(new TextDecoder().decode(bytes));
     }
     const inside = rules.child(dir, texts);
-    for (const name of names) {
-      const path = joinPath(dir, name);
-      await this.guard(path, async () => {
-        checkPath(path);
-        const st = await this.fs.lstat(path);
-        if (inside.ignores(path, st.type === "dir")) return;
-        if (st.type === "dir") {
-          this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) });
-          await this.walk(path, inside);
-        } else if (st.type === "symlink") {
-          const target = await this.fs.readlink(path);
-          const hash = toHex((await Hasher.create()).update(new TextEncoder().encode(target)).digest());
-          this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
-        } else {
-          this.add(path, await this.file(path, st));
-        }
-      });
+    // Entries are visited concurrently (the limiter bounds the I/O in flight), because a tree of
+    // many small files is bound by the latency of each call, not by bandwidth; the index sorts
+    // its entries, so the order of completion does not matter.
+    await Promise.all(names.map((name) => this.visit(joinPath(dir, name), inside)));
+  }
+
+  private async visit(path: string, inside: IgnoreRules): Promise<void> {
+    await this.guard(path, async () => {
+      checkPath(path);
+      const st = await this.limit(() => this.fs.lstat(path));
+      if (inside.ignores(path, st.type === "dir")) return;
+      if (st.type === "dir") {
+        this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) });
+        await this.walk(path, inside);
+      } else if (st.type === "symlink") {
+        const target = await this.limit(() => this.fs.readlink(path));
+        const hash = toHex((await Hasher.create()).update(new TextEncoder().encode(target)).digest());
+        this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
+      } else {
+        this.add(path, await this.limit(() => this.file(path, st)));
+      }
+    });
+  }
+
+  /** Runs `work` when fewer than CONCURRENCY others are running. */
+  private async limit<T>(work: () => Promise<T>): Promise<T> {
+    while (this.running >= CONCURRENCY) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
     }
   }
 

@@ -93,13 +93,18 @@ export class NodeFs implements FsAdapter {
   }
 
   async *readStream(path: string): AsyncIterable<Uint8Array> {
-    const { handle } = await this.openFile(checkPath(path), "readStream");
+    const { handle, size } = await this.openFile(checkPath(path), "readStream");
     try {
+      // Chunks sized by what is left (plus one byte to see the end), so a small file does not
+      // cost a 256 KiB allocation: fresh large buffers are what indexing many files pays most for.
+      let left = size;
       for (;;) {
-        const buf = new Uint8Array(READ_CHUNK);
-        const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, null).catch(failWith(path, "readStream"));
+        const want = Math.min(READ_CHUNK, left + 1);
+        const buf = new Uint8Array(want);
+        const { bytesRead } = await handle.read(buf, 0, want, null).catch(failWith(path, "readStream"));
+        left = Math.max(0, left - bytesRead);
         if (bytesRead === 0) return;
-        yield bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead);
+        yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
       }
     } finally {
       await handle.close().catch(() => undefined);

@@ -52,7 +52,8 @@ export async function collect(source: ByteSource): Promise<Uint8Array> {
  * Collects output into fresh fixed-size chunks (64 KiB by default). Allocations of this size are
  * served from the allocator's free lists, while larger ones come as fresh pages from the system
  * at a cost of several milliseconds per MiB; so jobs copy their output once, into chunks of this
- * size, and hand those out without further copies.
+ * size, and hand those out without further copies. The first chunk starts small and doubles up
+ * to the full size, so a job with little output (a small file's signature) allocates little.
  */
 export class ChunkQueue {
   private current: Uint8Array;
@@ -61,23 +62,32 @@ export class ChunkQueue {
   private readyBytes = 0;
 
   constructor(private readonly chunkSize = 64 * 1024) {
-    this.current = new Uint8Array(chunkSize);
+    this.current = new Uint8Array(Math.min(chunkSize, 1024));
   }
 
   /** Copies `data` in. */
   append(data: Uint8Array): void {
     for (let at = 0; at < data.length; ) {
-      const n = Math.min(this.chunkSize - this.used, data.length - at);
+      if (this.used === this.current.length) this.makeRoom();
+      const n = Math.min(this.current.length - this.used, data.length - at);
       this.current.set(data.subarray(at, at + n), this.used);
       this.used += n;
       at += n;
-      if (this.used === this.chunkSize) {
-        this.ready.push(this.current);
-        this.readyBytes += this.chunkSize;
-        this.current = new Uint8Array(this.chunkSize);
-        this.used = 0;
-      }
     }
+    if (this.used === this.chunkSize) this.makeRoom();
+  }
+
+  private makeRoom(): void {
+    if (this.current.length < this.chunkSize) {
+      const bigger = new Uint8Array(Math.min(this.chunkSize, this.current.length * 4));
+      bigger.set(this.current.subarray(0, this.used));
+      this.current = bigger;
+      return;
+    }
+    this.ready.push(this.current);
+    this.readyBytes += this.chunkSize;
+    this.current = new Uint8Array(this.chunkSize);
+    this.used = 0;
   }
 
   /** Bytes in full chunks waiting to be taken. */
@@ -92,7 +102,7 @@ export class ChunkQueue {
     this.readyBytes = 0;
     if (flush && this.used > 0) {
       out.push(this.current.subarray(0, this.used));
-      this.current = new Uint8Array(this.chunkSize);
+      this.current = new Uint8Array(Math.min(this.chunkSize, 1024));
       this.used = 0;
     }
     return out;
