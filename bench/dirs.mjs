@@ -3,10 +3,11 @@
  * bench/dirs.mjs: a directory backup step, ibt against rsync's batch mode, side by side.
  *
  * One generated tree (BENCH_DIR_FILES files, default 5,000: mostly small text files, some
- * random binaries, a few multi-MiB files) and one generated change (small edits inside large and
- * small files, new files, deleted files, a renamed directory, mode changes). Both tools start
- * from the same state: ibt has the old tree's index (made beforehand, not timed); rsync has the
- * old tree as its destination. Timed, median of BENCH_RUNS runs with the order alternated:
+ * random binaries, a few multi-MiB files) and one generated change made to it in place (small
+ * edits inside large and small files, new files, deleted files, a renamed directory, mode
+ * changes), as a live folder changes between two backups. Both tools start from what they keep
+ * of the last backup: ibt the old index (made beforehand, not timed); rsync a mirror of the old
+ * tree as its destination. Timed, median of BENCH_RUNS runs with the order alternated:
  *   ibt:      `ibt diff NEW OLD_INDEX ARCHIVE` (re-index with the quick check, diff, archive)
  *   rsync:    `rsync -a --only-write-batch=BATCH NEW/ OLD/` and the same with -z
  * and the size of what each would store: the diff archive, the batch file. Goals: the archive
@@ -109,15 +110,16 @@ function du(dir) {
 function main() {
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
-  const v1 = path.join(WORK, "v1");
-  const v2 = path.join(WORK, "v2");
+  const live = path.join(WORK, "live");
+  const v1 = path.join(WORK, "mirror"); // the old tree: rsync's destination, and the base to apply to
+  const v2 = live;
   try {
     process.stderr.write(`generating ${FILES} files…\n`);
-    generate(v1);
-    sh("cp", ["-a", v1, v2]);
-    change(v2);
+    generate(live);
     const idx = path.join(WORK, "v1.idx");
-    sh(process.execPath, [IBT, "index", v1, idx]);
+    sh(process.execPath, [IBT, "index", live, idx]);
+    sh("cp", ["-a", live, v1]);
+    change(live);
 
     const runs = { ibt: [], rsync: [], rsyncZ: [] };
     const archive = path.join(WORK, "d.zip");
@@ -146,7 +148,7 @@ function main() {
     const ibtOk = same(checkIbt, v2);
     const checkRsync = path.join(WORK, "check-rsync");
     sh("cp", ["-a", v1, checkRsync]);
-    sh("rsync", ["-a", "--delete", `--read-batch=${batchZ}`, `${checkRsync}/`]);
+    sh("rsync", ["-az", "--delete", `--read-batch=${batchZ}`, `${checkRsync}/`]);
     const rsyncOk = same(checkRsync, v2);
 
     const t = { ibt: median(runs.ibt), rsync: median(runs.rsync), rsyncZ: median(runs.rsyncZ) };
@@ -171,7 +173,7 @@ function main() {
     process.stdout.write(lines.join("\n") + "\n");
     if (!ibtOk || !rsyncOk) process.exitCode = 1;
   } finally {
-    fs.rmSync(WORK, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) fs.rmSync(WORK, { recursive: true, force: true });
   }
 }
 

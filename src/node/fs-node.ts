@@ -243,13 +243,27 @@ export class NodeFs implements FsAdapter {
    * The native path of `path` once every parent segment is known to be a real directory, not a
    * symlink; the root itself is trusted.
    */
+  /**
+   * Directories (root-relative) this adapter has seen to be real directories. Checking every
+   * parent segment on every call dominated the time to index a tree of small files; the cache
+   * is dropped by every call that removes, renames or replaces anything, so only a concurrent
+   * outside process could swap a directory for a symlink unseen, which the check-then-act
+   * design cannot exclude anyway (see above).
+   */
+  private readonly knownDirs = new Set<string>();
+
   private async locate(path: string, caller: string): Promise<string> {
     if (path === "") return this.root;
+    if (caller === "remove" || caller === "rename" || caller === "symlink") this.knownDirs.clear();
     const segs = path.split("/");
     let at = this.root;
+    let rel = "";
     for (let i = 0; i < segs.length - 1; i++) {
       at = join(at, segs[i]!);
-      if (!(await lstatOf(at, path, caller)).isDirectory()) {
+      rel = rel === "" ? segs[i]! : `${rel}/${segs[i]!}`;
+      if (this.knownDirs.has(rel)) continue;
+      if ((await lstatOf(at, path, caller)).isDirectory()) this.knownDirs.add(rel);
+      else {
         const what = segs.slice(0, i + 1).join("/");
         throw new IbtError("NOT_A_DIRECTORY", `${caller}: ${what} is not a directory (symlinks are not followed here): ${path}`, { path, caller });
       }

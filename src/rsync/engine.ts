@@ -89,7 +89,8 @@ export class Engine {
 }
 
 const pool: Engine[] = [];
-const POOL_MAX = 4;
+// Enough for an indexer with many files in flight, each with a hasher and a signature job.
+const POOL_MAX = 32;
 
 function abort(): never {
   throw new IbtError("INTERNAL", "the WebAssembly engine aborted (out of memory or a broken invariant)");
@@ -108,5 +109,5 @@ export async function acquireEngine(): Promise<Engine> {
 
 export function releaseEngine(engine: Engine): void {
   // A job that grew memory very large is not kept: its pages cannot be returned to the system.
-  if (pool.length < POOL_MAX && engine.exports.memory.buffer.byteLength <= 64 << 20) pool.push(engine);
+  if (pool.length < POOL_MAX && engine.exports.memory.buffer.byteLength <= 16 << 20) pool.push(engine);
 }

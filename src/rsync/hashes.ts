@@ -4,7 +4,7 @@
  */
 import { acquireEngine, releaseEngine, type Engine } from "./engine.js";
 
-const REGION = 1 << 20;
+const REGION = 256 * 1024;
 
 export type HashKind = "blake2b" | "md4";
 

@@ -29,16 +29,19 @@ export class SignatureJob {
   private readonly maxInput: number;
   private readonly out = new ChunkQueue();
 
-  private constructor(engine: Engine, params: SignatureParams) {
+  private constructor(engine: Engine, params: SignatureParams, size: number | undefined) {
     this.engine = engine;
     this.params = params;
     const record = 4 + params.strongLength;
     const e = engine.exports;
     e.sig_begin(params.weak === "rabinkarp" ? 1 : 0, params.hash === "blake2" ? 1 : 0, params.blockLength, params.strongLength);
     // Each call may complete floor(n / blockLength) + 1 blocks.
-    const outputRegion = Math.max(INPUT_REGION, 4 * record);
+    // Regions sized for the input when its size is known: a small file's job stays small, and
+    // so does the pooled instance that runs it.
+    const inputRegion = size === undefined ? INPUT_REGION : Math.min(INPUT_REGION, Math.max(4096, size));
+    const outputRegion = Math.max(inputRegion, 4 * record);
     const blocksPerCall = Math.max(1, Math.floor(outputRegion / record) - 1);
-    this.maxInput = Math.min(INPUT_REGION, blocksPerCall * params.blockLength);
+    this.maxInput = Math.min(inputRegion, blocksPerCall * params.blockLength);
     this.input = engine.alloc(this.maxInput);
     this.output = engine.alloc(outputRegion);
   }
@@ -56,7 +59,7 @@ export class SignatureJob {
 
   static async create(options: SignatureOptions = {}): Promise<SignatureJob> {
     const params = signatureParams(options);
-    return new SignatureJob(await acquireEngine(), params);
+    return new SignatureJob(await acquireEngine(), params, options.size);
   }
 
   /**
