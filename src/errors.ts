@@ -18,6 +18,7 @@ export type ErrorCode =
   | "BASE_MISMATCH" // a diff does not apply to this tree
   | "CHANGED" // a file changed while it was read
   | "UNSUPPORTED" // valid but not supported here
+  | "LIMIT" // valid, but exceeds a configured limit (members, sizes)
   | "IO" // the platform failed to read or write
   | "INTERNAL"; // a bug: an invariant of this library broke
 
