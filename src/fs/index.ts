@@ -7,3 +7,4 @@ export type { EntryType, FsAdapter, FsCapabilities, FsStat, WriteOptions } from 
 export { baseName, checkPath, depth, joinPath, parentPath, resolveLinkTarget } from "./paths.js";
 export { MemoryFs, type MemoryFsOptions, type TreeSpec } from "./memory.js";
 export { FileListFs } from "./file-list.js";
+export { HandleFs, type HandleFsOptions } from "./handle.js";

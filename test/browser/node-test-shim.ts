@@ -1,0 +1,65 @@
+/**
+ * The part of node:test the shared suites use (`test`, `describe`, `t.skip`, `t.diagnostic`),
+ * for the browser: the bundler maps "node:test" here. Tests are collected as they are
+ * registered and run one after another by `runCollected`, which reports each result as it comes
+ * (the runner in Node prints them) and returns them all.
+ */
+
+export interface TestResult {
+  name: string;
+  status: "pass" | "fail" | "skip";
+  ms: number;
+  /** The skip reason, or the failure's message and stack. */
+  detail?: string;
+  diagnostics: string[];
+}
+
+export interface ShimContext {
+  skip(reason?: string): void;
+  diagnostic(message: string): void;
+}
+
+type Body = (t: ShimContext) => unknown;
+
+const pending: { name: string; body: Body }[] = [];
+const prefix: string[] = [];
+
+export function describe(name: string, body: () => void): void {
+  prefix.push(name);
+  try {
+    body();
+  } finally {
+    prefix.pop();
+  }
+}
+
+export function test(name: string, body: Body): void {
+  pending.push({ name: [...prefix, name].join(" › "), body });
+}
+
+/** Runs (and forgets) every test registered so far, in order. */
+export async function runCollected(onResult: (r: TestResult) => void = () => undefined): Promise<TestResult[]> {
+  const tests = pending.splice(0);
+  const results: TestResult[] = [];
+  for (const { name, body } of tests) {
+    let skipped: string | undefined;
+    const diagnostics: string[] = [];
+    const t: ShimContext = {
+      skip: (reason = "") => void (skipped = reason),
+      diagnostic: (message) => void diagnostics.push(message),
+    };
+    const start = performance.now();
+    let result: TestResult;
+    try {
+      await body(t);
+      const ms = performance.now() - start;
+      result = skipped === undefined ? { name, status: "pass", ms, diagnostics } : { name, status: "skip", ms, detail: skipped, diagnostics };
+    } catch (e) {
+      const detail = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
+      result = { name, status: "fail", ms: performance.now() - start, detail, diagnostics };
+    }
+    results.push(result);
+    onResult(result);
+  }
+  return results;
+}
