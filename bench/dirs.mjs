@@ -20,6 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { seededRandom } from "./rng.mjs";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -28,18 +29,7 @@ const WORK = path.join(BENCH_DIR, "data", `dirs-${process.pid}`);
 const FILES = Number.parseInt(process.env.BENCH_DIR_FILES ?? "", 10) || 5000;
 const RUNS = Number.parseInt(process.env.BENCH_RUNS ?? "", 10) || 3;
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const next = rng(42);
+const next = seededRandom(42);
 const WORDS = ["backup", "delta", "tree", "file", "index", "change", "the", "of", "and", "data", "\n"];
 const text = (n) => {
   let s = "";

@@ -23,6 +23,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { seededRandom } from "./rng.mjs";
 
 const MiB = 1 << 20;
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -69,17 +70,6 @@ function sh(cmd, args) {
 
 // ---------------------------------------------------------------- data generation
 
-/** mulberry32: small seeded generator, returns floats in [0, 1). */
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes `file` through a temporary name so an interrupted run leaves no half file. */
 function writeAtomically(file, fill) {

@@ -96,12 +96,16 @@ async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | u
 
 async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
   const h = await Hasher.create();
-  let size = 0;
-  for await (const c of fs.readStream(path)) {
-    h.update(c);
-    size += c.length;
+  try {
+    let size = 0;
+    for await (const c of fs.readStream(path)) {
+      h.update(c);
+      size += c.length;
+    }
+    return { hash: toHex(h.digest()), size };
+  } finally {
+    h.dispose();
   }
-  return { hash: toHex(h.digest()), size };
 }
 
 function mismatch(path: string, why: string): never {
@@ -150,15 +154,19 @@ function contentOf(fs: FsAdapter, archive: ZipReader, c: ManifestChange): AsyncI
 async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const want = c.new!;
   const h = await Hasher.create();
-  let size = 0;
-  for await (const chunk of content) {
-    size += chunk.length;
-    if (size > want.size) throw new IbtError("CORRUPT", `${c.path}: the archive yields more than ${want.size} bytes`, { path: c.path });
-    h.update(chunk);
-    yield chunk;
-  }
-  if (size !== want.size || toHex(h.digest()) !== want.hash) {
-    throw new IbtError("CORRUPT", `${c.path}: the archive's content does not match its hash`, { path: c.path });
+  try {
+    let size = 0;
+    for await (const chunk of content) {
+      size += chunk.length;
+      if (size > want.size) throw new IbtError("CORRUPT", `${c.path}: the archive yields more than ${want.size} bytes`, { path: c.path });
+      h.update(chunk);
+      yield chunk;
+    }
+    if (size !== want.size || toHex(h.digest()) !== want.hash) {
+      throw new IbtError("CORRUPT", `${c.path}: the archive's content does not match its hash`, { path: c.path });
+    }
+  } finally {
+    h.dispose();
   }
 }
 

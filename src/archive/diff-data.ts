@@ -17,6 +17,7 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { DeltaJob } from "../rsync/delta.js";
+import { streamJob } from "../rsync/job.js";
 import { Hasher } from "../rsync/hashes.js";
 import type { ByteSource } from "../rsync/bytes.js";
 import type { Diff, Change } from "../index/diff-index.js";
@@ -128,15 +129,19 @@ export class DiffData {
   /** The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match. */
   private async *verified(entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
     const hasher = await Hasher.create();
-    let n = 0;
-    for await (const chunk of this.options.source.readStream(entry.path)) {
-      hasher.update(chunk);
-      n += chunk.length;
-      yield chunk;
-    }
-    stats.bytesIn += n;
-    if (n !== entry.size || toHex(hasher.digest()) !== entry.hash) {
-      throw new IbtError("CHANGED", `${entry.path} changed since it was indexed`, { path: entry.path });
+    try {
+      let n = 0;
+      for await (const chunk of this.options.source.readStream(entry.path)) {
+        hasher.update(chunk);
+        n += chunk.length;
+        yield chunk;
+      }
+      stats.bytesIn += n;
+      if (n !== entry.size || toHex(hasher.digest()) !== entry.hash) {
+        throw new IbtError("CHANGED", `${entry.path} changed since it was indexed`, { path: entry.path });
+      }
+    } finally {
+      hasher.dispose();
     }
   }
 
@@ -160,11 +165,15 @@ export class DiffData {
       }
     };
     const counted: ArchiveStats = { ...stats };
-    for await (const chunk of this.verified(entry, counted)) {
-      job.push(chunk);
-      if (size >= entry.size) return false; // no smaller than the file: store the file
+    try {
+      for await (const chunk of this.verified(entry, counted)) {
+        job.push(chunk);
+        if (size >= entry.size) return false; // no smaller than the file: store the file
+      }
+      job.push(new Uint8Array(0), true);
+    } finally {
+      job.dispose();
     }
-    job.push(new Uint8Array(0), true);
     if (size >= entry.size) return false;
     stats.bytesIn = counted.bytesIn;
     const source: ByteSource = spooling ? spool : this.deltaAgain(signature, entry, stats);
@@ -174,15 +183,6 @@ export class DiffData {
   }
 
   private async *deltaAgain(signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
-    const job = await DeltaJob.create(signature);
-    let pending: Uint8Array[] = [];
-    job.ondata = (d) => pending.push(d);
-    for await (const chunk of this.verified(entry, { ...stats })) {
-      job.push(chunk);
-      yield* pending;
-      pending = [];
-    }
-    job.push(new Uint8Array(0), true);
-    yield* pending;
+    yield* streamJob(await DeltaJob.create(signature), this.verified(entry, { ...stats }));
   }
 }

@@ -218,23 +218,31 @@ class Walker {
       return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
     }
     const hasher = await Hasher.create();
-    const sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
+    let sig: SignatureJob | undefined;
     const sigParts: Uint8Array[] = [];
-    if (sig) sig.ondata = (d) => sigParts.push(d);
     let n = 0;
-    for await (const chunk of this.fs.readStream(path)) {
-      hasher.update(chunk);
-      sig?.push(chunk);
-      n += chunk.length;
+    let digest: Uint8Array;
+    try {
+      sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
+      if (sig) sig.ondata = (d) => sigParts.push(d);
+      for await (const chunk of this.fs.readStream(path)) {
+        hasher.update(chunk);
+        sig?.push(chunk);
+        n += chunk.length;
+      }
+      sig?.push(new Uint8Array(0), true);
+      digest = hasher.digest();
+    } finally {
+      hasher.dispose();
+      sig?.dispose();
     }
-    sig?.push(new Uint8Array(0), true);
     const after = await this.fs.lstat(path);
     if (n !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
       throw new IbtError("CHANGED", `${path} changed while it was read`, { path });
     }
     this.filesRead++;
     this.bytesRead += n;
-    const entry: IndexEntry = { ...base, hash: toHex(hasher.digest()) };
+    const entry: IndexEntry = { ...base, hash: toHex(digest) };
     if (sig) entry.signature = concatBytes(sigParts);
     return entry;
   }

@@ -78,8 +78,16 @@ function bytesToHex(b: Uint8Array): string {
 
 /** Encodes an index as a stream of chunks. */
 export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> {
-  const queue = new ChunkQueue();
   const hasher = await Hasher.create();
+  try {
+    yield* encodeWith(hasher, index);
+  } finally {
+    hasher.dispose();
+  }
+}
+
+async function* encodeWith(hasher: Hasher, index: DirIndex): AsyncGenerator<Uint8Array> {
+  const queue = new ChunkQueue();
   const e = new Encoder(queue);
   const flush = function* (final: boolean) {
     for (const c of queue.take(final)) {
@@ -198,6 +206,14 @@ function readEntry(c: Cursor, type: number): IndexEntry {
 /** Decodes an index from a stream of chunks, checking everything. */
 export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
   const hasher = await Hasher.create();
+  try {
+    return await decodeWith(hasher, source);
+  } finally {
+    hasher.dispose();
+  }
+}
+
+async function decodeWith(hasher: Hasher, source: ByteSource): Promise<DirIndex> {
   const entries: IndexEntry[] = [];
   let pending: Uint8Array = new Uint8Array(0);
   let consumed = 0; // bytes before `pending`

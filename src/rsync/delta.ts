@@ -42,6 +42,17 @@ export class DeltaJob {
     e.dl_begin(sig.weak === "rabinkarp" ? 1 : 0, sig.hash === "blake2" ? 1 : 0, sig.blockLength);
   }
 
+  /**
+   * Gives the engine instance back without finishing (idempotent). Call it when abandoning the
+   * job, for example in a `finally`: each instance reserves a large span of address space for
+   * its memory, and instances dropped without it are only reclaimed by a later garbage collection.
+   */
+  dispose(): void {
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) releaseEngine(engine);
+  }
+
   private headerSent = false;
 
   private emit(view: Uint8Array): void {

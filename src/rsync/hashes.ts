@@ -55,6 +55,17 @@ export class Hasher {
     return d;
   }
 
+  /**
+   * Gives the engine instance back without finishing (idempotent). Call it when abandoning the
+   * job, for example in a `finally`: each instance reserves a large span of address space for
+   * its memory, and instances dropped without it are only reclaimed by a later garbage collection.
+   */
+  dispose(): void {
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) releaseEngine(engine);
+  }
+
   private live(): Engine {
     if (!this.engine) throw new Error("Hasher: used after digest()");
     return this.engine;

@@ -9,6 +9,8 @@ export interface PushJob {
   ondata: (data: Uint8Array, final: boolean) => void;
   /** Takes a chunk of any size; `final` ends the input. */
   push(chunk: Uint8Array, final?: boolean): void;
+  /** Releases the job's resources without finishing (idempotent). */
+  dispose(): void;
 }
 
 /** Runs a job over a byte source, yielding its output as it comes. */
@@ -17,19 +19,27 @@ export async function* streamJob(job: PushJob, source: ByteSource): AsyncGenerat
   job.ondata = (d) => {
     if (d.length) pending.push(d);
   };
-  for await (const chunk of chunksOf(source)) {
-    job.push(chunk);
+  try {
+    for await (const chunk of chunksOf(source)) {
+      job.push(chunk);
+      yield* pending;
+      pending = [];
+    }
+    job.push(new Uint8Array(0), true);
     yield* pending;
-    pending = [];
+  } finally {
+    job.dispose();
   }
-  job.push(new Uint8Array(0), true);
-  yield* pending;
 }
 
 /** Runs a job over bytes in memory and returns its whole output. */
 export function runJob(job: PushJob, data: Uint8Array): Uint8Array {
   const out: Uint8Array[] = [];
   job.ondata = (d) => out.push(d);
-  job.push(data, true);
+  try {
+    job.push(data, true);
+  } finally {
+    job.dispose();
+  }
   return concatBytes(out);
 }

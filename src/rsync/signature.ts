@@ -46,6 +46,17 @@ export class SignatureJob {
     this.output = engine.alloc(outputRegion);
   }
 
+  /**
+   * Gives the engine instance back without finishing (idempotent). Call it when abandoning the
+   * job, for example in a `finally`: each instance reserves a large span of address space for
+   * its memory, and instances dropped without it are only reclaimed by a later garbage collection.
+   */
+  dispose(): void {
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) releaseEngine(engine);
+  }
+
   private headerSent = false;
 
   private emit(view: Uint8Array): void {
