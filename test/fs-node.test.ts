@@ -45,6 +45,19 @@ adapterConformance("NodeFs", {
   },
 });
 
+// The same contract with synchronous metadata calls, as the CLI uses them.
+adapterConformance("NodeFs (syncMetadata)", {
+  make: async () => {
+    const { root, outside, cleanup } = await fresh();
+    return { fs: new NodeFs(root, { syncMetadata: true }), outside, cleanup };
+  },
+  makeReadOnly: async (tree) => {
+    const { root, cleanup } = await fresh();
+    await build(new NodeFs(root), tree);
+    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true }), cleanup };
+  },
+});
+
 test("NodeFs: the root must be absolute", () => {
   assert.throws(() => new NodeFs("relative/dir"), (e) => isIbtError(e, "BAD_ARGUMENT"));
 });

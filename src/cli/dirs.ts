@@ -41,7 +41,8 @@ function fileAt(path: string): { fs: NodeFs; name: string } {
 
 function tree(path: string | undefined, what: string): NodeFs {
   if (!path) throw new IbtError("BAD_ARGUMENT", `missing ${what}`);
-  return new NodeFs(resolve(path));
+  // The command owns its process: synchronous stats are faster and block nothing else.
+  return new NodeFs(resolve(path), { syncMetadata: true });
 }
 
 function need(p: Parsed, count: number, usage: string): string[] {
