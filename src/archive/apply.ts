@@ -10,9 +10,13 @@
  *      (`.ibt-staging-…`): archive bytes, a delta patched against the old file, or a copy of a
  *      moved or copied file. Each is checked against its size and hash before it counts. A bad
  *      archive fails here and only the staging directory is removed.
- *   3. Commit. Deletions (deepest first), new directories, staged files renamed into place,
- *      symlinks, then modes and mtimes (directories after their children, deepest first). Each
- *      step is idempotent, so a commit that is interrupted can be run again.
+ *   3. Commit. A journal in the staging directory marks the commit point. Then: deletions
+ *      (deepest first), new directories, staged files renamed into place, symlinks, then modes
+ *      and mtimes (directories after their children, deepest first). Every step checks what is
+ *      already done, so when an apply is interrupted after the commit point, applying the same
+ *      archive again finishes it (the journal lets it skip the base check, which a half-changed
+ *      tree would fail); interrupted before it, the target was never touched and the next apply
+ *      starts over.
  *
  * The adapter guarantees that no path goes through a symlink or leaves the root, and every path
  * in the manifest has passed checkPath, so nothing is written outside the target.
@@ -23,6 +27,7 @@ import { depth, joinPath, parentPath } from "../fs/paths.js";
 import { Hasher } from "../rsync/hashes.js";
 import { patch } from "../rsync/patch.js";
 import { toHex } from "../index/dir-index.js";
+import { concatBytes } from "../rsync/bytes.js";
 import { ZipReader, type RandomAccessFile } from "./zip-read.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
@@ -57,27 +62,47 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
     }
   }
 
-  await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
-
   const staging = stagingName(manifest);
-  await target.mkdir(staging);
-  const staged = new Map<string, string>();
-  try {
-    const files = manifest.changes.filter((c) => c.new?.type === "file" && c.kind !== "metadata");
-    for (const [i, c] of files.entries()) {
-      const at = joinPath(staging, String(i));
-      await target.writeFile(at, verifiedContent(c, contentOf(target, archive, c)), { mode: c.new!.mode & 0o7777 });
-      staged.set(c.path, at);
-      progress({ phase: "stage", path: c.path, done: i + 1, total: files.length });
+  const journal = joinPath(staging, JOURNAL);
+  const files = manifest.changes.filter((c) => c.new?.type === "file" && c.kind !== "metadata");
+  const staged = files.map((change, i) => ({ change, from: joinPath(staging, String(i)) }));
+
+  if (!(await committing(target, journal, manifest))) {
+    // Leftovers of an apply that died while staging: the tree itself was not touched yet.
+    if (await lstatOrUndefined(target, staging)) await target.remove(staging, { recursive: true });
+    await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
+    await target.mkdir(staging);
+    try {
+      for (const [i, { change: c, from }] of staged.entries()) {
+        await target.writeFile(from, verifiedContent(c, contentOf(target, archive, c)), { mode: c.new!.mode & 0o7777 });
+        progress({ phase: "stage", path: c.path, done: i + 1, total: files.length });
+      }
+      // The commit point: from here on, an interrupted apply is finished by the next one.
+      await target.writeFile(journal, new TextEncoder().encode(JSON.stringify({ base: manifest.base, target: manifest.target })));
+    } catch (e) {
+      await target.remove(staging, { recursive: true }).catch(() => {});
+      throw e;
     }
-  } catch (e) {
-    await target.remove(staging, { recursive: true }).catch(() => {});
-    throw e;
   }
 
   const keptDirectories = await commit(target, manifest, staged, (path, done, total) => progress({ phase: "commit", path, done, total }));
   await target.remove(staging, { recursive: true });
   return { manifest, keptDirectories };
+}
+
+const JOURNAL = "journal.json";
+
+/** True when an earlier apply of this very diff reached its commit point and must be finished. */
+async function committing(fs: FsAdapter, journal: string, m: Manifest): Promise<boolean> {
+  if (!(await lstatOrUndefined(fs, journal))) return false;
+  try {
+    const chunks: Uint8Array[] = [];
+    for await (const c of fs.readStream(journal)) chunks.push(c);
+    const j = JSON.parse(new TextDecoder().decode(concatBytes(chunks))) as { base?: string; target?: string };
+    return j.base === m.base && j.target === m.target;
+  } catch {
+    return false;
+  }
 }
 
 function stagingName(m: Manifest): string {
@@ -170,10 +195,14 @@ async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8A
   }
 }
 
+/**
+ * The commit. Every step checks what is already done, so running it again after an
+ * interruption (from the journal) finishes the job instead of failing on it.
+ */
 async function commit(
   fs: FsAdapter,
   m: Manifest,
-  staged: Map<string, string>,
+  staged: { change: ManifestChange; from: string }[],
   progress: (path: string, done: number, total: number) => void,
 ): Promise<string[]> {
   const kept: string[] = [];
@@ -183,16 +212,22 @@ async function commit(
 
   // Deletions: files and symlinks, then directories deepest first.
   const deletes = m.changes.filter((c) => c.kind === "delete");
+  // A path deleted only to change its type may already hold its new self (a resumed commit):
+  // only an entry of the old type is removed.
+  const stillOld = async (c: ManifestChange) => (await lstatOrUndefined(fs, c.path))?.type === c.old!.type;
   for (const c of deletes.filter((c) => c.old!.type !== "dir")) {
-    await fs.remove(c.path).catch(ignoreMissing);
+    if (await stillOld(c)) await fs.remove(c.path).catch(ignoreMissing);
     step(c.path);
   }
   for (const c of deletes.filter((c) => c.old!.type === "dir").sort((a, b) => depth(b.path) - depth(a.path))) {
+    if (!(await stillOld(c))) continue;
     try {
       await fs.remove(c.path);
     } catch (e) {
       if (e instanceof IbtError && e.code === "NOT_FOUND") continue;
-      kept.push(c.path); // it holds files the diff does not know (excluded ones): keep them
+      // Not empty: it holds files the diff does not know (excluded ones), which are kept.
+      if (e instanceof IbtError && e.code === "EXISTS") kept.push(c.path);
+      else throw e;
     }
     step(c.path);
   }
@@ -204,15 +239,23 @@ async function commit(
     step(c.path);
   }
 
-  // Files into place.
-  for (const [path, from] of staged) {
-    await fs.rename(from, path);
-    step(path);
+  // Files into place. A staged file that is gone was placed by an interrupted run: check it.
+  for (const { change: c, from } of staged) {
+    if (await lstatOrUndefined(fs, from)) await fs.rename(from, c.path);
+    else {
+      const got = (await lstatOrUndefined(fs, c.path))?.type === "file" ? await hashFile(fs, c.path) : undefined;
+      if (!got || got.hash !== c.new!.hash) {
+        throw new IbtError("CORRUPT", `cannot finish the interrupted apply: ${c.path} is neither staged nor in place`, { path: c.path });
+      }
+    }
+    step(c.path);
   }
 
   // Symlinks.
   for (const c of m.changes.filter((c) => c.new?.type === "symlink" && (c.kind === "create" || c.kind === "relink"))) {
-    if (c.kind === "relink") await fs.remove(c.path).catch(ignoreMissing);
+    const st = await lstatOrUndefined(fs, c.path);
+    if (st?.type === "symlink" && (await fs.readlink(c.path)) === c.new!.target) continue;
+    if (st) await fs.remove(c.path);
     await fs.symlink(c.new!.target!, c.path);
     step(c.path);
   }
