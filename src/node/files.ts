@@ -6,6 +6,7 @@ import { open, rename, unlink, lstat, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import type { BasisReader } from "../rsync/patch.js";
+import { chunksOf, type ByteSource } from "../rsync/bytes.js";
 
 const CHUNK = 1 << 20;
 
@@ -135,7 +136,7 @@ const BATCH_BYTES = 1 << 20;
  * `path` is untouched. Returns the number of bytes written. Chunks MUST NOT be modified after
  * they are yielded (several writes may be in flight).
  */
-export async function writeFileAtomic(path: string, chunks: AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<number> {
+export async function writeFileAtomic(path: string, chunks: ByteSource, options: WriteOptions = {}): Promise<number> {
   if (!options.overwrite) {
     const exists = await lstat(path).then(
       () => true,
@@ -176,7 +177,7 @@ export async function writeFileAtomic(path: string, chunks: AsyncIterable<Uint8A
     if (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
   };
   try {
-    for await (const c of chunks) {
+    for await (const c of chunksOf(chunks)) {
       if (c.length === 0) continue;
       batch.push(c);
       batchBytes += c.length;
