@@ -184,3 +184,31 @@ test("round trip in memory, the adapter tests and edge scripts use", async () =>
   await applyDiff(b, await openArchive(store, "d.zip"));
   assert.equal((await DirIndex.build(b)).id, now.id);
 });
+
+test("with a content cache, files read to index are not read again to archive", async () => {
+  const { ContentCache } = await import("../src/index.js");
+  const fs = new MemoryFs();
+  const enc = (s: string) => new TextEncoder().encode(s);
+  for (let i = 0; i < 20; i++) await fs.writeFile(`f${i}`, enc(`version one of ${i}`));
+  const old = await DirIndex.build(fs);
+  for (let i = 0; i < 20; i += 2) await fs.writeFile(`f${i}`, enc(`version two of ${i}, longer`));
+  await fs.writeFile("new", randomBytes(rng(4), 5000));
+  const cache = new ContentCache();
+  const now = await DirIndex.build(fs, { previous: old, cache });
+  let reads = 0;
+  const counted = Object.create(fs) as FsAdapter;
+  counted.readStream = (p) => {
+    reads++;
+    return fs.readStream(p);
+  };
+  const store = new MemoryFs();
+  const stats = await new DiffData(new DiffIndex(now, old).compute(), { source: counted, cache }).createArchive(store, "d.zip");
+  assert.equal(reads, 0, "no file read twice");
+  assert.equal(stats.wholeFiles + stats.deltas, 11);
+  const target = new MemoryFs();
+  for (let i = 0; i < 20; i++) await target.writeFile(`f${i}`, enc(`version one of ${i}`));
+  for (const e of old.entries.values()) await target.utimes(e.path, e.mtimeMs);
+  await applyDiff(target, await openArchive(store, "d.zip"));
+  const got = await DirIndex.build(target);
+  for (const [path, e] of now.entries) assert.equal(got.get(path)?.hash, e.hash, path);
+});

@@ -23,6 +23,7 @@ import type { ByteSource } from "../rsync/bytes.js";
 import type { Diff, Change } from "../index/diff-index.js";
 import type { IndexEntry } from "../index/entry.js";
 import { toHex } from "../index/dir-index.js";
+import type { ContentCache } from "../index/content-cache.js";
 import { ZipWriter, type ZipSink } from "./zip-write.js";
 import { encodeManifest, MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
@@ -32,6 +33,8 @@ const SPOOL_LIMIT = 64 << 20;
 export interface DiffDataOptions {
   /** The new tree, which the diff's new index describes: created and updated files are read from it. */
   source: FsAdapter;
+  /** Bytes kept by the DirIndex that made the new index: those files are not read again. */
+  cache?: ContentCache;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -128,6 +131,13 @@ export class DiffData {
 
   /** The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match. */
   private async *verified(entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
+    const cached = this.options.cache?.get(entry.path, entry.hash);
+    if (cached && cached.length === entry.size) {
+      // Hashed when it was indexed: these are exactly the bytes the index describes.
+      stats.bytesIn += cached.length;
+      yield cached;
+      return;
+    }
     const hasher = await Hasher.create();
     try {
       let n = 0;

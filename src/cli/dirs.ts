@@ -7,6 +7,7 @@ import { dirname, basename, resolve } from "node:path";
 import { IbtError } from "../errors.js";
 import { NodeFs } from "../node/fs-node.js";
 import { DirIndex, type DirIndexOptions } from "../index/dir-index.js";
+import { ContentCache } from "../index/content-cache.js";
 import { DiffIndex, summarize } from "../index/diff-index.js";
 import { saveIndex, loadIndex } from "../index/index-file.js";
 import { DiffData } from "../archive/diff-data.js";
@@ -67,7 +68,7 @@ class Progress {
 
 const mb = (n: number) => (n / (1 << 20)).toFixed(1);
 
-function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex): DirIndexOptions {
+function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?: ContentCache): DirIndexOptions {
   const o: DirIndexOptions = {
     exclude: p.options.get("exclude") ?? [],
     signatures: !flag(p, "no-signatures"),
@@ -75,6 +76,7 @@ function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex): DirIn
     onProgress: (x) => progress.line(`indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`),
   };
   if (previous) o.previous = previous;
+  if (cache) o.cache = cache;
   return o;
 }
 
@@ -106,11 +108,13 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const oldFile = fileAt(oldPath!);
   const old = await loadIndex(oldFile.fs, oldFile.name);
   const source = tree(dir, "DIR");
-  const now = await DirIndex.build(source, indexOptions(p, progress, old));
+  const cache = new ContentCache();
+  const now = await DirIndex.build(source, indexOptions(p, progress, old, cache));
   const diff = new DiffIndex(now, old).compute();
   const archive = fileAt(archivePath!);
   const stats = await new DiffData(diff, {
     source,
+    cache,
     onProgress: (x) => progress.line(`archiving: ${x.changes}/${diff.changes.length} changes, ${mb(x.bytesOut)} MiB — ${x.path}`),
   }).createArchive(archive.fs, archive.name);
   const newIndexPath = p.options.get("index")?.at(-1);

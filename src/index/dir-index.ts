@@ -23,6 +23,7 @@ import { concatBytes } from "../rsync/bytes.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";
+import type { ContentCache } from "./content-cache.js";
 
 export interface DirIndexOptions {
   /** Exclude patterns in .gitignore syntax, relative to the root (weakest rules). */
@@ -39,6 +40,8 @@ export interface DirIndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
   onError?: (error: IbtError, path: string) => "skip" | "abort";
+  /** Keeps the bytes of small files read, for a DiffData that follows (read once, not twice). */
+  cache?: ContentCache;
 }
 
 export interface IndexProgress {
@@ -69,6 +72,7 @@ interface Resolved {
   signatures: SignatureOptions | undefined;
   onProgress: (p: IndexProgress) => void;
   onError: (e: IbtError, path: string) => "skip" | "abort";
+  cache: ContentCache | undefined;
 }
 
 /** Every default in one place. */
@@ -85,6 +89,7 @@ function resolve(o: DirIndexOptions): Resolved {
     onProgress: o.onProgress ?? (() => {}),
     // A backup that silently leaves files out is worse than one that stops.
     onError: o.onError ?? (() => "abort"),
+    cache: o.cache,
   };
 }
 
@@ -222,14 +227,18 @@ class Walker {
     const sigParts: Uint8Array[] = [];
     let n = 0;
     let digest: Uint8Array;
+    let kept: Uint8Array[] | undefined;
     try {
       sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
+      const keep = this.o.cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
       for await (const chunk of this.fs.readStream(path)) {
         hasher.update(chunk);
         sig?.push(chunk);
+        keep?.push(chunk); // adapters hand out fresh chunks: no copy needed
         n += chunk.length;
       }
+      kept = keep;
       sig?.push(new Uint8Array(0), true);
       digest = hasher.digest();
     } finally {
@@ -243,6 +252,7 @@ class Walker {
     this.filesRead++;
     this.bytesRead += n;
     const entry: IndexEntry = { ...base, hash: toHex(digest) };
+    if (kept) this.o.cache!.put(path, entry.hash!, concatBytes(kept));
     if (sig) entry.signature = concatBytes(sigParts);
     return entry;
   }

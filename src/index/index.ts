@@ -3,3 +3,4 @@ export { DiffIndex, summarize, type Change, type Diff } from "./diff-index.js";
 export { saveIndex, loadIndex, encodeIndex, decodeIndex } from "./index-file.js";
 export { IgnoreRules } from "./ignore-rules.js";
 export type { IndexEntry } from "./entry.js";
+export { ContentCache } from "./content-cache.js";
