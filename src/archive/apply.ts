@@ -26,8 +26,7 @@ import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
 import { Hasher } from "../rsync/hashes.js";
 import { patch } from "../rsync/patch.js";
-import { toHex } from "../index/dir-index.js";
-import { concatBytes } from "../rsync/bytes.js";
+import { concatBytes, toHex } from "../rsync/bytes.js";
 import { ZipReader, type RandomAccessFile } from "./zip-read.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 

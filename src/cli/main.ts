@@ -6,7 +6,7 @@
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
-import { DIR_OPTIONS, DIR_USAGE, indexCommand, diffCommand, applyCommand } from "./dirs.js";
+import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
 
 const VERSION = "0.1.0";
 
@@ -14,9 +14,9 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   signature: signatureCommand,
   delta: deltaCommand,
   patch: patchCommand,
-  index: indexCommand,
-  diff: diffCommand,
-  apply: applyCommand,
+  index: async (p) => (await import("./dirs.js")).indexCommand(p),
+  diff: async (p) => (await import("./dirs.js")).diffCommand(p),
+  apply: async (p) => (await import("./dirs.js")).applyCommand(p),
 };
 
 const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}\nOptions`);

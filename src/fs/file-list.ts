@@ -11,6 +11,7 @@
  * name, say) or that collides with another after normalizing makes the constructor throw, since
  * silently dropping a file from a backup is worse than refusing the folder.
  */
+import { blobChunks } from "./blob.js";
 import { IbtError } from "../errors.js";
 import { checkRange, readOnlyError, unsupportedError } from "./arguments.js";
 import { baseName, checkPath, parentPath } from "./paths.js";
@@ -78,28 +79,7 @@ export class FileListFs implements FsAdapter {
   }
 
   async *readStream(path: string): AsyncIterable<Uint8Array> {
-    const reader = this.file(checkPath(path), "readStream").stream().getReader();
-    let done = false;
-    try {
-      for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await reader.read();
-        } catch (e) {
-          done = true; // an errored stream needs no cancel
-          throw unreadable(e, path, "readStream");
-        }
-        if (next.done) {
-          done = true;
-          return;
-        }
-        yield next.value; // a Blob stream hands out a fresh array per chunk
-      }
-    } finally {
-      // A consumer that stops early must not leave the file being read in the background.
-      if (!done) await reader.cancel().catch(() => undefined);
-      reader.releaseLock();
-    }
+    yield* blobChunks(this.file(checkPath(path), "readStream"), (e) => unreadable(e, path, "readStream"));
   }
 
   async writeFile(path: string): Promise<void> {

@@ -37,6 +37,7 @@
  * `File` is a snapshot that goes stale when its file is replaced: reading it then fails (in
  * Chromium, NotReadableError, or a TypeError "network error" from a stream), which is CHANGED.
  */
+import { blobChunks } from "./blob.js";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
 import { checkMode, checkRange, checkWritable, unsupportedError } from "./arguments.js";
@@ -131,27 +132,7 @@ export class HandleFs implements FsAdapter {
     // A File is a snapshot: if the file is replaced while it is read, reading fails (CHANGED)
     // rather than mixing two versions.
     const file = await this.fileOf(await this.fileAt(path, "readStream"), "readStream", path);
-    const reader = file.stream().getReader();
-    let done = false;
-    try {
-      for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await reader.read();
-        } catch (e) {
-          done = true; // an errored stream needs no cancel
-          throw unreadable(e, "readStream", path);
-        }
-        if (next.done) {
-          done = true;
-          return;
-        }
-        yield next.value; // a Blob stream hands out a fresh array per chunk
-      }
-    } finally {
-      if (!done) await reader.cancel().catch(() => undefined);
-      reader.releaseLock();
-    }
+    yield* blobChunks(file, (e) => unreadable(e, "readStream", path));
   }
 
   async writeFile(path: string, data: Uint8Array | ByteSource, options: WriteOptions = {}): Promise<void> {

@@ -14,6 +14,7 @@
  */
 import type { DirIndex } from "./dir-index.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
+import { parentPath } from "../fs/paths.js";
 
 export type Change =
   | { kind: "create"; path: string; entry: IndexEntry }
@@ -97,7 +98,7 @@ export class DiffIndex {
     const changed = new Set(changes.filter((c) => c.kind !== "delete").map((c) => c.path));
     const parents = new Map<string, { path: string; mtimeMs: number; mode: number }>();
     for (const c of changes) {
-      for (let dir = parentOf(c.path); dir !== ""; dir = parentOf(dir)) {
+      for (let dir = parentPath(c.path); dir !== ""; dir = parentPath(dir)) {
         const e = newIdx.get(dir);
         if (!e || e.type !== "dir" || changed.has(dir) || parents.has(dir)) continue;
         parents.set(dir, { path: dir, mtimeMs: e.mtimeMs, mode: e.mode });
@@ -105,11 +106,6 @@ export class DiffIndex {
     }
     return { base: oldIdx.id, target: newIdx.id, changes, parents: [...parents.values()].sort((a, b) => comparePaths(a.path, b.path)) };
   }
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "" : path.slice(0, i);
 }
 
 /** A delete sorts before a create at the same path (a type change). */

@@ -19,7 +19,7 @@ import { checkPath, joinPath } from "../fs/paths.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
-import { concatBytes } from "../rsync/bytes.js";
+import { concatBytes, toHex } from "../rsync/bytes.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";
@@ -93,12 +93,6 @@ function resolve(o: DirIndexOptions): Resolved {
   };
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += HEX[x];
-  return s;
-}
 
 export class DirIndex {
   /** Entries in path order. */

@@ -5,6 +5,7 @@
  * so applying it to anything else can be refused before a byte is written.
  */
 import { Hasher } from "../rsync/hashes.js";
+import { toHex } from "../rsync/bytes.js";
 import type { IndexEntry } from "./entry.js";
 
 export async function indexIdentity(sorted: readonly IndexEntry[]): Promise<string> {
@@ -13,7 +14,5 @@ export async function indexIdentity(sorted: readonly IndexEntry[]): Promise<stri
   for (const e of sorted) {
     h.update(enc.encode(`${e.type}\0${e.path}\0${e.size}\0${e.mode}\0${e.mtimeMs}\0${e.hash ?? ""}\0${e.target ?? ""}\n`));
   }
-  let s = "";
-  for (const b of h.digest()) s += b.toString(16).padStart(2, "0");
-  return s;
+  return toHex(h.digest());
 }

@@ -17,7 +17,7 @@
 import { IbtError } from "../errors.js";
 import type { EntryType, FsAdapter } from "../fs/types.js";
 import { checkPath } from "../fs/paths.js";
-import { ChunkQueue, chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { ChunkQueue, chunksOf, toHex, type ByteSource } from "../rsync/bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
 import type { IndexEntry } from "./entry.js";
@@ -70,11 +70,6 @@ function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-function bytesToHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
 
 /** Encodes an index as a stream of chunks. */
 export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> {
@@ -197,7 +192,7 @@ function readEntry(c: Cursor, type: number): IndexEntry {
   const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size: c.varint(), mtimeMs: c.f64(), mode: c.varint() };
   if (flags & F_CTIME) entry.ctimeMs = c.f64();
   if (flags & F_INO) entry.ino = c.varint();
-  if (flags & F_HASH) entry.hash = bytesToHex(c.bytes(32));
+  if (flags & F_HASH) entry.hash = toHex(c.bytes(32));
   if (entry.type === "symlink") entry.target = c.text();
   if (flags & F_SIGNATURE) entry.signature = c.bytes(c.varint());
   return entry;

@@ -27,6 +27,15 @@ export async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> 
   yield* source as AsyncIterable<Uint8Array>;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hexadecimal, as hashes are written in indexes and manifests. */
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += HEX[x];
+  return s;
+}
+
 /** Concatenates chunks into one array. */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;

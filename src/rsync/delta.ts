@@ -8,9 +8,9 @@
  * 1.3 MiB (more for block lengths over 1 MiB), whatever the size of the new file.
  */
 import { IbtError } from "../errors.js";
-import { acquireEngine, releaseEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
-import { ChunkQueue, type ByteSource } from "./bytes.js";
-import { streamJob, runJob } from "./job.js";
+import { acquireEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
+import type { ByteSource } from "./bytes.js";
+import { EngineJob, streamJob, runJob } from "./job.js";
 import { MAGIC_DELTA } from "./format.js";
 import { loadSignature, parseSignature, type Signature } from "./loadsig.js";
 
@@ -21,49 +21,18 @@ export interface DeltaStats {
   deltaBytes: number;
 }
 
-export class DeltaJob {
-  /** Receives output in order, as arrays the receiver owns; `final` is true on the last call. */
-  ondata: (data: Uint8Array, final: boolean) => void = () => {};
-  /**
-   * When set, receives the output instead of `ondata`, as views of the engine's memory that are
-   * valid only during the call: no copy is made. For writers that consume synchronously.
-   */
-  onview: ((view: Uint8Array) => void) | undefined = undefined;
-  readonly stats: DeltaStats = { newBytes: 0, deltaBytes: 0 };
-  private engine: Engine | undefined;
-  private readonly out = new ChunkQueue();
+const DELTA_HEADER = new Uint8Array([MAGIC_DELTA >>> 24, (MAGIC_DELTA >>> 16) & 0xff, (MAGIC_DELTA >>> 8) & 0xff, MAGIC_DELTA & 0xff]);
+
+export class DeltaJob extends EngineJob {
+  private newBytes = 0;
 
   private constructor(engine: Engine, sig: Signature) {
-    this.engine = engine;
+    super(engine, DELTA_HEADER, "DeltaJob");
     const e = engine.exports;
     const at = e.tbl_alloc(sig.count, sig.strongLength);
     engine.write(at, sig.records);
     e.tbl_build(sig.weak === "rabinkarp" ? 1 : 0);
     e.dl_begin(sig.weak === "rabinkarp" ? 1 : 0, sig.hash === "blake2" ? 1 : 0, sig.blockLength);
-  }
-
-  /**
-   * Gives the engine instance back without finishing (idempotent). Call it when abandoning the
-   * job, for example in a `finally`: each instance reserves a large span of address space for
-   * its memory, and instances dropped without it are only reclaimed by a later garbage collection.
-   */
-  dispose(): void {
-    const engine = this.engine;
-    this.engine = undefined;
-    if (engine) releaseEngine(engine);
-  }
-
-  private headerSent = false;
-
-  private emit(view: Uint8Array): void {
-    if (!this.headerSent) {
-      this.headerSent = true;
-      const header = new Uint8Array(4);
-      new DataView(header.buffer).setUint32(0, MAGIC_DELTA);
-      this.emit(header);
-    }
-    if (this.onview) this.onview(view);
-    else this.out.append(view);
   }
 
   /** A delta job against a parsed signature or the bytes of a signature file. */
@@ -72,18 +41,16 @@ export class DeltaJob {
     return new DeltaJob(await acquireEngine(), sig);
   }
 
+  get stats(): DeltaStats {
+    return { newBytes: this.newBytes, deltaBytes: this.bytesOut };
+  }
+
   push(chunk: Uint8Array, final = false): void {
-    const engine = this.engine;
-    if (!engine) throw new Error("DeltaJob: push after the final chunk");
+    const engine = this.live();
     const e = engine.exports;
-    this.stats.newBytes += chunk.length;
+    this.newBytes += chunk.length;
     for (let at = 0; at < chunk.length; ) {
-      const space = e.dl_input_space();
-      if (space === 0) {
-        this.run(engine, false);
-        e.dl_compact();
-        continue;
-      }
+      const space = this.space(engine);
       const n = Math.min(space, chunk.length - at);
       engine.write(e.dl_input_ptr(), chunk.subarray(at, at + n));
       e.dl_commit(n);
@@ -91,17 +58,9 @@ export class DeltaJob {
     }
     if (final) {
       this.run(engine, true);
-      if (!this.headerSent) this.emit(new Uint8Array(0));
-      this.engine = undefined;
-      releaseEngine(engine);
+      this.finish();
     }
-    if (this.onview) return;
-    const parts = this.out.take(final);
-    if (final && parts.length === 0) parts.push(new Uint8Array(0));
-    for (let i = 0; i < parts.length; i++) {
-      this.stats.deltaBytes += parts[i]!.length;
-      this.ondata(parts[i]!, final && i === parts.length - 1);
-    }
+    this.deliver(final);
   }
 
   /**
@@ -110,36 +69,37 @@ export class DeltaJob {
    * view is valid until the next call on this job.
    */
   inputSpace(): Uint8Array {
-    const engine = this.engine;
-    if (!engine) throw new Error("DeltaJob: input after the final chunk");
+    const engine = this.live();
+    const space = this.space(engine);
+    this.deliver(false);
+    const ptr = engine.exports.dl_input_ptr();
+    return engine.bytes().subarray(ptr, ptr + space);
+  }
+
+  /** Takes `n` bytes written into the view from `inputSpace()`. */
+  filled(n: number): void {
+    const engine = this.live();
+    if (!Number.isInteger(n) || n < 0 || n > engine.exports.dl_input_space()) throw new RangeError(`filled(${n}) exceeds the space given`);
+    engine.exports.dl_commit(n);
+    this.newBytes += n;
+  }
+
+  /** Free space in the window; a full window is matched and compacted first. */
+  private space(engine: Engine): number {
     const e = engine.exports;
     if (e.dl_input_space() === 0) {
       this.run(engine, false);
       e.dl_compact();
     }
-    const ptr = e.dl_input_ptr();
-    return engine.bytes().subarray(ptr, ptr + e.dl_input_space());
-  }
-
-  /** Takes `n` bytes written into the view from `inputSpace()`. */
-  filled(n: number): void {
-    const engine = this.engine;
-    if (!engine) throw new Error("DeltaJob: input after the final chunk");
-    if (!Number.isInteger(n) || n < 0 || n > engine.exports.dl_input_space()) throw new RangeError(`filled(${n}) exceeds the space given`);
-    engine.exports.dl_commit(n);
-    this.stats.newBytes += n;
+    return e.dl_input_space();
   }
 
   private run(engine: Engine, final: boolean): void {
     const e = engine.exports;
     for (;;) {
       const status = e.dl_run(final ? 1 : 0);
-      const len = e.dl_output_len();
-      if (len > 0) {
-        const ptr = e.dl_output_ptr();
-        this.emit(engine.bytes().subarray(ptr, ptr + len));
-        e.dl_output_taken();
-      }
+      this.emitRegion(engine, e.dl_output_ptr(), e.dl_output_len());
+      e.dl_output_taken();
       if (status === RUN_OUTPUT_FULL) continue;
       if (status === RUN_DONE || status === RUN_NEED_INPUT) return;
       throw new IbtError("INTERNAL", `delta engine returned unknown status ${status}`);
