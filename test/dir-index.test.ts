@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync, utimesSync, statSync } from "node:fs";
+import { mkdirSync, writeFileSync, utimesSync, statSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryFs, DirIndex, DiffIndex, summarize, saveIndex, loadIndex, encodeIndex, decodeIndex, isIbtError, collect, type FsAdapter } from "../src/index.js";
 import { NodeFs } from "../src/node/index.js";
@@ -134,6 +134,31 @@ test("the quick check distrusts equal size and mtime when ctime or inode changed
   const second = await DirIndex.build(fs, { previous: first });
   assert.equal(second.stats.filesRead, 1);
   assert.notEqual(second.get("a.txt")!.hash, first.get("a.txt")!.hash);
+});
+
+test("files moved with a renamed directory are recognised by inode and not read again (Node)", async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, "old/sub"), { recursive: true });
+  for (let i = 0; i < 20; i++) writeFileSync(join(dir, `old/sub/f${i}.txt`), `file ${i} `.repeat(50));
+  const fs = new NodeFs(dir);
+  const first = await DirIndex.build(fs);
+  renameSync(join(dir, "old"), join(dir, "new"));
+  // One moved file is rewritten to the same size and mtime: its change time gives it away.
+  const mtime = statSync(join(dir, "new/sub/f3.txt")).mtime;
+  writeFileSync(join(dir, "new/sub/f3.txt"), "FILE 3 ".repeat(50).slice(0, ("file 3 ".repeat(50)).length));
+  utimesSync(join(dir, "new/sub/f3.txt"), mtime, mtime);
+  const { fs: watched, reads } = counting(fs);
+  const second = await DirIndex.build(watched, { previous: first });
+  assert.equal(reads(), 1, "only the rewritten file was read");
+  assert.equal(second.get("new/sub/f7.txt")!.hash, first.get("old/sub/f7.txt")!.hash);
+  assert.deepEqual(second.get("new/sub/f7.txt")!.signature, first.get("old/sub/f7.txt")!.signature);
+  assert.notEqual(second.get("new/sub/f3.txt")!.hash, first.get("old/sub/f3.txt")!.hash);
+  const moves = new DiffIndex(second, first).compute().changes.filter((c) => c.kind === "move");
+  assert.equal(moves.length, 19);
+  // Forced, every file is read and the hashes agree with what was reused.
+  const forced = await DirIndex.build(fs, { previous: first, force: true });
+  assert.equal(forced.stats.filesRead, 20);
+  assert.equal(forced.id, second.id);
 });
 
 function git(dir: string, args: string[], input?: string): string {

@@ -10,7 +10,7 @@ export class ContentCache {
 
   constructor(
     readonly limitBytes = 64 << 20,
-    readonly maxFileBytes = 1 << 20,
+    readonly maxFileBytes = 16 << 20,
   ) {}
 
   /** Whether a file of this size would be kept. */

@@ -185,7 +185,13 @@ class Walker {
         await this.walk(path, inside);
       } else if (st.type === "symlink") {
         const target = await this.limit(() => this.fs.readlink(path));
-        const hash = toHex((await Hasher.create()).update(new TextEncoder().encode(target)).digest());
+        const hasher = await Hasher.create();
+        let hash: string;
+        try {
+          hash = toHex(hasher.update(new TextEncoder().encode(target)).digest());
+        } finally {
+          hasher.dispose();
+        }
         this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
       } else {
         this.add(path, await this.limit(() => this.file(path, st)));
@@ -211,11 +217,9 @@ class Walker {
   }
 
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
-    const old = this.o.previous?.get(path);
     const base = { path, type: "file" as const, size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) };
-    if (!this.o.force && old && old.type === "file" && quickCheckPasses(old, st) && (old.signature || !this.o.signatures)) {
-      return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
-    }
+    const old = this.o.force ? undefined : this.reusable(path, st);
+    if (old) return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
     const hasher = await Hasher.create();
     let sig: SignatureJob | undefined;
     const sigParts: Uint8Array[] = [];
@@ -249,6 +253,35 @@ class Walker {
     if (kept) this.o.cache!.put(path, entry.hash!, concatBytes(kept));
     if (sig) entry.signature = concatBytes(sigParts);
     return entry;
+  }
+
+  /**
+   * The previous entry whose hash and signature this file can reuse without being read: the
+   * one at the same path if the quick check passes, else (a file moved with its directory) the
+   * one with the same inode, size, mtime and change time. Renaming a directory leaves its
+   * files' inodes and change times alone, so a moved subtree is not read again; a reused inode
+   * would also need the same size and the same change time to the millisecond to be mistaken.
+   */
+  private reusable(path: string, st: FsStat): IndexEntry | undefined {
+    const previous = this.o.previous;
+    if (!previous) return undefined;
+    const usable = (e: IndexEntry | undefined) => e !== undefined && e.type === "file" && (e.signature !== undefined || !this.o.signatures) && quickCheckPasses(e, st);
+    const here = previous.get(path);
+    if (usable(here)) return here;
+    if (st.ino === undefined || st.ctimeMs === undefined) return undefined;
+    const moved = this.byInode().get(st.ino);
+    return moved?.ctimeMs !== undefined && usable(moved) ? moved : undefined;
+  }
+
+  private inodes: Map<number, IndexEntry> | undefined;
+
+  /** Previous files by inode, built on first need (hard-linked files share one; any will do). */
+  private byInode(): Map<number, IndexEntry> {
+    if (!this.inodes) {
+      this.inodes = new Map();
+      for (const e of this.o.previous!.entries.values()) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
+    }
+    return this.inodes;
   }
 
   /** Runs one path's work; a failure goes to onError, which skips the path or aborts. */

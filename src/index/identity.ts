@@ -10,9 +10,21 @@ import type { IndexEntry } from "./entry.js";
 
 export async function indexIdentity(sorted: readonly IndexEntry[]): Promise<string> {
   const h = await Hasher.create("blake2b", 32);
-  const enc = new TextEncoder();
-  for (const e of sorted) {
-    h.update(enc.encode(`${e.type}\0${e.path}\0${e.size}\0${e.mode}\0${e.mtimeMs}\0${e.hash ?? ""}\0${e.target ?? ""}\n`));
+  try {
+    const enc = new TextEncoder();
+    // Lines are batched into pieces of about 64K characters: one encode and one hash call per
+    // piece, not per entry. The hash covers the same bytes whatever the batching.
+    let batch = "";
+    for (const e of sorted) {
+      batch += `${e.type}\0${e.path}\0${e.size}\0${e.mode}\0${e.mtimeMs}\0${e.hash ?? ""}\0${e.target ?? ""}\n`;
+      if (batch.length >= 65536) {
+        h.update(enc.encode(batch));
+        batch = "";
+      }
+    }
+    h.update(enc.encode(batch));
+    return toHex(h.digest());
+  } finally {
+    h.dispose();
   }
-  return toHex(h.digest());
 }

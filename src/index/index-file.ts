@@ -122,20 +122,26 @@ async function* encodeWith(hasher: Hasher, index: DirIndex): AsyncGenerator<Uint
 
 class Incomplete extends Error {}
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Reads fields from a buffer; throws Incomplete when the buffer ends inside one. */
 class Cursor {
   pos = 0;
+  private view: DataView;
   constructor(
     public buf: Uint8Array,
     public base: number,
-  ) {}
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
-  /** Drops what has been read (after handing it to `sink`), keeping offsets absolute. */
-  commit(sink: (done: Uint8Array) => void): void {
-    sink(this.buf.subarray(0, this.pos));
-    this.buf = this.buf.subarray(this.pos);
-    this.base += this.pos;
-    this.pos = 0;
+  /** Drops the first `n` bytes (after handing them to `sink`), keeping offsets absolute. */
+  commit(n: number, sink: (done: Uint8Array) => void): void {
+    if (n > 0) sink(this.buf.subarray(0, n));
+    this.buf = this.buf.subarray(n);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.base += n;
+    this.pos -= n;
   }
   need(n: number): void {
     if (this.pos + n > this.buf.length) throw new Incomplete();
@@ -146,13 +152,13 @@ class Cursor {
   }
   u32(): number {
     this.need(4);
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getUint32(0);
+    const v = this.view.getUint32(this.pos);
     this.pos += 4;
     return v;
   }
   f64(): number {
     this.need(8);
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0);
+    const v = this.view.getFloat64(this.pos);
     this.pos += 8;
     return v;
   }
@@ -169,18 +175,19 @@ class Cursor {
     if (v > Number.MAX_SAFE_INTEGER) throw new IbtError("CORRUPT", "index integer beyond 2^53", { offset: this.base + this.pos });
     return v;
   }
+  /** The next `n` bytes, copied (they outlive the buffer). */
   bytes(n: number): Uint8Array {
+    return this.view_(n).slice();
+  }
+  /** The next `n` bytes as a view into the buffer (valid until the next chunk). */
+  view_(n: number): Uint8Array {
     this.need(n);
-    const b = this.buf.slice(this.pos, this.pos + n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
   text(): string {
-    const n = this.varint();
-    this.need(n);
-    const s = new TextDecoder("utf-8", { fatal: true }).decode(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return s;
+    return UTF8.decode(this.view_(this.varint()));
   }
 }
 
@@ -192,7 +199,7 @@ function readEntry(c: Cursor, type: number): IndexEntry {
   const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size: c.varint(), mtimeMs: c.f64(), mode: c.varint() };
   if (flags & F_CTIME) entry.ctimeMs = c.f64();
   if (flags & F_INO) entry.ino = c.varint();
-  if (flags & F_HASH) entry.hash = toHex(c.bytes(32));
+  if (flags & F_HASH) entry.hash = toHex(c.view_(32));
   if (entry.type === "symlink") entry.target = c.text();
   if (flags & F_SIGNATURE) entry.signature = c.bytes(c.varint());
   return entry;
@@ -219,14 +226,15 @@ async function decodeWith(hasher: Hasher, source: ByteSource): Promise<DirIndex>
   const parse = (final: boolean) => {
     const c = new Cursor(pending, consumed);
     const done = (bytes: Uint8Array) => hasher.update(bytes);
+    let good = 0; // end of the last whole record: what is hashed and dropped
     try {
       if (!headerDone) {
-        const magic = c.bytes(8);
+        const magic = c.view_(8);
         if (magic.some((b, i) => b !== MAGIC[i])) throw new IbtError("BAD_MAGIC", "not an ibt index file", { offset: 0 });
         const version = c.u32();
         if (version !== VERSION) throw new IbtError("UNSUPPORTED", `index format version ${version} (this library reads ${VERSION})`, { offset: 8 });
         headerDone = true;
-        c.commit(done);
+        good = c.pos;
       }
       for (;;) {
         const start = c.pos;
@@ -235,8 +243,7 @@ async function decodeWith(hasher: Hasher, source: ByteSource): Promise<DirIndex>
           const count = c.varint();
           const sum = c.bytes(32);
           if (c.pos !== c.buf.length) throw new IbtError("CORRUPT", "data after the end of the index", { offset: c.base + c.pos });
-          c.pos -= 32;
-          c.commit(done);
+          good = c.pos - 32;
           trailer = { count, sum };
           return;
         }
@@ -247,12 +254,13 @@ async function decodeWith(hasher: Hasher, source: ByteSource): Promise<DirIndex>
         }
         last = entry.path;
         entries.push(entry);
-        c.commit(done);
+        good = c.pos;
       }
     } catch (e) {
       if (!(e instanceof Incomplete)) throw e;
       if (final) throw new IbtError("TRUNCATED", "index file ends inside an entry", { offset: c.base + c.buf.length });
     } finally {
+      c.commit(good, done);
       pending = c.buf;
       consumed = c.base;
     }

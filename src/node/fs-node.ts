@@ -18,7 +18,7 @@
  */
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { lstatSync, type Stats } from "node:fs";
+import { lstatSync, Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
@@ -68,6 +68,7 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(checkPath(path), "list");
     const st = await lstatOf(abs, path, "list");
     if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
+    if (path !== "") this.knownDirs.add(path); // its entries' parent check is done
     return fsp.readdir(abs).catch(failWith(path, "list"));
   }
 
@@ -269,10 +270,12 @@ export class NodeFs implements FsAdapter {
    * design cannot exclude anyway (see above).
    */
   private readonly knownDirs = new Set<string>();
+  /** Checks of parent directories in flight, so concurrent calls under one new directory share one. */
+  private readonly checking = new Map<string, Promise<Stats | unknown>>();
 
   private async locate(path: string, caller: string): Promise<string> {
     if (path === "") return this.root;
-    if (caller === "remove" || caller === "rename" || caller === "symlink") this.knownDirs.clear();
+    if (caller === "remove" || caller === "rename" || caller === "symlink") this.forgetDirs();
     const segs = path.split("/");
     let at = this.root;
     let rel = "";
@@ -280,13 +283,41 @@ export class NodeFs implements FsAdapter {
       at = join(at, segs[i]!);
       rel = rel === "" ? segs[i]! : `${rel}/${segs[i]!}`;
       if (this.knownDirs.has(rel)) continue;
-      if ((await lstatOf(at, path, caller)).isDirectory()) this.knownDirs.add(rel);
+      const st = await this.parentStat(at, rel);
+      if (!(st instanceof Stats)) throw fsFailure(st, path, caller);
+      if (st.isDirectory()) this.knownDirs.add(rel);
       else {
         const what = segs.slice(0, i + 1).join("/");
         throw new IbtError("NOT_A_DIRECTORY", `${caller}: ${what} is not a directory (symlinks are not followed here): ${path}`, { path, caller });
       }
     }
     return join(at, segs[segs.length - 1]!);
+  }
+
+  /** lstat of a parent directory, resolving to its Stats or to the error it failed with. */
+  private parentStat(abs: string, rel: string): Promise<Stats | unknown> | Stats | unknown {
+    if (this.syncMetadata) {
+      try {
+        return lstatSync(abs);
+      } catch (e) {
+        return e;
+      }
+    }
+    let check = this.checking.get(rel);
+    if (!check) {
+      check = fsp.lstat(abs).then(
+        (st) => st,
+        (e: unknown) => e,
+      );
+      this.checking.set(rel, check);
+      void check.then(() => this.checking.delete(rel));
+    }
+    return check;
+  }
+
+  private forgetDirs(): void {
+    this.knownDirs.clear();
+    this.checking.clear();
   }
 
   /** Opens a regular file for reading, never through a final symlink. */
