@@ -45,16 +45,16 @@ adapterConformance("NodeFs", {
   },
 });
 
-// The same contract with synchronous metadata calls, as the CLI uses them.
-adapterConformance("NodeFs (syncMetadata)", {
+// The same contract with synchronous metadata calls and reads, as the CLI uses them.
+adapterConformance("NodeFs (syncMetadata, syncReads)", {
   make: async () => {
     const { root, outside, cleanup } = await fresh();
-    return { fs: new NodeFs(root, { syncMetadata: true }), outside, cleanup };
+    return { fs: new NodeFs(root, { syncMetadata: true, syncReads: true }), outside, cleanup };
   },
   makeReadOnly: async (tree) => {
     const { root, cleanup } = await fresh();
     await build(new NodeFs(root), tree);
-    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true }), cleanup };
+    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true, syncReads: true }), cleanup };
   },
 });
 

@@ -23,7 +23,7 @@ function fileAt(path: string): { fs: NodeFs; name: string } {
 function tree(path: string | undefined, what: string): NodeFs {
   if (!path) throw new IbtError("BAD_ARGUMENT", `missing ${what}`);
   // The command owns its process: synchronous stats are faster and block nothing else.
-  return new NodeFs(resolve(path), { syncMetadata: true });
+  return new NodeFs(resolve(path), { syncMetadata: true, syncReads: true });
 }
 
 function need(p: Parsed, count: number, usage: string): string[] {
