@@ -7,6 +7,7 @@ import { NodeFs } from "../src/node/index.js";
 import { build, SECRET } from "./fs-conformance-kit.js";
 import { adapterConformance, type OutsideProbe } from "./fs-conformance.js";
 import { isIbtError } from "../src/index.js";
+import { rng, randomBytes } from "./helpers.js";
 
 /** A fresh root, and beside it a real directory the adapter must never reach. */
 async function fresh(): Promise<{ root: string; outside: OutsideProbe; cleanup: () => Promise<void> }> {
@@ -109,6 +110,33 @@ test("NodeFs: a long name still gets a temporary file that fits", async () => {
     const name = "ü".repeat(127); // 254 bytes: the longest name most file systems take
     await fs.writeFile(name, new TextEncoder().encode("long"));
     assert.deepEqual(await fs.list(""), [name]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("NodeFs: writeFile from a stream of many small and some large chunks, in a reused buffer", async () => {
+  const { root, cleanup } = await fresh();
+  try {
+    const next = rng(77);
+    const whole = randomBytes(next, 3_000_000);
+    // The source hands out views of one buffer that it overwrites for the next chunk, as the
+    // sync file readers do: the adapter must be done with (or have copied) each chunk by then.
+    async function* source(): AsyncGenerator<Uint8Array> {
+      const reused = new Uint8Array(200_000);
+      for (let at = 0; at < whole.length; ) {
+        const n = Math.min(whole.length - at, next() < 0.05 ? 70_000 + Math.floor(next() * 130_000) : Math.floor(next() * 300));
+        reused.set(whole.subarray(at, at + n));
+        yield reused.subarray(0, n);
+        reused.fill(0xee, 0, n);
+        at += n;
+      }
+    }
+    for (const options of [{}, { syncReads: true, syncMetadata: true }]) {
+      const fs = new NodeFs(root, options);
+      await fs.writeFile("out.bin", source());
+      assert.deepEqual(new Uint8Array(await readFile(join(root, "out.bin"))), whole);
+    }
   } finally {
     await cleanup();
   }

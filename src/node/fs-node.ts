@@ -46,6 +46,7 @@ export interface NodeFsOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
+const WRITE_GATHER = 256 * 1024;
 
 // O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
 // the open (it changes nothing for regular files). Both are missing on Windows.
@@ -158,16 +159,40 @@ export class NodeFs implements FsAdapter {
       handle = await fsp.open(temp, "wx", 0o666).catch(fail);
       created = true;
       let position = 0;
-      const put = async (chunk: Uint8Array) => {
+      const write = async (chunk: Uint8Array) => {
         for (let at = 0; at < chunk.length; ) {
           const { bytesWritten } = await handle!.write(chunk, at, chunk.length - at, position).catch(fail);
           at += bytesWritten;
           position += bytesWritten;
         }
       };
+      // Small chunks (a ZIP writer emits headers of a few dozen bytes) are gathered into one
+      // buffer first: each write is a thread-pool round trip, whatever its size. They are copied,
+      // so a source may reuse its buffers once the next chunk is asked for.
+      let gather = new Uint8Array(0); // grows by doubling up to WRITE_GATHER: small files stay cheap
+      let gathered = 0;
+      const flush = async () => {
+        if (gathered > 0) await write(gather.subarray(0, gathered));
+        gathered = 0;
+      };
+      const put = async (chunk: Uint8Array) => {
+        if (chunk.length >= WRITE_GATHER / 4) {
+          await flush();
+          return write(chunk);
+        }
+        if (gathered + chunk.length > WRITE_GATHER) await flush();
+        if (gathered + chunk.length > gather.length) {
+          const grown = new Uint8Array(Math.min(WRITE_GATHER, Math.max(16384, 2 * (gathered + chunk.length))));
+          grown.set(gather.subarray(0, gathered));
+          gather = grown;
+        }
+        gather.set(chunk, gathered);
+        gathered += chunk.length;
+      };
       // Errors the source throws pass through unchanged; only our own calls are mapped.
-      if (data instanceof Uint8Array) await put(data);
+      if (data instanceof Uint8Array) await write(data);
       else for await (const chunk of chunksOf(data)) await put(chunk);
+      await flush();
       // chmod, not the open's mode argument, which the umask would cut.
       if (mode !== undefined) await handle.chmod(mode).catch(fail);
       const h = handle;
