@@ -34,12 +34,13 @@ function need(p: Parsed, count: number, usage: string): string[] {
 class Progress {
   private last = 0;
   private readonly tty = process.stderr.isTTY === true;
-  line(text: string): void {
+  /** Shows `text()` at most ten times a second, on a terminal only (built only then). */
+  line(text: () => string): void {
     if (!this.tty) return;
     const now = Date.now();
     if (now - this.last < 100) return;
     this.last = now;
-    process.stderr.write(`\r\x1b[K${text}`);
+    process.stderr.write(`\r\x1b[K${text()}`);
   }
   done(): void {
     if (this.tty) process.stderr.write("\r\x1b[K");
@@ -53,7 +54,7 @@ function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?
     exclude: p.options.get("exclude") ?? [],
     signatures: !flag(p, "no-signatures"),
     force: flag(p, "force-read"),
-    onProgress: (x) => progress.line(`indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`),
+    onProgress: (x) => progress.line(() => `indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`),
   };
   if (previous) o.previous = previous;
   if (cache) o.cache = cache;
@@ -95,7 +96,7 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const stats = await new DiffData(diff, {
     source,
     cache,
-    onProgress: (x) => progress.line(`archiving: ${x.changes}/${diff.changes.length} changes, ${mb(x.bytesOut)} MiB — ${x.path}`),
+    onProgress: (x) => progress.line(() => `archiving: ${x.changes}/${diff.changes.length} changes, ${mb(x.bytesOut)} MiB — ${x.path}`),
   }).createArchive(archive.fs, archive.name);
   const newIndexPath = p.options.get("index")?.at(-1);
   if (newIndexPath) {
@@ -129,7 +130,7 @@ export async function applyCommand(p: Parsed): Promise<void> {
   const archive = fileAt(archivePath!);
   const reader = await openArchive(archive.fs, archive.name);
   const result = await applyDiff(tree(dir, "DIR"), reader, {
-    onProgress: (x) => progress.line(`${x.phase}: ${x.done}/${x.total} — ${x.path}`),
+    onProgress: (x) => progress.line(() => `${x.phase}: ${x.done}/${x.total} — ${x.path}`),
   });
   progress.done();
   report(
