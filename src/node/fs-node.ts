@@ -18,7 +18,7 @@
  */
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { closeSync, fstatSync, lstatSync, openSync, readSync, Stats } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
@@ -31,7 +31,7 @@ export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
   readOnly?: boolean;
   /**
-   * Answer `lstat` with a synchronous system call (default false). Walking a tree of many small
+   * Answer `lstat` and `list` with synchronous system calls (default false). Walking a tree of many small
    * files is bound by the thread-pool round trip of each stat, which costs far more than the
    * call itself on a local disk; a command-line run that owns its process can take the brief
    * block of the event loop. Leave it off on network file systems and in servers.
@@ -81,6 +81,17 @@ export class NodeFs implements FsAdapter {
 
   async list(path: string): Promise<string[]> {
     const abs = await this.locate(checkPath(path), "list");
+    if (this.syncMetadata) {
+      let names: string[];
+      try {
+        if (!lstatSync(abs).isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
+        names = readdirSync(abs);
+      } catch (e) {
+        throw fsFailure(e, path, "list");
+      }
+      if (path !== "") this.knownDirs.add(path);
+      return names;
+    }
     const st = await lstatOf(abs, path, "list");
     if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
     if (path !== "") this.knownDirs.add(path); // its entries' parent check is done
