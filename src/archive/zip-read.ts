@@ -6,7 +6,9 @@
  *
  * Opening a member re-checks its local header against the central record (name, method,
  * flags, CRC and sizes or a matching data descriptor) and that the data ends before the next
- * member. Data is streamed: stored data in 1 MiB reads; deflated data pushed into fflate's
+ * member. Data is streamed: stored data in 1 MiB reads; a small deflated member (up to 1 MiB
+ * compressed and 16 MiB declared) inflated in one call into a buffer one byte past its declared
+ * size, so it can neither allocate more nor pass unnoticed; larger deflated data pushed into fflate's
  * streaming Inflate in pieces sized to yield about 256 KiB at the previous piece's ratio (64 B
  * to 32 KiB of input), and never more than 1/1032 of the room left under the declared size,
  * 1032:1 being deflate's largest expansion. So one push allocates at most ~33 MB even inside an
@@ -16,7 +18,7 @@
  * handed out after both checks. Every error is an IbtError with the offset concerned: CORRUPT,
  * TRUNCATED (something ends or points past the end), UNSAFE_PATH, UNSUPPORTED, LIMIT.
  */
-import { FlateErrorCode, Inflate } from "fflate";
+import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
 import { concatBytes } from "../rsync/bytes.js";
 import { crc32 } from "./crc32.js";
@@ -60,6 +62,9 @@ const TARGET_OUTPUT = 256 * 1024;
 const FIRST_PIECE = 4 * 1024;
 const MIN_PIECE = 64;
 const MAX_PIECE = 32 * 1024;
+/** Members at most this compressed and this large are inflated in one call (#inflatedWhole). */
+const WHOLE_INPUT = 1024 * 1024;
+const WHOLE_OUTPUT = 16 * 1024 * 1024;
 
 export class ZipReader {
   /** The archive comment (decoded leniently: it is informational). */
@@ -202,6 +207,10 @@ export class ZipReader {
 
   async *#inflated(m: Member, dataStart: number): AsyncGenerator<Uint8Array, void, undefined> {
     const e = m.entry;
+    if (e.compressedSize <= WHOLE_INPUT && e.size <= WHOLE_OUTPUT) {
+      yield await this.#inflatedWhole(m, dataStart);
+      return;
+    }
     const end = dataStart + e.compressedSize;
     const out: Uint8Array[] = [];
     const inflater = new Inflate((data) => {
@@ -246,6 +255,28 @@ export class ZipReader {
       }
       pos += block.length;
     }
+  }
+
+  /**
+   * A small member in one call: its compressed bytes read whole and inflated into a buffer one
+   * byte longer than declared, which the inflater fills and no further. A full buffer means the
+   * data runs past its declared size; a short one, that it stops before. Pushing a small member
+   * through the streaming inflater in the tiny pieces its small room allows would copy the
+   * inflater's 32 KiB window once per piece.
+   */
+  async #inflatedWhole(m: Member, dataStart: number): Promise<Uint8Array> {
+    const e = m.entry;
+    const input = await readAt(this.#file, dataStart, e.compressedSize, "member data");
+    let out: Uint8Array;
+    try {
+      out = inflateSync(input, { out: new Uint8Array(e.size + 1) });
+    } catch (err) {
+      throw inflateError(err, e, dataStart);
+    }
+    if (out.length > e.size) throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, dataStart, e.name);
+    if (out.length !== e.size) throw corrupt(`${e.name} inflates to ${out.length} bytes, not the declared ${e.size}`, dataStart, e.name);
+    checkCrc(e, crc32(out, 0), dataStart);
+    return out;
   }
 }
 
