@@ -22,5 +22,5 @@ export function percent(part: number, whole: number): string {
 }
 
 export function date(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
 }

@@ -50,10 +50,10 @@ class BackupWorker {
   constructor() {
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
-      const call = this.pending.get(message.id);
+      const call = this.pending.get(message.seq);
       if (!call) return;
       if (message.type === "progress") return call.onProgress(message.progress);
-      this.pending.delete(message.id);
+      this.pending.delete(message.seq);
       if (message.type === "done") call.resolve(message.result);
       else call.reject(explain(message.error, call.action));
     };
@@ -66,10 +66,10 @@ class BackupWorker {
   }
 
   call<K extends Request["op"]>(request: Extract<Request, { op: K }>, action: string, onProgress: (p: Progress) => void = () => {}): Promise<Results[K]> {
-    const id = this.next++;
+    const seq = this.next++;
     return new Promise<Results[K]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, action });
-      this.worker.postMessage({ id, ...request } as ToWorker);
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, onProgress, action });
+      this.worker.postMessage({ seq, request } satisfies ToWorker);
     });
   }
 }
@@ -87,7 +87,9 @@ async function busy<T>(label: string, work: (onProgress: (p: Progress) => void) 
   ui.progress.removeAttribute("value"); // indeterminate until the first report
   ui.progressText.textContent = "";
   try {
-    return await work(showProgress);
+    const result = await work(showProgress);
+    ui.progressText.textContent = ""; // the status line now says how it ended
+    return result;
   } catch (e) {
     showError(isExplained(e) ? e : explain({ code: "UNKNOWN", message: String(e), reason: "other" }, label));
     ui.status.textContent = "";
@@ -156,7 +158,7 @@ function row(s: Snapshot): HTMLTableRowElement {
     tr.append(td);
     return td;
   };
-  cell(fmt.date(s.time)).title = s.time;
+  cell(fmt.date(s.time), "date").title = s.time;
   cell(s.kind === "full" ? "full" : "incremental", `kind ${s.kind}`);
   cell(s.source);
   cell(s.files.toLocaleString("en"), "num");
@@ -208,10 +210,12 @@ async function backup(): Promise<void> {
   if (!source) return;
   const chosen = source;
   await busy(`Backing up ${chosen.name}`, async (onProgress) => {
+    const started = performance.now();
     const { snapshot, snapshots } = await worker.call({ op: "backup", source: chosen }, "Backup", onProgress);
     drawSnapshots(snapshots);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ui.status.textContent =
-      `Backed up ${chosen.name}: ${snapshot.kind} snapshot, ${fmt.count(snapshot.changed, "change")}, ` +
+      `Backed up ${chosen.name} in ${seconds} s: ${snapshot.kind} snapshot, ${fmt.count(snapshot.changed, "change")}, ` +
       `${fmt.bytes(snapshot.bytesStored)} stored for ${fmt.bytes(snapshot.fullSize)} of files.`;
   });
 }

@@ -1,8 +1,10 @@
 /**
  * The messages between the page and its backup worker. The page owns the user's gestures
  * (pickers need one) and the DOM; the worker owns the repository in OPFS and every byte of
- * work, so a long backup never blocks the page. Each request carries an id; the worker answers
- * with any number of `progress` messages and then exactly one `done` or `error` for that id.
+ * work, so a long backup never blocks the page. Each request carries a number; the worker answers
+ * with any number of `progress` messages and then exactly one `done` or `error` for it.
+ *
+ * Requests are numbered by `seq`, not `id`, because `id` names a snapshot in the requests.
  *
  * Everything here must survive structured cloning: folder handles, `File`s and `Blob`s do;
  * errors do not keep their class or `cause`, so they travel as `WireError` (IbtError's `toJSON`
@@ -49,9 +51,9 @@ export interface WireError {
   reason: Reason;
 }
 
-export type ToWorker = { id: number } & Request;
+export type ToWorker = { seq: number; request: Request };
 
 export type FromWorker =
-  | { id: number; type: "progress"; progress: Progress }
-  | { id: number; type: "done"; result: Results[keyof Results] }
-  | { id: number; type: "error"; error: WireError };
+  | { seq: number; type: "progress"; progress: Progress }
+  | { seq: number; type: "done"; result: Results[keyof Results] }
+  | { seq: number; type: "error"; error: WireError };

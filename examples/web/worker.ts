@@ -8,6 +8,13 @@
  * The repository is opened afresh for each request: it holds no state between operations that
  * a reopen would lose, and a fresh open sees what another tab of the same origin wrote.
  *
+ * Stale locks. The repository's own lock is a directory in OPFS, which outlives a tab closed in
+ * the middle of a backup, and the core cannot tell a dead writer from a live one. A Web Lock
+ * can: the browser releases it when its holder goes away. So every request runs holding the
+ * Web Lock WEB_LOCK, and while we hold it no other page of this origin is inside the repository;
+ * a repository lock found then was left by a writer that died, and `isAlive` says so. Browsers
+ * without Web Locks keep the core's default (every lock presumed live).
+ *
  * Progress from the library arrives as often as the library likes; it is forwarded at most
  * every PROGRESS_MS (plus every phase change and the last one before an answer), so a backup of
  * many small files does not flood the page with messages it would only redraw.
@@ -20,6 +27,8 @@ import { zipTree } from "./zip-tree.js";
 
 /** The repository's folder in OPFS. */
 export const REPO_DIR = "ibt-repository";
+/** The Web Lock held by whichever page of this origin is working in the repository. */
+const WEB_LOCK = "ibt-repository";
 const PROGRESS_MS = 100;
 
 interface WorkerScope {
@@ -30,19 +39,20 @@ const scope = self as unknown as WorkerScope;
 
 let queue = Promise.resolve();
 scope.onmessage = (event) => {
-  const { id, ...request } = event.data;
-  queue = queue.then(() => answer(id, request as Request));
+  const { seq, request } = event.data;
+  queue = queue.then(() => answer(seq, request));
 };
 
-async function answer(id: number, request: Request): Promise<void> {
-  const progress = new ProgressRelay((p) => scope.postMessage({ id, type: "progress", progress: p }));
+async function answer(seq: number, request: Request): Promise<void> {
+  const progress = new ProgressRelay((p) => scope.postMessage({ seq, type: "progress", progress: p }));
   try {
-    const result = await run(request, (p) => progress.push(p));
+    const work = () => run(request, (p) => progress.push(p));
+    const result = navigator.locks ? await navigator.locks.request(WEB_LOCK, work) : await work();
     progress.flush();
-    scope.postMessage({ id, type: "done", result });
+    scope.postMessage({ seq, type: "done", result });
   } catch (e) {
     progress.flush();
-    scope.postMessage({ id, type: "error", error: toWire(e) });
+    scope.postMessage({ seq, type: "error", error: toWire(e) });
   }
 }
 
@@ -95,7 +105,9 @@ async function run(request: Request, onProgress: (p: Progress) => void): Promise
 
 async function repository(): Promise<Repository> {
   const root = await navigator.storage.getDirectory();
-  return Repository.openOrInit(new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true })));
+  const fs = new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true }));
+  // Only called while this worker holds WEB_LOCK (see above): no live writer can hold the lock.
+  return Repository.openOrInit(fs, navigator.locks ? { isAlive: () => false, owner: { host: "browser" } } : {});
 }
 
 async function sourceFs(source: SourceSpec): Promise<FsAdapter> {

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startWebServer } from "../../examples/web/server.mjs";
 import { randomBytes, rng } from "../../dist/test/helpers.js";
-import { BIG, makeVersions, readTree, treeSize, writeTree } from "./web-fixture.mjs";
+import { BIG, V2_CHANGES, makeVersions, readTree, treeSize, writeTree } from "./web-fixture.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SCREENSHOT = join(ROOT, "docs", "web-page.png");
@@ -36,7 +36,7 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     ({ v1, v2 } = makeVersions(base));
     server = await startWebServer();
     browser = await chromium.launch({ executablePath, args: FLAGS });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 760 } });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1240, height: 800 } });
     page = await context.newPage();
     page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
     await finished(() => page.goto(server.url)); // the page loads its snapshot list first
@@ -76,12 +76,16 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
 
   /** Clicks a button in the snapshot's row and saves the download it starts. */
   async function downloadFrom(id, buttonClass, file) {
-    const [download] = await finished(() => Promise.all([page.waitForEvent("download"), page.click(`#snapshot-rows tr[data-id="${id}"] button.${buttonClass}`)]));
+    const started = page.waitForEvent("download", { timeout: 120_000 });
+    started.catch(() => {}); // awaited below, unless the page reports an error instead
+    await finished(() => page.click(`#snapshot-rows tr[data-id="${id}"] button.${buttonClass}`));
+    assert.equal(await shownError(), undefined);
+    const download = await started;
     await download.saveAs(file);
     return download.suggestedFilename();
   }
 
-  /** Restores a snapshot through the page as a ZIP and unzips it with the real unzip. */
+  /** Restores a snapshot through the page as a ZIP and unzips it with the real unzip; returns the folder. */
   async function restoredTree(id, name) {
     const zip = join(base, `${name}.zip`);
     const name2 = await downloadFrom(id, "restore-zip", zip);
@@ -89,14 +93,21 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     const out = join(base, name);
     const r = spawnSync("unzip", ["-q", zip, "-d", out]);
     assert.equal(r.status, 0, `unzip failed: ${r.stderr}`);
-    return readTree(out);
+    return out;
   }
 
-  function assertSameTree(actual, expected) {
+  /** Same paths, same bytes, and (the fixture's times being whole seconds) the same file mtimes. */
+  function assertSameTree(actualRoot, expectedRoot) {
+    const actual = readTree(actualRoot);
+    const expected = readTree(expectedRoot);
     assert.deepEqual([...actual.keys()], [...expected.keys()], "the same paths, files and directories");
     for (const [path, bytes] of expected) {
-      if (bytes === null) assert.equal(actual.get(path), null, `${path} is a directory`);
-      else assert.ok(Buffer.from(actual.get(path)).equals(bytes), `${path} has the same bytes`);
+      if (bytes === null) {
+        assert.equal(actual.get(path), null, `${path} is a directory`);
+        continue;
+      }
+      assert.ok(actual.get(path).equals(bytes), `${path} has the same bytes`);
+      assert.equal(statSync(join(actualRoot, path)).mtimeMs, statSync(join(expectedRoot, path)).mtimeMs, `${path} has the same mtime`);
     }
   }
 
@@ -112,7 +123,7 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     assert.deepEqual(rows.map((r) => r.kind), ["full", "incremental"]);
     assert.equal(rows[0].fullSize, treeSize(readTree(v1)));
     assert.equal(rows[1].fullSize, treeSize(readTree(v2)));
-    assert.match(await page.textContent("#status"), /Backed up project: incremental snapshot/);
+    assert.match(await page.textContent("#status"), new RegExp(`^Backed up project in [\\d.]+ s: incremental snapshot, ${V2_CHANGES} changes, `));
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
@@ -121,13 +132,14 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     // 16 bytes of the big file and a few small files.
     assert.ok(rows[0].bytesStored > 0.8 * rows[0].fullSize, `full: ${rows[0].bytesStored} of ${rows[0].fullSize}`);
     assert.ok(rows[1].bytesStored < 0.2 * rows[0].bytesStored, `incremental ${rows[1].bytesStored} vs full ${rows[0].bytesStored}`);
-    assert.ok(rows[1].changed > 0);
+    assert.equal(rows[0].changed, readTree(v1).size, "a full snapshot creates every entry");
+    assert.equal(rows[1].changed, V2_CHANGES);
     for (const r of rows) assert.match(r.text, /of .*\(\d/, "the row shows stored bytes against the full size");
   });
 
   it("restores each snapshot as a ZIP download equal to v1 and v2", async () => {
-    assertSameTree(await restoredTree(rows[0].id, "restored-1"), readTree(v1));
-    assertSameTree(await restoredTree(rows[1].id, "restored-2"), readTree(v2));
+    assertSameTree(await restoredTree(rows[0].id, "restored-1"), v1);
+    assertSameTree(await restoredTree(rows[1].id, "restored-2"), v2);
   });
 
   it("downloads a snapshot's diff archive, a ZIP that unzip accepts", async () => {

@@ -4,7 +4,7 @@
 // same bytes. Both are named "project" on disk, as a user picking the same folder twice would
 // see it. No folder holds an empty directory: a webkitdirectory input only delivers files, so an
 // empty directory could not reach the page through it (FileListFs documents the same).
-import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes, rng, textBytes } from "../../dist/test/helpers.js";
 
@@ -12,10 +12,16 @@ import { randomBytes, rng, textBytes } from "../../dist/test/helpers.js";
 export const BIG = "data/big.bin";
 export const BIG_SIZE = 384 * 1024;
 
-export function writeTree(root, files) {
+/** Whole seconds, so that copies and the browser's File.lastModified keep them exactly. */
+const V1_TIME = new Date("2026-01-01T10:00:00Z");
+const V2_TIME = new Date("2026-02-01T10:00:00Z");
+
+/** Writes `files` (path → bytes) under `root`, each with modification time `time`. */
+export function writeTree(root, files, time = V1_TIME) {
   for (const [path, bytes] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), bytes);
+    utimesSync(join(root, path), time, time);
   }
 }
 
@@ -38,17 +44,24 @@ export function makeVersions(base) {
   });
 
   const v2 = join(base, "v2", "project");
-  cpSync(v1, v2, { recursive: true });
+  cpSync(v1, v2, { recursive: true, preserveTimestamps: true }); // untouched files stay unchanged
   const big = readFileSync(join(v2, BIG));
   big.set(randomBytes(next, 16), 200_001); // a small edit in the middle of the big file
-  writeFileSync(join(v2, BIG), big);
-  writeFileSync(join(v2, "README.md"), Buffer.concat([readFileSync(join(v2, "README.md")), Buffer.from("\nA line added in v2.\n")]));
-  writeTree(v2, { "notes/new.txt": textBytes(next, 1_200), "src/feature.js": textBytes(next, 3_000) });
+  const readme = Buffer.concat([readFileSync(join(v2, "README.md")), Buffer.from("\nA line added in v2.\n")]);
+  writeTree(v2, { [BIG]: big, "README.md": readme, "notes/new.txt": textBytes(next, 1_200), "src/feature.js": textBytes(next, 3_000) }, V2_TIME);
   rmSync(join(v2, "notes/ideas.txt"));
   rmSync(join(v2, "old"), { recursive: true });
   renameSync(join(v2, "assets/logo.bin"), join(v2, "assets/logo-renamed.bin"));
   return { v1, v2 };
 }
+
+/**
+ * The changes from v1 to v2 as a backup counts them (entries, directories included): README and
+ * the big file updated, two files created, one renamed (listed as a move and a delete of its old
+ * path), and notes/ideas.txt deleted along with old/, old/deep/, old/deep/nested/ and the file
+ * in it.
+ */
+export const V2_CHANGES = 2 + 2 + 2 + 1 + 4;
 
 /** Every file and directory under `root`: relative path → bytes (files) or null (directories). */
 export function readTree(root) {
