@@ -26,7 +26,7 @@ const SCREENSHOT = join(ROOT, "docs", "web-page.png");
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const missing = existsSync(executablePath) ? false : `no Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM=...)`;
-if (missing && process.env.IBT_REQUIRE_BROWSER) throw new Error(missing);
+if (missing && process.env.IBT_REQUIRE_BROWSER === "1") throw new Error(`${missing}, and IBT_REQUIRE_BROWSER=1 requires it`);
 
 describe("the folder-backup web page in headless Chromium", { skip: missing, timeout: 300_000 }, () => {
   let base, server, browser, page, v1, v2;
@@ -39,6 +39,22 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1240, height: 800 } });
     page = await context.newPage();
     page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    // A headless browser has no one to answer showDirectoryPicker, so the test answers it: with
+    // a folder in OPFS (a real FileSystemDirectoryHandle, writable like a granted picked folder)
+    // or with the refusal a browser gives when the user blocks access.
+    await context.addInitScript(() => {
+      // Every progress line the page shows, kept for the test to read afterwards.
+      window.ibtProgressSeen = [];
+      document.addEventListener("DOMContentLoaded", () => {
+        const line = document.getElementById("progress-text");
+        new MutationObserver(() => line.textContent && window.ibtProgressSeen.push(line.textContent)).observe(line, { childList: true, characterData: true, subtree: true });
+      });
+      window.showDirectoryPicker = async () => {
+        const answer = window.ibtPickerAnswer;
+        if (answer === "deny") throw new DOMException("The user aborted a request.", "NotAllowedError");
+        return (await navigator.storage.getDirectory()).getDirectoryHandle(answer, { create: true });
+      };
+    });
     await finished(() => page.goto(server.url)); // the page loads its snapshot list first
   });
 
@@ -116,6 +132,11 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     assert.equal(await page.isVisible("#no-snapshots"), true);
     await backUp(v1);
     assert.equal(await shownError(), undefined);
+    // Progress reached the page from the worker while it worked: phase, files, bytes and rate.
+    const seen = await page.evaluate(() => window.ibtProgressSeen);
+    const line = /^(Reading the folder|Comparing with the last snapshot|Writing the snapshot|Saving) · [\d,]+ files?( of [\d,]+)? · [\d.]+ (B|KiB|MiB)( of [\d.]+ (B|KiB|MiB))? · [\d.]+ (B|KiB|MiB|GiB)\/s$/;
+    assert.ok(seen.length > 0 && seen.every((l) => line.test(l)), seen.join("\n"));
+    assert.ok(seen.some((l) => l.startsWith("Writing the snapshot · ")), seen.join("\n"));
     await backUp(v2);
     assert.equal(await shownError(), undefined);
     rows = (await snapshotRows()).reverse(); // the page lists the newest first
@@ -142,6 +163,43 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     assertSameTree(await restoredTree(rows[1].id, "restored-2"), v2);
   });
 
+  it("restores a snapshot into a picked folder", async () => {
+    await page.evaluate(() => (window.ibtPickerAnswer = "restore-target"));
+    await finished(() => page.click(`#snapshot-rows tr[data-id="${rows[0].id}"] button.restore-folder`));
+    assert.equal(await shownError(), undefined);
+    assert.match(await page.textContent("#status"), /^Restored the snapshot of .* into restore-target\.$/);
+    const files = await page.evaluate(async () => {
+      const out = {};
+      const walk = async (dir, prefix) => {
+        for await (const [name, handle] of dir.entries()) {
+          const path = prefix + name;
+          if (handle.kind === "directory") await walk(handle, `${path}/`);
+          else {
+            const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+            let binary = "";
+            for (let i = 0; i < bytes.length; i += 8192) binary += String.fromCharCode(...bytes.subarray(i, i + 8192));
+            out[path] = btoa(binary);
+          }
+        }
+      };
+      await walk(await (await navigator.storage.getDirectory()).getDirectoryHandle("restore-target"), "");
+      return out;
+    });
+    const expected = [...readTree(v1)].filter(([, bytes]) => bytes !== null);
+    assert.deepEqual(Object.keys(files).sort(), expected.map(([path]) => path).sort());
+    for (const [path, bytes] of expected) assert.ok(Buffer.from(files[path], "base64").equals(bytes), `${path} has the same bytes`);
+  });
+
+  it("explains a folder permission the browser refused", async () => {
+    await page.evaluate(() => (window.ibtPickerAnswer = "deny"));
+    await page.click(`#snapshot-rows tr[data-id="${rows[0].id}"] button.restore-folder`);
+    await page.waitForSelector("#error:not([hidden])");
+    const error = await shownError();
+    assert.equal(error.reason, "permission", JSON.stringify(error));
+    assert.equal(error.title, "Permission denied");
+    await page.click("#error-dismiss");
+  });
+
   it("downloads a snapshot's diff archive, a ZIP that unzip accepts", async () => {
     const file = join(base, "diff-2.zip");
     const name = await downloadFrom(rows[1].id, "download-diff", file);
@@ -166,7 +224,7 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     assert.equal((await snapshotRows()).length, 2);
   });
 
-  it("explains a full storage quota, and saves nothing", async () => {
+  it("explains a full storage quota, saves nothing, and backs up once there is room", async () => {
     const cdp = await page.context().newCDPSession(page);
     const origin = new URL(server.url).origin;
     const { usage } = await page.evaluate(() => navigator.storage.estimate());
@@ -183,5 +241,11 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     } finally {
       await cdp.send("Storage.overrideQuotaForOrigin", { origin });
     }
+    // The failed backup left the repository usable: with room again, the same folder backs up.
+    await backUp(v4);
+    assert.equal(await shownError(), undefined);
+    const after = await snapshotRows();
+    assert.equal(after.length, 3);
+    assert.equal(after[0].fullSize, treeSize(readTree(v4)));
   });
 });
