@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync, symlinkSync, utimesSync, chmodSync, readFileSync, rmSync, renameSync, lutimesSync, readdirSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DirIndex, DiffIndex, DiffData, applyDiff, openArchive, saveIndex, loadIndex, MemoryFs, isIbtError, summarize, type FsAdapter } from "../src/index.js";
+import { DirIndex, DiffIndex, DiffData, applyDiff, openArchive, MemoryFs, isIbtError, type FsAdapter } from "../src/index.js";
 import { NodeFs } from "../src/node/index.js";
-import { tempDir, rng, randomBytes, textBytes, equalBytes } from "./helpers.js";
+import { tempDir, rng, randomBytes, equalBytes } from "./helpers.js";
+import { assertSameAsReference, directoryRoundTrip, makeV1, makeV2 } from "./shared/roundtrip-cases.js";
 
-const MiB = 1 << 20;
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28 });
@@ -15,105 +15,38 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-/** Version 1 of a fixture tree, on disk. */
-function makeV1(dir: string): void {
-  const next = rng(100);
-  mkdirSync(join(dir, "docs/empty dir"), { recursive: true });
-  mkdirSync(join(dir, "src/nested/deeper/deepest"), { recursive: true });
-  mkdirSync(join(dir, "old subtree/a/b"), { recursive: true });
-  mkdirSync(join(dir, "many"), { recursive: true });
-  writeFileSync(join(dir, "README.md"), "# fixture\n");
-  writeFileSync(join(dir, "docs/naïve café — notes.txt"), textBytes(next, 4000));
-  writeFileSync(join(dir, "docs/日本語 ファイル.md"), textBytes(next, 3000));
-  writeFileSync(join(dir, "src/empty.txt"), "");
-  writeFileSync(join(dir, "src/nested/big.bin"), randomBytes(next, 3 * MiB + 17));
-  writeFileSync(join(dir, "src/run.sh"), "#!/bin/sh\necho hi\n");
-  chmodSync(join(dir, "src/run.sh"), 0o755);
-  writeFileSync(join(dir, "old subtree/a/b/file"), "going away");
-  writeFileSync(join(dir, "old subtree/a/x"), "also going");
-  writeFileSync(join(dir, "to-move.txt"), textBytes(next, 2000));
-  writeFileSync(join(dir, "type-change"), "a file that becomes a directory");
-  for (let i = 0; i < 2000; i++) writeFileSync(join(dir, "many", `f${i}.txt`), `small file ${i}\n`);
-  symlinkSync("../README.md", join(dir, "docs/readme-link"));
-  symlinkSync("nested/big.bin", join(dir, "src/big-link"));
-  let t = 1_500_000_000;
-  for (const p of ["README.md", "src/run.sh", "docs/empty dir", "src/nested/deeper/deepest"]) utimesSync(join(dir, p), t, t++);
-}
-
-/** Version 2: edits, adds, deletes, moves, mode and mtime changes, symlinks, type changes. */
-function makeV2(dir: string): void {
-  const next = rng(200);
-  const big = readFileSync(join(dir, "src/nested/big.bin"));
-  for (let k = 0; k < 10; k++) big.set(randomBytes(next, 50), Math.floor(next() * (big.length - 50)));
-  writeFileSync(join(dir, "src/nested/big.bin"), big);
-  writeFileSync(join(dir, "README.md"), "# fixture, version 2\n");
-  rmSync(join(dir, "old subtree"), { recursive: true });
-  renameSync(join(dir, "to-move.txt"), join(dir, "docs/moved here.txt"));
-  writeFileSync(join(dir, "docs/copy of run.sh"), readFileSync(join(dir, "src/run.sh")));
-  chmodSync(join(dir, "src/run.sh"), 0o700);
-  utimesSync(join(dir, "docs/日本語 ファイル.md"), 1_600_000_000, 1_600_000_000);
-  rmSync(join(dir, "src/big-link"));
-  symlinkSync("../README.md", join(dir, "src/big-link"));
-  lutimesSync(join(dir, "src/big-link"), 1_550_000_000, 1_550_000_000);
-  mkdirSync(join(dir, "new/empty/dirs"), { recursive: true });
-  rmSync(join(dir, "docs/empty dir"), { recursive: true });
-  rmSync(join(dir, "type-change"));
-  mkdirSync(join(dir, "type-change"));
-  writeFileSync(join(dir, "type-change/inside"), "now a directory");
-  for (let i = 0; i < 2000; i += 97) writeFileSync(join(dir, "many", `f${i}.txt`), `edited ${i}\n`);
-  for (let i = 0; i < 50; i++) rmSync(join(dir, "many", `f${i * 3 + 1}.txt`));
-  writeFileSync(join(dir, "many/new file.txt"), "new");
-}
-
 async function snapshot(fs: FsAdapter): Promise<Map<string, string>> {
   const index = await DirIndex.build(fs, { signatures: false });
   return new Map([...index.entries.values()].map((e) => [e.path, JSON.stringify([e.type, e.size, e.mode, e.mtimeMs, e.hash, e.target])]));
 }
 
-test("round trip on disk: index, diff, archive, apply gives exactly the new tree", async () => {
+test("round trip on disk: index, diff, archive, apply gives exactly the new tree (the suite Deno and Chromium run too)", async () => {
   const root = tempDir();
-  const v1 = join(root, "v1");
-  const v2 = join(root, "v2");
-  const target = join(root, "target");
-  mkdirSync(v1);
-  makeV1(v1);
-  sh("cp", ["-a", v1, v2]);
-  sh("cp", ["-a", v1, target]);
-  makeV2(v2);
-  const store = new NodeFs(root);
+  for (const d of ["source", "target", "store"]) mkdirSync(join(root, d));
+  const store = new NodeFs(join(root, "store"));
+  const zip = join(root, "store", "diff.zip");
+  const report = await directoryRoundTrip({
+    source: new NodeFs(join(root, "source")),
+    target: new NodeFs(join(root, "target")),
+    store,
+    // Any unzip accepts the archive, and rdiff turns the target's v1 files into the source's v2.
+    beforeApply: async () => {
+      sh("unzip", ["-tq", zip]);
+      const deltas = (await openArchive(store, "diff.zip")).entries().filter((e) => e.name.startsWith("delta/"));
+      assert.ok(deltas.length >= 1);
+      for (const entry of deltas) {
+        const file = entry.name.slice("delta/".length);
+        writeFileSync(join(root, "x.delta"), spawnSync("unzip", ["-p", zip, entry.name]).stdout);
+        sh("rdiff", ["-f", "patch", join(root, "target", file), join(root, "x.delta"), join(root, "x.out")]);
+        assert.ok(equalBytes(readFileSync(join(root, "x.out")), readFileSync(join(root, "source", file))), `rdiff patch of ${entry.name}`);
+      }
+    },
+  });
 
-  // Python README, line for line (async): index and store, load, index the changed dir,
-  // compare, write the archive, apply it to a copy of the old dir.
-  await saveIndex(store, "v1.ibtindex", await DirIndex.build(new NodeFs(v1)));
-  const old = await loadIndex(store, "v1.ibtindex");
-  const now = await DirIndex.build(new NodeFs(v2));
-  const diff = new DiffIndex(now, old).compute();
-  const stats = await new DiffData(diff, { source: new NodeFs(v2) }).createArchive(store, "diff.zip");
-  await applyDiff(new NodeFs(target), await openArchive(store, "diff.zip"));
-
-  const want = await snapshot(new NodeFs(v2));
-  const got = await snapshot(new NodeFs(target));
-  assert.deepEqual([...got.keys()], [...want.keys()]);
-  for (const [path, v] of want) assert.equal(got.get(path), v, path);
-  assert.ok(!readdirSync(target).some((n) => n.startsWith(".ibt-staging")), "staging removed");
-
-  const s = summarize(diff);
-  assert.ok(s.moved.some((m) => m.to === "docs/moved here.txt"));
-  assert.ok(s.copied.some((m) => m.to === "docs/copy of run.sh"));
-  assert.ok(s.deletedDirs.includes("old subtree/a/b"));
-  assert.ok(stats.deltas >= 1, "the big file went as a delta");
-  assert.ok(stats.bytesOut < 200_000, `archive is ${stats.bytesOut} bytes for a 3 MiB file with 10 small edits`);
-
-  // Any unzip accepts it, and rdiff applies its deltas.
-  sh("unzip", ["-tq", join(root, "diff.zip")]);
-  const deltas = (await openArchive(store, "diff.zip")).entries().filter((e) => e.name.startsWith("delta/"));
-  assert.ok(deltas.length >= 1);
-  for (const entry of deltas) {
-    const file = entry.name.slice("delta/".length);
-    writeFileSync(join(root, "x.delta"), spawnSync("unzip", ["-p", join(root, "diff.zip"), entry.name]).stdout);
-    sh("rdiff", ["-f", "patch", join(v1, file), join(root, "x.delta"), join(root, "x.out")]);
-    assert.ok(equalBytes(readFileSync(join(root, "x.out")), readFileSync(join(v2, file))), `rdiff patch of ${entry.name}`);
-  }
+  // The same round trip in memory gives the same indexes and the same diff: what Deno and the
+  // browser suite are compared against.
+  const memory = await directoryRoundTrip({ source: new MemoryFs(), target: new MemoryFs(), store: new MemoryFs() });
+  assertSameAsReference(report.fingerprint, memory.fingerprint);
 });
 
 test("a wrong base or a damaged archive is refused and the target is left exactly as it was", async () => {
@@ -121,9 +54,9 @@ test("a wrong base or a damaged archive is refused and the target is left exactl
   const v1 = join(root, "v1");
   const v2 = join(root, "v2");
   mkdirSync(v1);
-  makeV1(v1);
+  await makeV1(new NodeFs(v1));
   sh("cp", ["-a", v1, v2]);
-  makeV2(v2);
+  await makeV2(new NodeFs(v2));
   const store = new NodeFs(root);
   const diff = new DiffIndex(await DirIndex.build(new NodeFs(v2)), await DirIndex.build(new NodeFs(v1))).compute();
   await new DiffData(diff, { source: new NodeFs(v2) }).createArchive(store, "diff.zip");

@@ -1,7 +1,8 @@
 /**
  * The FsAdapter conformance suite against HandleFs on the origin private file system, in a
- * browser (bundled by run-fs.mjs, with node:test and node:assert mapped to the shims beside
- * this file). Each test gets a fresh subdirectory of `navigator.storage.getDirectory()`.
+ * browser (part of the page suite, suite.browser.ts, bundled by run.mjs with node:test and
+ * node:assert mapped to the shims beside this file). Each test gets a fresh subdirectory of
+ * `navigator.storage.getDirectory()`.
  *
  * The suite runs twice: once as the browser is, and once with `FileSystemHandle.prototype.move`
  * hidden, so the fallbacks for browsers without `move()` (new files created in place, rename by
@@ -17,7 +18,7 @@ import { runCollected, type TestResult } from "./node-test-shim.js";
 let counter = 0;
 
 /** A fresh, empty directory in OPFS, removed again by `cleanup`. */
-async function freshDir(): Promise<{ dir: FileSystemDirectoryHandle; cleanup: () => Promise<void> }> {
+export async function freshDir(): Promise<{ dir: FileSystemDirectoryHandle; cleanup: () => Promise<void> }> {
   const opfs = await navigator.storage.getDirectory();
   const name = `ibt-test-${Date.now()}-${counter++}`;
   const dir = await opfs.getDirectoryHandle(name, { create: true });
@@ -93,7 +94,8 @@ function handleTests(): void {
 /** Where browsers define `move()`: Chromium has it on file handles only, the spec on all. */
 const moveHolders = (): object[] => [FileSystemHandle.prototype, FileSystemFileHandle.prototype, FileSystemDirectoryHandle.prototype];
 
-async function run(report: (r: TestResult) => void): Promise<TestResult[]> {
+/** Registers and runs the HandleFs suite (twice where the browser has `move()`). */
+export async function runHandleFsSuite(report: (r: TestResult) => void): Promise<TestResult[]> {
   const results: TestResult[] = [];
   const saved = moveHolders().flatMap((proto) => {
     const d = Object.getOwnPropertyDescriptor(proto, "move");
@@ -114,5 +116,3 @@ async function run(report: (r: TestResult) => void): Promise<TestResult[]> {
   }
   return results;
 }
-
-(globalThis as { ibtRun?: typeof run }).ibtRun = run;

@@ -8,25 +8,26 @@
 // was picked, and a full storage quota (forced with the DevTools protocol's quota override). A
 // screenshot after the second backup goes to docs/web-page.png, which the README shows.
 //
-//   node --test test/browser/web-e2e.mjs      (after npm run build; CHROMIUM=/path overrides)
+//   npm run test:web      (after npm run build; part of npm run test:browser; IBT_CHROMIUM=/path
+//                         picks the browser, as for the rest of the browser suite)
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startWebServer } from "../../examples/web/server.mjs";
 import { randomBytes, rng } from "../../dist/test/helpers.js";
+import { findChromium, skipLine } from "./chromium.mjs";
 import { BIG, V2_CHANGES, makeVersions, readTree, treeSize, writeTree } from "./web-fixture.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SCREENSHOT = join(ROOT, "docs", "web-page.png");
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-const missing = existsSync(executablePath) ? false : `no Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM=...)`;
-if (missing && process.env.IBT_REQUIRE_BROWSER === "1") throw new Error(`${missing}, and IBT_REQUIRE_BROWSER=1 requires it`);
+const { path: executablePath, missing = false } = findChromium();
+if (missing && process.env.IBT_REQUIRE_BROWSER === "1") throw new Error(skipLine(missing));
 
 describe("the folder-backup web page in headless Chromium", { skip: missing, timeout: 300_000 }, () => {
   let base, server, browser, page, v1, v2;

@@ -1,0 +1,39 @@
+// npm test — the three suites in turn, each run even if one before it failed, then one line per
+// suite and a non-zero exit if any failed:
+//   test:node     node:test files in dist/test (the build ran first: pretest)
+//   test:deno     the Deno suite, with Deno from the `deno` devDependency (never skipped)
+//   test:browser  the browser suite in the system's headless Chromium; where there is none it
+//                 prints one line and is skipped, unless IBT_REQUIRE_BROWSER=1 makes that a failure
+import { spawnSync } from "node:child_process";
+import { findChromium, skipLine } from "./browser/chromium.mjs";
+
+const npm = process.env.npm_execpath;
+const runScript = (name) => {
+  // Through npm so each suite runs exactly as `npm run <name>` does, with the same npm.
+  const r = npm
+    ? spawnSync(process.execPath, [npm, "run", "--silent", name], { stdio: "inherit" })
+    : spawnSync("npm", ["run", "--silent", name], { stdio: "inherit" });
+  return r.status ?? 1;
+};
+
+const outcomes = [];
+for (const suite of ["test:node", "test:deno", "test:browser"]) {
+  const started = performance.now();
+  if (suite === "test:browser") {
+    const found = findChromium();
+    if (!found.path) {
+      // The one line about it, in the summary below.
+      const line = skipLine(found.missing);
+      outcomes.push([suite, line, line.startsWith("✖")]);
+      continue;
+    }
+  }
+  console.log(`\n▶ npm run ${suite}`);
+  const status = runScript(suite);
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  outcomes.push([suite, status === 0 ? `passed (${seconds} s)` : `FAILED, exit ${status} (${seconds} s)`, status !== 0]);
+}
+
+console.log("\nSuites:");
+for (const [suite, what] of outcomes) console.log(`  ${suite.padEnd(13)} ${what}`);
+process.exit(outcomes.some(([, , failed]) => failed) ? 1 : 0);
