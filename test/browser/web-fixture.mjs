@@ -4,6 +4,7 @@
 // same bytes. Both are named "project" on disk, as a user picking the same folder twice would
 // see it. No folder holds an empty directory: a webkitdirectory input only delivers files, so an
 // empty directory could not reach the page through it (FileListFs documents the same).
+import assert from "node:assert/strict";
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes, rng, textBytes } from "../../dist/test/helpers.js";
@@ -79,9 +80,29 @@ export function readTree(root) {
   return out;
 }
 
+/** Only the files of a tree from readTree. */
+export function filesOf(tree) {
+  return new Map([...tree].filter(([, bytes]) => bytes !== null));
+}
+
 /** The sum of the file sizes in a tree from readTree. */
 export function treeSize(tree) {
   let n = 0;
   for (const bytes of tree.values()) n += bytes?.length ?? 0;
   return n;
+}
+
+/** Same paths, same bytes, and (the fixture's times being whole seconds) the same file mtimes. */
+export function assertSameTree(actualRoot, expectedRoot) {
+  const actual = readTree(actualRoot);
+  const expected = readTree(expectedRoot);
+  assert.deepEqual([...actual.keys()], [...expected.keys()], "the same paths, files and directories");
+  for (const [path, bytes] of expected) {
+    if (bytes === null) {
+      assert.equal(actual.get(path), null, `${path} is a directory`);
+      continue;
+    }
+    assert.ok(actual.get(path).equals(bytes), `${path} has the same bytes`);
+    assert.equal(statSync(join(actualRoot, path)).mtimeMs, statSync(join(expectedRoot, path)).mtimeMs, `${path} has the same mtime`);
+  }
 }
