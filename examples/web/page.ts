@@ -246,8 +246,11 @@ async function restoreFolder(s: Snapshot): Promise<void> {
     return;
   }
   await busy(`Restoring into ${handle.name}`, async (onProgress) => {
-    await worker.call({ op: "restoreFolder", id: s.id, handle }, "Restore", onProgress);
-    ui.status.textContent = `Restored the snapshot of ${fmt.date(s.time)} into ${handle.name}.`;
+    const result = await worker.call({ op: "restoreFolder", id: s.id, handle }, "Restore", onProgress);
+    // Restore writes only what differs and leaves alone what the snapshot does not have.
+    ui.status.textContent =
+      `Restored the snapshot of ${fmt.date(s.time)} into ${handle.name}: ${fmt.count(result.files, "file")} written, ` +
+      `${result.unchanged.toLocaleString("en")} already up to date; other files there were left alone.`;
   });
 }
 

@@ -83,7 +83,7 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     await web.answerPicker("restore-target");
     await web.finished(() => web.clickIn(rows[0].id, "restore-folder"));
     assert.equal(await web.shownError(), undefined);
-    assert.match(await web.status(), /^Restored the snapshot of .* into restore-target\.$/);
+    assert.match(await web.status(), /^Restored the snapshot of .* into restore-target: 11 files written, 0 already up to date; /);
     assert.deepEqual(await web.readOpfsFolder("restore-target"), filesOf(readTree(v1)));
   });
 
@@ -155,5 +155,16 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     const after = await web.snapshotRows();
     assert.equal(after.length, 4);
     assert.equal(after[0].fullSize, treeSize(readTree(v4)));
+  });
+
+  it("deletes every snapshot after confirming, and starts over with a full backup", async () => {
+    page.once("dialog", (dialog) => dialog.accept());
+    await web.finished(() => page.click("#erase"));
+    assert.equal(await web.shownError(), undefined);
+    assert.deepEqual(await web.snapshotRows(), []);
+    assert.equal(await page.isVisible("#no-snapshots"), true);
+    await web.backUp(v2);
+    const rowsAfter = await web.snapshotRows();
+    assert.deepEqual(rowsAfter.map((r) => r.kind), ["full"]);
   });
 });
