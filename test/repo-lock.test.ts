@@ -34,6 +34,11 @@ function child(args: string[]): Child {
   };
 }
 
+/** New content in every file: a backup then reads and stores it all, and lasts. */
+async function fill(source: NodeFs, seed: number): Promise<void> {
+  for (let i = 0; i < 12; i++) await source.writeFile(`f${i}`, randomBytes(rng(seed * 100 + i), 1 << 20));
+}
+
 async function setup(): Promise<{ repoDir: string; sourceDir: string; repo: Repository }> {
   const dir = tempDir();
   const sourceDir = join(dir, "source");
@@ -41,14 +46,15 @@ async function setup(): Promise<{ repoDir: string; sourceDir: string; repo: Repo
   mkdirSync(sourceDir);
   mkdirSync(repoDir);
   const source = new NodeFs(sourceDir);
-  // Enough data that a backup lasts long past the moment both writers try the lock.
-  for (let i = 0; i < 12; i++) await source.writeFile(`f${i}`, randomBytes(rng(i), 1 << 20));
+  await fill(source, 0);
   return { repoDir, sourceDir, repo: await Repository.init(new NodeFs(repoDir), nodeRepositoryOptions()) };
 }
 
 test("two processes backing up into one repository at once: exactly one proceeds, the other gets LOCKED", async () => {
   const { repoDir, sourceDir, repo } = await setup();
   for (let round = 0; round < 3; round++) {
+    // Enough new data that a backup lasts long past the moment both writers try the lock.
+    await fill(new NodeFs(sourceDir), round + 1);
     const startAt = String(Date.now() + 1500);
     const results = await Promise.all([child(["backup", repoDir, sourceDir, startAt]).done, child(["backup", repoDir, sourceDir, startAt]).done]);
     assert.deepEqual(results.map((r) => (r?.ok ? "ok" : r?.code)).sort(), ["LOCKED", "ok"], `round ${round}: ${JSON.stringify(results)}`);
