@@ -22,7 +22,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { LOCK, isMissing, newId, readRecord, encodeRecord } from "./layout.js";
+import { LOCK, exists, isMissing, newId, readRecord, encodeRecord } from "./layout.js";
 
 const OWNER = `${LOCK}/owner.json`;
 const BREAKER = "lock-breaker";
@@ -101,15 +101,6 @@ async function moveAway(fs: FsAdapter): Promise<void> {
   await fs.remove(aside, { recursive: true });
 }
 
-async function exists(fs: FsAdapter, path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (e) {
-    if (isMissing(e)) return false;
-    throw e;
-  }
-}
 
 /** Whether a name at the repository's root is a lock candidate or a retired lock (leftovers). */
 export function isLockLeftover(name: string): boolean {
