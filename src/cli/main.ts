@@ -51,7 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const command = COMMANDS[name];
     if (!command) throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
     await command(parsed);
-    return 0;
+    // A command that finished its report may still fail the run (verify finding damage).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof IbtError) {
       process.stderr.write(`ibt: ${e.code}: ${e.message}\n`);

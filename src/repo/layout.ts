@@ -20,6 +20,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { Hasher } from "../rsync/hashes.js";
 import { collect, toHex } from "../rsync/bytes.js";
+import { lstatOrUndefined } from "../archive/apply.js";
 
 export const CONFIG = "ibt-repo.json";
 export const SNAPSHOTS = "snapshots";
@@ -127,6 +128,10 @@ export async function readRecord(fs: FsAdapter, path: string): Promise<Record<st
 /** True when `e` says the path is not there. */
 export function isMissing(e: unknown): boolean {
   return e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY");
+}
+
+export async function exists(fs: FsAdapter, path: string): Promise<boolean> {
+  return (await lstatOrUndefined(fs, path)) !== undefined;
 }
 
 /** Names in a directory, or none if it does not exist. */

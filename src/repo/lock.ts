@@ -1,28 +1,33 @@
 /**
  * One writer at a time: the repository lock.
  *
- * The lock is a directory, `lock/`, because creating a directory is the one exclusive create
- * every adapter has (NodeFs maps it to mkdir(2), which is atomic across processes): of two
- * writers racing, exactly one `mkdir` succeeds and the other gets EXISTS, which becomes LOCKED.
- * The winner then writes `lock/owner.json` (whole or nothing): a random lock id, pid, host,
- * time and operation, so that a person, or `isAlive`, can tell a stale lock from a live one.
+ * The lock is a directory, `lock/`, holding `owner.json`: a random lock id, pid, host, time and
+ * operation, so that a person, or `isAlive`, can tell a stale lock from a live one. A writer
+ * prepares the whole lock under a name of its own (`lock.new-<id>/owner.json`) and renames it to
+ * `lock`. The lock directory is never empty, and a directory cannot be renamed onto a non-empty
+ * one (the adapter refuses a directory target, and rename(2) itself fails with ENOTEMPTY when
+ * two processes pass that check at once), so of two writers racing exactly one rename succeeds
+ * and the other gets LOCKED; and a writer killed at any moment leaves either no lock or a
+ * complete one, never a lock without an owner. Removing a lock renames it aside first, for the
+ * same reason.
  *
  * Stale locks. The core cannot know whether a pid is alive; a runtime that can (Node, through
  * `nodeRepositoryOptions`) passes `isAlive`. A lock whose owner is reported dead is broken, but
  * only while holding a second exclusive directory, `lock-breaker/`, and only if the owner file
  * still names the lock that was judged dead: two writers that both saw the same dead lock cannot
- * both break it and then both proceed. A lock with no owner file yet (its writer is between
- * `mkdir` and the write, or died there) is treated as live; `unlock` clears it.
+ * both break it and then both proceed.
  *
  * A holder checks before its commit point that the lock is still its own, so a lock removed
  * under a running backup (a mistaken unlock) fails that backup instead of letting two commit.
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { LOCK, isMissing, newId, readRecord, encodeRecord } from "./layout.js";
+import { LOCK, exists, isMissing, newId, readRecord, encodeRecord } from "./layout.js";
 
 const OWNER = `${LOCK}/owner.json`;
 const BREAKER = "lock-breaker";
+const CANDIDATE = "lock.new-";
+const RETIRED = "lock.old-";
 
 export interface LockOwner {
   id: string;
@@ -47,22 +52,30 @@ export class RepositoryLock {
 
   static async acquire(fs: FsAdapter, operation: string, options: LockOptions): Promise<RepositoryLock> {
     const owner: LockOwner = { id: newId(), ...options.owner, time: new Date().toISOString(), operation };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.mkdir(LOCK);
-      } catch (e) {
-        if (!(e instanceof IbtError && e.code === "EXISTS")) throw e;
+    const candidate = `${CANDIDATE}${owner.id}`;
+    await fs.mkdir(candidate);
+    try {
+      await fs.writeFile(`${candidate}/owner.json`, await encodeRecord(owner));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.rename(candidate, LOCK);
+          return new RepositoryLock(fs, owner);
+        } catch (e) {
+          if (!(e instanceof IbtError)) throw e;
+          const held = await readOwner(fs);
+          if (!held && !(await exists(fs, LOCK))) throw e; // not contention: a real failure
+          if (attempt === 0 && held && options.isAlive && !(await options.isAlive(held)) && (await breakLock(fs, held.id))) continue;
+          throw lockedError(held);
+        }
+      }
+    } catch (e) {
+      await fs.remove(candidate, { recursive: true }).catch(() => {});
+      // The holder's clean-up may have removed our candidate while we prepared it.
+      if (e instanceof IbtError && e.code !== "LOCKED") {
         const held = await readOwner(fs);
-        if (attempt === 0 && held && options.isAlive && !(await options.isAlive(held)) && (await breakLock(fs, held.id))) continue;
-        throw lockedError(held);
+        if (held) throw lockedError(held);
       }
-      try {
-        await fs.writeFile(OWNER, await encodeRecord(owner));
-      } catch (e) {
-        await fs.remove(LOCK, { recursive: true }).catch(() => {});
-        throw e;
-      }
-      return new RepositoryLock(fs, owner);
+      throw e;
     }
   }
 
@@ -74,8 +87,24 @@ export class RepositoryLock {
 
   async release(): Promise<void> {
     const held = await readOwner(this.fs);
-    if (held?.id === this.owner.id) await this.fs.remove(LOCK, { recursive: true });
+    if (held?.id === this.owner.id) await moveAway(this.fs);
   }
+}
+
+/**
+ * Removes the lock by renaming it aside first: a lock directory is then never seen half
+ * removed (empty, or without its owner), which no later writer could judge.
+ */
+async function moveAway(fs: FsAdapter): Promise<void> {
+  const aside = `${RETIRED}${newId()}`;
+  await fs.rename(LOCK, aside);
+  await fs.remove(aside, { recursive: true });
+}
+
+
+/** Whether a name at the repository's root is a lock candidate or a retired lock (leftovers). */
+export function isLockLeftover(name: string): boolean {
+  return name.startsWith(CANDIDATE) || name.startsWith(RETIRED);
 }
 
 /** The owner of the current lock; undefined when there is none or it cannot be read yet. */
@@ -108,7 +137,7 @@ async function breakLock(fs: FsAdapter, staleId: string): Promise<boolean> {
   }
   try {
     if ((await readOwner(fs))?.id !== staleId) return false;
-    await fs.remove(LOCK, { recursive: true });
+    await moveAway(fs);
     return true;
   } finally {
     await fs.remove(BREAKER).catch(() => {});
@@ -125,13 +154,13 @@ export async function unlock(fs: FsAdapter, options: LockOptions, force: boolean
     throw new IbtError("LOCKED", `the lock belongs to a running writer (${describe(held)}); it was left in place`);
   }
   let removed = false;
-  for (const path of [LOCK, BREAKER]) {
-    try {
-      await fs.remove(path, { recursive: true });
-      removed = true;
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
+  if (await exists(fs, LOCK)) {
+    await moveAway(fs);
+    removed = true;
+  }
+  if (await exists(fs, BREAKER)) {
+    await fs.remove(BREAKER, { recursive: true });
+    removed = true;
   }
   return { removed, owner: held };
 }

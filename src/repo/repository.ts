@@ -7,7 +7,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { CONFIG, DATA, INDEXES, REPOSITORY_FORMAT, REPOSITORY_VERSION, SNAPSHOTS, archivePath, encodeRecord, isMissing, newId, readRecord } from "./layout.js";
+import { CONFIG, DATA, INDEXES, REPOSITORY_FORMAT, REPOSITORY_VERSION, SNAPSHOTS, archivePath, encodeRecord, exists as existsAt, isMissing, newId, readRecord } from "./layout.js";
 import { chainOf, findSnapshot, loadRecords, toSnapshot, type Snapshot } from "./snapshot.js";
 import { resolveOptions, type RepositoryOptions, type ResolvedOptions } from "./options.js";
 import { backup, type BackupOptions } from "./backup.js";
@@ -27,7 +27,7 @@ export class Repository {
   /** Creates an empty repository; EXISTS if one is there. */
   static async init(fs: FsAdapter, options: RepositoryOptions = {}): Promise<Repository> {
     const resolved = resolveOptions(options);
-    if (await exists(fs)) throw new IbtError("EXISTS", "a repository exists here already", { path: CONFIG });
+    if (await existsAt(fs, CONFIG)) throw new IbtError("EXISTS", "a repository exists here already", { path: CONFIG });
     for (const dir of [SNAPSHOTS, DATA, INDEXES]) await fs.mkdir(dir, { recursive: true });
     const id = newId();
     // Written last: a repository exists once this does.
@@ -51,7 +51,7 @@ export class Repository {
   }
 
   static async openOrInit(fs: FsAdapter, options: RepositoryOptions = {}): Promise<Repository> {
-    if (await exists(fs)) return Repository.open(fs, options);
+    if (await existsAt(fs, CONFIG)) return Repository.open(fs, options);
     try {
       return await Repository.init(fs, options);
     } catch (e) {
@@ -103,15 +103,5 @@ export class Repository {
   /** The current lock's owner, if the repository is locked. */
   lockOwner(): Promise<LockOwner | undefined> {
     return readOwner(this.fs);
-  }
-}
-
-async function exists(fs: FsAdapter): Promise<boolean> {
-  try {
-    await fs.lstat(CONFIG);
-    return true;
-  } catch (e) {
-    if (isMissing(e)) return false;
-    throw e;
   }
 }

@@ -14,6 +14,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
+import { isLockLeftover } from "./lock.js";
 import { DATA, INDEXES, SNAPSHOTS, SNAPSHOT_FORMAT, REPOSITORY_VERSION, idOfName, isMissing, listOrEmpty, readRecord, recordPath } from "./layout.js";
 
 export interface Snapshot {
@@ -139,8 +140,8 @@ export function findSnapshot(records: readonly SnapshotRecord[], name: string): 
 }
 
 /**
- * Removes what interrupted writers left: data and index files no record names, and temporaries
- * of interrupted writes. Only a lock holder may call this, since another writer's files in
+ * Removes what interrupted writers left: data and index files no record names, temporaries of
+ * interrupted writes, and lock candidates and retired locks. Only a lock holder may call this, since another writer's files in
  * flight look exactly like leftovers.
  */
 export async function removeLeftovers(fs: FsAdapter): Promise<string[]> {
@@ -156,6 +157,11 @@ export async function removeLeftovers(fs: FsAdapter): Promise<string[]> {
       });
       removed.push(`${dir}/${name}`);
     }
+  }
+  for (const name of await listOrEmpty(fs, "")) {
+    if (!isLockLeftover(name)) continue;
+    await fs.remove(name, { recursive: true }).catch(() => {});
+    removed.push(name);
   }
   return removed;
 }
