@@ -4,6 +4,7 @@
 //   test:deno     the Deno suite, with Deno from the `deno` devDependency (never skipped)
 //   test:browser  the browser suite in the system's headless Chromium; where there is none it
 //                 prints one line and is skipped, unless IBT_REQUIRE_BROWSER=1 makes that a failure
+// Suites can be named to run only those: `npm test -- deno browser`.
 import { spawnSync } from "node:child_process";
 import { findChromium, skipLine } from "./browser/chromium.mjs";
 
@@ -16,8 +17,16 @@ const runScript = (name) => {
   return r.status ?? 1;
 };
 
+const all = ["test:node", "test:deno", "test:browser"];
+const asked = process.argv.slice(2).map((a) => (a.startsWith("test:") ? a : `test:${a}`));
+const unknown = asked.filter((a) => !all.includes(a));
+if (unknown.length) {
+  console.error(`unknown suite ${unknown.join(", ")}; the suites are node, deno and browser`);
+  process.exit(2);
+}
+
 const outcomes = [];
-for (const suite of ["test:node", "test:deno", "test:browser"]) {
+for (const suite of asked.length ? all.filter((s) => asked.includes(s)) : all) {
   const started = performance.now();
   if (suite === "test:browser") {
     const found = findChromium();
