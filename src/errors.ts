@@ -19,6 +19,8 @@ export type ErrorCode =
   | "CHANGED" // a file changed while it was read
   | "UNSUPPORTED" // valid but not supported here
   | "LIMIT" // valid, but exceeds a configured limit (members, sizes)
+  | "LOCKED" // another writer holds the repository's lock
+  | "ABORTED" // the caller cancelled the operation (an AbortSignal, or onError said "abort")
   | "IO" // the platform failed to read or write
   | "INTERNAL"; // a bug: an invariant of this library broke
 

@@ -7,3 +7,4 @@ export { IbtError, isIbtError, type ErrorCode, type IbtErrorData } from "./error
 export * from "./fs/index.js";
 export * from "./index/index.js";
 export * from "./archive/index.js";
+export * from "./repo/index.js";

@@ -1,5 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FileListFs, isIbtError, type TreeSpec } from "../src/index.js";
 import { adapterConformance } from "./fs-conformance.js";
 
@@ -57,4 +60,21 @@ test("FileListFs: an empty list is an empty root", async () => {
   const fs = new FileListFs([]);
   assert.deepEqual(await fs.list(""), []);
   assert.equal((await fs.lstat("")).type, "dir");
+});
+
+test("FileListFs: a file changed after it was picked is CHANGED, for read and readStream", async (t) => {
+  // Node's disk-backed Blob, like a browser's picked File, refuses to read once the file's size
+  // or time differs from what it recorded (NotReadableError).
+  const dir = mkdtempSync(join(tmpdir(), "ibt-filelist-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "a.txt"), "before");
+  const file = new File([await openAsBlob(join(dir, "a.txt"))], "a.txt");
+  Object.defineProperty(file, "webkitRelativePath", { value: "p/a.txt" });
+  const fs = new FileListFs([file]);
+  assert.equal(new TextDecoder().decode(await fs.read("a.txt", 0, 100)), "before");
+  writeFileSync(join(dir, "a.txt"), "after, and longer");
+  await assert.rejects(fs.read("a.txt", 0, 100), (e) => isIbtError(e, "CHANGED") && e.path === "a.txt");
+  await assert.rejects(async () => {
+    for await (const _ of fs.readStream("a.txt")) void _;
+  }, (e) => isIbtError(e, "CHANGED") && e.path === "a.txt");
 });

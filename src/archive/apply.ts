@@ -108,7 +108,7 @@ function stagingName(m: Manifest): string {
   return `.ibt-staging-${m.target.slice(0, 16)}`;
 }
 
-async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | undefined> {
+export async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | undefined> {
   try {
     return await fs.lstat(path);
   } catch (e) {
@@ -118,7 +118,7 @@ async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | u
   }
 }
 
-async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
+export async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
   const h = await Hasher.create();
   try {
     let size = 0;
@@ -175,7 +175,7 @@ function contentOf(fs: FsAdapter, archive: ZipReader, c: ManifestChange): AsyncI
 }
 
 /** Passes content through, failing with CORRUPT unless its size and hash are the manifest's. */
-async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const want = c.new!;
   const h = await Hasher.create();
   try {
@@ -273,7 +273,7 @@ async function commit(
   return kept;
 }
 
-async function setMeta(fs: FsAdapter, path: string, e: ManifestEntry): Promise<void> {
+export async function setMeta(fs: FsAdapter, path: string, e: ManifestEntry): Promise<void> {
   if (fs.capabilities.modes && e.type !== "symlink") await fs.chmod(path, e.mode & 0o7777);
   if (fs.capabilities.mtimes && (e.type !== "symlink" || fs.capabilities.symlinks)) await fs.utimes(path, e.mtimeMs);
 }

@@ -7,6 +7,7 @@ import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
 import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
+import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
 
 const VERSION = "0.1.0";
 
@@ -17,9 +18,15 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   index: async (p) => (await import("./dirs.js")).indexCommand(p),
   diff: async (p) => (await import("./dirs.js")).diffCommand(p),
   apply: async (p) => (await import("./dirs.js")).applyCommand(p),
+  backup: async (p) => (await import("./repo.js")).backupCommand(p),
+  snapshots: async (p) => (await import("./repo.js")).snapshotsCommand(p),
+  restore: async (p) => (await import("./repo.js")).restoreCommand(p),
+  verify: async (p) => (await import("./repo.js")).verifyCommand(p),
+  forget: async (p) => (await import("./repo.js")).forgetCommand(p),
+  unlock: async (p) => (await import("./repo.js")).unlockCommand(p),
 };
 
-const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}\nOptions`);
+const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("-V") || argv.includes("--version")) {
@@ -30,9 +37,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const parsed = parseArgs(
       argv.filter((a) => a !== "-h" && a !== "-?" && a !== "--help"),
-      [...RDIFF_OPTIONS, ...DIR_OPTIONS],
+      [...RDIFF_OPTIONS, ...DIR_OPTIONS, ...REPO_OPTIONS],
     );
     const name = parsed.positionals.shift();
+    if (help && name !== undefined && Object.hasOwn(REPO_HELP, name)) {
+      process.stdout.write(REPO_HELP[name as keyof typeof REPO_HELP]);
+      return 0;
+    }
     if (help || name === undefined) {
       process.stdout.write(USAGE);
       return help ? 0 : 2;
@@ -40,7 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const command = COMMANDS[name];
     if (!command) throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
     await command(parsed);
-    return 0;
+    // A command that finished its report may still fail the run (verify finding damage).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof IbtError) {
       process.stderr.write(`ibt: ${e.code}: ${e.message}\n`);

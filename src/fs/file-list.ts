@@ -135,8 +135,17 @@ export class FileListFs implements FsAdapter {
   }
 }
 
-/** A File whose underlying file changed or vanished after it was picked cannot be read. */
+/**
+ * A File whose underlying file changed or vanished after it was picked cannot be read: the
+ * browser checks the size and time it recorded at picking and fails the read (Chromium:
+ * NotReadableError, or a TypeError "network error" from a stream). That is the folder changing
+ * under the backup, so it is CHANGED, as in HandleFs; anything else is IO.
+ */
 function unreadable(e: unknown, path: string, caller: string): IbtError {
   const message = e instanceof Error ? e.message : String(e);
+  const name = typeof e === "object" && e !== null ? (e as { name?: unknown }).name : undefined;
+  if (name === "NotReadableError" || name === "TypeError") {
+    return new IbtError("CHANGED", `${caller}: the file changed or vanished after it was picked (${message}): ${path}`, { path, caller, cause: e });
+  }
   return new IbtError("IO", `${caller}: ${path}: ${message}`, { path, caller, cause: e });
 }

@@ -1,0 +1,24 @@
+/**
+ * What only a runtime with processes can tell the repository: who this writer is (pid, host),
+ * and whether the writer named in a lock still runs. A lock from this host whose pid is gone
+ * was left by a crash and is broken automatically; a lock from another host cannot be judged
+ * from here and stays until `unlock`.
+ */
+import { hostname } from "node:os";
+import type { LockOwner, RepositoryOptions } from "../repo/index.js";
+
+export function isLockOwnerAlive(owner: LockOwner): boolean {
+  if (owner.host !== hostname() || owner.pid === undefined) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Repository options for a Node process: its pid and host in locks, and stale-lock detection. */
+export function nodeRepositoryOptions(options: RepositoryOptions = {}): RepositoryOptions {
+  return { owner: { pid: process.pid, host: hostname() }, isAlive: isLockOwnerAlive, ...options };
+}

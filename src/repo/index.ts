@@ -1,0 +1,8 @@
+export { Repository } from "./repository.js";
+export type { Snapshot } from "./snapshot.js";
+export type { BackupOptions } from "./backup.js";
+export type { RestoreOptions, RestoreResult } from "./restore.js";
+export type { VerifyOptions, VerifyReport, VerifyProblem } from "./verify.js";
+export type { ForgetPolicy, ForgetResult } from "./forget.js";
+export type { RepositoryOptions, Progress } from "./options.js";
+export type { LockOwner, LockOptions } from "./lock.js";

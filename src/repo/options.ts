@@ -1,0 +1,63 @@
+/**
+ * The repository's options and progress reports, with every default in one place.
+ *
+ * Progress callbacks default to no-ops and are called with a fresh object each time, so a
+ * caller may keep them. `rate` is bytes per second since the operation's phase began.
+ */
+import { IbtError } from "../errors.js";
+import type { LockOptions } from "./lock.js";
+
+export interface RepositoryOptions extends LockOptions {
+  /**
+   * Start a new full backup when the incrementals since the last full add up to more than this
+   * share of the full's stored size. Default 0.5: a restore then reads at most one and a half
+   * fulls' worth of archives, and a chain costs at most one more full in storage.
+   */
+  fullShare?: number;
+  /**
+   * Start a new full backup when the chain already holds this many snapshots. Default 50: tiny
+   * incrementals never reach `fullShare`, and a restore reads one manifest per link.
+   */
+  maxChain?: number;
+}
+
+export interface ResolvedOptions {
+  fullShare: number;
+  maxChain: number;
+  lock: LockOptions;
+}
+
+export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
+  const fullShare = o.fullShare ?? 0.5;
+  const maxChain = o.maxChain ?? 50;
+  if (!(fullShare >= 0)) throw new IbtError("BAD_ARGUMENT", `fullShare must be a number >= 0, not ${fullShare}`);
+  if (!(Number.isInteger(maxChain) && maxChain >= 1)) throw new IbtError("BAD_ARGUMENT", `maxChain must be an integer >= 1, not ${maxChain}`);
+  const lock: LockOptions = {};
+  if (o.owner) lock.owner = o.owner;
+  if (o.isAlive) lock.isAlive = o.isAlive;
+  return { fullShare, maxChain, lock };
+}
+
+export interface Progress {
+  phase: "index" | "diff" | "write" | "commit" | "restore" | "verify";
+  files: number;
+  bytes: number;
+  totalFiles?: number;
+  totalBytes?: number;
+  /** Bytes per second in this phase so far. */
+  rate: number;
+}
+
+/** A reporter for one phase: fills in `phase` and `rate`. */
+export function reporter(onProgress: ((p: Progress) => void) | undefined, phase: Progress["phase"]): (files: number, bytes: number, totals?: { totalFiles?: number; totalBytes?: number }) => void {
+  if (!onProgress) return () => {};
+  const started = Date.now();
+  return (files, bytes, totals) => {
+    const seconds = (Date.now() - started) / 1000;
+    onProgress({ phase, files, bytes, ...totals, rate: seconds > 0 ? bytes / seconds : 0 });
+  };
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new IbtError("ABORTED", "the operation was cancelled", { cause: signal.reason });
+}
