@@ -82,6 +82,12 @@ test("ibt repository commands: --help for each, usage errors exit 2, failures ex
   assert.match(missing.stderr.toString(), /^ibt: NOT_FOUND: /);
   assert.ok(!existsSync(join(root, "t")));
   assert.equal(ibt(["backup", root]).status, 2);
+  mkdirSync(join(root, "busy"));
+  writeFileSync(join(root, "busy", "someone-elses.txt"), "x");
+  const busy = ibt(["backup", join(root, "busy"), join(root, "busy")]);
+  assert.equal(busy.status, 2);
+  assert.match(busy.stderr.toString(), /neither a repository nor an empty folder/);
+  assert.deepEqual(readdirSync(join(root, "busy")), ["someone-elses.txt"]);
   assert.equal(ibt(["forget", root, "--keep-last", "x"]).status, 2);
 
   // Damage: verify exits 1 and names the file; a restore fails and leaves no target behind.

@@ -5,8 +5,8 @@
  * terminal. Node's repository options are used, so a lock left by a crashed ibt on this host is
  * recognised and broken.
  */
-import { basename, relative, resolve, isAbsolute, sep } from "node:path";
-import { mkdirSync, rmSync, existsSync } from "node:fs";
+import { basename, join, relative, resolve, isAbsolute, sep } from "node:path";
+import { mkdirSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { IbtError } from "../errors.js";
 import { NodeFs } from "../node/fs-node.js";
 import { MemoryFs } from "../fs/memory.js";
@@ -71,7 +71,12 @@ export async function backupCommand(p: Parsed): Promise<void> {
   let repo: Repository;
   if (dryRun && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryFs());
   else {
-    mkdirSync(resolve(repoPath!), { recursive: true });
+    const at = resolve(repoPath!);
+    // Never scatter a repository's directories into a folder that holds something else.
+    if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, "ibt-repo.json"))) {
+      throw new IbtError("BAD_ARGUMENT", `${repoPath} is neither a repository nor an empty folder`);
+    }
+    mkdirSync(at, { recursive: true });
     repo = await Repository.openOrInit(repoFs(repoPath), nodeRepositoryOptions());
   }
   const bar = new ProgressBar();
