@@ -55,10 +55,16 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
   const manifestEntry = archive.get(MANIFEST_NAME);
   if (!manifestEntry) throw new IbtError("CORRUPT", `the archive has no ${MANIFEST_NAME}`);
   const manifest = parseManifest(await archive.bytes(manifestEntry));
+  const named = new Set([MANIFEST_NAME]);
   for (const c of manifest.changes) {
     if (c.member !== undefined && !archive.get(c.member)) {
       throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`, { path: c.path });
     }
+    if (c.member !== undefined) named.add(c.member);
+  }
+  // A member no change names is not ours to ignore: the archive is not what its manifest says.
+  for (const e of archive.entries()) {
+    if (!named.has(e.name)) throw new IbtError("CORRUPT", `the archive holds member ${e.name}, which its manifest does not name`, { path: e.name });
   }
 
   const staging = stagingName(manifest);
