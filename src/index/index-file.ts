@@ -178,7 +178,12 @@ class Cursor {
   text(): string {
     const n = this.varint();
     this.need(n);
-    const s = new TextDecoder("utf-8", { fatal: true }).decode(this.buf.subarray(this.pos, this.pos + n));
+    let s: string;
+    try {
+      s = new TextDecoder("utf-8", { fatal: true }).decode(this.buf.subarray(this.pos, this.pos + n));
+    } catch {
+      throw new IbtError("CORRUPT", "index text is not valid UTF-8", { offset: this.base + this.pos });
+    }
     this.pos += n;
     return s;
   }
