@@ -22,9 +22,12 @@ import { hex } from "./helpers.js";
 
 const SCALE = Number(process.env.IBT_FUZZ_SCALE ?? "1");
 
+/** IBT_FUZZ_SCALE: 1 unless set to a positive number. */
+export const FUZZ_SCALE = Number.isFinite(SCALE) && SCALE > 0 ? SCALE : 1;
+
 /** `n` scaled by IBT_FUZZ_SCALE, at least 1. */
 export function scaled(n: number): number {
-  return Math.max(1, Math.round(n * (Number.isFinite(SCALE) && SCALE > 0 ? SCALE : 1)));
+  return Math.max(1, Math.round(n * FUZZ_SCALE));
 }
 
 export interface Tally {
