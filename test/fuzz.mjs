@@ -3,11 +3,11 @@
  * `npm run fuzz`: the hostile-input, fault and crash tests with their case counts scaled up, and
  * a table of what they did. The generators are the test suite's own (test/hostile-*.test.ts,
  * test/faults.test.ts, test/crash-apply.test.ts); this script only raises IBT_FUZZ_SCALE
- * (default 10) and IBT_CRASH_TRIALS (default 120), collects the tallies each test file appends
+ * (default 5) and IBT_CRASH_TRIALS (default 104), collects the tallies each test file appends
  * to IBT_FUZZ_REPORT, and prints them per category. It exits non-zero if a test failed or any
  * case lost or changed data.
  *
- *   IBT_FUZZ_SCALE=10 IBT_CRASH_TRIALS=120 npm run fuzz
+ *   IBT_FUZZ_SCALE=5 IBT_CRASH_TRIALS=104 npm run fuzz
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -22,8 +22,8 @@ const files = readdirSync(testDir)
   .map((f) => join(testDir, f));
 const work = mkdtempSync(join(tmpdir(), "ibt-fuzz-"));
 const report = join(work, "report.jsonl");
-const scale = process.env.IBT_FUZZ_SCALE ?? "10";
-const trials = process.env.IBT_CRASH_TRIALS ?? "120";
+const scale = process.env.IBT_FUZZ_SCALE ?? "5";
+const trials = process.env.IBT_CRASH_TRIALS ?? "104";
 const started = Date.now();
 const run = spawnSync(process.execPath, ["--test", "--test-timeout=3600000", "--test-reporter=dot", ...files], {
   stdio: "inherit",
