@@ -5,8 +5,8 @@
  * be the old one (plus, at most, a staging directory without a journal) unless the child passed
  * the commit point.
  *
- * Kill points come two ways, alternating: `ibt apply` killed after a random delay of up to 1.3
- * times a clean run's duration, and test/crash-child.js killing itself just before its Nth
+ * Kill points come two ways, alternating: `ibt apply` killed after a random delay of up to a
+ * clean run's duration, and test/crash-child.js killing itself just before its Nth
  * tree-changing operation, N drawn over the whole range a clean run performs. Where each kill
  * landed (before staging, while staging, after the commit point, after the end) is tallied and
  * printed. IBT_CRASH_TRIALS sets the number of trials (default 24 × IBT_FUZZ_SCALE).
@@ -99,7 +99,7 @@ test(`applyDiff killed at random points (${TRIALS} trials) ends, after a re-run,
     copyTree(v1, dir);
     const byOp = i % 2 === 1;
     const args = byOp ? [CHILD, dir, archive, String(1 + Math.floor(next() * (ops + 2)))] : [IBT, "apply", dir, archive];
-    const r = await runAndKill(args, byOp ? undefined : Math.floor(next() * cleanMs * 1.3));
+    const r = await runAndKill(args, byOp ? undefined : Math.floor(next() * cleanMs));
     const label = `trial ${i} (${args.slice(1).join(" ")})`;
     assert.ok(r.killed || r.ok, `${label}: ${r.stderr}`);
     t.tried++;
