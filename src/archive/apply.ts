@@ -55,10 +55,16 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
   const manifestEntry = archive.get(MANIFEST_NAME);
   if (!manifestEntry) throw new IbtError("CORRUPT", `the archive has no ${MANIFEST_NAME}`);
   const manifest = parseManifest(await archive.bytes(manifestEntry));
+  const named = new Set([MANIFEST_NAME]);
   for (const c of manifest.changes) {
     if (c.member !== undefined && !archive.get(c.member)) {
       throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`, { path: c.path });
     }
+    if (c.member !== undefined) named.add(c.member);
+  }
+  // A member no change names is not ours to ignore: the archive is not what its manifest says.
+  for (const e of archive.entries()) {
+    if (!named.has(e.name)) throw new IbtError("CORRUPT", `the archive holds member ${e.name}, which its manifest does not name`, { path: e.name });
   }
 
   const staging = stagingName(manifest);
@@ -72,6 +78,7 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
     await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
     await target.mkdir(staging);
     try {
+      await refuseCaseTwins(target, staging, manifest);
       for (const [i, { change: c, from }] of staged.entries()) {
         await target.writeFile(from, verifiedContent(c, contentOf(target, archive, c)), { mode: c.new!.mode & 0o7777 });
         progress({ phase: "stage", path: c.path, done: i + 1, total: files.length });
@@ -101,6 +108,26 @@ async function committing(fs: FsAdapter, journal: string, m: Manifest): Promise<
     return j.base === m.base && j.target === m.target;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Two paths the diff creates that differ only by case would land on one entry of a
+ * case-insensitive target, the second replacing the first. The staging directory's name,
+ * upper-cased, tells whether the target folds case; only then are such twins refused.
+ */
+async function refuseCaseTwins(fs: FsAdapter, staging: string, m: Manifest): Promise<void> {
+  const seen = new Map<string, string>();
+  let twin: [string, string] | undefined;
+  for (const c of m.changes) {
+    if (c.kind === "delete") continue;
+    const folded = c.path.toLowerCase();
+    const other = seen.get(folded);
+    if (other !== undefined && other !== c.path) twin ??= [other, c.path];
+    seen.set(folded, c.path);
+  }
+  if (twin && (await lstatOrUndefined(fs, staging.toUpperCase()))) {
+    throw new IbtError("UNSUPPORTED", `${JSON.stringify(twin[0])} and ${JSON.stringify(twin[1])} differ only by case, and this target does not tell them apart`, { path: twin[1] });
   }
 }
 

@@ -66,16 +66,27 @@ function checkEntry(e: unknown, where: string): ManifestEntry {
   if (typeof e !== "object" || e === null) corrupt(`${where} is not an object`);
   const x = e as Record<string, unknown>;
   if (!TYPES.has(x.type as string)) corrupt(`${where} has unknown type ${String(x.type)}`);
-  for (const k of ["size", "mtimeMs", "mode"]) {
-    if (typeof x[k] !== "number" || !Number.isFinite(x[k] as number) || (k !== "mtimeMs" && (x[k] as number) < 0)) {
-      corrupt(`${where}.${k} is not a valid number`);
-    }
-  }
+  if (!Number.isSafeInteger(x.size) || (x.size as number) < 0) corrupt(`${where}.size is not a valid size`);
+  checkMeta(x, where);
   if (x.hash !== undefined && (typeof x.hash !== "string" || !HASH.test(x.hash))) corrupt(`${where}.hash is not a hash`);
   if (x.type === "file" && x.hash === undefined) corrupt(`${where} is a file without a hash`);
-  if (x.type === "symlink" && typeof x.target !== "string") corrupt(`${where} is a symlink without a target`);
+  // An unstorable target would only fail at the commit, after the tree began to change.
+  if (x.type === "symlink" && (typeof x.target !== "string" || x.target === "" || x.target.includes("\0"))) {
+    corrupt(`${where} is a symlink without a valid target`);
+  }
   return x as unknown as ManifestEntry;
 }
+
+/** Mode and mtime are applied last, after the commit point: a value no adapter takes must be refused now. */
+function checkMeta(x: Record<string, unknown>, where: string): void {
+  if (!Number.isInteger(x.mode) || (x.mode as number) < 0 || (x.mode as number) > 0xffff) corrupt(`${where}.mode is not a valid mode`);
+  if (typeof x.mtimeMs !== "number" || !(Math.abs(x.mtimeMs) <= MAX_TIME_MS)) corrupt(`${where}.mtimeMs is not a valid time`);
+}
+
+/** The largest time a JS Date holds (and so every adapter can set). */
+const MAX_TIME_MS = 8.64e15;
+/** applyDiff's staging directories: no tree holds them (DirIndex excludes them), no diff may name them. */
+const STAGING_PREFIX = ".ibt-staging-";
 
 /** Parses and validates a manifest. */
 export function parseManifest(bytes: Uint8Array): Manifest {
@@ -103,6 +114,7 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (!KINDS.has(ch.kind as string)) corrupt(`change ${i} has unknown kind ${String(ch.kind)}`);
     if (typeof ch.path !== "string" || ch.path === "") corrupt(`change ${i} has no path`);
     checkPath(ch.path as string);
+    if ((ch.path as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.path as string);
     const key = `${ch.kind === "delete" ? "-" : "+"}${ch.path as string}`;
     if (seen.has(key)) corrupt(`path ${JSON.stringify(ch.path)} changes twice`, ch.path as string);
     seen.add(key);
@@ -113,6 +125,7 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (ch.kind === "move" || ch.kind === "copy") {
       if (typeof ch.from !== "string" || ch.from === "") corrupt(`change ${i} has no source`);
       checkPath(ch.from as string);
+      if ((ch.from as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.from as string);
     }
     if (ch.member !== undefined) {
       if (typeof ch.member !== "string" || (ch.encoding !== "bytes" && ch.encoding !== "delta")) corrupt(`change ${i} has a bad member`);
@@ -123,15 +136,39 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     const isFileData = (ch.kind === "create" || ch.kind === "update") && (ch.new as ManifestEntry).type === "file";
     if (isFileData !== (ch.member !== undefined)) corrupt(`change ${i} (${String(ch.kind)} ${String(ch.path)}) data member mismatch`);
     if (ch.kind === "update" && (ch.old as ManifestEntry).type !== "file") corrupt(`change ${i} updates a non-file`);
+    if (needsOld && needsNew && (ch.old as ManifestEntry).type !== (ch.new as ManifestEntry).type) corrupt(`change ${i} (${String(ch.kind)}) changes the type`);
+    if (ch.kind === "relink" && (ch.new as ManifestEntry).type !== "symlink") corrupt(`change ${i} relinks a non-symlink`);
   }
+  checkAncestors(x.changes as ManifestChange[]);
   if (!Array.isArray(x.parents)) corrupt("parents is not a list");
   for (const [i, d] of (x.parents as unknown[]).entries()) {
     const e = d as Record<string, unknown>;
     if (typeof e !== "object" || e === null || typeof e.path !== "string" || e.path === "") corrupt(`parent ${i} has no path`);
     checkPath(e.path as string);
-    if (typeof e.mtimeMs !== "number" || !Number.isFinite(e.mtimeMs) || typeof e.mode !== "number") corrupt(`parent ${i} has bad metadata`);
+    if ((e.path as string).startsWith(STAGING_PREFIX)) corrupt(`parent ${i} names the staging area`, e.path as string);
+    checkMeta(e, `parent ${i}`);
   }
   return x as unknown as Manifest;
+}
+
+/**
+ * Every path the diff leaves in the new tree must sit under directories: an ancestor that the
+ * diff deletes (without creating it again) or turns into a file or symlink would make the
+ * commit fail half-way, and a symlink ancestor is how a hostile diff would write through a link.
+ */
+function checkAncestors(changes: ManifestChange[]): void {
+  const after = new Map<string, string>();
+  for (const c of changes) if (c.kind === "delete" && !after.has(c.path)) after.set(c.path, "deleted");
+  for (const c of changes) if (c.kind !== "delete") after.set(c.path, c.new!.type);
+  for (const c of changes) {
+    if (c.kind === "delete") continue;
+    for (let i = c.path.indexOf("/"); i >= 0; i = c.path.indexOf("/", i + 1)) {
+      const state = after.get(c.path.slice(0, i));
+      if (state !== undefined && state !== "dir") {
+        corrupt(`${JSON.stringify(c.path)} would be inside ${JSON.stringify(c.path.slice(0, i))}, which the diff makes a ${state === "deleted" ? "deleted path" : state}`, c.path);
+      }
+    }
+  }
 }
 
 export function encodeManifest(m: Manifest): Uint8Array {

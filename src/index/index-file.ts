@@ -187,7 +187,14 @@ class Cursor {
     return b;
   }
   text(): string {
-    return UTF8.decode(this.view_(this.varint()));
+    const n = this.varint();
+    const at = this.base + this.pos;
+    const bytes = this.view_(n);
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      throw new IbtError("CORRUPT", "index text is not valid UTF-8", { offset: at });
+    }
   }
 }
 
