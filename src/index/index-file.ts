@@ -208,7 +208,8 @@ function readEntry(c: Cursor, type: number): IndexEntry {
   if (flags & F_INO) entry.ino = c.varint();
   if (flags & F_HASH) entry.hash = toHex(c.view_(32));
   if (entry.type === "symlink") entry.target = c.text();
-  if (flags & F_SIGNATURE) entry.signature = c.bytes(c.varint());
+  // A view, not a copy: every chunk is a fresh buffer that nothing writes to again.
+  if (flags & F_SIGNATURE) entry.signature = c.view_(c.varint());
   return entry;
 }
 
