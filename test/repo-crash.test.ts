@@ -7,6 +7,7 @@ import { Repository } from "../src/index.js";
 import { NodeFs, nodeRepositoryOptions } from "../src/node/index.js";
 import { ROOT, rng, tempDir } from "./helpers.js";
 import { TreeChanger, treeId } from "./repo-kit.js";
+import { tally } from "./hostile-kit.js";
 
 const CHILD = join(ROOT, "dist", "test", "repo-child.js");
 /** SIGKILL trials; `IBT_TRIALS=120 npm run test:crash` runs more. */
@@ -52,6 +53,7 @@ test(`a backup killed by SIGKILL at random points leaves only complete snapshots
   const store = new NodeFs(repoDir);
   let midway = 0;
   let committed = 0;
+  const t = tally("crashes: backup SIGKILL (repository)");
   for (let trial = 0; trial < TRIALS; trial++) {
     await changer.change(1 + Math.floor(next() * 6));
     const before = (await (await Repository.open(store)).snapshots()).length;
@@ -62,6 +64,8 @@ test(`a backup killed by SIGKILL at random points leaves only complete snapshots
     if (listed.length === before + 1) committed++;
     const leftovers = existsSync(join(repoDir, "lock")) || readdirSync(join(repoDir, "data")).length > listed.length;
     if (run.killed && leftovers) midway++;
+    t.tried++;
+    if (run.killed) t.injected++;
     if (process.env.IBT_DEBUG) process.stderr.write(`trial ${trial}: span ${span} ms=${run.ms} killed=${run.killed} leftovers=${leftovers} committed=${listed.length - before}\n`);
     const report = await repo.verify({ readData: true });
     assert.deepEqual(report.problems, [], `trial ${trial}: verify after a kill`);
@@ -78,7 +82,9 @@ test(`a backup killed by SIGKILL at random points leaves only complete snapshots
       await repo.restore(snap.id, new NodeFs(target));
       assert.equal(await treeId(new NodeFs(target)), await treeId(source), `trial ${trial}: the latest restores exactly`);
     }
+    t.accepted++;
   }
+  t.codes = { "killed mid-backup": midway, "committed before the kill": committed };
   assert.equal((await (await Repository.open(store)).verify({ readData: true })).ok, true);
   // Kills land before, during and after the commit point; most must land mid-backup.
   assert.ok(midway >= TRIALS / 5, `${midway} of ${TRIALS} kills landed mid-backup`);

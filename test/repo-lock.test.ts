@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Repository, isIbtError } from "../src/index.js";
 import { NodeFs, nodeRepositoryOptions } from "../src/node/index.js";
 import { ROOT, randomBytes, rng, tempDir } from "./helpers.js";
+import { tally } from "./hostile-kit.js";
 
 const CHILD = join(ROOT, "dist", "test", "repo-child.js");
 
@@ -52,6 +53,7 @@ async function setup(): Promise<{ repoDir: string; sourceDir: string; repo: Repo
 
 test("two processes backing up into one repository at once: exactly one proceeds, the other gets LOCKED", async () => {
   const { repoDir, sourceDir, repo } = await setup();
+  const t = tally("two writers at once (repository)");
   for (let round = 0; round < 3; round++) {
     // Enough new data that a backup lasts long past the moment both writers try the lock.
     await fill(new NodeFs(sourceDir), round + 1);
@@ -60,6 +62,9 @@ test("two processes backing up into one repository at once: exactly one proceeds
     assert.deepEqual(results.map((r) => (r?.ok ? "ok" : r?.code)).sort(), ["LOCKED", "ok"], `round ${round}: ${JSON.stringify(results)}`);
     assert.equal((await repo.snapshots()).length, round + 1);
     assert.equal((await repo.verify({ readData: true })).ok, true);
+    t.tried++;
+    t.accepted++;
+    t.codes["one ok, one LOCKED"] = (t.codes["one ok, one LOCKED"] ?? 0) + 1;
   }
 });
 

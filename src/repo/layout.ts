@@ -122,7 +122,12 @@ export async function decodeRecord(bytes: Uint8Array, path: string): Promise<Rec
 }
 
 export async function readRecord(fs: FsAdapter, path: string): Promise<Record<string, unknown>> {
-  return decodeRecord(await collect(fs.readStream(path)), path);
+  const bytes = await collect(fs.readStream(path));
+  // Records are written whole and never rewritten, so a read that disagrees with the file's size
+  // is the storage failing (IO), not a damaged record (CORRUPT): callers pass over the second only.
+  const size = (await fs.lstat(path)).size;
+  if (bytes.length !== size) throw new IbtError("IO", `${path}: read ${bytes.length} of its ${size} bytes`, { path });
+  return decodeRecord(bytes, path);
 }
 
 /** True when `e` says the path is not there. */

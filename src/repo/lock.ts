@@ -85,9 +85,25 @@ export class RepositoryLock {
     if (held?.id !== this.owner.id) throw new IbtError("LOCKED", "the repository lock was removed while this writer held it; nothing was committed");
   }
 
+  /**
+   * Removes the lock if it is still ours. The owner is read strictly: a lock that cannot be read
+   * back or moved away stays in place, and that is reported (with the way out), never passed
+   * over in silence, or every later writer would meet LOCKED without knowing why.
+   */
   async release(): Promise<void> {
-    const held = await readOwner(this.fs);
-    if (held?.id === this.owner.id) await moveAway(this.fs);
+    try {
+      let held: Record<string, unknown>;
+      try {
+        held = await readRecord(this.fs, OWNER);
+      } catch (e) {
+        if (isMissing(e)) return;
+        throw e;
+      }
+      if (held.id === this.owner.id) await moveAway(this.fs);
+    } catch (e) {
+      if (!(e instanceof IbtError)) throw e;
+      throw new IbtError(e.code, `releasing the repository lock failed (${e.message}); if it is still held, clear it with unlock (ibt unlock REPO)`, { path: LOCK, cause: e });
+    }
   }
 }
 

@@ -77,8 +77,17 @@ export async function restore(fs: FsAdapter, name: string, target: FsAdapter, o:
   if (plans.length) await stage(target, staging, plans, staged, o.onProgress, result);
   try {
     await commit(target, index, scope, staged, o, result, staging);
-  } finally {
+  } catch (e) {
     if (plans.length) await target.remove(staging, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  // Left in silence, a staging directory would stay in the restored tree for good (indexes skip
+  // it, people do not): after a commit, failing to remove it is reported, naming it.
+  if (plans.length) {
+    await target.remove(staging, { recursive: true }).catch((e: unknown) => {
+      if (!(e instanceof IbtError)) throw e;
+      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging} could not be removed (${e.message}); delete it`, { path: staging, cause: e });
+    });
   }
   return result;
 }

@@ -10,7 +10,8 @@
  * A chain is a full snapshot followed by incrementals, each made against the one before; a
  * snapshot's chain is found by walking `parent` links back to a full one. Records that fail
  * their checksum are not listed (they are reported by `verify`), so a chain through one is
- * broken, and that is reported rather than guessed around.
+ * broken, and that is reported rather than guessed around. A record that cannot be read (IO) is
+ * an error, not a damaged record: listing past it would hide a snapshot.
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
@@ -102,6 +103,9 @@ export async function loadRecords(fs: FsAdapter): Promise<{ records: SnapshotRec
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       if (e.code === "NOT_FOUND") continue; // removed meanwhile (forget)
+      // Only a record damaged for good is passed over; a failed read says nothing about the
+      // record, and skipping it would hide a snapshot, or give the next one a used seq.
+      if (e.code !== "CORRUPT" && e.code !== "UNSUPPORTED") throw e;
       problems.push({ snapshot: id, path: recordPath(id), error: e });
     }
   }
