@@ -163,7 +163,7 @@ export class HandleFs implements FsAdapter {
           return;
         }
       } finally {
-        await dir.removeEntry(temp).catch(() => undefined); // gone already once moved
+        await removeAfterWrite(dir, temp); // gone already once moved
       }
     }
     // No move(): create the file in place; it is empty until the write below closes.
@@ -171,7 +171,7 @@ export class HandleFs implements FsAdapter {
     try {
       await this.writeInto(target, data, caller, path);
     } catch (e) {
-      await dir.removeEntry(name).catch(() => undefined);
+      await removeAfterWrite(dir, name);
       throw e;
     }
   }
@@ -440,4 +440,23 @@ function notFile(path: string, caller: string): IbtError {
 }
 function exists(path: string, caller: string): IbtError {
   return new IbtError("EXISTS", `${caller}: already exists: ${path}`, { path, caller });
+}
+
+/**
+ * Removes a file a failed or finished write leaves behind. Chromium releases an aborted
+ * writable's lock on the file a moment after `abort()` resolves, and a removal in that moment
+ * fails with NoModificationAllowedError; the removal is tried again a few times, briefly, for
+ * that error only. Anything else (the entry is gone already, say) ends the attempt quietly:
+ * this is cleanup after an error that is already on its way to the caller.
+ */
+async function removeAfterWrite(dir: FileSystemDirectoryHandle, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dir.removeEntry(name);
+      return;
+    } catch (e) {
+      if ((e as { name?: unknown } | null)?.name !== "NoModificationAllowedError" || attempt >= 20) return;
+      await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)));
+    }
+  }
 }
