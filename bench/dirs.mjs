@@ -20,7 +20,8 @@ import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { seededRandom } from "./rng.mjs";
+// The seeded generator the tests use (test/shared/data.ts), so benchmark data is reproducible too.
+import { rng as seededRandom } from "../dist/test/shared/data.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);

@@ -23,7 +23,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { seededRandom } from "./rng.mjs";
+// The seeded generator the tests use (test/shared/data.ts), so benchmark data is reproducible too.
+import { rng as seededRandom } from "../dist/test/shared/data.js";
 
 const MiB = 1 << 20;
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));

@@ -146,17 +146,6 @@ export async function chunks(stream: AsyncIterable<Uint8Array>): Promise<Uint8Ar
   return out;
 }
 
-export async function drain(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts = await chunks(stream);
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of parts) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 export const sorted = async (names: Promise<string[]>): Promise<string[]> => (await names).sort();
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,13 +4,13 @@
  * no call may read or write through a symlinked directory, whatever it points at.
  */
 import assert from "node:assert/strict";
-import type { FsAdapter } from "../src/index.js";
-import { SECRET, chunks, dec, describeTree, drain, enc, fails, pseudoRandom, sleep, sorted, type registrar } from "./fs-conformance-kit.js";
+import { collect, type FsAdapter } from "../src/index.js";
+import { SECRET, chunks, dec, describeTree, enc, fails, pseudoRandom, sleep, sorted, type registrar } from "./fs-conformance-kit.js";
 
 type It = ReturnType<typeof registrar>;
 
 async function text(fs: FsAdapter, path: string): Promise<string> {
-  return dec(await drain(fs.readStream(path)));
+  return dec(await collect(fs.readStream(path)));
 }
 
 export function writeTests(it: It): void {
@@ -437,7 +437,7 @@ function confinementTests(it: It): void {
       await fails("NOT_A_DIRECTORY", () => fs.lstat(secret));
       await fails("NOT_A_DIRECTORY", () => fs.stat(secret));
       await fails("NOT_A_DIRECTORY", () => fs.read(secret, 0, 100));
-      await fails("NOT_A_DIRECTORY", () => drain(fs.readStream(secret)));
+      await fails("NOT_A_DIRECTORY", () => collect(fs.readStream(secret)));
       await fails("NOT_A_DIRECTORY", () => fs.readlink(secret));
       await fails("NOT_A_DIRECTORY", () => fs.writeFile(via("new.txt"), enc("escaped")));
       await fails("NOT_A_DIRECTORY", () => fs.writeFile(secret, enc("overwritten")));
@@ -471,7 +471,7 @@ function confinementTests(it: It): void {
     for (const [name, t] of [["abs-secret", target], ["rel-secret", relTarget]] as const) {
       await fs.symlink(t, name);
       await fails("IS_A_DIRECTORY", () => fs.read(name, 0, 100));
-      await fails("IS_A_DIRECTORY", () => drain(fs.readStream(name)));
+      await fails("IS_A_DIRECTORY", () => collect(fs.readStream(name)));
       await fails("NOT_FOUND", () => fs.stat(name));
       if (fs.capabilities.modes) await fails("UNSUPPORTED", () => fs.chmod(name, 0o777));
       if (fs.capabilities.mtimes) {

@@ -8,7 +8,7 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import type { FsAdapter } from "../src/index.js";
+import { collect, type FsAdapter } from "../src/index.js";
 import {
   BIG,
   ODD_NAMES,
@@ -16,7 +16,6 @@ import {
   chunks,
   dec,
   describeTree,
-  drain,
   enc,
   fails,
   registrar,
@@ -178,8 +177,8 @@ function readTests(it: It): void {
     let at = 0;
     for (const c of parts) whole.set(c, (at += c.length) - c.length);
     assert.deepEqual(whole, BIG);
-    assert.equal(dec(await drain(fs.readStream("hello.txt"))), "hello, world\n");
-    assert.equal((await drain(fs.readStream("empty.txt"))).length, 0);
+    assert.equal(dec(await collect(fs.readStream("hello.txt"))), "hello, world\n");
+    assert.equal((await collect(fs.readStream("empty.txt"))).length, 0);
   });
 
   it("readStream: a consumer may stop early", { tree: true }, async (fs) => {
@@ -187,14 +186,14 @@ function readTests(it: It): void {
       assert.ok(chunk.length > 0);
       break;
     }
-    assert.deepEqual(await drain(fs.readStream("big.bin")), BIG);
+    assert.deepEqual(await collect(fs.readStream("big.bin")), BIG);
   });
 
   it("readStream: errors", { tree: true }, async (fs) => {
-    await fails("NOT_FOUND", () => drain(fs.readStream("nope")));
-    await fails("IS_A_DIRECTORY", () => drain(fs.readStream("dir")));
-    await fails("NOT_A_DIRECTORY", () => drain(fs.readStream("hello.txt/x")));
-    if (fs.capabilities.symlinks) await fails("IS_A_DIRECTORY", () => drain(fs.readStream("link-file")));
+    await fails("NOT_FOUND", () => collect(fs.readStream("nope")));
+    await fails("IS_A_DIRECTORY", () => collect(fs.readStream("dir")));
+    await fails("NOT_A_DIRECTORY", () => collect(fs.readStream("hello.txt/x")));
+    if (fs.capabilities.symlinks) await fails("IS_A_DIRECTORY", () => collect(fs.readStream("link-file")));
   });
 
   it("readlink: errors", { tree: true, caps: ["symlinks"] }, async (fs) => {
@@ -212,7 +211,7 @@ function readTests(it: It): void {
     assert.deepEqual(await fs.list(spaced), [spacedFile]);
     assert.deepEqual(await fs.list(emojiDir), [punctFile]);
     assert.equal(dec(await fs.read(`dir/${unicodeDir}/${unicodeFile}`, 0, 100)), "unicode");
-    assert.equal(dec(await drain(fs.readStream(`${spaced}/${spacedFile}`))), "spaces");
+    assert.equal(dec(await collect(fs.readStream(`${spaced}/${spacedFile}`))), "spaces");
     assert.equal(dec(await fs.read(`${emojiDir}/${punctFile}`, 0, 100)), "punctuation");
   });
 
@@ -241,7 +240,7 @@ function unsafePathTests(it: It): void {
         ["lstat", () => fs.lstat(p)],
         ["stat", () => fs.stat(p)],
         ["read", () => fs.read(p, 0, 1)],
-        ["readStream", () => drain(fs.readStream(p))],
+        ["readStream", () => collect(fs.readStream(p))],
         ["writeFile", () => fs.writeFile(p, data)],
         ["mkdir", () => fs.mkdir(p)],
         ["mkdir -p", () => fs.mkdir(p, { recursive: true })],
@@ -300,7 +299,7 @@ function readOnlyTests(it: It): void {
 
   it("read-only: reads work as usual", { readOnly: true }, async (fs) => {
     assert.equal(dec(await fs.read("hello.txt", 0, 100)), "hello, world\n");
-    assert.deepEqual(await drain(fs.readStream("big.bin")), BIG);
+    assert.deepEqual(await collect(fs.readStream("big.bin")), BIG);
     assert.deepEqual(await fs.list("dir/sub"), ["deep.txt"]);
   });
 }

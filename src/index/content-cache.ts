@@ -1,5 +1,5 @@
 /**
- * Bytes of small files read while indexing, kept for the diff archive that follows, so a file
+ * Bytes of files read while indexing, kept for the diff archive that follows, so a file
  * that changed is read once, not twice. Entries are keyed by path and content hash (a file is
  * only served if it is the content the index recorded), and the cache holds at most
  * `limitBytes` in files of at most `maxFileBytes` each; past that it simply stops keeping.
@@ -9,7 +9,9 @@ export class ContentCache {
   private used = 0;
 
   constructor(
+    // What a command may hold on top of its index: read-once for the changes of a typical run.
     readonly limitBytes = 64 << 20,
+    // Larger files are read again to archive them, rather than crowd out many smaller ones.
     readonly maxFileBytes = 16 << 20,
   ) {}
 

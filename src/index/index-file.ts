@@ -177,10 +177,10 @@ class Cursor {
   }
   /** The next `n` bytes, copied (they outlive the buffer). */
   bytes(n: number): Uint8Array {
-    return this.view_(n).slice();
+    return this.take(n).slice();
   }
   /** The next `n` bytes as a view into the buffer (valid until the next chunk). */
-  view_(n: number): Uint8Array {
+  take(n: number): Uint8Array {
     this.need(n);
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
@@ -189,7 +189,7 @@ class Cursor {
   text(): string {
     const n = this.varint();
     const at = this.base + this.pos;
-    const bytes = this.view_(n);
+    const bytes = this.take(n);
     try {
       return UTF8.decode(bytes);
     } catch {
@@ -206,10 +206,10 @@ function readEntry(c: Cursor, type: number): IndexEntry {
   const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size: c.varint(), mtimeMs: c.f64(), mode: c.varint() };
   if (flags & F_CTIME) entry.ctimeMs = c.f64();
   if (flags & F_INO) entry.ino = c.varint();
-  if (flags & F_HASH) entry.hash = toHex(c.view_(32));
+  if (flags & F_HASH) entry.hash = toHex(c.take(32));
   if (entry.type === "symlink") entry.target = c.text();
   // A view, not a copy: every chunk is a fresh buffer that nothing writes to again.
-  if (flags & F_SIGNATURE) entry.signature = c.view_(c.varint());
+  if (flags & F_SIGNATURE) entry.signature = c.take(c.varint());
   return entry;
 }
 
@@ -237,7 +237,7 @@ async function decodeWith(hasher: Hasher, source: ByteSource): Promise<DirIndex>
     let good = 0; // end of the last whole record: what is hashed and dropped
     try {
       if (!headerDone) {
-        const magic = c.view_(8);
+        const magic = c.take(8);
         if (magic.some((b, i) => b !== MAGIC[i])) throw new IbtError("BAD_MAGIC", "not an ibt index file", { offset: 0 });
         const version = c.u32();
         if (version !== VERSION) throw new IbtError("UNSUPPORTED", `index format version ${version} (this library reads ${VERSION})`, { offset: 8 });

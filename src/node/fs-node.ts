@@ -18,7 +18,7 @@
  */
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, Stats } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
@@ -81,21 +81,16 @@ export class NodeFs implements FsAdapter {
 
   async list(path: string): Promise<string[]> {
     const abs = await this.locate(checkPath(path), "list");
-    if (this.syncMetadata) {
-      let names: string[];
-      try {
-        if (!lstatSync(abs).isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
-        names = readdirSync(abs);
-      } catch (e) {
-        throw fsFailure(e, path, "list");
-      }
-      if (path !== "") this.knownDirs.add(path);
-      return names;
+    let names: string[];
+    try {
+      const st = this.syncMetadata ? lstatSync(abs) : await fsp.lstat(abs);
+      if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
+      names = this.syncMetadata ? readdirSync(abs) : await fsp.readdir(abs);
+    } catch (e) {
+      throw fsFailure(e, path, "list");
     }
-    const st = await lstatOf(abs, path, "list");
-    if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
     if (path !== "") this.knownDirs.add(path); // its entries' parent check is done
-    return fsp.readdir(abs).catch(failWith(path, "list"));
+    return names;
   }
 
   async lstat(path: string): Promise<FsStat> {
@@ -325,7 +320,7 @@ export class NodeFs implements FsAdapter {
    */
   private readonly knownDirs = new Set<string>();
   /** Checks of parent directories in flight, so concurrent calls under one new directory share one. */
-  private readonly checking = new Map<string, Promise<Stats | unknown>>();
+  private readonly checking = new Map<string, Promise<Stats>>();
 
   private async locate(path: string, caller: string): Promise<string> {
     if (path === "") return this.root;
@@ -337,8 +332,12 @@ export class NodeFs implements FsAdapter {
       at = join(at, segs[i]!);
       rel = rel === "" ? segs[i]! : `${rel}/${segs[i]!}`;
       if (this.knownDirs.has(rel)) continue;
-      const st = await this.parentStat(at, rel);
-      if (!(st instanceof Stats)) throw fsFailure(st, path, caller);
+      let st: Stats;
+      try {
+        st = await this.parentStat(at, rel);
+      } catch (e) {
+        throw fsFailure(e, path, caller); // named after this call's path, not the first caller's
+      }
       if (st.isDirectory()) this.knownDirs.add(rel);
       else {
         const what = segs.slice(0, i + 1).join("/");
@@ -348,23 +347,14 @@ export class NodeFs implements FsAdapter {
     return join(at, segs[segs.length - 1]!);
   }
 
-  /** lstat of a parent directory, resolving to its Stats or to the error it failed with. */
-  private parentStat(abs: string, rel: string): Promise<Stats | unknown> | Stats | unknown {
-    if (this.syncMetadata) {
-      try {
-        return lstatSync(abs);
-      } catch (e) {
-        return e;
-      }
-    }
+  /** lstat of a parent directory; concurrent asks for one directory share one call. */
+  private parentStat(abs: string, rel: string): Stats | Promise<Stats> {
+    if (this.syncMetadata) return lstatSync(abs);
     let check = this.checking.get(rel);
     if (!check) {
-      check = fsp.lstat(abs).then(
-        (st) => st,
-        (e: unknown) => e,
-      );
+      check = fsp.lstat(abs);
       this.checking.set(rel, check);
-      void check.then(() => this.checking.delete(rel));
+      check.finally(() => this.checking.delete(rel)).catch(() => undefined); // each caller sees the error
     }
     return check;
   }
@@ -385,6 +375,7 @@ export class NodeFs implements FsAdapter {
     }
     try {
       const st = fstatSync(fd);
+      if (DENO && !sameFile(lstatSync(abs), st)) throw notFile(path, "symlink", "readStream");
       if (!st.isFile()) throw st.isDirectory() ? notFile(path, "dir", "readStream") : unsupportedError("files of this type", "readStream", path);
       let left = st.size;
       for (;;) {
@@ -410,10 +401,7 @@ export class NodeFs implements FsAdapter {
     });
     try {
       const st = await handle.stat();
-      if (DENO) {
-        const link = await fsp.lstat(abs);
-        if (link.isSymbolicLink() || link.ino !== st.ino || link.dev !== st.dev) throw notFile(path, "symlink", caller);
-      }
+      if (DENO && !sameFile(await fsp.lstat(abs), st)) throw notFile(path, "symlink", caller);
       if (st.isFile()) return { handle, size: st.size };
       throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
     } catch (e) {
@@ -446,6 +434,11 @@ export class NodeFs implements FsAdapter {
       }
     }
   }
+}
+
+/** Whether the path's own entry (`link`, from lstat) is the file that was opened (`opened`). */
+function sameFile(link: Stats, opened: Stats): boolean {
+  return !link.isSymbolicLink() && link.ino === opened.ino && link.dev === opened.dev;
 }
 
 function toFsStat(st: Stats, path: string): FsStat {
