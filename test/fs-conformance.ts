@@ -8,7 +8,7 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import { collect, type FsAdapter } from "../src/index.js";
+import { collect, joinPath, listWithStats, type FsAdapter } from "../src/index.js";
 import {
   BIG,
   ODD_NAMES,
@@ -72,6 +72,21 @@ function readTests(it: It): void {
   it("list: an empty directory lists nothing", { tree: true, emptyDirs: true }, async (fs) => {
     assert.deepEqual(await fs.list("emptydir"), []);
     assert.equal((await fs.lstat("emptydir")).type, "dir");
+  });
+
+  it("listWithStats: the same names as list, each with what lstat gives (listStat where the adapter has it)", { tree: true }, async (fs) => {
+    for (const dir of ["", "dir", "dir/sub"]) {
+      const listed = await listWithStats(fs, dir);
+      assert.deepEqual(listed.map((e) => e.name).sort(), (await fs.list(dir)).sort(), dir);
+      for (const e of listed) {
+        const path = joinPath(dir, e.name);
+        assert.equal(e.error, undefined, path);
+        assert.deepEqual(e.stat, await fs.lstat(path), path);
+      }
+    }
+    await fails("NOT_FOUND", () => listWithStats(fs, "nope"));
+    await fails("NOT_A_DIRECTORY", () => listWithStats(fs, "hello.txt"));
+    if (fs.capabilities.symlinks) await fails("NOT_A_DIRECTORY", () => listWithStats(fs, "link-dir"));
   });
 
   it("lstat: files, directories and the root", { tree: true }, async (fs) => {

@@ -10,20 +10,36 @@ import { IbtError } from "../errors.js";
 /** Returns `path` if it is a safe relative path, else throws UNSAFE_PATH. */
 export function checkPath(path: string): string {
   if (path === "") return path;
-  const bad = (why: string): never => {
-    throw new IbtError("UNSAFE_PATH", `unsafe path ${JSON.stringify(path)}: ${why}`, { path });
-  };
-  if (typeof path !== "string") bad("not a string");
-  if (path.includes("\0")) bad("contains NUL");
-  if (path.includes("\\")) bad("contains a backslash");
-  if (path.startsWith("/")) bad("absolute");
-  if (/^[A-Za-z]:/.test(path)) bad("has a drive letter");
-  if (path.normalize("NFC") !== path) bad("not in Unicode NFC");
-  for (const seg of path.split("/")) {
-    if (seg === "") bad("empty segment");
-    if (seg === "." || seg === "..") bad(`"${seg}" segment`);
+  if (typeof path !== "string") unsafe(path, "not a string");
+  // One pass over the characters: most paths are ASCII and need nothing more; only a path with
+  // other characters pays for the NFC comparison.
+  let segmentStart = 0;
+  let ascii = true;
+  for (let i = 0; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : SLASH;
+    if (c === SLASH) {
+      const n = i - segmentStart;
+      if (n === 0) unsafe(path, i === 0 ? "absolute" : "empty segment");
+      if (n <= 2 && path.charCodeAt(segmentStart) === DOT && (n === 1 || path.charCodeAt(segmentStart + 1) === DOT)) {
+        unsafe(path, `"${path.slice(segmentStart, i)}" segment`);
+      }
+      segmentStart = i + 1;
+    } else if (c === 0) unsafe(path, "contains NUL");
+    else if (c === BACKSLASH) unsafe(path, "contains a backslash");
+    else if (c >= 0x80) ascii = false;
   }
+  if (path.length >= 2 && path.charCodeAt(1) === COLON && /^[A-Za-z]/.test(path)) unsafe(path, "has a drive letter");
+  if (!ascii && path.normalize("NFC") !== path) unsafe(path, "not in Unicode NFC");
   return path;
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+function unsafe(path: string, why: string): never {
+  throw new IbtError("UNSAFE_PATH", `unsafe path ${JSON.stringify(path)}: ${why}`, { path });
 }
 
 /** Joins a directory and a name (the name is one segment). */

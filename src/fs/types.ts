@@ -27,6 +27,7 @@
  * refused call never touches storage.
  */
 import type { ByteSource } from "../rsync/bytes.js";
+import type { IbtError } from "../errors.js";
 
 export type EntryType = "file" | "dir" | "symlink";
 
@@ -57,6 +58,15 @@ export interface FsCapabilities {
   writable: boolean;
 }
 
+/** One entry of `listStat`: its name as stored, and what `lstat` gives for it or how it failed. */
+export interface ListedEntry {
+  name: string;
+  /** Present exactly when `error` is absent. */
+  stat?: FsStat;
+  /** The IbtError `lstat(joinPath(dir, name))` would throw (UNSAFE_PATH, NOT_FOUND, UNSUPPORTED…). */
+  error?: IbtError;
+}
+
 export interface WriteOptions {
   /** Permission bits for the new file (where `capabilities.modes`). */
   mode?: number;
@@ -70,6 +80,16 @@ export interface FsAdapter {
    * with NOT_FOUND if it does not exist and NOT_A_DIRECTORY if it is not a directory.
    */
   list(path: string): Promise<string[]>;
+
+  /**
+   * OPTIONAL fast path for walkers: `list(path)` and then `lstat` of each entry, in one call, so
+   * a tree of many small files costs one round trip per directory instead of one per entry.
+   * Where present it MUST give the same names as `list` and, for each, what `lstat` of the joined
+   * path gives at that moment, or its error in `error` (an entry that vanished in between is
+   * NOT_FOUND there). The directory itself fails as `list` does. Callers use `listWithStats`,
+   * which falls back to `list` + `lstat` for adapters without it.
+   */
+  listStat?(path: string): Promise<ListedEntry[]>;
 
   /**
    * Metadata of `path` itself; a symlink is reported as a symlink. An entry that is none of the

@@ -16,6 +16,7 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
 import { checkPath, joinPath } from "../fs/paths.js";
+import { listWithStats } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
@@ -157,46 +158,66 @@ class Walker {
   ) {}
 
   async walk(dir: string, rules: IgnoreRules): Promise<void> {
-    const names = (await this.guard(dir, () => this.fs.list(dir))) ?? [];
-    names.sort(comparePaths);
+    // One call per directory for its names and their metadata (see FsAdapter.listStat).
+    const listing = (await this.guard(dir, () => this.limit(() => listWithStats(this.fs, dir)))) ?? [];
+    listing.sort((a, b) => comparePaths(a.name, b.name));
     const texts: string[] = [];
     for (const ignoreName of this.o.ignoreFiles) {
-      if (!names.includes(ignoreName)) continue;
+      const listed = listing.find((e) => e.name === ignoreName);
+      if (listed?.stat?.type !== "file") continue;
       const path = joinPath(dir, ignoreName);
-      const st = await this.guard(path, () => this.fs.lstat(path));
-      if (st?.type !== "file") continue;
       const bytes = await this.guard(path, () => readAll(this.fs, path));
       if (bytes) texts.push(new TextDecoder().decode(bytes));
     }
     const inside = rules.child(dir, texts);
-    // Entries are visited concurrently (the limiter bounds the I/O in flight), because a tree of
-    // many small files is bound by the latency of each call, not by bandwidth; the index sorts
-    // its entries, so the order of completion does not matter.
-    await Promise.all(names.map((name) => this.visit(joinPath(dir, name), inside)));
+    // What needs I/O (a subdirectory, a file to read, a symlink) runs concurrently: a tree of
+    // many small files is bound by the latency of each call, not by bandwidth; the limiter bounds
+    // what is in flight and the index sorts its entries, so the order of completion does not
+    // matter. A file that passes the quick check is recorded here and now, with no I/O at all.
+    const pending: Promise<unknown>[] = [];
+    for (const { name, stat, error } of listing) {
+      const path = joinPath(dir, name);
+      const visit = this.visit(path, stat, error, inside);
+      if (visit) pending.push(visit);
+    }
+    await Promise.all(pending);
   }
 
-  private async visit(path: string, inside: IgnoreRules): Promise<void> {
-    await this.guard(path, async () => {
+  /** Records one listed entry; returns a promise only when that needs I/O. */
+  private visit(path: string, st: FsStat | undefined, error: IbtError | undefined, inside: IgnoreRules): Promise<unknown> | undefined {
+    try {
+      // An entry that cannot be used is no error if the rules leave it out anyway (as a file:
+      // no directory pattern can be meant for it), a socket in an excluded folder, say.
+      if (error) throw ignoredAsFile(inside, path) ? SKIP : error;
       checkPath(path);
-      const st = await this.limit(() => this.fs.lstat(path));
-      if (inside.ignores(path, st.type === "dir")) return;
-      if (st.type === "dir") {
-        this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) });
-        await this.walk(path, inside);
-      } else if (st.type === "symlink") {
-        const target = await this.limit(() => this.fs.readlink(path));
-        const hasher = await Hasher.create();
-        let hash: string;
-        try {
-          hash = toHex(hasher.update(new TextEncoder().encode(target)).digest());
-        } finally {
-          hasher.dispose();
-        }
-        this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
-      } else {
-        this.add(path, await this.limit(() => this.file(path, st)));
-      }
-    });
+      if (inside.ignores(path, st!.type === "dir")) return undefined;
+    } catch (e) {
+      return e === SKIP ? undefined : this.guard(path, () => Promise.reject(e));
+    }
+    const stat = st!;
+    if (stat.type === "dir") {
+      this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(stat.mtimeMs), mode: stat.mode, ...changeInfo(stat) });
+      return this.walk(path, inside);
+    }
+    if (stat.type === "symlink") return this.guard(path, () => this.limit(() => this.symlink(path, stat)));
+    const old = this.o.force ? undefined : this.reusable(path, stat);
+    if (old) {
+      this.add(path, reusedEntry(path, stat, old, this.o.signatures !== undefined));
+      return undefined;
+    }
+    return this.guard(path, async () => this.add(path, await this.limit(() => this.file(path, stat))));
+  }
+
+  private async symlink(path: string, st: FsStat): Promise<void> {
+    const target = await this.fs.readlink(path);
+    const hasher = await Hasher.create();
+    let hash: string;
+    try {
+      hash = toHex(hasher.update(new TextEncoder().encode(target)).digest());
+    } finally {
+      hasher.dispose();
+    }
+    this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
   }
 
   /** Runs `work` when fewer than CONCURRENCY others are running. */
@@ -216,10 +237,9 @@ class Walker {
     this.o.onProgress({ path, entries: this.entries.length, bytesRead: this.bytesRead });
   }
 
+  /** Reads a file that the quick check could not vouch for: hash, signature, cached bytes. */
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
     const base = { path, type: "file" as const, size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) };
-    const old = this.o.force ? undefined : this.reusable(path, st);
-    if (old) return { ...base, hash: old.hash!, ...(this.o.signatures && old.signature ? { signature: old.signature } : {}) };
     const hasher = await Hasher.create();
     let sig: SignatureJob | undefined;
     const sigParts: Uint8Array[] = [];
@@ -307,6 +327,23 @@ class Walker {
  */
 function ms(t: number): number {
   return Math.round(t);
+}
+
+const SKIP = Symbol("skip");
+
+function ignoredAsFile(rules: IgnoreRules, path: string): boolean {
+  try {
+    return rules.ignores(path, false);
+  } catch {
+    return false; // a name the rules cannot even take is reported as what it is
+  }
+}
+
+/** The entry of a file the quick check vouched for: its metadata now, its old hash and signature. */
+function reusedEntry(path: string, st: FsStat, old: IndexEntry, signatures: boolean): IndexEntry {
+  const entry: IndexEntry = { path, type: "file", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st), hash: old.hash! };
+  if (signatures && old.signature) entry.signature = old.signature;
+  return entry;
 }
 
 function changeInfo(st: FsStat): { ctimeMs?: number; ino?: number } {

@@ -24,8 +24,8 @@ import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
-import { baseName, checkPath } from "../fs/paths.js";
-import type { EntryType, FsAdapter, FsCapabilities, FsStat, WriteOptions } from "../fs/types.js";
+import { baseName, checkPath, joinPath } from "../fs/paths.js";
+import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, WriteOptions } from "../fs/types.js";
 
 export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
@@ -46,6 +46,7 @@ export interface NodeFsOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
+const LIST_STAT_CONCURRENCY = 16;
 const WRITE_GATHER = 256 * 1024;
 
 // O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
@@ -91,6 +92,61 @@ export class NodeFs implements FsAdapter {
     }
     if (path !== "") this.knownDirs.add(path); // its entries' parent check is done
     return names;
+  }
+
+  /**
+   * `list` and an lstat of every entry, locating the directory once. With `syncMetadata` the
+   * stats are synchronous calls; otherwise at most LIST_STAT_CONCURRENCY are in flight.
+   */
+  async listStat(path: string): Promise<ListedEntry[]> {
+    const names = await this.list(path);
+    const abs = path === "" ? this.root : await this.locate(path, "list");
+    const out: ListedEntry[] = names.map((name) => ({ name }));
+    const one = (entry: ListedEntry, st: Stats | undefined, e: unknown) => {
+      const child = joinPath(path, entry.name);
+      try {
+        if (st === undefined) throw fsFailure(e, child, "lstat");
+        entry.stat = toFsStat(st, child);
+      } catch (err) {
+        entry.error = fsFailure(err, child, "lstat");
+      }
+    };
+    const safe = (entry: ListedEntry): boolean => {
+      try {
+        checkPath(joinPath(path, entry.name));
+        return true;
+      } catch (e) {
+        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
+        return false;
+      }
+    };
+    if (this.syncMetadata) {
+      for (const entry of out) {
+        if (!safe(entry)) continue;
+        let st: Stats | undefined;
+        let err: unknown;
+        try {
+          st = lstatSync(`${abs}${sep}${entry.name}`);
+        } catch (e) {
+          err = e;
+        }
+        one(entry, st, err);
+      }
+      return out;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < out.length) {
+        const entry = out[next++]!;
+        if (!safe(entry)) continue;
+        await fsp.lstat(`${abs}${sep}${entry.name}`).then(
+          (st) => one(entry, st, undefined),
+          (e: unknown) => one(entry, undefined, e),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_STAT_CONCURRENCY, out.length) }, worker));
+    return out;
   }
 
   async lstat(path: string): Promise<FsStat> {
