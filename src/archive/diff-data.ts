@@ -131,10 +131,10 @@ export class DiffData {
   /** The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match. */
   private async *verified(entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
     const cached = this.options.cache?.get(entry.path, entry.hash);
-    if (cached && cached.length === entry.size) {
+    if (cached && cached.size === entry.size) {
       // Hashed when it was indexed: these are exactly the bytes the index describes.
-      stats.bytesIn += cached.length;
-      yield cached;
+      stats.bytesIn += cached.size;
+      yield* cached.chunks;
       return;
     }
     const hasher = await Hasher.create();

@@ -13,6 +13,7 @@
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
 import type { EntryType } from "../fs/types.js";
+import { STAGING_PREFIX } from "../index/entry.js";
 
 export const MANIFEST_NAME = "ibt-manifest.json";
 export const MANIFEST_FORMAT = "incremental-backups-tools/diff";
@@ -85,8 +86,6 @@ function checkMeta(x: Record<string, unknown>, where: string): void {
 
 /** The largest time a JS Date holds (and so every adapter can set). */
 const MAX_TIME_MS = 8.64e15;
-/** applyDiff's staging directories: no tree holds them (DirIndex excludes them), no diff may name them. */
-const STAGING_PREFIX = ".ibt-staging-";
 
 /** Parses and validates a manifest. */
 export function parseManifest(bytes: Uint8Array): Manifest {

@@ -5,7 +5,7 @@
  * `limitBytes` in files of at most `maxFileBytes` each; past that it simply stops keeping.
  */
 export class ContentCache {
-  private readonly files = new Map<string, { hash: string; bytes: Uint8Array }>();
+  private readonly files = new Map<string, { hash: string; chunks: readonly Uint8Array[]; size: number }>();
   private used = 0;
 
   constructor(
@@ -20,16 +20,19 @@ export class ContentCache {
     return size <= this.maxFileBytes && this.used + size <= this.limitBytes;
   }
 
-  put(path: string, hash: string, bytes: Uint8Array): void {
-    if (!this.wants(bytes.length) || this.files.has(path)) return;
-    this.files.set(path, { hash, bytes });
-    this.used += bytes.length;
+  /** Keeps the content of `path` as the chunks it was read in (not copied: the caller hands them over). */
+  put(path: string, hash: string, chunks: readonly Uint8Array[]): void {
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    if (!this.wants(size) || this.files.has(path)) return;
+    this.files.set(path, { hash, chunks, size });
+    this.used += size;
   }
 
-  /** The bytes of `path` if they are the content with this hash. */
-  get(path: string, hash: string | undefined): Uint8Array | undefined {
+  /** The chunks of `path` if they are the content with this hash. */
+  get(path: string, hash: string | undefined): { chunks: readonly Uint8Array[]; size: number } | undefined {
     const f = this.files.get(path);
-    return f && f.hash === hash ? f.bytes : undefined;
+    return f && f.hash === hash ? f : undefined;
   }
 
   clear(): void {

@@ -21,7 +21,7 @@ import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
 import { concatBytes, toHex } from "../rsync/bytes.js";
-import { comparePaths, type IndexEntry } from "./entry.js";
+import { STAGING_PREFIX, comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";
 import type { ContentCache } from "./content-cache.js";
@@ -79,8 +79,7 @@ interface Resolved {
 /** Every default in one place. */
 function resolve(o: DirIndexOptions): Resolved {
   return {
-    // applyDiff's staging directory is never part of a tree.
-    exclude: ["/.ibt-staging-*", ...(o.exclude ?? [])],
+    exclude: o.exclude ?? [],
     // .gitignore because trees already carry one; .ibtignore for backup-only exclusions.
     ignoreFiles: o.ignoreFiles ?? [".gitignore", ".ibtignore"],
     previous: o.previous,
@@ -176,6 +175,7 @@ class Walker {
     // matter. A file that passes the quick check is recorded here and now, with no I/O at all.
     const pending: Promise<unknown>[] = [];
     for (const { name, stat, error } of listing) {
+      if (dir === "" && name.startsWith(STAGING_PREFIX)) continue; // never part of a tree
       const path = joinPath(dir, name);
       const visit = this.visit(path, stat, error, inside);
       if (visit) pending.push(visit);
@@ -270,7 +270,7 @@ class Walker {
     this.filesRead++;
     this.bytesRead += n;
     const entry: IndexEntry = { ...base, hash: toHex(digest) };
-    if (kept) this.o.cache!.put(path, entry.hash!, concatBytes(kept));
+    if (kept) this.o.cache!.put(path, entry.hash!, kept);
     if (sig) entry.signature = concatBytes(sigParts);
     return entry;
   }

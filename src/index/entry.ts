@@ -6,6 +6,9 @@
  */
 import type { EntryType } from "../fs/types.js";
 
+/** applyDiff's and restore's staging directories at a tree's root: no index holds them. */
+export const STAGING_PREFIX = ".ibt-staging-";
+
 export interface IndexEntry {
   path: string;
   type: EntryType;

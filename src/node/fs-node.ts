@@ -126,7 +126,7 @@ export class NodeFs implements FsAdapter {
         let st: Stats | undefined;
         let err: unknown;
         try {
-          st = lstatSync(`${abs}${sep}${entry.name}`);
+          st = lstatSync(this.child(abs, entry.name));
         } catch (e) {
           err = e;
         }
@@ -139,7 +139,7 @@ export class NodeFs implements FsAdapter {
       while (next < out.length) {
         const entry = out[next++]!;
         if (!safe(entry)) continue;
-        await fsp.lstat(`${abs}${sep}${entry.name}`).then(
+        await fsp.lstat(this.child(abs, entry.name)).then(
           (st) => one(entry, st, undefined),
           (e: unknown) => one(entry, undefined, e),
         );
@@ -382,10 +382,12 @@ export class NodeFs implements FsAdapter {
     if (path === "") return this.root;
     if (caller === "remove" || caller === "rename" || caller === "symlink") this.forgetDirs();
     const segs = path.split("/");
+    // Plain concatenation: the segments are checked names and the root is resolved, so
+    // path.join's normalisation would change nothing (and costs more than the check itself).
     let at = this.root;
     let rel = "";
     for (let i = 0; i < segs.length - 1; i++) {
-      at = join(at, segs[i]!);
+      at = this.child(at, segs[i]!);
       rel = rel === "" ? segs[i]! : `${rel}/${segs[i]!}`;
       if (this.knownDirs.has(rel)) continue;
       let st: Stats;
@@ -400,7 +402,12 @@ export class NodeFs implements FsAdapter {
         throw new IbtError("NOT_A_DIRECTORY", `${caller}: ${what} is not a directory (symlinks are not followed here): ${path}`, { path, caller });
       }
     }
-    return join(at, segs[segs.length - 1]!);
+    return this.child(at, segs[segs.length - 1]!);
+  }
+
+  /** `abs` joined with one checked name (only a root like "/" already ends with the separator). */
+  private child(abs: string, name: string): string {
+    return abs.endsWith(sep) ? abs + name : abs + sep + name;
   }
 
   /** lstat of a parent directory; concurrent asks for one directory share one call. */
