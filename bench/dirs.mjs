@@ -8,7 +8,8 @@
  * changes), as a live folder changes between two backups. Both tools start from what they keep
  * of the last backup: ibt the old index (made beforehand, not timed); rsync a mirror of the old
  * tree as its destination. Timed, median of BENCH_RUNS runs with the order alternated:
- *   ibt:      `ibt diff NEW OLD_INDEX ARCHIVE` (re-index with the quick check, diff, archive)
+ *   ibt:      `ibt diff NEW OLD_INDEX ARCHIVE --index NEW_INDEX` (re-index with the quick check, diff,
+ *             archive, and save the new index the next backup starts from: the whole step)
  *   rsync:    `rsync -a --only-write-batch=BATCH NEW/ OLD/` and the same with -z
  * and the size of what each would store: the diff archive, the batch file. Goals: the archive
  * no larger than rsync's compressed batch; ibt no slower than rsync -z. The archive is then
@@ -114,16 +115,17 @@ function main() {
 
     const runs = { ibt: [], rsync: [], rsyncZ: [] };
     const archive = path.join(WORK, "d.zip");
+    const newIdx = path.join(WORK, "v2.idx");
     const batch = path.join(WORK, "batch");
     const batchZ = path.join(WORK, "batchz");
     const tools = {
-      ibt: () => time(process.execPath, [IBT, "diff", v2, idx, archive]),
+      ibt: () => time(process.execPath, [IBT, "diff", v2, idx, archive, "--index", newIdx]),
       rsync: () => time("rsync", ["-a", "--delete", `--only-write-batch=${batch}`, `${v2}/`, `${v1}/`]),
       rsyncZ: () => time("rsync", ["-az", "--delete", `--only-write-batch=${batchZ}`, `${v2}/`, `${v1}/`]),
     };
     for (let r = 0; r < RUNS; r++) {
       const order = r % 2 ? ["rsyncZ", "rsync", "ibt"] : ["ibt", "rsync", "rsyncZ"];
-      const outputs = { ibt: [archive], rsync: [batch, `${batch}.sh`], rsyncZ: [batchZ, `${batchZ}.sh`] };
+      const outputs = { ibt: [archive, newIdx], rsync: [batch, `${batch}.sh`], rsyncZ: [batchZ, `${batchZ}.sh`] };
       for (const name of order) {
         for (const f of outputs[name]) fs.rmSync(f, { force: true });
         runs[name].push(tools[name]());
@@ -137,6 +139,9 @@ function main() {
     sh(process.execPath, [IBT, "apply", checkIbt, archive]);
     const same = (a, b) => spawnSync("diff", ["-r", "--no-dereference", a, b]).status === 0;
     const ibtOk = same(checkIbt, v2);
+    // The new index describes the new tree: a diff of the tree against it finds nothing.
+    const again = JSON.parse(sh(process.execPath, [IBT, "diff", v2, newIdx, path.join(WORK, "none.zip"), "--json"]));
+    const indexOk = ["created", "updated", "deleted", "createdDirs", "deletedDirs", "symlinks", "moved", "copied", "metadata"].every((k) => again[k] === 0);
     const checkRsync = path.join(WORK, "check-rsync");
     sh("cp", ["-a", v1, checkRsync]);
     sh("rsync", ["-az", "--delete", `--read-batch=${batchZ}`, `${checkRsync}/`]);
@@ -153,16 +158,16 @@ function main() {
       "",
       "| tool | time s | stored bytes | vs rsync -z batch |",
       "|---|---|---|---|",
-      `| ibt diff (index with quick check + diff + archive) | ${t.ibt.toFixed(3)} | ${sizes.ibt} | ${(sizes.ibt / sizes.rsyncZ).toFixed(2)}× |`,
+      `| ibt diff --index (index with quick check + diff + archive + new index) | ${t.ibt.toFixed(3)} | ${sizes.ibt} | ${(sizes.ibt / sizes.rsyncZ).toFixed(2)}× |`,
       `| rsync --only-write-batch | ${t.rsync.toFixed(3)} | ${sizes.rsync} | ${(sizes.rsync / sizes.rsyncZ).toFixed(2)}× |`,
       `| rsync -z --only-write-batch | ${t.rsyncZ.toFixed(3)} | ${sizes.rsyncZ} | 1.00× |`,
       "",
       `Goals: archive ≤ rsync -z batch: ${sizes.ibt <= sizes.rsyncZ ? "met" : "MISSED"}; ibt time ≤ rsync -z time: ${t.ibt <= t.rsyncZ ? "met" : "MISSED"} (ratio ${(t.rsyncZ / t.ibt).toFixed(2)}).`,
       `Runs (s): ibt ${runs.ibt.map((x) => x.toFixed(3)).join(" ")} | rsync ${runs.rsync.map((x) => x.toFixed(3)).join(" ")} | rsync -z ${runs.rsyncZ.map((x) => x.toFixed(3)).join(" ")}`,
-      `Checks: ibt apply reproduces the new tree: ${ibtOk ? "ok" : "FAILED"}; rsync --read-batch reproduces it: ${rsyncOk ? "ok" : "FAILED"}`,
+      `Checks: ibt apply reproduces the new tree: ${ibtOk ? "ok" : "FAILED"}; the new index finds no change in it: ${indexOk ? "ok" : "FAILED"}; rsync --read-batch reproduces it: ${rsyncOk ? "ok" : "FAILED"}`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
-    if (!ibtOk || !rsyncOk) process.exitCode = 1;
+    if (!ibtOk || !indexOk || !rsyncOk) process.exitCode = 1;
   } finally {
     if (!process.env.BENCH_KEEP) fs.rmSync(WORK, { recursive: true, force: true });
   }
