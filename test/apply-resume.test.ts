@@ -77,3 +77,35 @@ test("an apply interrupted at any step is finished by applying again, or never s
   }
   assert.ok(interrupted > 20, `${interrupted} interruptions were injected`);
 });
+
+test("an apply killed while removing its staging directory (journal already gone) is recognised as done by the next one", async () => {
+  const root = tempDir();
+  const v1 = join(root, "v1");
+  mkdirSync(join(v1, "d"), { recursive: true });
+  writeFileSync(join(v1, "d/old"), "old");
+  writeFileSync(join(v1, "keep"), "keep");
+  const v2 = join(root, "v2");
+  spawnSync("cp", ["-a", v1, v2]);
+  rmSync(join(v2, "d/old"));
+  writeFileSync(join(v2, "d/new"), randomBytes(rng(7), 5000));
+  chmodSync(join(v2, "keep"), 0o600);
+  const store = new NodeFs(root);
+  const diff = new DiffIndex(await DirIndex.build(new NodeFs(v2)), await DirIndex.build(new NodeFs(v1))).compute();
+  await new DiffData(diff, { source: new NodeFs(v2) }).createArchive(store, "d.zip");
+  const fs = new NodeFs(v1);
+  const first = await applyDiff(fs, await openArchive(store, "d.zip"));
+  assert.equal(first.alreadyApplied, false);
+  const want = await ids(v2);
+  assert.equal(await ids(v1), want);
+  // What a kill part-way through the recursive removal leaves: the staging directory, no journal.
+  mkdirSync(join(v1, `.ibt-staging-${first.manifest.target.slice(0, 16)}`));
+  writeFileSync(join(v1, `.ibt-staging-${first.manifest.target.slice(0, 16)}`, "0"), "left over");
+  chmodSync(join(v1, "keep"), 0o644); // and metadata not as the result has it
+  const again = await applyDiff(fs, await openArchive(store, "d.zip"));
+  assert.equal(again.alreadyApplied, true);
+  assert.equal(await ids(v1), want, "modes set again");
+  assert.deepEqual(readdirSync(v1).filter((f) => f.startsWith(".ibt-staging")), [], "staging removed");
+  // Content that is neither base nor result is still refused.
+  writeFileSync(join(v1, "d/new"), "something else");
+  await assert.rejects(applyDiff(fs, await openArchive(store, "d.zip")), (e) => e instanceof IbtError && e.code === "BASE_MISMATCH");
+});

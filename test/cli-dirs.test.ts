@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync, chmodSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync, chmodSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { DirIndex } from "../src/index.js";
 import { NodeFs } from "../src/node/index.js";
@@ -62,10 +62,19 @@ test("ibt index, diff and apply round-trip a tree, with --json summaries and --e
   assert.equal((await DirIndex.build(new NodeFs(target), exclude)).id, (await DirIndex.build(new NodeFs(v1), exclude)).id);
   assert.equal(readFileSync(join(target, "node_modules/x/index.js"), "utf8"), "excluded", "excluded files are left alone");
 
-  // Applying again: the target is no longer the base.
-  const again = ibt(["apply", target, join(root, "d.zip")]);
-  assert.equal(again.status, 1);
-  assert.match(again.stderr.toString(), /^ibt: BASE_MISMATCH: .*\n$/);
+  // Applying again: the target already is the result, so only metadata is set (an mtime
+  // touched since comes back); a target that is neither base nor result is refused.
+  const applied = await DirIndex.build(new NodeFs(target), exclude);
+  const touched = "new.txt"; // created by the diff
+  utimesSync(join(target, touched), new Date(2_000_000_000_000), new Date(2_000_000_000_000));
+  const again = ibt(["apply", target, join(root, "d.zip"), "--json"]);
+  assert.equal(again.status, 0, again.stderr.toString());
+  assert.equal(JSON.parse(again.stdout.toString()).alreadyApplied, true);
+  assert.equal((await DirIndex.build(new NodeFs(target), exclude)).id, applied.id, `${touched}: mtime set again`);
+  writeFileSync(join(target, touched), "neither base nor result\n");
+  const wrong = ibt(["apply", target, join(root, "d.zip")]);
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr.toString(), /^ibt: BASE_MISMATCH: .*\n$/);
 });
 
 test("directory commands report bad input in one line and change nothing", async () => {

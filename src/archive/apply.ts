@@ -16,7 +16,9 @@
  *      already done, so when an apply is interrupted after the commit point, applying the same
  *      archive again finishes it (the journal lets it skip the base check, which a half-changed
  *      tree would fail); interrupted before it, the target was never touched and the next apply
- *      starts over.
+ *      starts over. A target that already is the diff's result (the apply finished, or was
+ *      killed while removing its staging directory) is recognised by its content: the apply then
+ *      only sets modes and mtimes and reports `alreadyApplied`.
  *
  * The adapter guarantees that no path goes through a symlink or leaves the root, and every path
  * in the manifest has passed checkPath, so nothing is written outside the target.
@@ -39,6 +41,8 @@ export interface ApplyResult {
   manifest: Manifest;
   /** Directories that were to be deleted but still held files outside the diff (left in place). */
   keptDirectories: string[];
+  /** The target already was the diff's result (content and types), so only metadata was set. */
+  alreadyApplied: boolean;
 }
 
 /** Opens an archive stored on an adapter for random access. */
@@ -75,7 +79,15 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
   if (!(await committing(target, journal, manifest))) {
     // Leftovers of an apply that died while staging: the tree itself was not touched yet.
     if (await lstatOrUndefined(target, staging)) await target.remove(staging, { recursive: true });
-    await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
+    try {
+      await verifyBase(target, manifest, (path, done, total) => progress({ phase: "verify", path, done, total }));
+    } catch (e) {
+      if (!(e instanceof IbtError && e.code === "BASE_MISMATCH") || !(await isResult(target, manifest))) throw e;
+      // Already the diff's result: a finished apply run again, or one killed while it removed
+      // its staging directory. Only modes and mtimes can still be missing; set them.
+      const keptDirectories = await commit(target, manifest, [], (path, done, total) => progress({ phase: "commit", path, done, total }));
+      return { manifest, keptDirectories, alreadyApplied: true };
+    }
     await target.mkdir(staging);
     try {
       await refuseCaseTwins(target, staging, manifest);
@@ -93,7 +105,7 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
 
   const keptDirectories = await commit(target, manifest, staged, (path, done, total) => progress({ phase: "commit", path, done, total }));
   await target.remove(staging, { recursive: true });
-  return { manifest, keptDirectories };
+  return { manifest, keptDirectories, alreadyApplied: false };
 }
 
 const JOURNAL = "journal.json";
@@ -191,6 +203,44 @@ async function verifyBase(fs: FsAdapter, m: Manifest, progress: (path: string, d
     }
     progress(c.path, i + 1, m.changes.length);
   }
+}
+
+/**
+ * Whether the target already is what the diff makes of its base, as far as types, content and
+ * symlink targets go: every path the diff writes holds its new self and every path it deletes
+ * is gone (a directory may remain: it held files the diff does not know, and is kept).
+ */
+async function isResult(fs: FsAdapter, m: Manifest): Promise<boolean> {
+  const written = new Map(m.changes.filter((c) => c.kind !== "delete").map((c) => [c.path, c.new!.type]));
+  // Below a path the diff makes a file or symlink, nothing can be: that is how a deleted entry
+  // under a replaced directory is gone. Anywhere else "not a directory" means the path runs
+  // through something the diff did not make (a symlink, say), which is no result of it.
+  const underNonDir = (path: string) => {
+    for (let p = parentPath(path); p !== ""; p = parentPath(p)) if ((written.get(p) ?? "dir") !== "dir") return true;
+    return false;
+  };
+  for (const c of m.changes) {
+    if (c.kind === "delete") {
+      if (written.has(c.path)) continue;
+      let st: FsStat;
+      try {
+        st = await fs.lstat(c.path);
+      } catch (e) {
+        if (e instanceof IbtError && (e.code === "NOT_FOUND" || (e.code === "NOT_A_DIRECTORY" && underNonDir(c.path)))) continue;
+        if (e instanceof IbtError && e.code === "NOT_A_DIRECTORY") return false;
+        throw e;
+      }
+      if (!(st.type === "dir" && c.old!.type === "dir")) return false;
+      continue;
+    }
+    try {
+      await expect(fs, c.path, c.new!);
+    } catch (e) {
+      if (e instanceof IbtError && e.code === "BASE_MISMATCH") return false;
+      throw e;
+    }
+  }
+  return true;
 }
 
 /** The new content of a file change, before verification. */

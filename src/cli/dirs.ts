@@ -135,8 +135,8 @@ export async function applyCommand(p: Parsed): Promise<void> {
   progress.done();
   report(
     p,
-    { command: "apply", base: result.manifest.base, target: result.manifest.target, changes: result.manifest.changes.length, keptDirectories: result.keptDirectories, ms: Date.now() - started },
-    `ibt: applied ${result.manifest.changes.length} changes in ${Date.now() - started} ms` +
+    { command: "apply", base: result.manifest.base, target: result.manifest.target, changes: result.manifest.changes.length, alreadyApplied: result.alreadyApplied, keptDirectories: result.keptDirectories, ms: Date.now() - started },
+    (result.alreadyApplied ? `ibt: already applied (${result.manifest.changes.length} changes); modes and mtimes set in ${Date.now() - started} ms` : `ibt: applied ${result.manifest.changes.length} changes in ${Date.now() - started} ms`) +
       (result.keptDirectories.length ? `; kept ${result.keptDirectories.length} directories holding excluded files` : ""),
   );
 }
