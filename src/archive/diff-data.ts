@@ -24,6 +24,7 @@ import type { Diff, Change } from "../index/diff-index.js";
 import type { IndexEntry } from "../index/entry.js";
 import type { ContentCache } from "../index/content-cache.js";
 import { ZipWriter, type ZipSink } from "./zip-write.js";
+import type { DeflateCodec } from "./deflate.js";
 import { encodeManifest, MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
 
@@ -34,6 +35,8 @@ export interface DiffDataOptions {
   source: FsAdapter;
   /** Bytes kept by the DirIndex that made the new index: those files are not read again. */
   cache?: ContentCache;
+  /** Deflates the members. Default fflate (portable); in Node pass `nodeDeflate`, which is faster. */
+  deflate?: DeflateCodec;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -77,10 +80,13 @@ export class DiffData {
   /** Streams the archive into `sink`. */
   async write(sink: ZipSink): Promise<ArchiveStats> {
     const stats: ArchiveStats = { changes: 0, bytesIn: 0, bytesOut: 0, deltas: 0, wholeFiles: 0 };
-    const zip = new ZipWriter(async (chunk) => {
-      stats.bytesOut += chunk.length;
-      await sink(chunk);
-    });
+    const zip = new ZipWriter(
+      async (chunk) => {
+        stats.bytesOut += chunk.length;
+        await sink(chunk);
+      },
+      { deflate: this.options.deflate },
+    );
     const changes: ManifestChange[] = [];
     for (const change of this.diff.changes) {
       changes.push(await this.writeChange(zip, change, stats));

@@ -9,7 +9,7 @@
  * values, 8-byte sizes when either reaches 0xFFFFFFFF. That is what Java's ZipOutputStream and
  * Go's archive/zip do: central-directory readers (Info-ZIP unzip, 7-Zip, Python, Go, ours) take
  * sizes from the central directory, and Java's streaming reader sizes the descriptor by the
- * bytes it counted. Memory per member is bounded (64 KiB of probe, fflate's window), whatever
+ * bytes it counted. Memory per member is bounded (64 KiB of probe, the codec's window), whatever
  * its size.
  *
  * Compression "auto" (the default) deflates a member only when that saves at least 1/16: the
@@ -17,7 +17,8 @@
  * if the probe does not shrink to 15/16. The decision depends on content only, never on how the
  * source is chunked; an in-memory member is also stored when its whole deflated form misses the
  * ratio. Deflate input is re-cut into 64 KiB pieces, so the bytes written do not depend on the
- * source's chunk sizes either. Empty members and directories are always stored.
+ * source's chunk sizes either. Empty members and directories are always stored. Deflating is
+ * done by a codec (deflate.ts): fflate unless the caller gives a faster one.
  *
  * ZIP64 appears only where a value does not fit: the ZIP64 extra field in a local header (for
  * an in-memory member of 4 GiB or more) or a central record (size, compressed size or offset of
@@ -29,11 +30,11 @@
  * UTF-8 (flag bit 11); a name may not repeat, and a file may not also be a directory of another
  * member, since the reader refuses such archives.
  */
-import { Deflate, deflateSync } from "fflate";
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
 import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../rsync/bytes.js";
 import { crc32 } from "./crc32.js";
+import { checkDeflatedSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
 import {
   CENTRAL_LEN,
   DOS_DIRECTORY,
@@ -74,6 +75,8 @@ export type ZipSink = (chunk: Uint8Array) => void | Promise<void>;
 export interface ZipWriterOptions {
   /** Deflate level 0-9. Default 6: zlib's default, the usual balance of speed and size. */
   level?: number;
+  /** The deflate implementation. Default fflate (portable); Node's `nodeDeflate` is faster. */
+  deflate?: DeflateCodec;
 }
 
 export interface ZipAddOptions {
@@ -128,6 +131,7 @@ type State = "idle" | "busy" | "finished" | "failed";
 export class ZipWriter {
   readonly #sink: ZipSink;
   readonly #level: number;
+  readonly #codec: DeflateCodec;
   #offset = 0;
   #count = 0;
   #state: State = "idle";
@@ -143,6 +147,8 @@ export class ZipWriter {
     }
     this.#sink = sink;
     this.#level = level;
+    this.#codec = options.deflate ?? fflateDeflate;
+    if (typeof this.#codec?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "the deflate codec has no deflate function");
   }
 
   /** Bytes handed to the sink so far. */
@@ -311,12 +317,13 @@ export class ZipWriter {
     m.size = data.length;
     let payload = data;
     if (data.length > 0 && compress !== false) {
-      const worthTrying = compress === true || data.length <= PROBE || this.#worthDeflating(data.subarray(0, PROBE));
+      const worthTrying = compress === true || data.length <= PROBE || this.#worthDeflating(m, data.subarray(0, PROBE));
       if (worthTrying) {
-        const deflated = deflateSync(data, { level: this.#level as 6 });
-        if (compress === true || deflated.length <= data.length * AUTO_MAX_RATIO) {
+        const out = codecBytes(this.#codec.deflate(data, this.#level), m.name);
+        checkDeflatedSize(data.length, out.length, m.name);
+        if (compress === true || out.length <= data.length * AUTO_MAX_RATIO) {
           m.method = METHOD_DEFLATED;
-          payload = deflated;
+          payload = out;
         }
       }
     }
@@ -357,7 +364,7 @@ export class ZipWriter {
         head.push(chunk);
         headLength += chunk.length;
       }
-      const deflate = compress === true || (compress === "auto" && this.#worthDeflating(concatBytes(head).subarray(0, PROBE)));
+      const deflate = compress === true || (compress === "auto" && this.#worthDeflating(m, concatBytes(head).subarray(0, PROBE)));
       m.flags |= FLAG_DESCRIPTOR;
       m.method = deflate ? METHOD_DEFLATED : METHOD_STORED;
       await this.#write(localHeader(m));
@@ -395,32 +402,26 @@ export class ZipWriter {
   }
 
   async #deflateData(m: Member, pull: () => Promise<Uint8Array | undefined>): Promise<void> {
-    const out: Uint8Array[] = [];
-    const deflater = new Deflate({ level: this.#level as 6 }, (data) => {
-      if (data.length > 0) out.push(data);
-    });
-    const drain = async (): Promise<void> => {
-      for (const data of out.splice(0)) {
-        m.compressedSize += data.length;
-        await this.#write(data);
-      }
+    const codec = this.#codec.deflateStream ? this.#codec : fflateDeflate;
+    const deflater = codec.deflateStream!(this.#level);
+    const push = async (piece: Uint8Array, final: boolean): Promise<void> => {
+      const out = codecBytes(deflater.push(piece, final), m.name);
+      m.compressedSize += out.length;
+      await this.#write(out);
     };
     const pieces = new ChunkQueue(DEFLATE_PIECE);
     for (let chunk = await pull(); chunk !== undefined; chunk = await pull()) {
       m.crc = crc32(chunk, m.crc);
       m.size += chunk.length;
       pieces.append(chunk);
-      for (const piece of pieces.take()) {
-        deflater.push(piece, false);
-        await drain();
-      }
+      for (const piece of pieces.take()) await push(piece, false);
     }
-    deflater.push(pieces.take(true)[0] ?? new Uint8Array(0), true);
-    await drain();
+    await push(pieces.take(true)[0] ?? new Uint8Array(0), true);
+    checkDeflatedSize(m.size, m.compressedSize, m.name);
   }
 
-  #worthDeflating(probe: Uint8Array): boolean {
-    return deflateSync(probe, { level: this.#level as 6 }).length <= probe.length * AUTO_MAX_RATIO;
+  #worthDeflating(m: Member, probe: Uint8Array): boolean {
+    return codecBytes(this.#codec.deflate(probe, this.#level), m.name).length <= probe.length * AUTO_MAX_RATIO;
   }
 }
 

@@ -12,6 +12,7 @@ import { DiffIndex, summarize } from "../index/diff-index.js";
 import { saveIndex, loadIndex } from "../index/index-file.js";
 import { DiffData } from "../archive/diff-data.js";
 import { applyDiff, openArchive } from "../archive/apply.js";
+import { nodeDeflate } from "../node/deflate.js";
 import { flag, type Parsed } from "./args.js";
 
 /** A file outside any tree, as (adapter on its directory, name). */
@@ -96,6 +97,7 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const stats = await new DiffData(diff, {
     source,
     cache,
+    deflate: nodeDeflate,
     onProgress: (x) => progress.line(() => `archiving: ${x.changes}/${diff.changes.length} changes, ${mb(x.bytesOut)} MiB — ${x.path}`),
   }).createArchive(archive.fs, archive.name);
   const newIndexPath = p.options.get("index")?.at(-1);

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { IbtError } from "../errors.js";
 import { NodeFs } from "../node/fs-node.js";
 import { MemoryFs } from "../fs/memory.js";
-import { nodeRepositoryOptions } from "../node/repo-lock.js";
+import { nodeRepositoryOptions } from "../node/repo-options.js";
 import { Repository, type Progress, type Snapshot } from "../repo/index.js";
 import { flag, integer, value, type Parsed } from "./args.js";
 
@@ -69,7 +69,7 @@ export async function backupCommand(p: Parsed): Promise<void> {
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) exclude.push(`/${inside.split(sep).join("/")}/`);
   const dryRun = flag(p, "dry-run");
   let repo: Repository;
-  if (dryRun && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryFs());
+  if (dryRun && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryFs(), nodeRepositoryOptions());
   else {
     const at = resolve(repoPath!);
     // Never scatter a repository's directories into a folder that holds something else.

@@ -2,4 +2,6 @@
 export { readFileChunks, openBasis, writeFileAtomic, fsError, type OpenBasis, type ReadOptions, type WriteOptions } from "./files.js";
 export { readFileChunksSync, openReadSync, openBasisSync, AtomicFileSync, type BasisFileSync, type ReadFileSync } from "./sync-files.js";
 export { NodeFs, type NodeFsOptions } from "./fs-node.js";
-export { nodeRepositoryOptions, isLockOwnerAlive } from "./repo-lock.js";
+export { isLockOwnerAlive } from "./repo-lock.js";
+export { nodeRepositoryOptions } from "./repo-options.js";
+export { nodeDeflate } from "./deflate.js";

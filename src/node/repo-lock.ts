@@ -2,10 +2,10 @@
  * What only a runtime with processes can tell the repository: who this writer is (pid, host),
  * and whether the writer named in a lock still runs. A lock from this host whose pid is gone
  * was left by a crash and is broken automatically; a lock from another host cannot be judged
- * from here and stays until `unlock`.
+ * from here and stays until `unlock`. `nodeRepositoryOptions` (repo-options.ts) passes both.
  */
 import { hostname } from "node:os";
-import type { LockOwner, RepositoryOptions } from "../repo/index.js";
+import type { LockOwner } from "../repo/index.js";
 
 export function isLockOwnerAlive(owner: LockOwner): boolean {
   if (owner.host !== hostname() || owner.pid === undefined) return true;
@@ -18,7 +18,3 @@ export function isLockOwnerAlive(owner: LockOwner): boolean {
   }
 }
 
-/** Repository options for a Node process: its pid and host in locks, and stale-lock detection. */
-export function nodeRepositoryOptions(options: RepositoryOptions = {}): RepositoryOptions {
-  return { owner: { pid: process.pid, host: hostname() }, isAlive: isLockOwnerAlive, ...options };
-}

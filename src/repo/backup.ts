@@ -20,7 +20,7 @@ import { DirIndex } from "../index/dir-index.js";
 import { DiffIndex } from "../index/diff-index.js";
 import { ContentCache } from "../index/content-cache.js";
 import { encodeIndex, loadIndex } from "../index/index-file.js";
-import { DiffData } from "../archive/diff-data.js";
+import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile } from "./snapshot.js";
@@ -57,7 +57,7 @@ export async function backup(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapt
   if (o.dryRun) {
     const plan = await makePlan(fs, ro, source, o);
     let bytes = 0;
-    await new DiffData(plan.diff, { source, cache: plan.cache }).write(async (chunk) => {
+    await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
       bytes += chunk.length;
     });
     return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "" }));
@@ -69,7 +69,7 @@ export async function backup(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapt
     throwIfAborted(o.signal);
     const id = newId();
     try {
-      const archive = await writeArchive(fs, id, plan, source, o);
+      const archive = await writeArchive(fs, ro, id, plan, source, o);
       throwIfAborted(o.signal);
       const index = await writeTapped(fs, indexPath(id), encodeIndex(plan.now));
       throwIfAborted(o.signal);
@@ -163,12 +163,15 @@ async function makePlan(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapter, o
   return { parent, full, now, diff, cache };
 }
 
-async function writeArchive(fs: FsAdapter, id: string, plan: Plan, source: FsAdapter, o: BackupOptions): Promise<StoredFile> {
+function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan): DiffDataOptions {
+  return { source, cache: plan.cache, deflate: ro.deflate };
+}
+
+async function writeArchive(fs: FsAdapter, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions): Promise<StoredFile> {
   const report = reporter(o.onProgress, "write");
   const total = { totalFiles: plan.diff.changes.length };
   const data = new DiffData(plan.diff, {
-    source,
-    cache: plan.cache,
+    ...archiveOptions(ro, source, plan),
     onProgress: (p) => {
       throwIfAborted(o.signal);
       report(p.changes, p.bytesOut, total);

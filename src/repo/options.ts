@@ -5,6 +5,7 @@
  * caller may keep them. `rate` is bytes per second since the operation's phase began.
  */
 import { IbtError } from "../errors.js";
+import type { DeflateCodec } from "../archive/deflate.js";
 import type { LockOptions } from "./lock.js";
 
 export interface RepositoryOptions extends LockOptions {
@@ -19,12 +20,15 @@ export interface RepositoryOptions extends LockOptions {
    * incrementals never reach `fullShare`, and a restore reads one manifest per link.
    */
   maxChain?: number;
+  /** Deflates archive members. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
+  deflate?: DeflateCodec;
 }
 
 export interface ResolvedOptions {
   fullShare: number;
   maxChain: number;
   lock: LockOptions;
+  deflate?: DeflateCodec;
 }
 
 export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
@@ -32,10 +36,11 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
   const maxChain = o.maxChain ?? 50;
   if (!(fullShare >= 0)) throw new IbtError("BAD_ARGUMENT", `fullShare must be a number >= 0, not ${fullShare}`);
   if (!(Number.isInteger(maxChain) && maxChain >= 1)) throw new IbtError("BAD_ARGUMENT", `maxChain must be an integer >= 1, not ${maxChain}`);
+  if (o.deflate !== undefined && typeof o.deflate?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "deflate must be a codec with a deflate function");
   const lock: LockOptions = {};
   if (o.owner) lock.owner = o.owner;
   if (o.isAlive) lock.isAlive = o.isAlive;
-  return { fullShare, maxChain, lock };
+  return { fullShare, maxChain, lock, deflate: o.deflate };
 }
 
 export interface Progress {

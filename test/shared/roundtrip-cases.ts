@@ -22,6 +22,7 @@ import {
   openArchive,
   saveIndex,
   summarize,
+  type DeflateCodec,
   type FsAdapter,
 } from "../../src/index.js";
 import { randomBytes, rng, textBytes } from "./data.js";
@@ -194,6 +195,8 @@ export interface RoundTripOptions {
    * files is slow (OPFS takes about 20 ms per file); compare with a reference made the same way.
    */
   manyFiles?: number;
+  /** The archive's deflate codec (default fflate). */
+  deflate?: DeflateCodec;
 }
 
 /**
@@ -201,7 +204,7 @@ export interface RoundTripOptions {
  * apply it to the copy of v1: the copy then indexes exactly as v2 does. The checks that hold on
  * every adapter are made here; the report lets the caller compare runtimes.
  */
-export async function directoryRoundTrip({ source, target, store, beforeApply, manyFiles }: RoundTripOptions): Promise<RoundTripReport> {
+export async function directoryRoundTrip({ source, target, store, beforeApply, manyFiles, deflate }: RoundTripOptions): Promise<RoundTripReport> {
   const full = source.capabilities.symlinks && source.capabilities.modes && source.capabilities.mtimes;
   await makeV1(source, manyFiles);
   await copyTree(source, target);
@@ -214,7 +217,7 @@ export async function directoryRoundTrip({ source, target, store, beforeApply, m
   await makeV2(source, manyFiles);
   const now = await DirIndex.build(source);
   const diff = new DiffIndex(now, old).compute();
-  const stats = await new DiffData(diff, { source }).createArchive(store, "diff.zip");
+  const stats = await new DiffData(diff, { source, deflate }).createArchive(store, "diff.zip");
   await beforeApply?.();
   await applyDiff(target, await openArchive(store, "diff.zip"));
 

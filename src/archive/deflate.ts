@@ -1,0 +1,69 @@
+/**
+ * The deflate implementation behind ZipWriter, pluggable. The default is fflate, which is
+ * JavaScript and runs everywhere; a runtime with a native zlib can hand in something faster
+ * (the Node entry exports `nodeDeflate`, built on node:zlib). Whatever the codec, the archive
+ * keeps ZIP method 8, so its output MUST be raw deflate (RFC 1951: no zlib or gzip wrapper).
+ *
+ * The writer trusts a codec as it trusts fflate: it does not inflate what it gets back to compare
+ * (that would cost a good share of what a faster codec saves). Two things keep a broken codec
+ * from going unnoticed. The writer checks what is cheap to check: a Uint8Array, not empty for
+ * data that is not, and no more than deflate's 1032:1 expansion, which is what our reader refuses
+ * first. And the CRC-32 in the archive is computed by the writer from the input, never by the
+ * codec, so data that does not inflate to the input fails on every read (ours, `unzip -t`,
+ * applyDiff, `verify --read-data`) with CORRUPT instead of yielding wrong bytes.
+ */
+import { Deflate, deflateSync } from "fflate";
+import { IbtError } from "../errors.js";
+import { concatBytes } from "../rsync/bytes.js";
+import { DEFLATE_MAX_RATIO } from "./zip-central.js";
+
+/** One raw deflate stream, made from pieces pushed in order. */
+export interface DeflateStream {
+  /**
+   * Deflates `piece` and returns the output it completes (possibly empty until `final`). The
+   * outputs of every call, concatenated, MUST be one raw deflate stream that inflates to the
+   * pieces concatenated, ending with the final block on the call with `final` true; no call
+   * follows that one. The codec MUST be done with `piece` when it returns.
+   */
+  push(piece: Uint8Array, final: boolean): Uint8Array;
+}
+
+export interface DeflateCodec {
+  /**
+   * Raw deflate of all of `data` at `level` (an integer 0..9, zlib's scale), ending with the
+   * final block. MUST be synchronous and MUST NOT keep `data`.
+   */
+  deflate(data: Uint8Array, level: number): Uint8Array;
+  /** A stream for members too large to deflate whole; without it, those use fflate. */
+  deflateStream?(level: number): DeflateStream;
+}
+
+/** fflate: portable, and the default. */
+export const fflateDeflate: Required<DeflateCodec> = {
+  deflate: (data, level) => deflateSync(data, { level: level as 6 }),
+  deflateStream(level) {
+    const out: Uint8Array[] = [];
+    const deflater = new Deflate({ level: level as 6 }, (data) => out.push(data));
+    return {
+      push(piece, final) {
+        deflater.push(piece, final);
+        return concatBytes(out.splice(0));
+      },
+    };
+  },
+};
+
+/** Checks one output of a codec: the bytes the writer is about to use or measure. */
+export function codecBytes(out: unknown, name: string): Uint8Array {
+  if (!(out instanceof Uint8Array)) {
+    throw new IbtError("BAD_ARGUMENT", "the deflate codec returned something other than a Uint8Array", { path: name });
+  }
+  return out;
+}
+
+/** Checks a member's whole deflated size against its size, as the reader will. */
+export function checkDeflatedSize(size: number, compressedSize: number, name: string): void {
+  if (compressedSize === 0 ? size > 0 : size > compressedSize * DEFLATE_MAX_RATIO) {
+    throw new IbtError("BAD_ARGUMENT", `the deflate codec made ${compressedSize} bytes of ${size}: not deflate`, { path: name });
+  }
+}
