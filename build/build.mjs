@@ -1,6 +1,6 @@
 // Builds the package from a clean clone: AssemblyScript → dist/engine.wasm, the wasm bytes
 // embedded as base64 in src/rsync/engine-wasm.generated.ts (so one import works in every
-// runtime without fetch or fs), then TypeScript → dist/, then the browser bundle → dist/browser/.
+// runtime without fetch or fs), then TypeScript → dist/, then the CLI bundle → dist/cli/ and the browser bundle → dist/browser/.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +24,10 @@ writeFileSync(join(root, "src", "rsync", "engine-wasm.generated.ts"), generated)
 
 run(bin("tsc"), ["-p", "tsconfig.json"]);
 chmodSync(join(root, "dist", "src", "cli", "main.js"), 0o755);
+
+// The command line as one file (build/cli.mjs): what `bin.ibt` names.
+const { buildCli } = await import("./cli.mjs");
+await buildCli();
 
 // The browser bundle (build/browser.mjs): esbuild from the same sources, checked for Node-only APIs.
 const { buildBrowser } = await import("./browser.mjs");

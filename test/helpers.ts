@@ -1,13 +1,14 @@
 /** Shared test helpers: real processes, temp dirs, a seeded PRNG and edit scripts. */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after } from "node:test";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const IBT = join(ROOT, "dist", "src", "cli", "main.js");
+/** The CLI as installed: the file package.json's `bin.ibt` names (the bundled dist/cli/ibt.mjs). */
+export const IBT = join(ROOT, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: { ibt: string } }).bin.ibt);
 
 export function run(cmd: string, args: string[], input?: Uint8Array): SpawnSyncReturns<Buffer> {
   const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30 });
