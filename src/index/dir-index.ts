@@ -102,7 +102,9 @@ export class DirIndex {
   readonly stats: IndexStats;
 
   private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
-    this.entries = new Map(sorted.map((e) => [e.path, e]));
+    const entries = new Map<string, IndexEntry>();
+    for (const e of sorted) entries.set(e.path, e);
+    this.entries = entries;
     this.id = id;
     let files = 0;
     let dirs = 0;
@@ -123,6 +125,18 @@ export class DirIndex {
     const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i]!.path === sorted[i - 1]!.path) throw new IbtError("CORRUPT", `duplicate path in index: ${sorted[i]!.path}`, { path: sorted[i]!.path });
+    }
+    return new DirIndex(sorted, await indexIdentity(sorted), stats);
+  }
+
+  /**
+   * An index of entries already in path order, as a loaded index file holds them: the order is
+   * checked (CORRUPT if a path is not greater than the one before), not sorted again.
+   */
+  static async fromSorted(sorted: readonly IndexEntry[], stats?: Partial<IndexStats>): Promise<DirIndex> {
+    for (let i = 1; i < sorted.length; i++) {
+      const path = sorted[i]!.path;
+      if (!(sorted[i - 1]!.path < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
     }
     return new DirIndex(sorted, await indexIdentity(sorted), stats);
   }

@@ -35,16 +35,19 @@ for (let i = 0; i < 256; i++) {
   HEX_DIGITS[2 * i + 1] = h.charCodeAt(1);
 }
 const ASCII = new TextDecoder("latin1");
+const HEX_OF_32 = new Uint8Array(64);
 
 /**
  * Lower-case hexadecimal, as hashes are written in indexes and manifests. Built as bytes and
  * decoded once: appending two-character pieces makes a rope of 32 nodes per hash, which costs
  * ten times the memory of the flat string while an index of millions of files holds it.
+ * `start` and `length` pick a range of `b` without making a view of it.
  */
-export function toHex(b: Uint8Array): string {
-  const out = new Uint8Array(2 * b.length);
-  for (let i = 0; i < b.length; i++) {
-    const x = b[i]!;
+export function toHex(b: Uint8Array, start = 0, length = b.length - start): string {
+  // A 32-byte hash (the common case: indexes hold one per file) reuses one buffer.
+  const out = length === 32 ? HEX_OF_32 : new Uint8Array(2 * length);
+  for (let i = 0; i < length; i++) {
+    const x = b[start + i]!;
     out[2 * i] = HEX_DIGITS[2 * x]!;
     out[2 * i + 1] = HEX_DIGITS[2 * x + 1]!;
   }

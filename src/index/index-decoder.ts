@@ -1,0 +1,244 @@
+/**
+ * Reading an index file (the format is in index-format.ts) from a stream of chunks, in one pass.
+ *
+ * Records are parsed where they lie. An entry inside one chunk is read straight from it, and its
+ * signature stays a view into that chunk: chunks are fresh buffers that nothing writes to again,
+ * so the index keeps the buffers it read instead of copies of them. Only a record that straddles
+ * chunks is copied, once, into a buffer of its own: the read that ran out says how many bytes the
+ * record needs at least, chunks are gathered (not copied) until that many have arrived, and the
+ * record is parsed again from the gathered bytes plus some slack, because a header cut short
+ * says nothing of the signature after it. Running out is signalled by throwing one preallocated
+ * marker, which happens about once per chunk, not per field. The bytes parsed from each chunk
+ * are hashed in one piece.
+ */
+import { IbtError } from "../errors.js";
+import type { EntryType } from "../fs/types.js";
+import { checkPath } from "../fs/paths.js";
+import { concatBytes, toHex } from "../rsync/bytes.js";
+import type { IndexEntry } from "./entry.js";
+import { F_CTIME, F_HASH, F_INO, F_SIGNATURE, MAGIC, SUM_LENGTH, TYPES, VERSION } from "./index-format.js";
+
+/** Thrown by a read past the end of the buffer and caught by the parser; made once, so cheap. */
+const NEED_MORE = new Error("index record continues in the next chunk");
+/** Bytes taken beyond the known need when a straddling record is parsed again. */
+const SLACK = 4096;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const EMPTY = new Uint8Array(0);
+
+/** Reads fields from one buffer; a read past its end notes how far it wanted and throws NEED_MORE. */
+class FieldReader {
+  buf: Uint8Array = EMPTY;
+  pos = 0;
+  /** File offset of buf[0], for error offsets. */
+  base = 0;
+  /** The buffer position the last NEED_MORE needed to reach. */
+  wanted = 0;
+  private view: DataView = new DataView(EMPTY.buffer);
+
+  reset(buf: Uint8Array, base: number, pos: number): void {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    this.base = base;
+    this.pos = pos;
+  }
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      this.wanted = this.pos + n;
+      throw NEED_MORE;
+    }
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  varint(): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * scale;
+      if (!(b & 0x80)) break;
+      scale *= 128;
+      if (i >= 7) throw new IbtError("CORRUPT", "index varint too long", { offset: this.base + this.pos });
+    }
+    if (v > Number.MAX_SAFE_INTEGER) throw new IbtError("CORRUPT", "index integer beyond 2^53", { offset: this.base + this.pos });
+    return v;
+  }
+  /** The next `n` bytes as a view into the buffer. */
+  take(n: number): Uint8Array {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  /** The next 32 bytes as hex (a content hash). */
+  hash(): string {
+    this.need(32);
+    const hex = toHex(this.buf, this.pos, 32);
+    this.pos += 32;
+    return hex;
+  }
+  text(): string {
+    const n = this.varint();
+    const at = this.base + this.pos;
+    const bytes = this.take(n);
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      throw new IbtError("CORRUPT", "index text is not valid UTF-8", { offset: at });
+    }
+  }
+}
+
+function readEntry(r: FieldReader, type: number): IndexEntry {
+  if (type < 1 || type > 3) throw new IbtError("CORRUPT", `unknown index entry type ${type}`, { offset: r.base + r.pos - 1 });
+  const flags = r.u8();
+  if (flags & ~15) throw new IbtError("CORRUPT", `unknown index entry flags ${flags}`, { offset: r.base + r.pos - 1 });
+  const path = r.text();
+  const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size: r.varint(), mtimeMs: r.f64(), mode: r.varint() };
+  if (flags & F_CTIME) entry.ctimeMs = r.f64();
+  if (flags & F_INO) entry.ino = r.varint();
+  if (flags & F_HASH) entry.hash = r.hash();
+  if (entry.type === "symlink") entry.target = r.text();
+  if (flags & F_SIGNATURE) entry.signature = r.take(r.varint());
+  return entry;
+}
+
+/** The record that ends the file. */
+export interface IndexEnd {
+  count: number;
+  sum: Uint8Array;
+}
+
+/**
+ * Parses an index pushed chunk by chunk, checking each entry as it completes. `hash` receives,
+ * in order, every byte the checksum covers; `finish` returns the end record, whose count and
+ * checksum the caller compares.
+ */
+export class IndexParser {
+  /** The entries so far, in file order (which the parser checks is strictly ascending). */
+  readonly entries: IndexEntry[] = [];
+  private end: IndexEnd | undefined;
+  private readonly r = new FieldReader();
+  private headerRead = false;
+  /** The start of a record that continues past them: file offset `heldAt`, `heldBytes` long. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private heldAt = 0;
+  /** How many bytes from `heldAt` that record needs at least. */
+  private heldWants = 0;
+  /** File offset of the next chunk. */
+  private offset = 0;
+
+  constructor(private readonly hash: (bytes: Uint8Array) => void) {}
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.end) throw new IbtError("CORRUPT", "data after the end of the index", { offset: this.offset });
+    const at = this.offset;
+    this.offset += chunk.length;
+    const from = this.heldBytes > 0 ? this.completeHeld(chunk) : 0;
+    if (from < 0) return;
+    if (!this.end) this.parse(chunk, at, from);
+    else if (from < chunk.length) throw new IbtError("CORRUPT", "data after the end of the index", { offset: at + from });
+  }
+
+  /** The end record, once the stream has ended (TRUNCATED if it never came). */
+  finish(): IndexEnd {
+    if (!this.end) throw new IbtError("TRUNCATED", "index file ends inside an entry", { offset: this.offset });
+    return this.end;
+  }
+
+  /** Parses records from buf[from..], hashes them, and holds an unfinished tail for the next chunk. */
+  private parse(buf: Uint8Array, base: number, from: number): void {
+    const r = this.r;
+    r.reset(buf, base, from);
+    let done = from; // the end of the last whole record
+    try {
+      while (!this.end) {
+        this.record();
+        done = r.pos;
+      }
+    } catch (e) {
+      if (e !== NEED_MORE) throw e;
+      this.held = done < buf.length ? [buf.subarray(done)] : [];
+      this.heldBytes = buf.length - done;
+      this.heldAt = base + done;
+      this.heldWants = r.wanted - done;
+    }
+    this.hash(buf.subarray(from, this.end ? done - SUM_LENGTH : done));
+    if (this.end && done < buf.length) throw new IbtError("CORRUPT", "data after the end of the index", { offset: base + done });
+  }
+
+  /** Completes the held record with the start of `chunk`: how much of it was used, or -1 for "not yet". */
+  private completeHeld(chunk: Uint8Array): number {
+    if (chunk.length < this.heldWants - this.heldBytes) return this.gather(chunk);
+    let take = Math.min(chunk.length, this.heldWants - this.heldBytes + SLACK);
+    const r = this.r;
+    for (;;) {
+      const record = concatBytes([...this.held, chunk.subarray(0, take)]);
+      r.reset(record, this.heldAt, 0);
+      try {
+        this.record();
+      } catch (e) {
+        if (e !== NEED_MORE) throw e;
+        this.heldWants = r.wanted;
+        if (take === chunk.length) return this.gather(chunk);
+        take = Math.min(chunk.length, Math.max(r.wanted - this.heldBytes, 2 * take));
+        continue;
+      }
+      this.hash(record.subarray(0, this.end ? r.pos - SUM_LENGTH : r.pos));
+      const used = r.pos - this.heldBytes;
+      this.held = [];
+      this.heldBytes = 0;
+      return used;
+    }
+  }
+
+  private gather(chunk: Uint8Array): -1 {
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    return -1;
+  }
+
+  /** Reads one record at the reader's position: the header, an entry or the end. */
+  private record(): void {
+    const r = this.r;
+    if (!this.headerRead) {
+      const magic = r.take(MAGIC.length);
+      if (magic.some((b, i) => b !== MAGIC[i])) throw new IbtError("BAD_MAGIC", "not an ibt index file", { offset: 0 });
+      const version = r.u32();
+      if (version !== VERSION) throw new IbtError("UNSUPPORTED", `index format version ${version} (this library reads ${VERSION})`, { offset: 8 });
+      this.headerRead = true;
+      return;
+    }
+    const start = r.pos;
+    const type = r.u8();
+    if (type === 0) {
+      const count = r.varint();
+      this.end = { count, sum: r.take(SUM_LENGTH).slice() };
+      return;
+    }
+    const entry = readEntry(r, type);
+    checkPath(entry.path);
+    const entries = this.entries;
+    if (entry.path === "" || (entries.length > 0 && !(entries[entries.length - 1]!.path < entry.path))) {
+      throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(entry.path)}`, { offset: r.base + start });
+    }
+    entries.push(entry);
+  }
+}
