@@ -23,6 +23,8 @@ const NEED_MORE = new Error("index record continues in the next chunk");
 /** Bytes taken beyond the known need when a straddling record is parsed again. */
 const SLACK = 4096;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const FILE = TYPES.indexOf("file");
+const SYMLINK = TYPES.indexOf("symlink");
 const EMPTY = new Uint8Array(0);
 
 /** Reads fields from one buffer; a read past its end notes how far it wanted and throws NEED_MORE. */
@@ -104,17 +106,30 @@ class FieldReader {
   }
 }
 
+const ALL_FLAGS = F_CTIME | F_INO | F_HASH | F_SIGNATURE;
+
 function readEntry(r: FieldReader, type: number): IndexEntry {
   if (type < 1 || type > 3) throw new IbtError("CORRUPT", `unknown index entry type ${type}`, { offset: r.base + r.pos - 1 });
   const flags = r.u8();
-  if (flags & ~15) throw new IbtError("CORRUPT", `unknown index entry flags ${flags}`, { offset: r.base + r.pos - 1 });
+  if (flags & ~ALL_FLAGS) throw new IbtError("CORRUPT", `unknown index entry flags ${flags}`, { offset: r.base + r.pos - 1 });
   const path = r.text();
-  const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size: r.varint(), mtimeMs: r.f64(), mode: r.varint() };
-  if (flags & F_CTIME) entry.ctimeMs = r.f64();
-  if (flags & F_INO) entry.ino = r.varint();
-  if (flags & F_HASH) entry.hash = r.hash();
-  if (entry.type === "symlink") entry.target = r.text();
-  if (flags & F_SIGNATURE) entry.signature = r.take(r.varint());
+  const size = r.varint();
+  const mtimeMs = r.f64();
+  const mode = r.varint();
+  const ctimeMs = flags & F_CTIME ? r.f64() : undefined;
+  const ino = flags & F_INO ? r.varint() : undefined;
+  const hash = flags & F_HASH ? r.hash() : undefined;
+  const target = type === SYMLINK ? r.text() : undefined;
+  const signature = flags & F_SIGNATURE ? r.take(r.varint()) : undefined;
+  // A file with every field (what a walk on a POSIX file system records) is built in one
+  // literal: an object grown field by field keeps the later fields in a second allocation.
+  if (flags === ALL_FLAGS && type === FILE) return { path, type: "file", size, mtimeMs, mode, ctimeMs, ino, hash, signature };
+  const entry: IndexEntry = { path, type: TYPES[type] as EntryType, size, mtimeMs, mode };
+  if (ctimeMs !== undefined) entry.ctimeMs = ctimeMs;
+  if (ino !== undefined) entry.ino = ino;
+  if (hash !== undefined) entry.hash = hash;
+  if (target !== undefined) entry.target = target;
+  if (signature !== undefined) entry.signature = signature;
   return entry;
 }
 

@@ -13,7 +13,7 @@ import type { IndexEntry } from "./entry.js";
 import { F_CTIME, F_HASH, F_INO, F_SIGNATURE, MAGIC, TYPES, VERSION } from "./index-format.js";
 
 const CHUNK = 64 * 1024;
-const PASS_ON = 4096;
+const PASS_ON = 1024;
 const UTF8 = new TextEncoder();
 
 /** Hex digit values by character code; 255 marks a character that is not one. */
@@ -82,6 +82,23 @@ export class ChunkWriter {
     this.used += b.length;
   }
   text(s: string): void {
+    // A short ASCII string (nearly every path) is copied unit by unit after its one-byte length.
+    if (s.length < 0x80) {
+      this.room(1 + s.length);
+      const buf = this.buf;
+      let at = this.used + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === s.length) {
+        buf[this.used] = s.length;
+        this.used = at;
+        return;
+      }
+    }
     const b = UTF8.encode(s);
     this.varint(b.length);
     this.bytes(b);

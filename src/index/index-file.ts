@@ -42,22 +42,31 @@ export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> 
 
 /** Decodes an index from a stream of chunks, checking everything. */
 export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
-  const chunks = chunksOf(source);
-  // Each read is asked for before the chunk in hand is parsed and hashed, so that the I/O (and,
-  // for the first, compiling the engine) proceeds while the parser works.
-  let next = chunks.next();
+  // Nothing waits for the hasher (the first in a process waits for the engine to compile):
+  // parsed bytes queue until it is ready. And each read is asked for before the chunk in hand
+  // is parsed, so that the I/O proceeds while the parser works.
   let hasher: Hasher | undefined;
+  const queued: Uint8Array[] = [];
+  const ready = Hasher.create().then((h) => {
+    hasher = h;
+    for (const bytes of queued.splice(0)) h.update(bytes);
+    return h;
+  });
+  ready.catch(() => undefined); // awaited below; this only keeps a failure from being unhandled meanwhile
+  const chunks = chunksOf(source);
+  let next = chunks.next();
   try {
-    hasher = await Hasher.create();
-    const h = hasher;
-    const parser = new IndexParser((bytes) => h.update(bytes));
+    const parser = new IndexParser((bytes) => {
+      if (hasher) hasher.update(bytes);
+      else queued.push(bytes);
+    });
     for (let r = await next; !r.done; r = await next) {
       next = chunks.next();
       parser.push(r.value);
     }
     const end = parser.finish();
     if (end.count !== parser.entries.length) throw new IbtError("CORRUPT", `index says ${end.count} entries, holds ${parser.entries.length}`);
-    const sum = h.digest();
+    const sum = (await ready).digest();
     if (sum.some((b, i) => b !== end.sum[i])) throw new IbtError("CORRUPT", "index checksum mismatch");
     return await DirIndex.fromSorted(parser.entries);
   } catch (e) {
@@ -66,6 +75,7 @@ export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
     await chunks.return(undefined).catch(() => undefined);
     throw e;
   } finally {
+    await ready.catch(() => undefined);
     hasher?.dispose();
   }
 }
