@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync, utimesSync, statSync, renameSync } from "node:fs";
+import { mkdirSync, writeFileSync, utimesSync, statSync, renameSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryFs, DirIndex, DiffIndex, summarize, saveIndex, loadIndex, encodeIndex, decodeIndex, isIbtError, collect, type FsAdapter } from "../src/index.js";
 import { NodeFs } from "../src/node/index.js";
@@ -279,4 +279,27 @@ test("DirIndex: an entry it cannot index (a FIFO) is no error where the rules ex
       await assert.rejects(DirIndex.build(fs), (e) => isIbtError(e, "UNSUPPORTED"));
     }
   }
+});
+
+test("an index keeps 16-byte strong sums: byte for byte what rdiff signature -S 16 writes, and rdiff makes deltas from them", async () => {
+  const dir = tempDir();
+  const big = randomBytes(rng(9), 300_000);
+  writeFileSync(join(dir, "big.bin"), big);
+  writeFileSync(join(dir, "small.txt"), textBytes(rng(10), 5000));
+  const index = await DirIndex.build(new NodeFs(dir));
+  for (const name of ["big.bin", "small.txt"]) {
+    const sig = index.get(name)!.signature!;
+    assert.equal(new DataView(sig.buffer, sig.byteOffset).getUint32(8), 16, `${name}: strong length in the header`);
+    const r = spawnSync("rdiff", ["-S", "16", "signature", join(dir, name), "-"], { maxBuffer: 1 << 26 });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.deepEqual(new Uint8Array(r.stdout), sig, `${name}: rdiff's signature`);
+  }
+  // rdiff takes the stored signature: delta against it, patch the old file, get the new one.
+  writeFileSync(join(dir, "big.sig"), index.get("big.bin")!.signature!);
+  const edited = big.slice();
+  edited.set(randomBytes(rng(11), 100), 150_000);
+  writeFileSync(join(dir, "edited"), edited);
+  assert.equal(spawnSync("rdiff", ["delta", join(dir, "big.sig"), join(dir, "edited"), join(dir, "d")]).status, 0);
+  assert.equal(spawnSync("rdiff", ["patch", join(dir, "big.bin"), join(dir, "d"), join(dir, "out")]).status, 0);
+  assert.deepEqual(new Uint8Array(readFileSync(join(dir, "out"))), edited);
 });

@@ -46,16 +46,16 @@ adapterConformance("NodeFs", {
   },
 });
 
-// The same contract with synchronous metadata calls and reads, as the CLI uses them.
-adapterConformance("NodeFs (syncMetadata, syncReads)", {
+// The same contract with synchronous metadata calls, reads and writes, as the CLI uses them.
+adapterConformance("NodeFs (syncMetadata, syncReads, syncWrites)", {
   make: async () => {
     const { root, outside, cleanup } = await fresh();
-    return { fs: new NodeFs(root, { syncMetadata: true, syncReads: true }), outside, cleanup };
+    return { fs: new NodeFs(root, { syncMetadata: true, syncReads: true, syncWrites: true }), outside, cleanup };
   },
   makeReadOnly: async (tree) => {
     const { root, cleanup } = await fresh();
     await build(new NodeFs(root), tree);
-    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true, syncReads: true }), cleanup };
+    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true, syncReads: true, syncWrites: true }), cleanup };
   },
 });
 

@@ -18,13 +18,16 @@ import { flag, type Parsed } from "./args.js";
 /** A file outside any tree, as (adapter on its directory, name). */
 function fileAt(path: string): { fs: NodeFs; name: string } {
   const abs = resolve(path);
-  return { fs: new NodeFs(dirname(abs)), name: basename(abs) };
+  return { fs: new NodeFs(dirname(abs), SYNC), name: basename(abs) };
 }
+
+// The command owns its process: synchronous calls skip the thread pool's round trips, which cost
+// more than the calls themselves, and block nothing else.
+const SYNC = { syncMetadata: true, syncReads: true, syncWrites: true } as const;
 
 function tree(path: string | undefined, what: string): NodeFs {
   if (!path) throw new IbtError("BAD_ARGUMENT", `missing ${what}`);
-  // The command owns its process: synchronous stats are faster and block nothing else.
-  return new NodeFs(resolve(path), { syncMetadata: true, syncReads: true });
+  return new NodeFs(resolve(path), SYNC);
 }
 
 function need(p: Parsed, count: number, usage: string): string[] {

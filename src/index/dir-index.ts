@@ -35,7 +35,7 @@ export interface DirIndexOptions {
   previous?: DirIndex;
   /** Read every file even when the quick check says it is unchanged. */
   force?: boolean;
-  /** Keep librsync signatures of files (true), with these options, or not (false). */
+  /** Keep librsync signatures of files (true: INDEX_SIGNATURES), with these options, or not (false). */
   signatures?: boolean | SignatureOptions;
   /** Called after each file, directory or symlink is indexed. */
   onProgress?: (progress: IndexProgress) => void;
@@ -76,6 +76,16 @@ interface Resolved {
   cache: ContentCache | undefined;
 }
 
+/**
+ * Signatures an index keeps by default: librsync's recommended block length, and strong sums of
+ * 16 bytes instead of BLAKE2b's full 32. An index is mostly signatures (5,000 files of 165 MiB:
+ * 8.3 MB at 32 bytes, 4.7 MB at 16), loaded and saved whole on every backup. 128 bits leave a
+ * chance false block match at about 2^-128 per comparison, and no known way to make one
+ * on purpose short of a second preimage of BLAKE2b-128; every file is also checked against its
+ * whole BLAKE2b-256 when a diff is applied. rdiff reads such signatures like any other.
+ */
+export const INDEX_SIGNATURES: SignatureOptions = Object.freeze({ strongLength: 16 });
+
 /** Every default in one place. */
 function resolve(o: DirIndexOptions): Resolved {
   return {
@@ -85,7 +95,7 @@ function resolve(o: DirIndexOptions): Resolved {
     previous: o.previous,
     force: o.force ?? false,
     // Signatures are what make the next backup a delta: keep them unless told otherwise.
-    signatures: o.signatures === false ? undefined : o.signatures === true || o.signatures === undefined ? {} : o.signatures,
+    signatures: o.signatures === false ? undefined : o.signatures === true || o.signatures === undefined ? INDEX_SIGNATURES : o.signatures,
     onProgress: o.onProgress ?? (() => {}),
     // A backup that silently leaves files out is worse than one that stops.
     onError: o.onError ?? (() => "abort"),

@@ -1,4 +1,4 @@
-export { DirIndex, type DirIndexOptions, type IndexProgress, type IndexStats } from "./dir-index.js";
+export { DirIndex, INDEX_SIGNATURES, type DirIndexOptions, type IndexProgress, type IndexStats } from "./dir-index.js";
 export { DiffIndex, summarize, type Change, type Diff } from "./diff-index.js";
 export { saveIndex, loadIndex, encodeIndex, decodeIndex } from "./index-file.js";
 export { IgnoreRules } from "./ignore-rules.js";

@@ -18,7 +18,7 @@
  */
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
@@ -43,6 +43,12 @@ export interface NodeFsOptions {
    * pool for each, and the round trips cost more than the reads.
    */
   syncReads?: boolean;
+  /**
+   * Write files with synchronous calls (default false), for the same reason and with the same
+   * caveat; the temporary file and the rename stay as they are, so a write is still whole or
+   * not at all.
+   */
+  syncWrites?: boolean;
 }
 
 const READ_CHUNK = 256 * 1024;
@@ -69,6 +75,7 @@ export class NodeFs implements FsAdapter {
   readonly root: string;
   private readonly syncMetadata: boolean;
   private readonly syncReads: boolean;
+  private readonly syncWrites: boolean;
 
   constructor(root: string, options: NodeFsOptions = {}) {
     if (typeof root !== "string" || !isAbsolute(root)) {
@@ -78,6 +85,7 @@ export class NodeFs implements FsAdapter {
     this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: !DENO, writable: !options.readOnly };
     this.syncMetadata = options.syncMetadata ?? false;
     this.syncReads = options.syncReads ?? false;
+    this.syncWrites = options.syncWrites ?? false;
   }
 
   async list(path: string): Promise<string[]> {
@@ -219,19 +227,18 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(path, "writeFile");
     // Fail before reading the source when the rename could not succeed.
     if ((await lstatOrUndefined(abs, path, "writeFile"))?.isDirectory()) throw notFile(path, "dir", "writeFile");
-    const fail = failWith(path, "writeFile");
     const temp = join(dirname(abs), tempName(baseName(path)));
-    let handle: FileHandle | undefined;
+    let file: TempFile | undefined;
     let created = false;
     try {
-      handle = await fsp.open(temp, "wx", 0o666).catch(fail);
+      file = this.syncWrites ? syncTempFile(temp) : await asyncTempFile(temp);
       created = true;
       let position = 0;
       const write = async (chunk: Uint8Array) => {
         for (let at = 0; at < chunk.length; ) {
-          const { bytesWritten } = await handle!.write(chunk, at, chunk.length - at, position).catch(fail);
-          at += bytesWritten;
-          position += bytesWritten;
+          const written = await file!.write(chunk, at, chunk.length - at, position);
+          at += written;
+          position += written;
         }
       };
       // Small chunks (a ZIP writer emits headers of a few dozen bytes) are gathered into one
@@ -258,19 +265,32 @@ export class NodeFs implements FsAdapter {
         gathered += chunk.length;
       };
       // Errors the source throws pass through unchanged; only our own calls are mapped.
-      if (data instanceof Uint8Array) await write(data);
-      else for await (const chunk of chunksOf(data)) await put(chunk);
-      await flush();
+      const ours = async (work: () => unknown) => {
+        try {
+          await work();
+        } catch (e) {
+          throw fsFailure(e, path, "writeFile");
+        }
+      };
+      if (data instanceof Uint8Array) await ours(() => write(data));
+      else for await (const chunk of chunksOf(data)) await ours(() => put(chunk));
+      await ours(flush);
       // chmod, not the open's mode argument, which the umask would cut.
-      if (mode !== undefined) await handle.chmod(mode).catch(fail);
-      const h = handle;
-      handle = undefined;
-      await h.close().catch(fail);
-      await fsp.rename(temp, abs).catch(fail);
+      if (mode !== undefined) await ours(() => file!.chmod(mode));
+      const f = file;
+      file = undefined;
+      await ours(() => f.close());
+      await ours(() => (this.syncWrites ? renameSync(temp, abs) : fsp.rename(temp, abs)));
     } catch (e) {
-      await handle?.close().catch(() => undefined);
+      try {
+        await file?.close();
+      } catch {
+        // the write failed already; that error is the one to report
+      }
       if (created) await fsp.unlink(temp).catch(() => undefined);
-      throw e;
+      // Our calls were mapped as they failed, the source's errors pass unchanged; only a failed
+      // open is still a raw platform error here.
+      throw created ? e : fsFailure(e, path, "writeFile");
     }
   }
 
@@ -567,5 +587,34 @@ function fsFailure(e: unknown, path: string, caller: string): IbtError {
 function failWith(path: string, caller: string): (e: unknown) => never {
   return (e) => {
     throw fsFailure(e, path, caller);
+  };
+}
+
+/** The temporary file a write goes to: positional writes, chmod and close, sync or async alike. */
+interface TempFile {
+  write(chunk: Uint8Array, at: number, length: number, position: number): number | Promise<number>;
+  chmod(mode: number): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+async function asyncTempFile(temp: string): Promise<TempFile> {
+  const handle = await fsp.open(temp, "wx", 0o666);
+  return {
+    write: async (chunk, at, length, position) => (await handle.write(chunk, at, length, position)).bytesWritten,
+    chmod: (mode) => handle.chmod(mode),
+    close: () => handle.close(),
+  };
+}
+
+function syncTempFile(temp: string): TempFile {
+  const fd = openSync(temp, "wx", 0o666);
+  let open = true;
+  return {
+    write: (chunk, at, length, position) => writeSync(fd, chunk, at, length, position),
+    chmod: (mode) => fchmodSync(fd, mode),
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
   };
 }
