@@ -4,16 +4,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signatureOf, signature, SignatureJob, signatureParams, isIbtError, collect } from "../src/index.js";
 import { ok, ibt, tempDir, rng, randomBytes, textBytes, split, hex } from "./helpers.js";
+import { KINDS } from "./shared/engine-fixtures.js";
 
 const dir = tempDir();
 const MiB = 1 << 20;
 const SIZES = [0, 1, 255, 256, 257, 65535, 65536, 65537, 3 * MiB + 12345];
-const KINDS = [
-  ["blake2", "rabinkarp"],
-  ["blake2", "rollsum"],
-  ["md4", "rabinkarp"],
-  ["md4", "rollsum"],
-] as const;
 
 function fixture(size: number): string {
   const path = join(dir, `basis-${size}`);

@@ -39,7 +39,8 @@ function pair(size: number, seed: number): [Uint8Array, Uint8Array] {
   return [basis, out.subarray(0, Math.max(cut, at + inserted.length))];
 }
 
-const KINDS = [
+/** Every signature kind: strong hash × rolling sum (librsync's four magics). */
+export const KINDS = [
   ["blake2", "rabinkarp"],
   ["blake2", "rollsum"],
   ["md4", "rabinkarp"],
