@@ -17,12 +17,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyDiff, isIbtError, MANIFEST_NAME, type ErrorCode } from "../src/index.js";
 import { rng, tempDir, ROOT } from "./helpers.js";
-import { judge, scaled, snapshot, sameSnapshot, tally } from "./hostile-kit.js";
+import { scaled, snapshot, sameSnapshot, tally } from "./hostile-kit.js";
 import {
   baseTarget,
   centralRecords,
   crc32,
   handZip,
+  judgeApply,
   membersOf,
   readerOf,
   validFixture,
@@ -37,15 +38,7 @@ const ARCHIVE_CODES: ErrorCode[] = ["CORRUPT", "TRUNCATED", "UNSAFE_PATH", "UNSU
 async function tryArchive(t: ReturnType<typeof tally>, label: string, bytes: Uint8Array, kind: "memory" | "node", mayAccept: boolean): Promise<string> {
   const { want } = await validFixture();
   const target = await baseTarget(kind);
-  const opts: Parameters<typeof judge>[2] = {
-    target: target.fs,
-    before: target.before,
-    allowed: ARCHIVE_CODES,
-    work: async () => applyDiff(target.fs, await readerOf(bytes)),
-  };
-  if (target.sentinel) opts.sentinel = target.sentinel;
-  if (mayAccept) opts.accept = async () => sameSnapshot(await snapshot(target.fs), want);
-  return judge(t, label, opts);
+  return judgeApply(t, label, target, bytes, ARCHIVE_CODES, mayAccept ? async () => sameSnapshot(await snapshot(target.fs), want) : undefined);
 }
 
 test("the valid archive applies, so the cases below fail for their own reason", async () => {

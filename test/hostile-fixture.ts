@@ -21,7 +21,9 @@ import {
   MemoryFs,
   ZipReader,
   ZipWriter,
+  applyDiff,
   joinPath,
+  type ErrorCode,
   type FsAdapter,
   type TreeSpec,
 } from "../src/index.js";
@@ -29,7 +31,7 @@ import { NodeFs } from "../src/node/index.js";
 import { crc32 } from "../src/archive/crc32.js";
 import { RecordWriter } from "../src/archive/zip-format.js";
 import { rng, textBytes, tempDir } from "./helpers.js";
-import { snapshot, type Snapshot } from "./hostile-kit.js";
+import { judge, snapshot, type Snapshot, type Tally } from "./hostile-kit.js";
 
 const text = textBytes(rng(5), 40_000);
 const edited = text.slice();
@@ -114,6 +116,17 @@ export async function baseTarget(kind: "memory" | "node", spec: TreeSpec = BASE_
   await build(fs, spec);
   const sentinel = new NodeFs(outside);
   return { fs, dir, before: await snapshot(fs), sentinel: { fs: sentinel, before: await snapshot(sentinel) } };
+}
+
+/**
+ * Judges applying the archive `zip` to a fresh base `target`: refused with one of `allowed`
+ * and the target (and its sentinel) unchanged, or, when `accept` is given, applied and confirmed.
+ */
+export function judgeApply(t: Tally, label: string, target: Target, zip: Uint8Array, allowed: readonly ErrorCode[], accept?: () => Promise<boolean>): Promise<"refused" | "accepted"> {
+  const opts: Parameters<typeof judge>[2] = { target: target.fs, before: target.before, allowed, work: async () => applyDiff(target.fs, await readerOf(zip)) };
+  if (target.sentinel) opts.sentinel = target.sentinel;
+  if (accept) opts.accept = accept;
+  return judge(t, label, opts);
 }
 
 /** Bytes of a ZipReader source over an array. */

@@ -18,10 +18,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyDiff, blake2b, MANIFEST_NAME, type ErrorCode, type TreeSpec } from "../src/index.js";
+import { blake2b, MANIFEST_NAME, type ErrorCode, type TreeSpec } from "../src/index.js";
 import { hex, rng } from "./helpers.js";
-import { judge, scaled, snapshot, tally, type Tally } from "./hostile-kit.js";
-import { BASE_SPEC, baseTarget, membersOf, readerOf, validFixture, zipOf } from "./hostile-fixture.js";
+import { scaled, snapshot, tally, type Tally } from "./hostile-kit.js";
+import { BASE_SPEC, baseTarget, judgeApply, membersOf, validFixture, zipOf } from "./hostile-fixture.js";
 
 const MANIFEST_CODES: ErrorCode[] = ["CORRUPT", "UNSAFE_PATH", "UNSUPPORTED", "BASE_MISMATCH"];
 const SPEC: TreeSpec = { ...BASE_SPEC, out: { symlink: "../outside" }, indir: { symlink: "dir" } };
@@ -43,16 +43,7 @@ function manifest(changes: unknown[], parents: unknown[] = [], extra: Record<str
 
 async function attempt(t: Tally, label: string, members: [string, Uint8Array][], kind: "memory" | "node", accept?: (fs: Awaited<ReturnType<typeof baseTarget>>["fs"]) => Promise<boolean>): Promise<string> {
   const target = await baseTarget(kind, SPEC);
-  const zip = await zipOf(members);
-  const opts: Parameters<typeof judge>[2] = {
-    target: target.fs,
-    before: target.before,
-    allowed: MANIFEST_CODES,
-    work: async () => applyDiff(target.fs, await readerOf(zip)),
-  };
-  if (target.sentinel) opts.sentinel = target.sentinel;
-  if (accept) opts.accept = () => accept(target.fs);
-  return judge(t, `${label} (${kind})`, opts);
+  return judgeApply(t, `${label} (${kind})`, target, await zipOf(members), MANIFEST_CODES, accept ? () => accept(target.fs) : undefined);
 }
 
 test("every unsafe path, in every place a manifest holds a path, is refused", async () => {
@@ -166,23 +157,13 @@ test("symlinks out of the target are restored verbatim; writing through any syml
     for (const [label, changes, code] of cases) {
       const members: [string, Uint8Array][] = [[MANIFEST_NAME, manifest(changes)]];
       if (JSON.stringify(changes).includes("new/evil")) members.push(data);
-      const target = await baseTarget(kind, SPEC);
-      const zip = await zipOf(members);
-      const opts: Parameters<typeof judge>[2] = { target: target.fs, before: target.before, allowed: [code], work: async () => applyDiff(target.fs, await readerOf(zip)) };
-      if (target.sentinel) opts.sentinel = target.sentinel;
-      await judge(t, `${label} (${kind})`, opts);
+      await judgeApply(t, `${label} (${kind})`, await baseTarget(kind, SPEC), await zipOf(members), [code]);
     }
     // A link out of the target alone is data: applied, stored verbatim, nothing outside touched.
     const target = await baseTarget(kind, SPEC);
-    const opts: Parameters<typeof judge>[2] = {
-      target: target.fs,
-      before: target.before,
-      allowed: [],
-      work: async () => applyDiff(target.fs, await readerOf(await zipOf([[MANIFEST_NAME, manifest([{ kind: "create", path: "esc", new: symlink("../outside/sentinel") }])]]))),
-      accept: async () => (await target.fs.readlink("esc")) === "../outside/sentinel",
-    };
-    if (target.sentinel) opts.sentinel = target.sentinel;
-    assert.equal(await judge(t, `link out alone (${kind})`, opts), "accepted");
+    const linkOut = await zipOf([[MANIFEST_NAME, manifest([{ kind: "create", path: "esc", new: symlink("../outside/sentinel") }])]]);
+    const accepted = await judgeApply(t, `link out alone (${kind})`, target, linkOut, [], async () => (await target.fs.readlink("esc")) === "../outside/sentinel");
+    assert.equal(accepted, "accepted");
   }
 });
 

@@ -30,6 +30,7 @@ import { Hasher } from "../rsync/hashes.js";
 import { patch } from "../rsync/patch.js";
 import { concatBytes, toHex } from "../rsync/bytes.js";
 import { ZipReader, type RandomAccessFile } from "./zip-read.js";
+import { STAGING_PREFIX } from "../index/entry.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
 export interface ApplyOptions {
@@ -144,7 +145,7 @@ async function refuseCaseTwins(fs: FsAdapter, staging: string, m: Manifest): Pro
 }
 
 function stagingName(m: Manifest): string {
-  return `.ibt-staging-${m.target.slice(0, 16)}`;
+  return `${STAGING_PREFIX}${m.target.slice(0, 16)}`;
 }
 
 export async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | undefined> {

@@ -79,9 +79,9 @@ interface Resolved {
 /**
  * Signatures an index keeps by default: librsync's recommended block length, and strong sums of
  * 16 bytes instead of BLAKE2b's full 32. An index is mostly signatures (5,000 files of 165 MiB:
- * 8.3 MB at 32 bytes, 4.7 MB at 16), loaded and saved whole on every backup. 128 bits leave a
- * chance false block match at about 2^-128 per comparison, and no known way to make one
- * on purpose short of a second preimage of BLAKE2b-128; every file is also checked against its
+ * 8.3 MB at 32 bytes, 4.8 MB at 16), loaded and saved whole on every backup. With 128 bits a
+ * chance false block match has a probability of about 2^-128 per comparison, and there is no
+ * known way to make one on purpose short of a second preimage of BLAKE2b-128; every file is also checked against its
  * whole BLAKE2b-256 when a diff is applied. rdiff reads such signatures like any other.
  */
 export const INDEX_SIGNATURES: SignatureOptions = Object.freeze({ strongLength: 16 });
@@ -209,14 +209,14 @@ class Walker {
 
   /** Records one listed entry; returns a promise only when that needs I/O. */
   private visit(path: string, st: FsStat | undefined, error: IbtError | undefined, inside: IgnoreRules): Promise<unknown> | undefined {
+    // An entry that cannot be used is no error if the rules leave it out anyway (as a file: no
+    // directory pattern can be meant for it), a socket in an excluded folder, say.
+    if (error) return ignoredAsFile(inside, path) ? undefined : this.fail(path, error);
     try {
-      // An entry that cannot be used is no error if the rules leave it out anyway (as a file:
-      // no directory pattern can be meant for it), a socket in an excluded folder, say.
-      if (error) throw ignoredAsFile(inside, path) ? SKIP : error;
       checkPath(path);
       if (inside.ignores(path, st!.type === "dir")) return undefined;
     } catch (e) {
-      return e === SKIP ? undefined : this.guard(path, () => Promise.reject(e));
+      return this.fail(path, e);
     }
     const stat = st!;
     if (stat.type === "dir") {
@@ -328,6 +328,11 @@ class Walker {
     return this.inodes;
   }
 
+  /** Hands a failure found without I/O to onError, as `guard` does. */
+  private fail(path: string, error: unknown): Promise<undefined> {
+    return this.guard(path, () => Promise.reject(error));
+  }
+
   /** Runs one path's work; a failure goes to onError, which skips the path or aborts. */
   private async guard<T>(path: string, work: () => Promise<T>): Promise<T | undefined> {
     try {
@@ -352,8 +357,6 @@ class Walker {
 function ms(t: number): number {
   return Math.round(t);
 }
-
-const SKIP = Symbol("skip");
 
 function ignoredAsFile(rules: IgnoreRules, path: string): boolean {
   try {

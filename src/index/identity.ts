@@ -10,7 +10,7 @@
  * short-lived strings per entry, and loading an index computes this for every entry in it.
  */
 import { Hasher } from "../rsync/hashes.js";
-import { toHex } from "../rsync/bytes.js";
+import { copyAscii, toHex } from "../rsync/bytes.js";
 import type { IndexEntry } from "./entry.js";
 
 const UTF8 = new TextEncoder();
@@ -35,16 +35,9 @@ class HashedLines {
       }
     }
     // ASCII (nearly every path) is copied unit by unit; the rest goes through the encoder.
-    const buf = this.buf;
-    let used = this.used;
-    let i = 0;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[used++] = c;
-    }
-    if (i < s.length) used += UTF8.encodeInto(s.slice(i), buf.subarray(used)).written;
-    this.used = used;
+    const i = copyAscii(s, this.buf, this.used);
+    this.used += i;
+    if (i < s.length) this.used += UTF8.encodeInto(s.slice(i), this.buf.subarray(this.used)).written;
   }
 
   byte(b: number): void {

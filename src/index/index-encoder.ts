@@ -9,6 +9,7 @@
  * small signature that trip costs more than the copy.
  */
 import { IbtError } from "../errors.js";
+import { copyAscii } from "../rsync/bytes.js";
 import type { IndexEntry } from "./entry.js";
 import { F_CTIME, F_HASH, F_INO, F_SIGNATURE, MAGIC, TYPES, VERSION } from "./index-format.js";
 
@@ -85,17 +86,9 @@ export class ChunkWriter {
     // A short ASCII string (nearly every path) is copied unit by unit after its one-byte length.
     if (s.length < 0x80) {
       this.room(1 + s.length);
-      const buf = this.buf;
-      let at = this.used + 1;
-      let i = 0;
-      for (; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[at++] = c;
-      }
-      if (i === s.length) {
-        buf[this.used] = s.length;
-        this.used = at;
+      if (copyAscii(s, this.buf, this.used + 1) === s.length) {
+        this.buf[this.used] = s.length;
+        this.used += 1 + s.length;
         return;
       }
     }

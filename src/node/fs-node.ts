@@ -89,6 +89,62 @@ export class NodeFs implements FsAdapter {
   }
 
   async list(path: string): Promise<string[]> {
+    return (await this.readDir(path)).names;
+  }
+
+  /**
+   * `list` and an lstat of every entry, locating the directory once. With `syncMetadata` the
+   * stats are synchronous calls; otherwise at most LIST_STAT_CONCURRENCY are in flight.
+   */
+  async listStat(path: string): Promise<ListedEntry[]> {
+    const { abs, names } = await this.readDir(path);
+    const out: ListedEntry[] = names.map((name) => ({ name }));
+    // A name that is no safe path is refused before it reaches the file system, as lstat would.
+    const unsafe = (entry: ListedEntry): boolean => {
+      try {
+        checkPath(joinPath(path, entry.name));
+        return false;
+      } catch (e) {
+        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
+        return true;
+      }
+    };
+    const fill = (entry: ListedEntry, got: Stats | Error) => {
+      const child = joinPath(path, entry.name);
+      try {
+        if (got instanceof Error) throw got;
+        entry.stat = toFsStat(got, child);
+      } catch (e) {
+        entry.error = fsFailure(e, child, "lstat");
+      }
+    };
+    if (this.syncMetadata) {
+      for (const entry of out) {
+        if (unsafe(entry)) continue;
+        let got: Stats | Error;
+        try {
+          got = lstatSync(this.child(abs, entry.name));
+        } catch (e) {
+          got = e instanceof Error ? e : new Error(String(e));
+        }
+        fill(entry, got);
+      }
+      return out;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < out.length) {
+        const entry = out[next++]!;
+        if (unsafe(entry)) continue;
+        fill(entry, await fsp.lstat(this.child(abs, entry.name)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_STAT_CONCURRENCY, out.length) }, worker));
+    return out;
+  }
+
+  /** The directory `path` located (absolute) and read; it must be a real directory. */
+  private async readDir(path: string): Promise<{ abs: string; names: string[] }> {
     const abs = await this.locate(checkPath(path), "list");
     let names: string[];
     try {
@@ -99,62 +155,7 @@ export class NodeFs implements FsAdapter {
       throw fsFailure(e, path, "list");
     }
     if (path !== "") this.knownDirs.add(path); // its entries' parent check is done
-    return names;
-  }
-
-  /**
-   * `list` and an lstat of every entry, locating the directory once. With `syncMetadata` the
-   * stats are synchronous calls; otherwise at most LIST_STAT_CONCURRENCY are in flight.
-   */
-  async listStat(path: string): Promise<ListedEntry[]> {
-    const names = await this.list(path);
-    const abs = path === "" ? this.root : await this.locate(path, "list");
-    const out: ListedEntry[] = names.map((name) => ({ name }));
-    const one = (entry: ListedEntry, st: Stats | undefined, e: unknown) => {
-      const child = joinPath(path, entry.name);
-      try {
-        if (st === undefined) throw fsFailure(e, child, "lstat");
-        entry.stat = toFsStat(st, child);
-      } catch (err) {
-        entry.error = fsFailure(err, child, "lstat");
-      }
-    };
-    const safe = (entry: ListedEntry): boolean => {
-      try {
-        checkPath(joinPath(path, entry.name));
-        return true;
-      } catch (e) {
-        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
-        return false;
-      }
-    };
-    if (this.syncMetadata) {
-      for (const entry of out) {
-        if (!safe(entry)) continue;
-        let st: Stats | undefined;
-        let err: unknown;
-        try {
-          st = lstatSync(this.child(abs, entry.name));
-        } catch (e) {
-          err = e;
-        }
-        one(entry, st, err);
-      }
-      return out;
-    }
-    let next = 0;
-    const worker = async () => {
-      while (next < out.length) {
-        const entry = out[next++]!;
-        if (!safe(entry)) continue;
-        await fsp.lstat(this.child(abs, entry.name)).then(
-          (st) => one(entry, st, undefined),
-          (e: unknown) => one(entry, undefined, e),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LIST_STAT_CONCURRENCY, out.length) }, worker));
-    return out;
+    return { abs, names };
   }
 
   async lstat(path: string): Promise<FsStat> {

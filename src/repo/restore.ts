@@ -21,7 +21,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../index/dir-index.js";
-import type { IndexEntry } from "../index/entry.js";
+import { STAGING_PREFIX, type IndexEntry } from "../index/entry.js";
 import { hashFile, lstatOrUndefined, setMeta } from "../archive/apply.js";
 import { newId } from "./layout.js";
 import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
@@ -51,7 +51,7 @@ export interface RestoreResult {
   bytes: number;
 }
 
-const STAGING_PREFIX = ".ibt-staging-restore-";
+const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
 
 export async function restore(fs: FsAdapter, name: string, target: FsAdapter, o: RestoreOptions): Promise<RestoreResult> {
   const { records } = await loadRecords(fs);
@@ -72,7 +72,7 @@ export async function restore(fs: FsAdapter, name: string, target: FsAdapter, o:
   const links = differing.length ? await openChain(fs, chain) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
-  const staging = STAGING_PREFIX + newId();
+  const staging = RESTORE_STAGING + newId();
   const staged = new Map<string, string>();
   if (plans.length) await stage(target, staging, plans, staged, o.onProgress, result);
   try {
@@ -206,7 +206,7 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, sta
   let n = 0;
   for (const name of await target.list(dir)) {
     const path = joinPath(dir, name);
-    if (dir === "" && (name === staging || name.startsWith(".ibt-staging-"))) continue;
+    if (dir === "" && name.startsWith(STAGING_PREFIX)) continue; // ours, this one or a leftover
     const e = index.get(path);
     const st = await target.lstat(path);
     if (!e) n += await removeAny(target, path);

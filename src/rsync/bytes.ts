@@ -54,6 +54,21 @@ export function toHex(b: Uint8Array, start = 0, length = b.length - start): stri
   return ASCII.decode(out);
 }
 
+/**
+ * Copies the leading ASCII characters of `s` into `buf` from `at`, one byte each (their UTF-8),
+ * stopping at the first other character; returns how many it copied. The caller makes room for
+ * all of `s`. Nearly every path is ASCII, and this is cheaper than a TextEncoder call for one.
+ */
+export function copyAscii(s: string, buf: Uint8Array, at: number): number {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    buf[at + i] = c;
+  }
+  return i;
+}
+
 /** Concatenates chunks into one array. */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
