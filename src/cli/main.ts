@@ -3,6 +3,7 @@
  * ibt: the command-line face of incremental-backups-tools. One line per error on stderr
  * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage.
  */
+import { setFlagsFromString } from "node:v8";
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
@@ -10,6 +11,18 @@ import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
 import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
 
 const VERSION = "0.1.0";
+
+// A run of ibt is short, and V8's optimizing compiler, which by default starts on a function
+// after little use, spent more CPU (and about 4,000 fresh pages of memory) compiling the diff
+// step's code than the step then ran it for. With a budget eight times V8's default (67,584),
+// bench/dirs.mjs measured user CPU 0.73 → 0.54 s, page faults 20,200 → 16,200 and wall time
+// 0.66 → 0.61 s (medians of 9). Hot loops in long runs are still optimized, a little later.
+// The flag is V8's own; where it is unknown, nothing changes.
+try {
+  setFlagsFromString("--interrupt-budget=540672");
+} catch {
+  // not V8, or a V8 without the flag: the default applies
+}
 
 const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void>> = {
   signature: signatureCommand,
@@ -66,6 +79,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Once the report is out, exit instead of letting the runtime tear the heap down object by
+    // object (tens of milliseconds after a large index); the write callbacks wait for the flush.
+    process.stdout.write("", () => process.stderr.write("", () => process.exit()));
   },
   (e) => {
     process.stderr.write(`ibt: INTERNAL: ${String(e)}\n`);
