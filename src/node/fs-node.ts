@@ -98,45 +98,50 @@ export class NodeFs implements FsAdapter {
    */
   async listStat(path: string): Promise<ListedEntry[]> {
     const { abs, names } = await this.readDir(path);
-    const out: ListedEntry[] = names.map((name) => ({ name }));
-    // A name that is no safe path is refused before it reaches the file system, as lstat would.
-    const unsafe = (entry: ListedEntry): boolean => {
+    const out: ListedEntry[] = [];
+    // Each name's relative path is made and checked once: a name that is no safe path is
+    // refused before it reaches the file system, as lstat would refuse it. `absolute` holds the
+    // names still to be stat'ed, by their index in `out`.
+    const absolute: string[] = [];
+    for (const name of names) {
+      const entry: ListedEntry = { name };
+      out.push(entry);
+      const rel = joinPath(path, name);
       try {
-        checkPath(joinPath(path, entry.name));
-        return false;
+        checkPath(rel);
+        absolute.push(this.child(abs, name));
       } catch (e) {
-        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
-        return true;
+        entry.error = fsFailure(e, rel, "lstat");
+        absolute.push("");
       }
-    };
-    const fill = (entry: ListedEntry, got: Stats | Error) => {
-      const child = joinPath(path, entry.name);
+    }
+    const fill = (i: number, got: Stats | Error) => {
+      const entry = out[i]!;
       try {
         if (got instanceof Error) throw got;
-        entry.stat = toFsStat(got, child);
+        entry.stat = toFsStat(got, joinPath(path, entry.name));
       } catch (e) {
-        entry.error = fsFailure(e, child, "lstat");
+        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
       }
     };
     if (this.syncMetadata) {
-      for (const entry of out) {
-        if (unsafe(entry)) continue;
+      for (let i = 0; i < out.length; i++) {
+        if (absolute[i] === "") continue;
         let got: Stats | Error;
         try {
-          got = lstatSync(this.child(abs, entry.name));
+          got = lstatSync(absolute[i]!);
         } catch (e) {
-          got = e instanceof Error ? e : new Error(String(e));
+          got = asError(e);
         }
-        fill(entry, got);
+        fill(i, got);
       }
       return out;
     }
     let next = 0;
     const worker = async () => {
       while (next < out.length) {
-        const entry = out[next++]!;
-        if (unsafe(entry)) continue;
-        fill(entry, await fsp.lstat(this.child(abs, entry.name)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+        const i = next++;
+        if (absolute[i] !== "") fill(i, await fsp.lstat(absolute[i]!).catch(asError));
       }
     };
     await Promise.all(Array.from({ length: Math.min(LIST_STAT_CONCURRENCY, out.length) }, worker));
@@ -523,6 +528,10 @@ export class NodeFs implements FsAdapter {
 /** Whether the path's own entry (`link`, from lstat) is the file that was opened (`opened`). */
 function sameFile(link: Stats, opened: Stats): boolean {
   return !link.isSymbolicLink() && link.ino === opened.ino && link.dev === opened.dev;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 function toFsStat(st: Stats, path: string): FsStat {
