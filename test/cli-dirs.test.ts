@@ -97,3 +97,23 @@ test("directory commands report bad input in one line and change nothing", async
   assert.equal(bad.status, 1);
   assert.match(bad.stderr.toString(), /^ibt: (CORRUPT|TRUNCATED|UNSUPPORTED): /);
 });
+
+test("ibt diff --index writes the new index only once the archive is whole", async () => {
+  const root = tempDir();
+  const tree = join(root, "t");
+  mkdirSync(tree);
+  writeFileSync(join(tree, "f"), "one");
+  assert.equal(ibt(["index", tree, join(root, "v1.idx")]).status, 0);
+  writeFileSync(join(tree, "g"), "two");
+  // The archive's folder does not exist, so the archive cannot be written: no index either.
+  const failed = ibt(["diff", tree, join(root, "v1.idx"), join(root, "missing/d.zip"), "--index", join(root, "v2.idx")]);
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr.toString(), /^ibt: NOT_FOUND: [^\n]*\n$/);
+  assert.throws(() => readFileSync(join(root, "v2.idx")), /ENOENT/);
+  // The same diff into a folder that exists writes both, and the new index finds no change.
+  const ok = ibt(["diff", tree, join(root, "v1.idx"), join(root, "d.zip"), "--index", join(root, "v2.idx"), "--json"]);
+  assert.equal(ok.status, 0, ok.stderr.toString());
+  assert.equal(JSON.parse(ok.stdout.toString()).created, 1);
+  const again = JSON.parse(ibt(["diff", tree, join(root, "v2.idx"), join(root, "none.zip"), "--json"]).stdout.toString());
+  assert.equal(again.created + again.updated + again.deleted + again.metadata, 0);
+});

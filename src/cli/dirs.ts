@@ -9,7 +9,7 @@ import { NodeFs } from "../node/fs-node.js";
 import { DirIndex, type DirIndexOptions } from "../index/dir-index.js";
 import { ContentCache } from "../index/content-cache.js";
 import { DiffIndex, summarize } from "../index/diff-index.js";
-import { saveIndex, loadIndex } from "../index/index-file.js";
+import { saveIndex, loadIndex, encodeIndex } from "../index/index-file.js";
 import { DiffData } from "../archive/diff-data.js";
 import { applyDiff, openArchive } from "../archive/apply.js";
 import { nodeDeflate } from "../node/deflate.js";
@@ -52,6 +52,12 @@ class Progress {
 }
 
 const mb = (n: number) => (n / (1 << 20)).toFixed(1);
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const all: Uint8Array[] = [];
+  for await (const c of chunks) all.push(c);
+  return all;
+}
 
 function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?: ContentCache): DirIndexOptions {
   const o: DirIndexOptions = {
@@ -97,16 +103,22 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const now = await DirIndex.build(source, indexOptions(p, progress, old, cache));
   const diff = new DiffIndex(now, old).compute();
   const archive = fileAt(archivePath!);
-  const stats = await new DiffData(diff, {
+  const archiving = new DiffData(diff, {
     source,
     cache,
     deflate: nodeDeflate,
     onProgress: (x) => progress.line(() => `archiving: ${x.changes}/${diff.changes.length} changes, ${mb(x.bytesOut)} MiB — ${x.path}`),
   }).createArchive(archive.fs, archive.name);
+  // The new index is encoded while the archive is being written (whose deflate a codec may run
+  // on other threads), and written only once the archive is whole: a failed archive leaves no
+  // new index behind.
   const newIndexPath = p.options.get("index")?.at(-1);
-  if (newIndexPath) {
+  const encoding = newIndexPath === undefined ? undefined : collect(encodeIndex(now));
+  encoding?.catch(() => undefined); // awaited below, after the archive; this keeps a failure meanwhile handled
+  const stats = await archiving;
+  if (newIndexPath !== undefined) {
     const f = fileAt(newIndexPath);
-    await saveIndex(f.fs, f.name, now);
+    await f.fs.writeFile(f.name, await encoding!);
   }
   progress.done();
   const s = summarize(diff);
