@@ -100,6 +100,29 @@ test("nodeDeflate's stream joins pieces of any size into one raw deflate stream,
   assert.equal(inflateRawSync(empty.push(new Uint8Array(0), true)).length, 0);
 });
 
+test("nodeDeflate sizes zlib's window to a whole input: output any inflater reads, as small as with zlib's defaults", () => {
+  const text = textBytes(rng(5), 80_000);
+  const noise = randomBytes(rng(6), 80_000);
+  let sized = 0;
+  let defaults = 0;
+  for (const n of [0, 1, 2, 100, 511, 512, 513, 4095, 4096, 4097, 20_000, 32_767, 32_768, 40_000, 80_000]) {
+    for (const [kind, source] of [["text", text], ["noise", noise], ["repeats", new Uint8Array(n).fill(7)]] as const) {
+      const data = source.subarray(0, n);
+      for (const level of [1, 6, 9]) {
+        const out = nodeDeflate.deflate(data, level);
+        const plain = deflateRawSync(data, { level });
+        assert.ok(equalBytes(inflateRawSync(out), data), `zlib inflates ${kind} of ${n} at level ${level}`);
+        assert.ok(equalBytes(inflateSync(out), data), `fflate inflates ${kind} of ${n} at level ${level}`);
+        // From 16 KiB on the window is zlib's own 32 KiB and so is the hash: the same bytes.
+        if (n > 16_384) assert.ok(equalBytes(out, plain), `${kind} of ${n} at level ${level}: zlib's default parameters`);
+        sized += out.length;
+        defaults += plain.length;
+      }
+    }
+  }
+  assert.ok(sized <= defaults * 1.001 + 64, `sized windows: ${sized} bytes in all, zlib's defaults: ${defaults}`);
+});
+
 test("nodeDeflate's stream reaches back into the previous piece (the preset dictionary)", () => {
   const block = randomBytes(rng(4), 20_000);
   const stream = nodeDeflate.deflateStream(6);
