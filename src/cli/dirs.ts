@@ -37,7 +37,7 @@ function need(p: Parsed, count: number, usage: string): string[] {
 
 class Progress {
   private last = 0;
-  private readonly tty = process.stderr.isTTY === true;
+  readonly tty = process.stderr.isTTY === true;
   /** Shows `text()` at most ten times a second, on a terminal only (built only then). */
   line(text: () => string): void {
     if (!this.tty) return;
@@ -64,8 +64,9 @@ function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?
     exclude: p.options.get("exclude") ?? [],
     signatures: !flag(p, "no-signatures"),
     force: flag(p, "force-read"),
-    onProgress: (x) => progress.line(() => `indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`),
   };
+  // Only a terminal shows progress; elsewhere the walk need not report each entry at all.
+  if (progress.tty) o.onProgress = (x) => progress.line(() => `indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`);
   if (previous) o.previous = previous;
   if (cache) o.cache = cache;
   return o;

@@ -71,7 +71,7 @@ interface Resolved {
   previous: DirIndex | undefined;
   force: boolean;
   signatures: SignatureOptions | undefined;
-  onProgress: (p: IndexProgress) => void;
+  onProgress: ((p: IndexProgress) => void) | undefined;
   onError: (e: IbtError, path: string) => "skip" | "abort";
   cache: ContentCache | undefined;
 }
@@ -96,7 +96,7 @@ function resolve(o: DirIndexOptions): Resolved {
     force: o.force ?? false,
     // Signatures are what make the next backup a delta: keep them unless told otherwise.
     signatures: o.signatures === false ? undefined : o.signatures === true || o.signatures === undefined ? INDEX_SIGNATURES : o.signatures,
-    onProgress: o.onProgress ?? (() => {}),
+    onProgress: o.onProgress,
     // A backup that silently leaves files out is worse than one that stops.
     onError: o.onError ?? (() => "abort"),
     cache: o.cache,
@@ -258,12 +258,11 @@ class Walker {
 
   private add(path: string, entry: IndexEntry): void {
     this.entries.push(entry);
-    this.o.onProgress({ path, entries: this.entries.length, bytesRead: this.bytesRead });
+    this.o.onProgress?.({ path, entries: this.entries.length, bytesRead: this.bytesRead });
   }
 
   /** Reads a file that the quick check could not vouch for: hash, signature, cached bytes. */
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
-    const base = { path, type: "file" as const, size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st) };
     const hasher = await Hasher.create();
     let sig: SignatureJob | undefined;
     const sigParts: Uint8Array[] = [];
@@ -293,10 +292,9 @@ class Walker {
     }
     this.filesRead++;
     this.bytesRead += n;
-    const entry: IndexEntry = { ...base, hash: toHex(digest) };
-    if (kept) this.o.cache!.put(path, entry.hash!, kept);
-    if (sig) entry.signature = concatBytes(sigParts);
-    return entry;
+    const hash = toHex(digest);
+    if (kept) this.o.cache!.put(path, hash, kept);
+    return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
   }
 
   /**
@@ -368,8 +366,20 @@ function ignoredAsFile(rules: IgnoreRules, path: string): boolean {
 
 /** The entry of a file the quick check vouched for: its metadata now, its old hash and signature. */
 function reusedEntry(path: string, st: FsStat, old: IndexEntry, signatures: boolean): IndexEntry {
-  const entry: IndexEntry = { path, type: "file", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st), hash: old.hash! };
-  if (signatures && old.signature) entry.signature = old.signature;
+  return fileEntry(path, st, old.hash!, signatures ? old.signature : undefined);
+}
+
+/**
+ * A file's entry. Where the adapter reports change time and inode (every POSIX file system) it
+ * is one literal with every field, in the order a loaded index builds them: the commonest
+ * entries then share one shape, and nothing is spread.
+ */
+function fileEntry(path: string, st: FsStat, hash: string, signature: Uint8Array | undefined): IndexEntry {
+  if (st.ctimeMs !== undefined && st.ino !== undefined && signature !== undefined) {
+    return { path, type: "file", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ctimeMs: ms(st.ctimeMs), ino: st.ino, hash, signature };
+  }
+  const entry: IndexEntry = { path, type: "file", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, ...changeInfo(st), hash };
+  if (signature !== undefined) entry.signature = signature;
   return entry;
 }
 
