@@ -307,13 +307,14 @@ class Walker {
   private reusable(path: string, st: FsStat): IndexEntry | undefined {
     const previous = this.o.previous;
     if (!previous) return undefined;
-    const usable = (e: IndexEntry | undefined) => e !== undefined && e.type === "file" && (e.signature !== undefined || !this.o.signatures) && quickCheckPasses(e, st);
+    const needSignature = this.o.signatures !== undefined;
     const here = previous.get(path);
-    if (usable(here)) return here;
+    if (here !== undefined && usable(here, st, needSignature)) return here;
     if (st.ino === undefined || st.ctimeMs === undefined) return undefined;
     const moved = this.byInode().get(st.ino);
-    return moved?.ctimeMs !== undefined && usable(moved) ? moved : undefined;
+    return moved?.ctimeMs !== undefined && usable(moved, st, needSignature) ? moved : undefined;
   }
+
 
   private inodes: Map<number, IndexEntry> | undefined;
 
@@ -388,6 +389,11 @@ function changeInfo(st: FsStat): { ctimeMs?: number; ino?: number } {
   if (st.ctimeMs !== undefined) info.ctimeMs = ms(st.ctimeMs);
   if (st.ino !== undefined) info.ino = st.ino;
   return info;
+}
+
+/** A previous entry this file may take its hash (and signature, if needed) from. */
+function usable(e: IndexEntry, st: FsStat, needSignature: boolean): boolean {
+  return e.type === "file" && (e.signature !== undefined || !needSignature) && quickCheckPasses(e, st);
 }
 
 /** Size and mtime equal, and ctime and inode too wherever both sides have them. */
