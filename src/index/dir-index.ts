@@ -315,7 +315,6 @@ class Walker {
     return moved?.ctimeMs !== undefined && usable(moved, st, needSignature) ? moved : undefined;
   }
 
-
   private inodes: Map<number, IndexEntry> | undefined;
 
   /** Previous files by inode, built on first need (hard-linked files share one; any will do). */
