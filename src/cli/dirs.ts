@@ -53,7 +53,8 @@ class Progress {
 
 const mb = (n: number) => (n / (1 << 20)).toFixed(1);
 
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+/** The chunks of a stream, kept as they are (unlike `collect`, which joins them into one copy). */
+async function gather(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const all: Uint8Array[] = [];
   for await (const c of chunks) all.push(c);
   return all;
@@ -114,7 +115,7 @@ export async function diffCommand(p: Parsed): Promise<void> {
   // on other threads), and written only once the archive is whole: a failed archive leaves no
   // new index behind.
   const newIndexPath = p.options.get("index")?.at(-1);
-  const encoding = newIndexPath === undefined ? undefined : collect(encodeIndex(now));
+  const encoding = newIndexPath === undefined ? undefined : gather(encodeIndex(now));
   encoding?.catch(() => undefined); // awaited below, after the archive; this keeps a failure meanwhile handled
   const stats = await archiving;
   if (newIndexPath !== undefined) {

@@ -11,19 +11,24 @@ const FALLBACK_CONCURRENCY = 16;
 
 export async function listWithStats(fs: FsAdapter, dir: string): Promise<ListedEntry[]> {
   if (fs.listStat) return fs.listStat(dir);
-  const names = await fs.list(dir);
-  const out: ListedEntry[] = names.map((name) => ({ name }));
-  let next = 0;
-  const worker = async () => {
-    while (next < out.length) {
-      const entry = out[next++]!;
-      try {
-        entry.stat = await fs.lstat(joinPath(dir, entry.name));
-      } catch (e) {
-        entry.error = e instanceof IbtError ? e : new IbtError("IO", `lstat: ${joinPath(dir, entry.name)}: ${String(e)}`, { path: joinPath(dir, entry.name), cause: e });
-      }
+  const out: ListedEntry[] = (await fs.list(dir)).map((name) => ({ name }));
+  await eachAtMost(FALLBACK_CONCURRENCY, out.length, async (i) => {
+    const entry = out[i]!;
+    const path = joinPath(dir, entry.name);
+    try {
+      entry.stat = await fs.lstat(path);
+    } catch (e) {
+      entry.error = e instanceof IbtError ? e : new IbtError("IO", `lstat: ${path}: ${String(e)}`, { path, cause: e });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FALLBACK_CONCURRENCY, out.length) }, worker));
+  });
   return out;
+}
+
+/** Runs `work(0)` … `work(count - 1)`, at most `limit` at a time, in index order of starting. */
+export async function eachAtMost(limit: number, count: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
 }

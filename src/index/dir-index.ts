@@ -81,8 +81,9 @@ interface Resolved {
  * 16 bytes instead of BLAKE2b's full 32. An index is mostly signatures (5,000 files of 165 MiB:
  * 8.3 MB at 32 bytes, 4.8 MB at 16), loaded and saved whole on every backup. With 128 bits a
  * chance false block match has a probability of about 2^-128 per comparison, and there is no
- * known way to make one on purpose short of a second preimage of BLAKE2b-128; every file is also checked against its
- * whole BLAKE2b-256 when a diff is applied. rdiff reads such signatures like any other.
+ * known way to make one on purpose short of a second preimage of BLAKE2b-128; every file is
+ * also checked against its whole BLAKE2b-256 when a diff is applied. rdiff reads such
+ * signatures like any other.
  */
 export const INDEX_SIGNATURES: SignatureOptions = Object.freeze({ strongLength: 16 });
 

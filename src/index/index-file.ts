@@ -19,21 +19,19 @@ export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> 
   const hasher = await Hasher.create();
   try {
     const w = new ChunkWriter();
+    const taken = function* () {
+      for (const c of w.take()) {
+        hasher.update(c);
+        yield c;
+      }
+    };
     writeHeader(w);
     for (const entry of index.entries.values()) {
       writeEntry(w, entry);
-      if (w.pending >= OUTPUT_CHUNK) {
-        for (const c of w.take()) {
-          hasher.update(c);
-          yield c;
-        }
-      }
+      if (w.pending >= OUTPUT_CHUNK) yield* taken();
     }
     writeEnd(w, index.entries.size);
-    for (const c of w.take()) {
-      hasher.update(c);
-      yield c;
-    }
+    yield* taken();
     yield hasher.digest();
   } finally {
     hasher.dispose();

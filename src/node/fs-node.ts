@@ -24,6 +24,7 @@ import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
+import { eachAtMost } from "../fs/list-stat.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
 import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, WriteOptions } from "../fs/types.js";
 
@@ -98,53 +99,39 @@ export class NodeFs implements FsAdapter {
    */
   async listStat(path: string): Promise<ListedEntry[]> {
     const { abs, names } = await this.readDir(path);
-    const out: ListedEntry[] = [];
+    const out: ListedEntry[] = names.map((name) => ({ name }));
     // Each name's relative path is made and checked once: a name that is no safe path is
-    // refused before it reaches the file system, as lstat would refuse it. `absolute` holds the
-    // names still to be stat'ed, by their index in `out`.
-    const absolute: string[] = [];
-    for (const name of names) {
-      const entry: ListedEntry = { name };
-      out.push(entry);
-      const rel = joinPath(path, name);
+    // refused before it reaches the file system, as lstat would refuse it.
+    const todo: { entry: ListedEntry; rel: string; abs: string }[] = [];
+    for (const entry of out) {
+      const rel = joinPath(path, entry.name);
       try {
-        checkPath(rel);
-        absolute.push(this.child(abs, name));
+        todo.push({ entry, rel: checkPath(rel), abs: this.child(abs, entry.name) });
       } catch (e) {
         entry.error = fsFailure(e, rel, "lstat");
-        absolute.push("");
       }
     }
-    const fill = (i: number, got: Stats | Error) => {
-      const entry = out[i]!;
+    const fill = ({ entry, rel }: (typeof todo)[number], got: Stats | Error) => {
       try {
         if (got instanceof Error) throw got;
-        entry.stat = toFsStat(got, joinPath(path, entry.name));
+        entry.stat = toFsStat(got, rel);
       } catch (e) {
-        entry.error = fsFailure(e, joinPath(path, entry.name), "lstat");
+        entry.error = fsFailure(e, rel, "lstat");
       }
     };
     if (this.syncMetadata) {
-      for (let i = 0; i < out.length; i++) {
-        if (absolute[i] === "") continue;
+      for (const t of todo) {
         let got: Stats | Error;
         try {
-          got = lstatSync(absolute[i]!);
+          got = lstatSync(t.abs);
         } catch (e) {
           got = asError(e);
         }
-        fill(i, got);
+        fill(t, got);
       }
-      return out;
+    } else {
+      await eachAtMost(LIST_STAT_CONCURRENCY, todo.length, async (i) => fill(todo[i]!, await fsp.lstat(todo[i]!.abs).catch(asError)));
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < out.length) {
-        const i = next++;
-        if (absolute[i] !== "") fill(i, await fsp.lstat(absolute[i]!).catch(asError));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LIST_STAT_CONCURRENCY, out.length) }, worker));
     return out;
   }
 
