@@ -14,6 +14,7 @@ import { DiffData } from "../archive/diff-data.js";
 import { applyDiff, openArchive } from "../archive/apply.js";
 import { nodeDeflate } from "../node/deflate.js";
 import { flag, type Parsed } from "./args.js";
+import { expectEntries } from "./v8-tuning.js";
 
 /** A file outside any tree, as (adapter on its directory, name). */
 function fileAt(path: string): { fs: NodeFs; name: string } {
@@ -80,6 +81,7 @@ function report(p: Parsed, summary: Record<string, unknown>, text: string): void
 
 export async function indexCommand(p: Parsed): Promise<void> {
   const [dir, out] = need(p, 2, "index DIR INDEX");
+  expectEntries(undefined);
   const started = Date.now();
   const progress = new Progress();
   const index = await DirIndex.build(tree(dir, "DIR"), indexOptions(p, progress));
@@ -100,6 +102,7 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const progress = new Progress();
   const oldFile = fileAt(oldPath!);
   const old = await loadIndex(oldFile.fs, oldFile.name);
+  expectEntries(old.entries.size);
   const source = tree(dir, "DIR");
   const cache = new ContentCache();
   const now = await DirIndex.build(source, indexOptions(p, progress, old, cache));

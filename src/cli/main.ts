@@ -3,27 +3,16 @@
  * ibt: the command-line face of incremental-backups-tools. One line per error on stderr
  * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage.
  */
-import { setFlagsFromString } from "node:v8";
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
+import { tuneForShortRun, expectEntries } from "./v8-tuning.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
 import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
 import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
 
 const VERSION = "0.1.0";
 
-// A run of ibt is short, and V8's optimizing compiler, which by default starts on a function
-// after little use, spent more CPU (and about 4,000 fresh pages of memory) compiling the diff
-// step's code than the step then ran it for. The budget is set to eight times V8's default
-// (67,584). On the bench/dirs.mjs change, a budget of 500,000 measured user CPU 0.73 → 0.54 s,
-// page faults 20,200 → 16,200 and wall time 0.66 → 0.61 s (medians of 9); 1,000,000 gave 0.63 s.
-// Hot loops in long runs are still optimized, a little later.
-// The flag is V8's own; where it is unknown, nothing changes.
-try {
-  setFlagsFromString("--interrupt-budget=540672");
-} catch {
-  // not V8, or a V8 without the flag: the default applies
-}
+tuneForShortRun();
 
 const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void>> = {
   signature: signatureCommand,
@@ -39,6 +28,9 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   forget: async (p) => (await import("./repo.js")).forgetCommand(p),
   unlock: async (p) => (await import("./repo.js")).unlockCommand(p),
 };
+
+/** Commands that call expectEntries themselves once they know how much they will walk. */
+const SIZES_ITSELF = new Set(["diff", "index"]);
 
 const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
 
@@ -64,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
+    if (!SIZES_ITSELF.has(name)) expectEntries(undefined);
     await command(parsed);
     // A command that finished its report may still fail the run (verify finding damage).
     return typeof process.exitCode === "number" ? process.exitCode : 0;
