@@ -26,7 +26,7 @@ import { rng as seededRandom } from "../dist/test/shared/data.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
-const IBT = path.join(ROOT, "dist/cli/ibt.mjs");
+const IBT = path.join(ROOT, "dist/cli/ibt.cjs");
 const WORK = path.join(BENCH_DIR, "data", `dirs-${process.pid}`);
 const FILES = Number.parseInt(process.env.BENCH_DIR_FILES ?? "", 10) || 5000;
 const RUNS = Number.parseInt(process.env.BENCH_RUNS ?? "", 10) || 3;

@@ -109,10 +109,11 @@ test("the installed ibt is one executable file: it runs by itself and loads noth
   assert.match(r.stdout, /^ibt \d+\.\d+\.\d+/);
   const text = readFileSync(IBT, "utf8");
   assert.ok(text.startsWith("#!/usr/bin/env node\n"));
-  // Only Node built-ins are imported: fflate, ignore and every module of ours are inside.
+  // Only Node built-ins are required (a CommonJS bundle): fflate, ignore and every module of
+  // ours are inside, and nothing is imported as an ES module.
   const { builtinModules } = await import("node:module");
   const builtin = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-  const imports = [...text.matchAll(/\bimport\s*[\w$*{},\s]*?\s*from\s*"([^"]+)"|\bimport\s*\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] ?? m[2]!);
-  assert.ok(imports.includes("node:zlib"), `the scan finds the built-in imports: ${imports.join(", ")}`);
+  const imports = [...text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)|\bimport\s*[\w$*{},\s]*?\s*from\s*"([^"]+)"|\bimport\s*\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  assert.ok(imports.includes("node:zlib"), `the scan finds the built-in requires: ${imports.join(", ")}`);
   assert.deepEqual(imports.filter((s) => !builtin.has(s)), []);
 });

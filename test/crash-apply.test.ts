@@ -22,7 +22,7 @@ import { ROOT, edit, randomBytes, rng, tempDir, textBytes } from "./helpers.js";
 import { assertSame, sameSnapshot, scaled, snapshot, tally, type Snapshot } from "./hostile-kit.js";
 
 const TRIALS = Number(process.env.IBT_CRASH_TRIALS) || scaled(24);
-const IBT = join(ROOT, "dist/cli/ibt.mjs");
+const IBT = join(ROOT, "dist/cli/ibt.cjs");
 const CHILD = join(ROOT, "dist/test/crash-child.js");
 
 function copyTree(from: string, to: string): void {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { after } from "node:test";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** The CLI as installed: the file package.json's `bin.ibt` names (the bundled dist/cli/ibt.mjs). */
+/** The CLI as installed: the file package.json's `bin.ibt` names (the bundled dist/cli/ibt.cjs). */
 export const IBT = join(ROOT, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: { ibt: string } }).bin.ibt);
 
 export function run(cmd: string, args: string[], input?: Uint8Array): SpawnSyncReturns<Buffer> {

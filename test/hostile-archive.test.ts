@@ -231,7 +231,7 @@ test("ibt apply refuses bad archives with one error line and leaves the tree alo
     const file = join(dir, `a${i}.zip`);
     writeFileSync(file, bytes);
     t.tried++;
-    const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.mjs"), "apply", target.dir!, file], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.cjs"), "apply", target.dir!, file], { encoding: "utf8" });
     const after = await snapshot(target.fs);
     if (r.status === 0) {
       // A flip in a field the reader does not use: the result must be exact.

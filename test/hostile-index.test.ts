@@ -112,7 +112,7 @@ test("ibt diff refuses a bad old index with one error line and writes no archive
     const out = join(dir, `o${i}.zip`);
     writeFileSync(index, bytes);
     t.tried++;
-    const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.mjs"), "diff", tree, index, out], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.cjs"), "diff", tree, index, out], { encoding: "utf8" });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, r.stderr);

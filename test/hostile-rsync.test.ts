@@ -168,7 +168,7 @@ test("generated command streams give exactly what the format says: the output or
 
 async function cli(t: Tally, label: string, args: string[], out: string, allowed: ErrorCode[]): Promise<void> {
   t.tried++;
-  const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.mjs"), ...args], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/ibt.cjs"), ...args], { encoding: "utf8" });
   assert.equal(r.status, 1, `${label}: ${r.stderr}`);
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1, `${label}: ${r.stderr}`);
