@@ -101,19 +101,3 @@ test("usage errors exit 2 with one line", () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout.toString(), /ibt \[OPTIONS\] signature/);
 });
-
-test("the installed ibt is one executable file: it runs by itself and loads nothing of the package's", async () => {
-  const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(IBT, ["--version"], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^ibt \d+\.\d+\.\d+/);
-  const text = readFileSync(IBT, "utf8");
-  assert.ok(text.startsWith("#!/usr/bin/env node\n"));
-  // Only Node built-ins are required (a CommonJS bundle): fflate, ignore and every module of
-  // ours are inside, and nothing is imported as an ES module.
-  const { builtinModules } = await import("node:module");
-  const builtin = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-  const imports = [...text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)|\bimport\s*[\w$*{},\s]*?\s*from\s*"([^"]+)"|\bimport\s*\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
-  assert.ok(imports.includes("node:zlib"), `the scan finds the built-in requires: ${imports.join(", ")}`);
-  assert.deepEqual(imports.filter((s) => !builtin.has(s)), []);
-});
