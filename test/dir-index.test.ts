@@ -279,16 +279,21 @@ test("DirIndex: an entry it cannot index (a FIFO) is no error where the rules ex
   }
 });
 
-test("an index keeps 16-byte strong sums: byte for byte what rdiff signature -S 16 writes, and rdiff makes deltas from them", async () => {
+test("an index keeps 16-byte strong sums and blocks of 1 KiB or more: byte for byte what rdiff signature -S 16 -b writes, and rdiff makes deltas from them", async () => {
   const dir = tempDir();
   const big = randomBytes(rng(9), 300_000);
   writeFileSync(join(dir, "big.bin"), big);
   writeFileSync(join(dir, "small.txt"), textBytes(rng(10), 5000));
+  writeFileSync(join(dir, "large.bin"), randomBytes(rng(12), 2_000_000));
   const index = await DirIndex.build(new NodeFs(dir));
-  for (const name of ["big.bin", "small.txt"]) {
+  // rdiff would give the first two 256 and 512-byte blocks; the third keeps its own, floor(sqrt) to 128s.
+  const blocks: Record<string, number> = { "big.bin": 1024, "small.txt": 1024, "large.bin": 1408 };
+  for (const [name, block] of Object.entries(blocks)) {
     const sig = index.get(name)!.signature!;
-    assert.equal(new DataView(sig.buffer, sig.byteOffset).getUint32(8), 16, `${name}: strong length in the header`);
-    const r = spawnSync("rdiff", ["-S", "16", "signature", join(dir, name), "-"], { maxBuffer: 1 << 26 });
+    const header = new DataView(sig.buffer, sig.byteOffset);
+    assert.equal(header.getUint32(4), block, `${name}: block length in the header`);
+    assert.equal(header.getUint32(8), 16, `${name}: strong length in the header`);
+    const r = spawnSync("rdiff", ["-b", String(block), "-S", "16", "signature", join(dir, name), "-"], { maxBuffer: 1 << 26 });
     assert.equal(r.status, 0, r.stderr.toString());
     assert.deepEqual(new Uint8Array(r.stdout), sig, `${name}: rdiff's signature`);
   }

@@ -101,7 +101,12 @@ test("signature parameters follow rs_sig_args and refuse what rdiff refuses", ()
   assert.equal(signatureParams({ size: 268435456, strongLength: -1 }).strongLength, 8);
   assert.equal(signatureParams({ strongLength: -1 }).strongLength, 12);
   assert.equal(signatureParams({}).blockLength, 2048);
-  for (const bad of [{ hash: "md4" as const, strongLength: 17 }, { strongLength: 33 }, { blockLength: -5 }, { blockLength: 1.5 }]) {
+  // minBlockLength raises the recommendation only, never a length given outright.
+  assert.equal(signatureParams({ size: 5000, minBlockLength: 1024 }).blockLength, 1024);
+  assert.equal(signatureParams({ size: 1_000_000, minBlockLength: 1024 }).blockLength, 1024);
+  assert.equal(signatureParams({ size: 4_000_000, minBlockLength: 1024 }).blockLength, 1920);
+  assert.equal(signatureParams({ size: 5000, blockLength: 300, minBlockLength: 1024 }).blockLength, 300);
+  for (const bad of [{ hash: "md4" as const, strongLength: 17 }, { strongLength: 33 }, { blockLength: -5 }, { blockLength: 1.5 }, { minBlockLength: -1 }, { minBlockLength: 2.5 }]) {
     assert.throws(() => signatureParams(bad), (e) => isIbtError(e, "BAD_ARGUMENT"), JSON.stringify(bad));
   }
   const r = ibt(["-S", "40", "signature", files.get(1)!, "-"]);

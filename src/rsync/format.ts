@@ -69,6 +69,12 @@ export interface SignatureOptions {
   weak?: WeakSum;
   /** Block length in bytes; 0 or absent for the recommended length. */
   blockLength?: number;
+  /**
+   * The shortest block length the recommendation may give (it is raised to this), where
+   * `blockLength` is not given; absent or 0 for rdiff's own choice. A signature costs 4 bytes plus
+   * the strong length per block, so for small files this bounds its size against theirs.
+   */
+  minBlockLength?: number;
   /** Strong sum bytes per block; 0 or absent for the hash's full length, -1 for the minimum safe length. */
   strongLength?: number;
   /** Size of the basis, when known: the defaults depend on it. */
@@ -104,10 +110,15 @@ export function signatureParams(options: SignatureOptions = {}): SignatureParams
   if (!Number.isSafeInteger(blockLength) || blockLength < 0 || blockLength > MAX_BLOCK_LENGTH) {
     throw new IbtError("BAD_ARGUMENT", `block length must be an integer from 1 to ${MAX_BLOCK_LENGTH}, not ${blockLength}`);
   }
+  const minBlockLength = options.minBlockLength ?? 0;
+  if (!Number.isSafeInteger(minBlockLength) || minBlockLength < 0 || minBlockLength > MAX_BLOCK_LENGTH) {
+    throw new IbtError("BAD_ARGUMENT", `minimum block length must be an integer from 0 to ${MAX_BLOCK_LENGTH}, not ${minBlockLength}`);
+  }
   if (blockLength === 0) {
     if (size === undefined) blockLength = DEFAULT_BLOCK_LENGTH;
     else if (size <= 256 * 256) blockLength = 256;
     else blockLength = Math.floor(Math.sqrt(size)) & ~127;
+    blockLength = Math.max(blockLength, minBlockLength);
   }
   const max = maxStrongLength(hash);
   let strongLength = options.strongLength ?? 0;
