@@ -196,6 +196,32 @@ function readTests(it: It): void {
     assert.equal((await collect(fs.readStream("empty.txt"))).length, 0);
   });
 
+  it("readStream, transient: the same bytes, each chunk read before the next; ordinary streams after it still get fresh chunks", { tree: true }, async (fs) => {
+    // A consumer that copies each chunk as it comes, as the contract lets a transient one rely on.
+    const copyAll = async (path: string) => {
+      const copies: Uint8Array[] = [];
+      for await (const c of fs.readStream(path, { transient: true })) copies.push(c.slice());
+      return joined(copies);
+    };
+    const joined = (parts: Uint8Array[]) => {
+      const whole = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
+      parts.reduce((at, c) => (whole.set(c, at), at + c.length), 0);
+      return whole;
+    };
+    assert.deepEqual(await copyAll("big.bin"), BIG);
+    assert.equal(dec(await copyAll("hello.txt")), "hello, world\n");
+    assert.equal((await copyAll("empty.txt")).length, 0);
+    // A transient stream left early hands its memory back; kept chunks of later streams are whole.
+    for await (const c of fs.readStream("big.bin", { transient: true })) {
+      assert.ok(c.length > 0);
+      break;
+    }
+    const kept = await chunks(fs.readStream("big.bin"));
+    await copyAll("big.bin");
+    assert.deepEqual(joined(kept), BIG);
+    await fails("NOT_FOUND", () => collect(fs.readStream("nope", { transient: true })));
+  });
+
   it("readStream: a consumer may stop early", { tree: true }, async (fs) => {
     for await (const chunk of fs.readStream("big.bin")) {
       assert.ok(chunk.length > 0);

@@ -76,6 +76,31 @@ test("NodeFs: hands out plain Uint8Arrays, not Buffers", async () => {
   }
 });
 
+test("NodeFs: transient streams read into memory lent again to the next one; ordinary chunks are each their own", async () => {
+  const { root, cleanup } = await fresh();
+  try {
+    const data = randomBytes(rng(5), 600_000);
+    await writeFile(join(root, "a"), data);
+    await writeFile(join(root, "b"), data.subarray(0, 1000));
+    for (const options of [{}, { syncReads: true }]) {
+      const fs = new NodeFs(root, options);
+      const memory = async (path: string, transient: boolean) => {
+        const buffers: ArrayBufferLike[] = [];
+        for await (const c of fs.readStream(path, { transient })) buffers.push(c.buffer);
+        return buffers;
+      };
+      const first = await memory("a", true);
+      assert.equal(new Set(first).size, 1, `${JSON.stringify(options)}: one buffer for all of a transient stream`);
+      const second = await memory("b", true);
+      assert.ok(second.length === 1 && second[0] === first[0], "the next transient stream reads into the same buffer");
+      const fresh = await memory("a", false);
+      assert.equal(new Set([...fresh, first[0]]).size, fresh.length + 1, "ordinary chunks share nothing");
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
 test("NodeFs: a symlinked directory planted by someone else is not followed", async () => {
   const { root, outside, cleanup } = await fresh();
   try {

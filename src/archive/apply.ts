@@ -162,7 +162,7 @@ export async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: str
   const h = await Hasher.create();
   try {
     let size = 0;
-    for await (const c of fs.readStream(path)) {
+    for await (const c of fs.readStream(path, { transient: true })) {
       h.update(c);
       size += c.length;
     }

@@ -134,8 +134,11 @@ export class DiffData {
     }
   }
 
-  /** The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match. */
-  private async *verified(entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
+  /**
+   * The source file's chunks, hashed on the way; throws CHANGED at the end if they do not match.
+   * `transient`: the consumer only reads each chunk before asking for the next (a delta job).
+   */
+  private async *verified(entry: IndexEntry, stats: ArchiveStats, transient = false): AsyncGenerator<Uint8Array> {
     const cached = this.options.cache?.get(entry.path, entry.hash);
     if (cached && cached.size === entry.size) {
       // Hashed when it was indexed: these are exactly the bytes the index describes.
@@ -146,7 +149,7 @@ export class DiffData {
     const hasher = await Hasher.create();
     try {
       let n = 0;
-      for await (const chunk of this.options.source.readStream(entry.path)) {
+      for await (const chunk of this.options.source.readStream(entry.path, { transient })) {
         hasher.update(chunk);
         n += chunk.length;
         yield chunk;
@@ -181,7 +184,7 @@ export class DiffData {
     };
     const counted: ArchiveStats = { ...stats };
     try {
-      for await (const chunk of this.verified(entry, counted)) {
+      for await (const chunk of this.verified(entry, counted, true)) {
         job.push(chunk);
         if (size >= entry.size) return false; // no smaller than the file: store the file
       }
@@ -198,6 +201,6 @@ export class DiffData {
   }
 
   private async *deltaAgain(signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {
-    yield* streamJob(await DeltaJob.create(signature), this.verified(entry, { ...stats }));
+    yield* streamJob(await DeltaJob.create(signature), this.verified(entry, { ...stats }, true));
   }
 }

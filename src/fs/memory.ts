@@ -17,7 +17,7 @@ import { chunksOf, concatBytes, type ByteSource } from "../rsync/bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, utf8Length } from "./arguments.js";
 import { statFollowingLinks } from "./follow.js";
 import { baseName, checkPath, parentPath } from "./paths.js";
-import type { FsAdapter, FsCapabilities, FsStat, WriteOptions } from "./types.js";
+import type { FsAdapter, FsCapabilities, FsStat, ReadStreamOptions, WriteOptions } from "./types.js";
 
 interface Meta {
   mode: number;
@@ -113,10 +113,14 @@ export class MemoryFs implements FsAdapter {
     return data.slice(Math.min(offset, data.length), Math.min(offset + length, data.length));
   }
 
-  async *readStream(path: string): AsyncIterable<Uint8Array> {
-    // The node's array is never mutated, so holding it keeps this stream on one version.
+  async *readStream(path: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array> {
+    // The node's array is never mutated, so holding it keeps this stream on one version; a
+    // transient reader only reads, so it is given views of it instead of copies.
     const data = this.file(checkPath(path), "readStream").data;
-    for (let at = 0; at < data.length; at += STREAM_CHUNK) yield data.slice(at, at + STREAM_CHUNK);
+    const transient = options?.transient === true;
+    for (let at = 0; at < data.length; at += STREAM_CHUNK) {
+      yield transient ? data.subarray(at, at + STREAM_CHUNK) : data.slice(at, at + STREAM_CHUNK);
+    }
   }
 
   async writeFile(path: string, data: Uint8Array | ByteSource, options: WriteOptions = {}): Promise<void> {

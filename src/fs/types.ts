@@ -67,6 +67,16 @@ export interface ListedEntry {
   error?: IbtError;
 }
 
+export interface ReadStreamOptions {
+  /**
+   * The caller only reads each chunk, and not once it has asked for the next one or left the
+   * stream (a hash, a delta job copying it in). The adapter MAY then hand out views of memory it
+   * keeps and reuses, for later chunks and later streams: reading into memory already in use
+   * spares the fresh pages, a page fault each, that every new buffer costs.
+   */
+  transient?: boolean;
+}
+
 export interface WriteOptions {
   /** Permission bits for the new file (where `capabilities.modes`). */
   mode?: number;
@@ -113,8 +123,11 @@ export interface FsAdapter {
    */
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
 
-  /** The whole file as chunks (fresh arrays the caller owns), read as they are consumed. */
-  readStream(path: string): AsyncIterable<Uint8Array>;
+  /**
+   * The whole file as chunks, read as they are consumed: fresh arrays the caller owns, unless
+   * `options.transient`.
+   */
+  readStream(path: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array>;
 
   /**
    * Creates or replaces file `path` with `data`, whole or not at all: until the returned promise

@@ -282,11 +282,12 @@ class Walker {
     try {
       sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
-      const keep = this.o.cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
-      for await (const chunk of this.fs.readStream(path)) {
+      const keep = this.o.cache?.wants(st.size) && !this.deltaLikely(path) ? ([] as Uint8Array[]) : undefined;
+      // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
+      for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
         hasher.update(chunk);
         sig?.push(chunk);
-        keep?.push(chunk); // adapters hand out fresh chunks: no copy needed
+        keep?.push(chunk);
         n += chunk.length;
       }
       kept = keep;
@@ -305,6 +306,15 @@ class Walker {
     const hash = toHex(digest);
     if (kept) this.o.cache!.put(path, hash, kept);
     return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
+  }
+
+  /**
+   * Whether a diff will most likely archive this file as a delta against the previous index's
+   * signature at the same path: a delta reads the file again as a stream, straight into the
+   * delta job, so keeping its bytes in the cache would spare a read but cost them fresh memory.
+   */
+  private deltaLikely(path: string): boolean {
+    return this.o.previous?.get(path)?.signature !== undefined;
   }
 
   /**

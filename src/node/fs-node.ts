@@ -26,7 +26,8 @@ import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, ch
 import { statFollowingLinks } from "../fs/follow.js";
 import { eachAtMost } from "../fs/list-stat.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
-import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, WriteOptions } from "../fs/types.js";
+import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, ReadStreamOptions, WriteOptions } from "../fs/types.js";
+import { BufferPool } from "./buffer-pool.js";
 
 export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
@@ -77,6 +78,8 @@ export class NodeFs implements FsAdapter {
   private readonly syncMetadata: boolean;
   private readonly syncReads: boolean;
   private readonly syncWrites: boolean;
+  /** What transient streams read into. */
+  private readonly buffers = new BufferPool(READ_CHUNK);
 
   constructor(root: string, options: NodeFsOptions = {}) {
     if (typeof root !== "string" || !isAbsolute(root)) {
@@ -189,25 +192,27 @@ export class NodeFs implements FsAdapter {
     }
   }
 
-  async *readStream(path: string): AsyncIterable<Uint8Array> {
+  async *readStream(path: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array> {
     if (this.syncReads) {
-      yield* this.readStreamSync(path);
+      yield* this.readStreamSync(path, options);
       return;
     }
     const { handle, size } = await this.openFile(checkPath(path), "readStream");
+    const lent = options?.transient ? this.buffers.take() : undefined;
     try {
       // Chunks sized by what is left (plus one byte to see the end), so a small file does not
       // cost a 256 KiB allocation: fresh large buffers are what indexing many files pays most for.
       let left = size;
       for (;;) {
         const want = Math.min(READ_CHUNK, left + 1);
-        const buf = new Uint8Array(want);
+        const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
         const { bytesRead } = await handle.read(buf, 0, want, null).catch(failWith(path, "readStream"));
         left = Math.max(0, left - bytesRead);
         if (bytesRead === 0) return;
         yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
       }
     } finally {
+      if (lent) this.buffers.give(lent);
       await handle.close().catch(() => undefined);
     }
   }
@@ -441,7 +446,7 @@ export class NodeFs implements FsAdapter {
   }
 
   /** readStream with synchronous calls (the `syncReads` option); same checks, same chunks. */
-  private async *readStreamSync(path: string): AsyncGenerator<Uint8Array> {
+  private async *readStreamSync(path: string, options?: ReadStreamOptions): AsyncGenerator<Uint8Array> {
     const abs = await this.locate(checkPath(path), "readStream");
     let fd: number;
     try {
@@ -449,14 +454,16 @@ export class NodeFs implements FsAdapter {
     } catch (e) {
       throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", "readStream") : fsFailure(e, path, "readStream");
     }
+    let lent: Uint8Array | undefined;
     try {
       const st = fstatSync(fd);
       if (DENO && !sameFile(lstatSync(abs), st)) throw notFile(path, "symlink", "readStream");
       if (!st.isFile()) throw st.isDirectory() ? notFile(path, "dir", "readStream") : unsupportedError("files of this type", "readStream", path);
       let left = st.size;
+      lent = options?.transient ? this.buffers.take() : undefined;
       for (;;) {
         const want = Math.min(READ_CHUNK, left + 1);
-        const buf = new Uint8Array(want);
+        const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
         const got = readSync(fd, buf, 0, want, null);
         left = Math.max(0, left - got);
         if (got === 0) return;
@@ -465,6 +472,7 @@ export class NodeFs implements FsAdapter {
     } catch (e) {
       throw fsFailure(e, path, "readStream");
     } finally {
+      if (lent) this.buffers.give(lent);
       closeSync(fd);
     }
   }

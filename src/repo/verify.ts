@@ -118,7 +118,7 @@ function brokenAncestor(rec: SnapshotRecord, byId: Map<string, SnapshotRecord>, 
 async function hashOf(fs: FsAdapter, path: string): Promise<string> {
   const h = await Hasher.create();
   try {
-    for await (const c of fs.readStream(path)) h.update(c);
+    for await (const c of fs.readStream(path, { transient: true })) h.update(c);
     return toHex(h.digest());
   } finally {
     h.dispose();
