@@ -3,9 +3,8 @@
  * letters as rdiff; `-` or a missing argument means stdin/stdout. A file output is written
  * whole or not at all, and an existing output is refused without -f, as rdiff does.
  */
-import { stat } from "node:fs/promises";
 import { IbtError } from "../errors.js";
-import { readFileSync } from "node:fs";
+import { promises as fsp, readFileSync } from "node:fs";
 import { SignatureJob } from "../rsync/signature.js";
 import { DeltaJob } from "../rsync/delta.js";
 import { patchViews } from "../rsync/patch.js";
@@ -145,7 +144,7 @@ function tooMany(p: Parsed, max: number, cmd: string): void {
 async function sizeOf(path: string | undefined): Promise<number | undefined> {
   if (isStd(path)) return undefined;
   try {
-    const s = await stat(path!);
+    const s = await fsp.stat(path!);
     return s.isFile() ? s.size : undefined;
   } catch (e) {
     throw fsError(e, path!);

@@ -2,7 +2,8 @@
  * Node file helpers for the engine: chunked reads, random access to a basis, and writes that
  * leave either the whole new file or nothing (temp file in the same directory, then rename).
  */
-import { open, rename, unlink, lstat, stat } from "node:fs/promises";
+// Through fs.promises, so that a bundle loads the promise API only when a call here needs it.
+import { promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import type { BasisReader } from "../rsync/patch.js";
@@ -40,7 +41,7 @@ export async function* readFileChunks(path: string, options: ReadOptions = {}): 
   const chunkSize = options.chunkSize ?? CHUNK;
   let fh;
   try {
-    fh = await open(path, "r");
+    fh = await fsp.open(path, "r");
   } catch (e) {
     throw fsError(e, path);
   }
@@ -87,7 +88,7 @@ export interface OpenBasis {
 export async function openBasis(path: string): Promise<OpenBasis> {
   let fh;
   try {
-    fh = await open(path, "r");
+    fh = await fsp.open(path, "r");
   } catch (e) {
     throw fsError(e, path);
   }
@@ -138,20 +139,20 @@ const BATCH_BYTES = 1 << 20;
  */
 export async function writeFileAtomic(path: string, chunks: ByteSource, options: WriteOptions = {}): Promise<number> {
   if (!options.overwrite) {
-    const exists = await lstat(path).then(
+    const exists = await fsp.lstat(path).then(
       () => true,
       () => false,
     );
     if (exists) throw new IbtError("EXISTS", `output exists (use --force to overwrite): ${path}`, { path });
   }
   const dir = dirname(path);
-  await stat(dir).catch((e) => {
+  await fsp.stat(dir).catch((e) => {
     throw fsError(e, dir);
   });
   const temp = join(dir, `.${basename(path)}.ibt-tmp-${Math.random().toString(36).slice(2, 10)}`);
   let fh;
   try {
-    fh = await open(temp, "wx", 0o644);
+    fh = await fsp.open(temp, "wx", 0o644);
   } catch (e) {
     throw fsError(e, temp);
   }
@@ -189,12 +190,12 @@ export async function writeFileAtomic(path: string, chunks: ByteSource, options:
     if (options.durable) await fh.sync();
     await fh.close();
     fh = undefined;
-    await rename(temp, path);
+    await fsp.rename(temp, path);
     return total;
   } catch (e) {
     await Promise.allSettled(inflight);
     if (fh) await fh.close().catch(() => {});
-    await unlink(temp).catch(() => {});
+    await fsp.unlink(temp).catch(() => {});
     throw e instanceof IbtError ? e : fsError(e, path);
   }
 }

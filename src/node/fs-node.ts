@@ -16,9 +16,11 @@
  * digits, which no real entry is expected to have), then a rename, so a failed write leaves the
  * old file and no temporary one.
  */
-import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { closeSync, fchmodSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, writeSync, type Stats } from "node:fs";
+// fs.promises, not "node:fs/promises": the command-line bundle then loads the promise API (and
+// the stream and readline modules it brings, ~7 ms) only when a call first needs it, and a
+// NodeFs with every sync option never does.
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, readdirSync, readSync, renameSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
@@ -59,7 +61,7 @@ const WRITE_GATHER = 256 * 1024;
 
 // O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
 // the open (it changes nothing for regular files). Both are missing on Windows.
-const flags = fsp.constants as Partial<typeof fsp.constants> | undefined;
+const flags = constants as Partial<typeof constants> | undefined;
 const OPEN_READ = (flags?.O_RDONLY ?? 0) | (flags?.O_NOFOLLOW ?? 0) | (flags?.O_NONBLOCK ?? 0);
 
 // Windows has no permission bits, and symlinks there need privileges; untested there.
@@ -224,7 +226,7 @@ export class NodeFs implements FsAdapter {
     if (path === "") throw notFile(path, "dir", "writeFile");
     const abs = await this.locate(path, "writeFile");
     // Fail before reading the source when the rename could not succeed.
-    if ((await lstatOrUndefined(abs, path, "writeFile"))?.isDirectory()) throw notFile(path, "dir", "writeFile");
+    if ((await this.lstatOrUndefined(abs, path, "writeFile"))?.isDirectory()) throw notFile(path, "dir", "writeFile");
     const temp = join(dirname(abs), tempName(baseName(path)));
     let file: TempFile | undefined;
     let created = false;
@@ -329,7 +331,7 @@ export class NodeFs implements FsAdapter {
     if (to === "") throw isDir;
     const toAbs = await this.locate(to, "rename");
     // POSIX rename would replace an empty directory; the contract never replaces one.
-    if ((await lstatOrUndefined(toAbs, to, "rename"))?.isDirectory()) throw isDir;
+    if ((await this.lstatOrUndefined(toAbs, to, "rename"))?.isDirectory()) throw isDir;
     await fsp.rename(fromAbs, toAbs).catch(failWith(to, "rename"));
   }
 
@@ -440,6 +442,10 @@ export class NodeFs implements FsAdapter {
     return check;
   }
 
+  private lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
+    return lstatOrUndefined(abs, path, caller, this.syncMetadata);
+  }
+
   private forgetDirs(): void {
     this.knownDirs.clear();
     this.checking.clear();
@@ -500,7 +506,7 @@ export class NodeFs implements FsAdapter {
     let at = this.root;
     for (const [i, seg] of segs.entries()) {
       at = join(at, seg);
-      let st = await lstatOrUndefined(at, path, "mkdir");
+      let st = await this.lstatOrUndefined(at, path, "mkdir");
       if (!st) {
         const made = await fsp.mkdir(at).then(
           () => true,
@@ -540,11 +546,17 @@ function lstatOf(abs: string, path: string, caller: string): Promise<Stats> {
   return fsp.lstat(abs).catch(failWith(path, caller));
 }
 
-async function lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
-  return fsp.lstat(abs).catch((e: unknown) => {
+async function lstatOrUndefined(abs: string, path: string, caller: string, sync: boolean): Promise<Stats | undefined> {
+  const missing = (e: unknown) => {
     if (errnoOf(e) === "ENOENT") return undefined;
     throw fsFailure(e, path, caller);
-  });
+  };
+  if (!sync) return fsp.lstat(abs).catch(missing);
+  try {
+    return lstatSync(abs);
+  } catch (e) {
+    return missing(e);
+  }
 }
 
 /**
