@@ -38,7 +38,10 @@ function changeTree(dir) {
 }
 
 function ibt(cli, args, env = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  // Without NODE_OPTIONS: V8 keeps a cache only under the flags it was made with, so one made
+  // under extra flags would be refused by every run of the installed ibt.
+  const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...inherited, ...env } });
   if (r.status !== 0) throw new Error(`ibt ${args.join(" ")} failed: ${r.stderr}`);
   return r;
 }

@@ -95,6 +95,18 @@ test("NodeFs: transient streams read into memory lent again to the next one; ord
       assert.ok(second.length === 1 && second[0] === first[0], "the next transient stream reads into the same buffer");
       const fresh = await memory("a", false);
       assert.equal(new Set([...fresh, first[0]]).size, fresh.length + 1, "ordinary chunks share nothing");
+      // Two transient streams open at once never share a buffer.
+      const x = fs.readStream("a", { transient: true })[Symbol.asyncIterator]();
+      const y = fs.readStream("a", { transient: true })[Symbol.asyncIterator]();
+      const [cx, cy] = [(await x.next()).value as Uint8Array, (await y.next()).value as Uint8Array];
+      assert.notEqual(cx.buffer, cy.buffer, "concurrent transient streams read into different buffers");
+      assert.deepEqual(cx, data.subarray(0, cx.length));
+      assert.deepEqual(cy, data.subarray(0, cy.length));
+      // Left early, each hands its buffer back: the next two streams get those two again.
+      await x.return?.(undefined);
+      await y.return?.(undefined);
+      const again = new Set([...(await memory("a", true)), ...(await memory("a", true))]);
+      assert.ok(again.has(cx.buffer) || again.has(cy.buffer), "a stream left early gave its buffer back");
     }
   } finally {
     await cleanup();

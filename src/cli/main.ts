@@ -5,14 +5,12 @@
  */
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
-import { tuneForShortRun, expectEntries } from "./v8-tuning.js";
+import { expectEntries } from "./v8-tuning.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
 import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
 import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
 
 const VERSION = "0.1.0";
-
-tuneForShortRun();
 
 const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void>> = {
   signature: signatureCommand,

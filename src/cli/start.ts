@@ -10,11 +10,15 @@
  * (perf stat, 15 runs each). This file is built only into that CommonJS bundle; it is not part
  * of the library.
  *
- * The cache file is the CRC-32 and the byte length of the bundle it was made from, then V8's
- * data. V8 itself checks only the source's length (and its own version and flags), so the CRC
- * is what stops a rebuilt bundle from running an older bundle's bytecode. A cache that is
- * missing, stale or rejected by V8 (another Node, other flags) costs nothing but the compile.
- * IBT_CODE_CACHE=report prints which of these happened on stderr.
+ * The cache file starts with a header: a format tag (which also names this file's wrapping of
+ * the bundle), the CRC-32 and byte length of the bundle it was made from, and the CRC-32 of V8's
+ * data after the header. V8 itself checks only the source's length (and its own version and
+ * flags), and a Node release build does not checksum the data: without the first CRC a rebuilt
+ * bundle could run an older bundle's bytecode, without the second a damaged cache could crash
+ * V8 or run damaged constants. A cache that is missing, stale, damaged or rejected by V8
+ * (another Node, other flags) costs nothing but the compile; IBT_CODE_CACHE=report prints
+ * which of these happened on stderr. V8 keeps the script name the cache was made with, so an
+ * error's stack names the bundle's path at build time.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,14 +27,16 @@ import * as zlib from "node:zlib";
 import { tuneForShortRun } from "./v8-tuning.js";
 
 // First: V8 accepts a code cache only under the flags it was made with, and the cache is made
-// after these are set (main.ts sets them again, to the same values, when it runs alone).
+// after these are set.
 tuneForShortRun();
 
 const MAIN = join(__dirname, "ibt-main.cjs");
 const CACHE = join(__dirname, "ibt-main.cache");
-const HEADER = 8;
+/** "IBC1": the header's layout and the wrapper below; a change to either needs a new tag. */
+const TAG = 0x49424331;
+const HEADER = 16;
 
-type CacheState = "used" | "rejected" | "stale" | "missing" | "unsupported";
+type CacheState = "used" | "rejected" | "stale" | "damaged" | "missing" | "unsupported";
 
 /** zlib.crc32 arrived in Node 20.15; without it there is no cheap way to check a cache. */
 const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
@@ -43,16 +49,22 @@ function readCache(code: Buffer): { data?: Buffer; state: CacheState } {
   } catch {
     return { state: "missing" };
   }
-  const fresh = file.length > HEADER && file.readUInt32BE(0) === crc32(code) && file.readUInt32BE(4) === code.length;
-  return fresh ? { data: file.subarray(HEADER), state: "used" } : { state: "stale" };
+  if (file.length <= HEADER || file.readUInt32BE(0) !== TAG || file.readUInt32BE(4) !== crc32(code) || file.readUInt32BE(8) !== code.length) {
+    return { state: "stale" };
+  }
+  const data = file.subarray(HEADER);
+  return crc32(data) === file.readUInt32BE(12) ? { data, state: "used" } : { state: "damaged" };
 }
 
 function writeCache(code: Buffer, script: Script): void {
+  const data = script.createCachedData();
   const header = Buffer.alloc(HEADER);
-  header.writeUInt32BE(crc32!(code), 0);
-  header.writeUInt32BE(code.length, 4);
+  header.writeUInt32BE(TAG, 0);
+  header.writeUInt32BE(crc32!(code), 4);
+  header.writeUInt32BE(code.length, 8);
+  header.writeUInt32BE(crc32!(data), 12);
   const temp = `${CACHE}.${process.pid}.tmp`;
-  writeFileSync(temp, Buffer.concat([header, script.createCachedData()]));
+  writeFileSync(temp, Buffer.concat([header, data]));
   renameSync(temp, CACHE);
 }
 

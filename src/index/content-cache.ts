@@ -1,11 +1,18 @@
 /**
- * Bytes of files read while indexing, kept for the diff archive that follows, so a file
- * that changed is read once, not twice. Entries are keyed by path and content hash (a file is
- * only served if it is the content the index recorded), and the cache holds at most
- * `limitBytes` in files of at most `maxFileBytes` each; past that it simply stops keeping.
+ * What indexing learned of files it read, kept for the diff archive that follows, so that a file
+ * that changed is read once, not twice, and the archive holds exactly the content the index
+ * recorded even if the file changes again meanwhile. Two kinds, keyed by path and content hash
+ * (served only for the content the index recorded):
+ * - a file's bytes, as the chunks it was read in;
+ * - a file's delta against the previous index's signature at its path (`basis`, the very
+ *   signature object), made while it was read: all an updated file's archive member needs, a
+ *   fraction of its bytes, and no memory for the bytes themselves.
+ * The cache holds at most `limitBytes` in all, in files of at most `maxFileBytes` each; past
+ * that it simply stops keeping.
  */
 export class ContentCache {
   private readonly files = new Map<string, { hash: string; chunks: readonly Uint8Array[]; size: number }>();
+  private readonly deltas = new Map<string, { hash: string; basis: Uint8Array; chunks: readonly Uint8Array[]; size: number }>();
   private used = 0;
 
   constructor(
@@ -35,8 +42,24 @@ export class ContentCache {
     return f && f.hash === hash ? f : undefined;
   }
 
+  /** Keeps the delta of `path` (content `hash`) against `basis`, as made (the caller hands the chunks over). */
+  putDelta(path: string, hash: string, basis: Uint8Array, chunks: readonly Uint8Array[]): void {
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    if (!this.wants(size) || this.deltas.has(path)) return;
+    this.deltas.set(path, { hash, basis, chunks, size });
+    this.used += size;
+  }
+
+  /** The delta of `path` against `basis` if it was made from the content with this hash. */
+  getDelta(path: string, hash: string | undefined, basis: Uint8Array): { chunks: readonly Uint8Array[]; size: number } | undefined {
+    const d = this.deltas.get(path);
+    return d && d.hash === hash && d.basis === basis ? d : undefined;
+  }
+
   clear(): void {
     this.files.clear();
+    this.deltas.clear();
     this.used = 0;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The FsAdapter over a real directory, through `node:fs/promises` and `node:path` only, so that
- * Deno's Node compatibility layer runs it too. Data crosses as plain Uint8Array, never Buffer.
+ * The FsAdapter over a real directory, through `node:fs` (its promise API, and its synchronous
+ * calls where the options ask for them) and `node:path` only, so that Deno's Node compatibility
+ * layer runs it too. Data crosses as plain Uint8Array, never Buffer.
  *
  * Confinement. Paths pass `checkPath`, so none can name anything outside the root lexically;
  * what is left is the kernel following symlinks. Every call therefore `lstat`s each parent
@@ -12,8 +13,8 @@
  * root is assumed to be a tree nobody hostile writes to while we work, and O_NOFOLLOW closes
  * that gap for the last segment of reads.
  *
- * Writes go to a temporary file beside the target (a dot-name ending in ".ibt-tmp-" and 16 hex
- * digits, which no real entry is expected to have), then a rename, so a failed write leaves the
+ * Writes go to a temporary file beside the target (a dot-name ending in ".ibt-tmp-" and 16
+ * random base-36 characters, which no real entry is expected to have), then a rename, so a failed write leaves the
  * old file and no temporary one.
  */
 import type { FileHandle } from "node:fs/promises";
@@ -200,7 +201,7 @@ export class NodeFs implements FsAdapter {
       return;
     }
     const { handle, size } = await this.openFile(checkPath(path), "readStream");
-    const lent = options?.transient ? this.buffers.take() : undefined;
+    const lent = options?.transient ? this.buffers.take(size + 1) : undefined;
     try {
       // Chunks sized by what is left (plus one byte to see the end), so a small file does not
       // cost a 256 KiB allocation: fresh large buffers are what indexing many files pays most for.
@@ -466,7 +467,7 @@ export class NodeFs implements FsAdapter {
       if (DENO && !sameFile(lstatSync(abs), st)) throw notFile(path, "symlink", "readStream");
       if (!st.isFile()) throw st.isDirectory() ? notFile(path, "dir", "readStream") : unsupportedError("files of this type", "readStream", path);
       let left = st.size;
-      lent = options?.transient ? this.buffers.take() : undefined;
+      lent = options?.transient ? this.buffers.take(st.size + 1) : undefined;
       for (;;) {
         const want = Math.min(READ_CHUNK, left + 1);
         const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);

@@ -1,0 +1,55 @@
+/**
+ * A file's delta against the previous index's signature at its path, made while the file is
+ * read for its hash and new signature: the walk hands every chunk to this too, so an updated
+ * file's archive member (diff-data.ts) needs neither the file's bytes kept in memory nor a
+ * second read, and it is made from exactly the bytes the index hashed. Once the delta is no
+ * smaller than the file it is abandoned, as the archive would store the file instead.
+ */
+import { DeltaJob } from "../rsync/delta.js";
+
+export class ReadDelta {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private abandoned = false;
+
+  private constructor(
+    private job: DeltaJob | undefined,
+    private readonly fileSize: number,
+  ) {
+    // Output arrives inside push(): the job is only marked here, and released in finish/dispose.
+    job!.ondata = (d) => {
+      this.size += d.length;
+      if (this.abandoned) return;
+      if (this.size >= this.fileSize) {
+        this.abandoned = true;
+        this.parts = [];
+      } else this.parts.push(d);
+    };
+  }
+
+  /** A delta against `basis`; undefined when the signature cannot be used (the archive then reports it). */
+  static async start(basis: Uint8Array, fileSize: number): Promise<ReadDelta | undefined> {
+    try {
+      return new ReadDelta(await DeltaJob.create(basis), fileSize);
+    } catch {
+      return undefined;
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    if (!this.abandoned) this.job?.push(chunk);
+  }
+
+  /** The whole delta, or undefined if it was abandoned. */
+  finish(): Uint8Array[] | undefined {
+    if (!this.abandoned) this.job?.push(new Uint8Array(0), true);
+    const done = this.abandoned || !this.job ? undefined : this.parts;
+    this.dispose();
+    return done;
+  }
+
+  dispose(): void {
+    this.job?.dispose();
+    this.job = undefined;
+  }
+}
