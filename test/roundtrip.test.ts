@@ -130,8 +130,18 @@ test("with a content cache, an updated file of a MiB or more is cached as its de
   edited.set(randomBytes(rng(23), 200), 700_000);
   await fs.writeFile("edited.bin", edited);
   await fs.writeFile("rewritten.bin", rewritten);
+  // Without diffBase (a full backup's walk, say) no delta is made: bytes are kept as before.
+  const plain = new ContentCache();
+  const withoutBase = await DirIndex.build(fs, { previous: old, cache: plain });
+  assert.ok(plain.get("edited.bin", withoutBase.get("edited.bin")!.hash));
+  assert.equal(plain.getDelta("edited.bin", withoutBase.get("edited.bin")!.hash, old.get("edited.bin")!.signature!), undefined);
   const cache = new ContentCache();
-  const now = await DirIndex.build(fs, { previous: old, cache });
+  const now = await DirIndex.build(fs, { previous: old, cache, diffBase: old });
+  // A delta is served only for the content it was made from, against the very signature it used.
+  const editedHash = now.get("edited.bin")!.hash;
+  const sig = old.get("edited.bin")!.signature!;
+  assert.equal(cache.getDelta("edited.bin", old.get("edited.bin")!.hash, sig), undefined, "another content");
+  assert.equal(cache.getDelta("edited.bin", editedHash, sig.slice()), undefined, "an equal copy of the signature is not it");
   // Neither file's bytes are kept; the edited one has a delta, the rewritten one's is as large as it.
   assert.equal(cache.get("edited.bin", now.get("edited.bin")!.hash), undefined);
   assert.ok(cache.getDelta("edited.bin", now.get("edited.bin")!.hash, old.get("edited.bin")!.signature!)!.size < 10_000);

@@ -1,6 +1,6 @@
 /**
  * V8 settings for the command line, whose process runs one command and exits. They are V8's own
- * flags, set at run time, and only on the V8 they were measured on (Node 20's, 11.x): V8 does
+ * flags, set at run time, and only on the V8 they were measured on (Node 20's, 11.3): V8 does
  * not refuse a flag it does not know, it prints an error line on stderr and goes on, so on any
  * other version nothing is set. The library never sets them; only this process-owning entry
  * (the starter, src/cli/start.ts, before it compiles the bundle) does.
@@ -31,7 +31,7 @@ import { setFlagsFromString } from "node:v8";
 export const LONG_RUN_ENTRIES = 30_000;
 
 /** The V8 these flags were measured on; elsewhere none is set. */
-const MEASURED_ON = /^11\./;
+const MEASURED_ON = /^11\.3\./;
 
 function setFlag(flag: string): void {
   if (!MEASURED_ON.test(process.versions.v8 ?? "")) return;

@@ -7,8 +7,9 @@
  * - a file's delta against the previous index's signature at its path (`basis`, the very
  *   signature object), made while it was read: all an updated file's archive member needs, a
  *   fraction of its bytes, and no memory for the bytes themselves.
- * The cache holds at most `limitBytes` in all, in files of at most `maxFileBytes` each; past
- * that it simply stops keeping.
+ * The cache holds at most `limitBytes` in all, and no entry (bytes or delta) over
+ * `maxFileBytes`; past that it simply stops keeping. A file it keeps neither for is read again
+ * for the archive.
  */
 export class ContentCache {
   private readonly files = new Map<string, { hash: string; chunks: readonly Uint8Array[]; size: number }>();
@@ -18,9 +19,15 @@ export class ContentCache {
   constructor(
     // What a command may hold on top of its index: read-once for the changes of a typical run.
     readonly limitBytes = 64 << 20,
-    // Larger files are read again to archive them, rather than crowd out many smaller ones.
+    // Larger entries are not kept (their files are read again to archive them), rather than
+    // crowd out many smaller ones.
     readonly maxFileBytes = 16 << 20,
   ) {}
+
+  /** Bytes it would still keep. */
+  room(): number {
+    return this.limitBytes - this.used;
+  }
 
   /** Whether a file of this size would be kept. */
   wants(size: number): boolean {

@@ -42,8 +42,15 @@ export interface DirIndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
   onError?: (error: IbtError, path: string) => "skip" | "abort";
-  /** Keeps the bytes of small files read, for a DiffData that follows (read once, not twice). */
+  /** Keeps what a DiffData that follows needs of the files read (content-cache.ts): read once, not twice. */
   cache?: ContentCache;
+  /**
+   * The index the diff that follows is made against (usually `previous`). With `cache`, an
+   * updated file of 1 MiB or more is then cached as its delta against this index's signature at
+   * its path, made while it is read, instead of as its bytes. Not with `force`, which reads
+   * everything again, most of it unchanged.
+   */
+  diffBase?: DirIndex;
 }
 
 export interface IndexProgress {
@@ -75,6 +82,7 @@ interface Resolved {
   onProgress: ((p: IndexProgress) => void) | undefined;
   onError: (e: IbtError, path: string) => "skip" | "abort";
   cache: ContentCache | undefined;
+  diffBase: DirIndex | undefined;
 }
 
 /**
@@ -111,6 +119,7 @@ function resolve(o: DirIndexOptions): Resolved {
     // A backup that silently leaves files out is worse than one that stops.
     onError: o.onError ?? (() => "abort"),
     cache: o.cache,
+    diffBase: o.force ? undefined : o.diffBase,
   };
 }
 
@@ -178,10 +187,10 @@ export class DirIndex {
 /** File-system calls in flight at once while indexing. */
 const CONCURRENCY = 16;
 /**
- * From this size an updated file's cache entry is its delta, not its bytes. Bytes kept are fresh
- * memory, a page fault per 4 KiB: on the bench/dirs.mjs change the updated files' 6.6 MB are
- * nearly all in a few files of megabytes, and keeping their deltas instead took the step's page
- * faults from 11,200 to 9,600. Smaller files keep their bytes, whatever their delta.
+ * From this size an updated file's cache entry is its delta, not its bytes (with `diffBase`).
+ * Bytes kept are fresh memory, a page fault per 4 KiB: on the bench/dirs.mjs change the updated
+ * files' 6.6 MB are nearly all in a few files of megabytes, and keeping their deltas instead took
+ * the step's page faults from 11,200 to 9,700. Smaller files keep their bytes, whatever their delta.
  */
 const DELTA_WHILE_READING = 1 << 20;
 
@@ -295,11 +304,14 @@ class Walker {
     // with a previous signature at this path (an updated file's likely member) the delta against
     // it instead. A file it holds neither for (too large, the cache full, a delta no smaller
     // than the file) is read again for the archive, and a change in between fails with CHANGED.
-    const basis = cache?.wants(0) && st.size >= DELTA_WHILE_READING ? this.o.previous?.get(path)?.signature : undefined;
+    const base = cache && st.size >= DELTA_WHILE_READING ? this.o.diffBase?.get(path) : undefined;
+    const basis = base?.signature;
     try {
       sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
-      delta = basis ? await ReadDelta.start(basis, st.size) : undefined;
+      // Its memory is bounded as the cache's is: no more than a file the cache would keep.
+      const room = basis ? Math.min(st.size, cache!.maxFileBytes, cache!.room()) : 0;
+      delta = room > 0 ? await ReadDelta.start(basis!, room) : undefined;
       const keep = !delta && cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
       // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
       for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
@@ -326,7 +338,7 @@ class Walker {
     this.bytesRead += n;
     const hash = toHex(digest);
     if (kept) cache!.put(path, hash, kept);
-    else if (made && hash !== this.o.previous?.get(path)?.hash) cache!.putDelta(path, hash, basis!, made);
+    else if (made && hash !== base!.hash) cache!.putDelta(path, hash, basis!, made);
     return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
   }
 

@@ -2,8 +2,9 @@
  * A file's delta against the previous index's signature at its path, made while the file is
  * read for its hash and new signature: the walk hands every chunk to this too, so an updated
  * file's archive member (diff-data.ts) needs neither the file's bytes kept in memory nor a
- * second read, and it is made from exactly the bytes the index hashed. Once the delta is no
- * smaller than the file it is abandoned, as the archive would store the file instead.
+ * second read, and it is made from exactly the bytes the index hashed. Once the delta reaches
+ * `limit` (at most the file's size, when the archive would store the file instead; less when
+ * the cache has less room) it is abandoned and its engine given back.
  */
 import { DeltaJob } from "../rsync/delta.js";
 
@@ -14,13 +15,13 @@ export class ReadDelta {
 
   private constructor(
     private job: DeltaJob | undefined,
-    private readonly fileSize: number,
+    private readonly limit: number,
   ) {
     // Output arrives inside push(): the job is only marked here, and released in finish/dispose.
     job!.ondata = (d) => {
       this.size += d.length;
       if (this.abandoned) return;
-      if (this.size >= this.fileSize) {
+      if (this.size >= this.limit) {
         this.abandoned = true;
         this.parts = [];
       } else this.parts.push(d);
@@ -28,16 +29,18 @@ export class ReadDelta {
   }
 
   /** A delta against `basis`; undefined when the signature cannot be used (the archive then reports it). */
-  static async start(basis: Uint8Array, fileSize: number): Promise<ReadDelta | undefined> {
+  static async start(basis: Uint8Array, limit: number): Promise<ReadDelta | undefined> {
     try {
-      return new ReadDelta(await DeltaJob.create(basis), fileSize);
+      return new ReadDelta(await DeltaJob.create(basis), limit);
     } catch {
       return undefined;
     }
   }
 
   push(chunk: Uint8Array): void {
-    if (!this.abandoned) this.job?.push(chunk);
+    if (this.abandoned) return;
+    this.job?.push(chunk);
+    if (this.abandoned) this.dispose();
   }
 
   /** The whole delta, or undefined if it was abandoned. */
