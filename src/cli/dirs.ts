@@ -83,7 +83,6 @@ function report(p: Parsed, summary: Record<string, unknown>, text: string): void
 
 export async function indexCommand(p: Parsed): Promise<void> {
   const [dir, out] = need(p, 2, "index DIR INDEX");
-  expectEntries(undefined);
   const started = Date.now();
   const progress = new Progress();
   const index = await DirIndex.build(tree(dir, "DIR"), indexOptions(p, progress));

@@ -28,7 +28,7 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
 };
 
 /** Commands that call expectEntries themselves once they know how much they will walk. */
-const SIZES_ITSELF = new Set(["diff", "index"]);
+const SIZES_ITSELF = new Set(["diff"]);
 
 const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
 

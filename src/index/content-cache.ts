@@ -24,23 +24,22 @@ export class ContentCache {
     readonly maxFileBytes = 16 << 20,
   ) {}
 
-  /** Bytes it would still keep. */
-  room(): number {
-    return this.limitBytes - this.used;
-  }
-
-  /** Whether a file of this size would be kept. */
+  /** Whether an entry of this size would be kept. */
   wants(size: number): boolean {
     return size <= this.maxFileBytes && this.used + size <= this.limitBytes;
   }
 
+  /**
+   * The largest delta of a file of `fileSize` bytes worth making to keep: smaller than the file
+   * (else the archive stores the file), and within what the cache would still take.
+   */
+  deltaRoom(fileSize: number): number {
+    return Math.max(0, Math.min(fileSize, this.maxFileBytes, this.limitBytes - this.used));
+  }
+
   /** Keeps the content of `path` as the chunks it was read in (not copied: the caller hands them over). */
   put(path: string, hash: string, chunks: readonly Uint8Array[]): void {
-    let size = 0;
-    for (const c of chunks) size += c.length;
-    if (!this.wants(size) || this.files.has(path)) return;
-    this.files.set(path, { hash, chunks, size });
-    this.used += size;
+    this.keep(this.files, path, { hash, chunks, size: totalLength(chunks) });
   }
 
   /** The chunks of `path` if they are the content with this hash. */
@@ -51,11 +50,7 @@ export class ContentCache {
 
   /** Keeps the delta of `path` (content `hash`) against `basis`, as made (the caller hands the chunks over). */
   putDelta(path: string, hash: string, basis: Uint8Array, chunks: readonly Uint8Array[]): void {
-    let size = 0;
-    for (const c of chunks) size += c.length;
-    if (!this.wants(size) || this.deltas.has(path)) return;
-    this.deltas.set(path, { hash, basis, chunks, size });
-    this.used += size;
+    this.keep(this.deltas, path, { hash, basis, chunks, size: totalLength(chunks) });
   }
 
   /** The delta of `path` against `basis` if it was made from the content with this hash. */
@@ -69,4 +64,16 @@ export class ContentCache {
     this.deltas.clear();
     this.used = 0;
   }
+
+  private keep<E extends { size: number }>(map: Map<string, E>, path: string, entry: E): void {
+    if (!this.wants(entry.size) || map.has(path)) return;
+    map.set(path, entry);
+    this.used += entry.size;
+  }
+}
+
+function totalLength(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
 }

@@ -309,8 +309,8 @@ class Walker {
     try {
       sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
-      // Its memory is bounded as the cache's is: no more than a file the cache would keep.
-      const room = basis ? Math.min(st.size, cache!.maxFileBytes, cache!.room()) : 0;
+      // Its memory is bounded as the cache's is.
+      const room = basis ? cache!.deltaRoom(st.size) : 0;
       delta = room > 0 ? await ReadDelta.start(basis!, room) : undefined;
       const keep = !delta && cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
       // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.

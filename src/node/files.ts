@@ -6,6 +6,7 @@
 import { promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
+import { tempName } from "./temp-name.js";
 import type { BasisReader } from "../rsync/patch.js";
 import { chunksOf, type ByteSource } from "../rsync/bytes.js";
 
@@ -149,7 +150,7 @@ export async function writeFileAtomic(path: string, chunks: ByteSource, options:
   await fsp.stat(dir).catch((e) => {
     throw fsError(e, dir);
   });
-  const temp = join(dir, `.${basename(path)}.ibt-tmp-${Math.random().toString(36).slice(2, 10)}`);
+  const temp = join(dir, tempName(basename(path)));
   let fh;
   try {
     fh = await fsp.open(temp, "wx", 0o644);

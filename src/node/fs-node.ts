@@ -13,9 +13,8 @@
  * root is assumed to be a tree nobody hostile writes to while we work, and O_NOFOLLOW closes
  * that gap for the last segment of reads.
  *
- * Writes go to a temporary file beside the target (a dot-name ending in ".ibt-tmp-" and 16
- * random base-36 characters, which no real entry is expected to have), then a rename, so a failed write leaves the
- * old file and no temporary one.
+ * Writes go to a temporary file beside the target (temp-name.ts), then a rename, so a failed
+ * write leaves the old file and no temporary one.
  */
 import type { FileHandle } from "node:fs/promises";
 // fs.promises, not "node:fs/promises": the command-line bundle then loads the promise API (and
@@ -31,6 +30,7 @@ import { eachAtMost } from "../fs/list-stat.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
 import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, ReadStreamOptions, WriteOptions } from "../fs/types.js";
 import { BufferPool } from "./buffer-pool.js";
+import { tempName } from "./temp-name.js";
 
 export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
@@ -443,8 +443,18 @@ export class NodeFs implements FsAdapter {
     return check;
   }
 
-  private lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
-    return lstatOrUndefined(abs, path, caller, this.syncMetadata);
+  /** lstat of `abs`, undefined if nothing is there (synchronous with `syncMetadata`). */
+  private async lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
+    const missing = (e: unknown) => {
+      if (errnoOf(e) === "ENOENT") return undefined;
+      throw fsFailure(e, path, caller);
+    };
+    if (!this.syncMetadata) return fsp.lstat(abs).catch(missing);
+    try {
+      return lstatSync(abs);
+    } catch (e) {
+      return missing(e);
+    }
   }
 
   private forgetDirs(): void {
@@ -547,18 +557,6 @@ function lstatOf(abs: string, path: string, caller: string): Promise<Stats> {
   return fsp.lstat(abs).catch(failWith(path, caller));
 }
 
-async function lstatOrUndefined(abs: string, path: string, caller: string, sync: boolean): Promise<Stats | undefined> {
-  const missing = (e: unknown) => {
-    if (errnoOf(e) === "ENOENT") return undefined;
-    throw fsFailure(e, path, caller);
-  };
-  if (!sync) return fsp.lstat(abs).catch(missing);
-  try {
-    return lstatSync(abs);
-  } catch (e) {
-    return missing(e);
-  }
-}
 
 /**
  * Milliseconds to the seconds Node's time calls take. libuv truncates them to whole
@@ -568,19 +566,6 @@ async function lstatOrUndefined(abs: string, path: string, caller: string, sync:
  */
 function seconds(ms: number): number {
   return (ms + 0.0005) / 1000;
-}
-
-/**
- * A name for a temporary file beside `name`. It is created exclusively ("wx"), so a name already
- * taken fails the write rather than reusing the file: it need not be unpredictable, only
- * unlikely to collide. Math.random gives that without loading Node's crypto module, which
- * cost a CLI step about 10 ms (CPU profile of bench/dirs.mjs's change).
- */
-function tempName(name: string): string {
-  const random = (Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10)).padEnd(16, "0");
-  // Keep the temporary name within NAME_MAX (255 bytes) however long the real one is.
-  const stem = new TextEncoder().encode(name).length <= 200 ? name : "";
-  return `.${stem}.ibt-tmp-${random}`;
 }
 
 function notFile(path: string, type: EntryType, caller: string): IbtError {

@@ -6,6 +6,7 @@
 import { openSync, readSync, writeSync, closeSync, fstatSync, renameSync, unlinkSync, lstatSync, fsyncSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
+import { tempName } from "./temp-name.js";
 import { fsError } from "./files.js";
 
 const CHUNK = 1 << 20;
@@ -118,7 +119,7 @@ export class AtomicFileSync {
     if (!options.overwrite && exists(path)) {
       throw new IbtError("EXISTS", `output exists (use --force to overwrite): ${path}`, { path });
     }
-    this.temp = join(dirname(path), `.${basename(path)}.ibt-tmp-${Math.random().toString(36).slice(2, 10)}`);
+    this.temp = join(dirname(path), tempName(basename(path)));
     this.fd = openOrThrow(this.temp, "wx", 0o644);
   }
 

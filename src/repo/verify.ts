@@ -17,9 +17,7 @@
  */
 import { IbtError, type ErrorCode } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { Hasher } from "../rsync/hashes.js";
-import { toHex } from "../rsync/bytes.js";
-import { verifiedContent } from "../archive/apply.js";
+import { hashFile, verifiedContent } from "../archive/apply.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
 import { loadRecords, type SnapshotRecord } from "./snapshot.js";
 import { loadTree, openLink } from "./stored.js";
@@ -82,7 +80,7 @@ export async function verify(fs: FsAdapter, o: VerifyOptions): Promise<VerifyRep
         const st = await fs.lstat(path);
         if (st.size !== want.size) problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path} holds ${st.size} bytes, ${want.size} were written` });
         else if (o.readData) {
-          const hash = await hashOf(fs, path);
+          const { hash } = await hashFile(fs, path);
           bytesRead += want.size;
           if (hash !== want.hash) problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path}: content does not match the hash recorded when it was written` });
         }
@@ -113,16 +111,6 @@ function brokenAncestor(rec: SnapshotRecord, byId: Map<string, SnapshotRecord>, 
     at = byId.get(at.parent);
   }
   return undefined;
-}
-
-async function hashOf(fs: FsAdapter, path: string): Promise<string> {
-  const h = await Hasher.create();
-  try {
-    for await (const c of fs.readStream(path, { transient: true })) h.update(c);
-    return toHex(h.digest());
-  } finally {
-    h.dispose();
-  }
 }
 
 /** Reads a snapshot's index and every archive member as a restore would, reporting failures. */
