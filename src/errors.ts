@@ -20,6 +20,9 @@ export type ErrorCode =
   | "UNSUPPORTED" // valid but not supported here
   | "LIMIT" // valid, but exceeds a configured limit (members, sizes)
   | "LOCKED" // another writer holds the repository's lock
+  | "DENIED" // the storage refused our credentials or permissions (HTTP 401/403)
+  | "WRONG_PASSWORD" // no key of an encrypted repository opens with the password given
+  | "AUTH_FAILED" // an encrypted object failed authentication: changed, cut, swapped or replayed
   | "ABORTED" // the caller cancelled the operation (an AbortSignal, or onError said "abort")
   | "IO" // the platform failed to read or write
   | "INTERNAL"; // a bug: an invariant of this library broke

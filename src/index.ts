@@ -5,6 +5,6 @@
 export * from "./rsync/index.js";
 export { IbtError, isIbtError, type ErrorCode, type IbtErrorData } from "./errors.js";
 export * from "./fs/index.js";
-export * from "./index/index.js";
+export * from "./dirindex/index.js";
 export * from "./archive/index.js";
 export * from "./repo/index.js";

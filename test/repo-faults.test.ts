@@ -18,7 +18,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DirIndex, IbtError, MemoryFs, Repository, type FsAdapter } from "../src/index.js";
-import type { IndexEntry } from "../src/index/entry.js";
+import type { IndexEntry } from "../src/dirindex/entry.js";
 import { rng } from "./helpers.js";
 import { FUZZ_SCALE, tally, type Tally } from "./hostile-kit.js";
 import { FAULT_OPS, FaultState, FaultyFs, type Fault } from "./faulty-fs.js";

@@ -13,7 +13,7 @@ import { inflateSync } from "fflate";
 import { DiffData, DiffIndex, DirIndex, MemoryFs, Repository, ZipReader, ZipWriter, applyDiff, fflateDeflate, isIbtError, openArchive } from "../src/index.js";
 import type { DeflateCodec, RandomAccessFile, ZipWriterOptions } from "../src/index.js";
 import { NodeFs, nodeDeflate, nodeRepositoryOptions } from "../src/node/index.js";
-import { concatBytes } from "../src/rsync/bytes.js";
+import { concatBytes } from "../src/bytes.js";
 import { directoryRoundTrip, makeV1, makeV2, copyTree } from "./shared/roundtrip-cases.js";
 import { TreeChanger, treeId } from "./repo-kit.js";
 import { equalBytes, ibt, ok, randomBytes, rng, run, split, tempDir, textBytes } from "./helpers.js";

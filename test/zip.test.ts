@@ -13,7 +13,7 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 import { crc32 } from "../src/archive/crc32.js";
 import { ZipReader, type RandomAccessFile, type ZipReaderOptions } from "../src/archive/zip-read.js";
 import { ZipWriter, type ZipAddOptions, type ZipWriterOptions } from "../src/archive/zip-write.js";
-import { concatBytes } from "../src/rsync/bytes.js";
+import { concatBytes } from "../src/bytes.js";
 import { isIbtError, type ErrorCode } from "../src/errors.js";
 import { equalBytes, randomBytes, rng, split, tempDir, textBytes } from "./helpers.js";
 

@@ -28,9 +28,9 @@ import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
 import { Hasher } from "../rsync/hashes.js";
 import { patch } from "../rsync/patch.js";
-import { concatBytes, toHex } from "../rsync/bytes.js";
+import { concatBytes, toHex } from "../bytes.js";
 import { ZipReader, type RandomAccessFile } from "./zip-read.js";
-import { STAGING_PREFIX } from "../index/entry.js";
+import { STAGING_PREFIX } from "../dirindex/entry.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
 export interface ApplyOptions {

@@ -14,7 +14,7 @@
  */
 import { Deflate, deflateSync } from "fflate";
 import { IbtError } from "../errors.js";
-import { concatBytes } from "../rsync/bytes.js";
+import { concatBytes } from "../bytes.js";
 import { DEFLATE_MAX_RATIO } from "./zip-central.js";
 
 /** One raw deflate stream, made from pieces pushed in order. */

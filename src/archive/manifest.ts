@@ -13,7 +13,7 @@
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
 import type { EntryType } from "../fs/types.js";
-import { STAGING_PREFIX } from "../index/entry.js";
+import { STAGING_PREFIX } from "../dirindex/entry.js";
 
 export const MANIFEST_NAME = "ibt-manifest.json";
 export const MANIFEST_FORMAT = "incremental-backups-tools/diff";

@@ -20,7 +20,7 @@
  */
 import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
-import { concatBytes } from "../rsync/bytes.js";
+import { concatBytes } from "../bytes.js";
 import { crc32 } from "./crc32.js";
 import {
   DEFLATE_MAX_RATIO,

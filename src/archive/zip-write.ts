@@ -32,7 +32,7 @@
  */
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
-import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../rsync/bytes.js";
+import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { crc32 } from "./crc32.js";
 import { checkDeflatedSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
 import {

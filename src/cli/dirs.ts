@@ -6,10 +6,10 @@
 import { dirname, basename, resolve } from "node:path";
 import { IbtError } from "../errors.js";
 import { NodeFs } from "../node/fs-node.js";
-import { DirIndex, type DirIndexOptions } from "../index/dir-index.js";
-import { ContentCache } from "../index/content-cache.js";
-import { DiffIndex, summarize } from "../index/diff-index.js";
-import { saveIndex, loadIndex, encodeIndex } from "../index/index-file.js";
+import { DirIndex, type DirIndexOptions } from "../dirindex/dir-index.js";
+import { ContentCache } from "../dirindex/content-cache.js";
+import { DiffIndex, summarize } from "../dirindex/diff-index.js";
+import { saveIndex, loadIndex, encodeIndex } from "../dirindex/index-file.js";
 import { DiffData } from "../archive/diff-data.js";
 import { applyDiff, openArchive } from "../archive/apply.js";
 import { nodeDeflate } from "../node/deflate.js";

@@ -39,7 +39,7 @@
  */
 import { blobChunks } from "./blob.js";
 import { IbtError, type ErrorCode } from "../errors.js";
-import { chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { chunksOf, type ByteSource } from "../bytes.js";
 import { checkMode, checkRange, checkWritable, unsupportedError } from "./arguments.js";
 import { baseName, checkPath, parentPath } from "./paths.js";
 import type { FsAdapter, FsCapabilities, FsStat, WriteOptions } from "./types.js";

@@ -13,7 +13,7 @@
  * the tree holds.
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, type ByteSource } from "../rsync/bytes.js";
+import { chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, utf8Length } from "./arguments.js";
 import { statFollowingLinks } from "./follow.js";
 import { baseName, checkPath, parentPath } from "./paths.js";

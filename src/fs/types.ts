@@ -26,7 +26,7 @@
  * Checks run in this order: UNSAFE_PATH, then READ_ONLY, then UNSUPPORTED, then the rest, so a
  * refused call never touches storage.
  */
-import type { ByteSource } from "../rsync/bytes.js";
+import type { ByteSource } from "../bytes.js";
 import type { IbtError } from "../errors.js";
 
 export type EntryType = "file" | "dir" | "symlink";

@@ -8,7 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import { tempName } from "./temp-name.js";
 import type { BasisReader } from "../rsync/patch.js";
-import { chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { chunksOf, type ByteSource } from "../bytes.js";
 
 const CHUNK = 1 << 20;
 

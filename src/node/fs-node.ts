@@ -23,7 +23,7 @@ import type { FileHandle } from "node:fs/promises";
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, readdirSync, readSync, renameSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
-import { chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { chunksOf, type ByteSource } from "../bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
 import { eachAtMost } from "../fs/list-stat.js";

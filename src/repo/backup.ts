@@ -16,10 +16,10 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { DirIndex } from "../index/dir-index.js";
-import { DiffIndex } from "../index/diff-index.js";
-import { ContentCache } from "../index/content-cache.js";
-import { encodeIndex, loadIndex } from "../index/index-file.js";
+import { DirIndex } from "../dirindex/dir-index.js";
+import { DiffIndex } from "../dirindex/diff-index.js";
+import { ContentCache } from "../dirindex/content-cache.js";
+import { encodeIndex, loadIndex } from "../dirindex/index-file.js";
 import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";

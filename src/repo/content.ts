@@ -14,7 +14,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { collect } from "../rsync/bytes.js";
+import { collect } from "../bytes.js";
 import { patch } from "../rsync/patch.js";
 import { verifiedContent } from "../archive/apply.js";
 import type { ManifestChange } from "../archive/manifest.js";

@@ -19,7 +19,7 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { Hasher } from "../rsync/hashes.js";
-import { collect, toHex } from "../rsync/bytes.js";
+import { collect, toHex } from "../bytes.js";
 import { lstatOrUndefined } from "../archive/apply.js";
 
 export const CONFIG = "ibt-repo.json";

@@ -20,8 +20,8 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
-import type { DirIndex } from "../index/dir-index.js";
-import { STAGING_PREFIX, type IndexEntry } from "../index/entry.js";
+import type { DirIndex } from "../dirindex/dir-index.js";
+import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
 import { hashFile, lstatOrUndefined, setMeta } from "../archive/apply.js";
 import { newId } from "./layout.js";
 import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";

@@ -9,7 +9,7 @@
  */
 import { IbtError } from "../errors.js";
 import { acquireEngine, RUN_DONE, RUN_NEED_INPUT, RUN_OUTPUT_FULL, type Engine } from "./engine.js";
-import type { ByteSource } from "./bytes.js";
+import type { ByteSource } from "../bytes.js";
 import { EngineJob, streamJob, runJob } from "./job.js";
 import { MAGIC_DELTA } from "./format.js";
 import { loadSignature, parseSignature, type Signature } from "./loadsig.js";

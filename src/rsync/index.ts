@@ -15,6 +15,6 @@ export { loadSignature, parseSignature, type Signature } from "./loadsig.js";
 export { DeltaJob, delta, deltaOf, type DeltaStats } from "./delta.js";
 export { DeltaDecoder, patch, patchViews, patchOf, type BasisReader, type DeltaCommand, type PatchOptions } from "./patch.js";
 export { Hasher, blake2b, md4, type HashKind } from "./hashes.js";
-export { chunksOf, collect, type ByteSource } from "./bytes.js";
+export { chunksOf, collect, type ByteSource } from "../bytes.js";
 export { EngineJob, streamJob, runJob, type PushJob } from "./job.js";
 export { engineModule } from "./engine.js";

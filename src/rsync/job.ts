@@ -6,7 +6,7 @@
  * instance, the format header written before the first output, and output delivery, either as
  * owned 64 KiB chunks (`ondata`) or as zero-copy views of engine memory (`onview`).
  */
-import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { releaseEngine, type Engine } from "./engine.js";
 
 export interface PushJob {

@@ -4,7 +4,7 @@
  * size; nothing is parsed per block in JavaScript.
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, type ByteSource } from "./bytes.js";
+import { chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { kindOfMagic, maxStrongLength, MAX_BLOCK_LENGTH, SIGNATURE_HEADER_LENGTH, type SignatureParams } from "./format.js";
 
 export interface Signature extends SignatureParams {

@@ -12,7 +12,7 @@
  * COPY beyond the basis).
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "./bytes.js";
+import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "../bytes.js";
 import { MAGIC_DELTA } from "./format.js";
 
 /**

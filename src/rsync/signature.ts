@@ -8,7 +8,7 @@
  * about 1 MiB of input and output regions, whatever the size of the basis.
  */
 import { acquireEngine, type Engine } from "./engine.js";
-import type { ByteSource } from "./bytes.js";
+import type { ByteSource } from "../bytes.js";
 import { EngineJob, streamJob, runJob } from "./job.js";
 import { signatureHeader, signatureParams, type SignatureOptions, type SignatureParams } from "./format.js";
 

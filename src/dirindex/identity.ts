@@ -10,7 +10,7 @@
  * short-lived strings per entry, and loading an index computes this for every entry in it.
  */
 import { Hasher } from "../rsync/hashes.js";
-import { copyAscii, toHex } from "../rsync/bytes.js";
+import { copyAscii, toHex } from "../bytes.js";
 import type { IndexEntry } from "./entry.js";
 
 const UTF8 = new TextEncoder();

@@ -5,7 +5,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { chunksOf, type ByteSource } from "../rsync/bytes.js";
+import { chunksOf, type ByteSource } from "../bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
 import { IndexParser } from "./index-decoder.js";

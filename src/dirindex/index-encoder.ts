@@ -9,7 +9,7 @@
  * small signature that trip costs more than the copy.
  */
 import { IbtError } from "../errors.js";
-import { copyAscii } from "../rsync/bytes.js";
+import { copyAscii } from "../bytes.js";
 import type { IndexEntry } from "./entry.js";
 import { F_CTIME, F_HASH, F_INO, F_SIGNATURE, MAGIC, TYPES, VERSION } from "./index-format.js";
 

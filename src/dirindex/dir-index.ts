@@ -20,7 +20,7 @@ import { listWithStats } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
-import { concatBytes, toHex } from "../rsync/bytes.js";
+import { concatBytes, toHex } from "../bytes.js";
 import { STAGING_PREFIX, comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";

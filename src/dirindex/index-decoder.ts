@@ -14,7 +14,7 @@
 import { IbtError } from "../errors.js";
 import type { EntryType } from "../fs/types.js";
 import { checkPath } from "../fs/paths.js";
-import { concatBytes, toHex } from "../rsync/bytes.js";
+import { concatBytes, toHex } from "../bytes.js";
 import type { IndexEntry } from "./entry.js";
 import { F_CTIME, F_HASH, F_INO, F_SIGNATURE, MAGIC, SUM_LENGTH, TYPES, VERSION } from "./index-format.js";
 
