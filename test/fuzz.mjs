@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run fuzz`: the hostile-input, fault and crash tests with their case counts scaled up, and
- * a table of what they did. The generators are the test suite's own (test/hostile-*.test.ts,
- * test/faults.test.ts, test/crash-apply.test.ts, and the repository's test/repo-faults.test.ts,
- * test/repo-crash.test.ts, test/repo-lock.test.ts); this script only raises IBT_FUZZ_SCALE
+ * a table of what they did. The generators are the test suite's own (test/*/hostile-*.test.ts,
+ * test/archive/faults.test.ts, test/archive/crash-apply.test.ts, and the repository's
+ * test/repo/repo-faults.test.ts, repo-crash.test.ts, repo-lock.test.ts); this script only raises IBT_FUZZ_SCALE
  * (default 5), IBT_CRASH_TRIALS (default 104) and IBT_TRIALS (repository kills, default 120),
  * collects the tallies each test file appends
  * to IBT_FUZZ_REPORT, and prints them per category. It exits non-zero if a test failed or any
@@ -12,16 +12,12 @@
  *   IBT_FUZZ_SCALE=5 IBT_CRASH_TRIALS=104 IBT_TRIALS=120 npm run fuzz
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { nodeTestFiles } from "./run-node.mjs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const testDir = join(root, "dist", "test");
-const files = readdirSync(testDir)
-  .filter((f) => /^(hostile-.*|faults|crash-apply|repo-faults|repo-crash|repo-lock)\.test\.js$/.test(f))
-  .map((f) => join(testDir, f));
+const files = nodeTestFiles().filter((f) => /\/(hostile-.*|faults|crash-apply|repo-faults|repo-crash|repo-lock)\.test\.js$/.test(f));
 const work = mkdtempSync(join(tmpdir(), "ibt-fuzz-"));
 const report = join(work, "report.jsonl");
 const scale = process.env.IBT_FUZZ_SCALE ?? "5";

@@ -11,8 +11,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HandleFs, isIbtError } from "../../src/index.js";
-import { build, type ConformanceOptions } from "../fs-conformance-kit.js";
-import { adapterConformance } from "../fs-conformance.js";
+import { build, type ConformanceOptions } from "../support/fs-conformance-kit.js";
+import { adapterConformance } from "../support/fs-conformance.js";
 import { runCollected, type TestResult } from "./node-test-shim.js";
 
 let counter = 0;

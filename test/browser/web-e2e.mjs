@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomBytes, rng } from "../../dist/test/helpers.js";
+import { randomBytes, rng } from "../../dist/test/support/helpers.js";
 import { findChromium, skipLine } from "./chromium.mjs";
 import { openWebPage } from "./web-driver.mjs";
 import { BIG, V2_CHANGES, assertSameTree, filesOf, makeVersions, readTree, treeSize, writeTree } from "./web-fixture.mjs";

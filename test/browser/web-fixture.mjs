@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { randomBytes, rng, textBytes } from "../../dist/test/helpers.js";
+import { randomBytes, rng, textBytes } from "../../dist/test/support/helpers.js";
 
 /** The big file: a few hundred KiB of incompressible bytes, edited by a few bytes in v2. */
 export const BIG = "data/big.bin";

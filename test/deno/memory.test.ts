@@ -2,7 +2,7 @@
 // directory round trip in memory, the same sources Node runs, compared with Node's fingerprint.
 import { test } from "node:test";
 import { MemoryFs } from "../../src/index.js";
-import { adapterConformance } from "../fs-conformance.js";
+import { adapterConformance } from "../support/fs-conformance.js";
 import { assertSameAsReference, directoryRoundTrip } from "../shared/roundtrip-cases.js";
 import { reference } from "./work.js";
 

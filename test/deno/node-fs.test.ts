@@ -7,8 +7,8 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NodeFs } from "../../src/node/index.js";
-import { build, SECRET } from "../fs-conformance-kit.js";
-import { adapterConformance, type OutsideProbe } from "../fs-conformance.js";
+import { build, SECRET } from "../support/fs-conformance-kit.js";
+import { adapterConformance, type OutsideProbe } from "../support/fs-conformance.js";
 import { assertSameAsReference, directoryRoundTrip } from "../shared/roundtrip-cases.js";
 import { denoPermissions, freshFolder, reference } from "./work.js";
 

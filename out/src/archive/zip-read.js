@@ -1,0 +1,302 @@
+/**
+ * ZipReader: a ZIP archive read through random access (`read(offset, length)` and a total
+ * `size`), so it works over any adapter, and trusted in nothing. Opening the archive reads and
+ * checks its end records and central directory (zip-central.ts: trailing data, overlapping
+ * members, unsafe or duplicate names and the rest are refused there).
+ *
+ * Opening a member re-checks its local header against the central record (name, method,
+ * flags, CRC and sizes or a matching data descriptor) and that the data ends before the next
+ * member. Data is streamed: stored data in 1 MiB reads; a small deflated member (up to 1 MiB
+ * compressed and 16 MiB declared) inflated in one call into a buffer one byte past its declared
+ * size, so it can neither allocate more nor pass unnoticed; larger deflated data pushed into fflate's
+ * streaming Inflate in pieces sized to yield about 256 KiB at the previous piece's ratio (64 B
+ * to 32 KiB of input), and never more than 1/1032 of the room left under the declared size,
+ * 1032:1 being deflate's largest expansion. So one push allocates at most ~33 MB even inside an
+ * honestly declared huge member, a lying member cannot make the reader produce more than a few
+ * hundred KB past its declared size, and it is refused (CORRUPT) as soon as its output passes
+ * that size. At the end the exact size and the CRC-32 must match, and the last output is only
+ * handed out after both checks. Every error is an IbtError with the offset concerned: CORRUPT,
+ * TRUNCATED (something ends or points past the end), UNSAFE_PATH, UNSUPPORTED, LIMIT.
+ */
+import { FlateErrorCode, Inflate, inflateSync } from "fflate";
+import { IbtError, isIbtError } from "../errors.js";
+import { concatBytes } from "../bytes.js";
+import { crc32 } from "./crc32.js";
+import { DEFLATE_MAX_RATIO, corrupt, findEnd, readAt, readCentral, } from "./zip-central.js";
+import { EXTRA_ZIP64, FLAG_DESCRIPTOR, FLAG_ENCRYPTED, LOCAL_LEN, METHOD_STORED, RecordReader, SIG_DESCRIPTOR, SIG_LOCAL, U32_MAX, splitExtra, } from "./zip-format.js";
+const DEFAULT_MAX_ENTRIES = 10_000_000;
+const STORED_READ = 1024 * 1024;
+const DEFLATED_READ = 256 * 1024;
+/** Inflate input per push: sized so a push yields about TARGET_OUTPUT at the last push's ratio. */
+const TARGET_OUTPUT = 256 * 1024;
+const FIRST_PIECE = 4 * 1024;
+const MIN_PIECE = 64;
+const MAX_PIECE = 32 * 1024;
+/** Members at most this compressed and this large are inflated in one call (#inflatedWhole). */
+const WHOLE_INPUT = 1024 * 1024;
+const WHOLE_OUTPUT = 16 * 1024 * 1024;
+export class ZipReader {
+    /** The archive comment (decoded leniently: it is informational). */
+    comment;
+    /** Whether the archive has a ZIP64 end record. */
+    zip64;
+    #file;
+    #members;
+    #byName;
+    #maxMemberSize;
+    constructor(file, comment, zip64, members, maxMemberSize) {
+        this.#file = file;
+        this.comment = comment;
+        this.zip64 = zip64;
+        this.#members = members;
+        this.#byName = new Map(members.map((m) => [m.entry.name, m]));
+        this.#maxMemberSize = maxMemberSize;
+    }
+    /** Reads and checks the archive's structure and central directory. */
+    static async from(file, options = {}) {
+        if (typeof file?.read !== "function" || !Number.isSafeInteger(file.size) || file.size < 0) {
+            throw new IbtError("BAD_ARGUMENT", "ZipReader needs { size, read(offset, length) }");
+        }
+        const maxMemberSize = options.maxMemberSize ?? Number.MAX_SAFE_INTEGER;
+        const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+        if (typeof maxMemberSize !== "number" || !(maxMemberSize >= 0)) {
+            throw new IbtError("BAD_ARGUMENT", `maxMemberSize ${String(maxMemberSize)} is not a non-negative number`);
+        }
+        if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) {
+            throw new IbtError("BAD_ARGUMENT", `maxEntries ${String(maxEntries)} is not a non-negative integer`);
+        }
+        const end = await findEnd(file);
+        if (end.count > maxEntries) {
+            throw new IbtError("LIMIT", `archive has ${end.count} members, more than maxEntries ${maxEntries}`, {
+                offset: end.cdOffset,
+            });
+        }
+        const members = await readCentral(file, end);
+        return new ZipReader(file, end.comment, end.zip64, members, maxMemberSize);
+    }
+    /** Every member, in central directory order. */
+    entries() {
+        return this.#members.map((m) => m.entry);
+    }
+    /** The member called `name`, if any. */
+    get(name) {
+        return this.#byName.get(name)?.entry;
+    }
+    /**
+     * The data of a member, streamed as it is read and checked: CRC-32 and exact size at the
+     * end, refused as soon as it passes its declared size. Only the name of an entry is used, so
+     * a changed entry object cannot point the reader elsewhere.
+     */
+    async *open(target) {
+        const m = this.#member(target);
+        const e = m.entry;
+        if (e.isDirectory)
+            throw new IbtError("IS_A_DIRECTORY", `${e.name} is a directory`, { path: e.name });
+        if (e.size > this.#maxMemberSize) {
+            throw new IbtError("LIMIT", `${e.name} declares ${e.size} bytes, more than maxMemberSize ${this.#maxMemberSize}`, {
+                path: e.name,
+                offset: e.offset,
+            });
+        }
+        const dataStart = await this.#checkLocal(m);
+        if (e.method === METHOD_STORED)
+            yield* this.#stored(m, dataStart);
+        else
+            yield* this.#inflated(m, dataStart);
+    }
+    /** The whole data of a member, checked as `open` checks it. */
+    async bytes(target) {
+        const chunks = [];
+        for await (const chunk of this.open(target))
+            chunks.push(chunk);
+        return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
+    }
+    #member(target) {
+        const name = typeof target === "string" ? target : target?.name;
+        const m = typeof name === "string" ? this.#byName.get(name) : undefined;
+        if (m === undefined)
+            throw new IbtError("NOT_FOUND", `no member ${String(name)} in the archive`, { path: String(name) });
+        return m;
+    }
+    /** Checks the local header against the central record; returns where the data starts. */
+    async #checkLocal(m) {
+        const e = m.entry;
+        const at = e.offset;
+        const bad = (why, offset = at) => corrupt(`${e.name}: ${why}`, offset, e.name);
+        const h = new RecordReader(await readAt(this.#file, at, LOCAL_LEN, "local header"));
+        if (h.u32(0) !== SIG_LOCAL)
+            throw bad(`no local header signature at ${at}`);
+        const flags = h.u16(6);
+        const nameLength = h.u16(26);
+        const extraLength = h.u16(28);
+        const dataStart = at + LOCAL_LEN + nameLength + extraLength;
+        const dataEnd = dataStart + e.compressedSize;
+        const minEnd = dataEnd + (flags & FLAG_DESCRIPTOR ? 12 : 0);
+        if (minEnd > m.limit)
+            throw bad(`data runs to ${minEnd}, into the next member or the central directory at ${m.limit}`);
+        const tail = await readAt(this.#file, at + LOCAL_LEN, nameLength + extraLength, "local header");
+        if (!equalBytes(tail.subarray(0, nameLength), m.nameBytes))
+            throw bad("local header names another member");
+        if (h.u16(8) !== e.method)
+            throw bad("local header has another compression method");
+        if ((flags ^ m.flags) & (FLAG_DESCRIPTOR | FLAG_ENCRYPTED))
+            throw bad("local header has other flags");
+        if (flags & FLAG_DESCRIPTOR) {
+            const available = Math.min(24, m.limit - dataEnd);
+            const d = await readAt(this.#file, dataEnd, available, "data descriptor");
+            if (!descriptorMatches(d, e))
+                throw bad("data descriptor does not match the central directory", dataEnd);
+        }
+        else {
+            let size = h.u32(22);
+            let compressedSize = h.u32(18);
+            if (size === U32_MAX || compressedSize === U32_MAX) {
+                const zip64 = splitExtra(tail.subarray(nameLength), false)?.find((f) => f.tag === EXTRA_ZIP64);
+                if (zip64 === undefined || zip64.data.length < 16)
+                    throw bad("local header lacks its ZIP64 sizes");
+                const z = new RecordReader(zip64.data);
+                size = z.u64(0);
+                compressedSize = z.u64(8);
+            }
+            if (h.u32(14) !== e.crc32 || size !== e.size || compressedSize !== e.compressedSize) {
+                throw bad("local header's CRC or sizes differ from the central directory");
+            }
+        }
+        return dataStart;
+    }
+    async *#stored(m, dataStart) {
+        const e = m.entry;
+        const end = dataStart + e.compressedSize;
+        let crc = 0;
+        for (let pos = dataStart; pos < end;) {
+            const chunk = await readAt(this.#file, pos, Math.min(STORED_READ, end - pos), "member data");
+            pos += chunk.length;
+            crc = crc32(chunk, crc);
+            if (pos === end)
+                checkCrc(e, crc, dataStart);
+            yield chunk;
+        }
+        if (e.size === 0)
+            checkCrc(e, crc, dataStart);
+    }
+    async *#inflated(m, dataStart) {
+        const e = m.entry;
+        if (e.compressedSize <= WHOLE_INPUT && e.size <= WHOLE_OUTPUT) {
+            yield await this.#inflatedWhole(m, dataStart);
+            return;
+        }
+        const end = dataStart + e.compressedSize;
+        const out = [];
+        const inflater = new Inflate((data) => {
+            if (data.length > 0)
+                out.push(data);
+        });
+        let produced = 0;
+        let crc = 0;
+        let piece = FIRST_PIECE;
+        for (let pos = dataStart; pos < end;) {
+            const block = await readAt(this.#file, pos, Math.min(DEFLATED_READ, end - pos), "member data");
+            for (let i = 0; i < block.length;) {
+                // Even a maximal expansion of what is pushed must stay near the declared size.
+                const room = e.size - produced;
+                const n = Math.min(block.length - i, piece, Math.max(MIN_PIECE, Math.ceil((room + 1) / DEFLATE_MAX_RATIO)));
+                const final = pos + i + n === end;
+                try {
+                    inflater.push(block.subarray(i, i + n), final);
+                }
+                catch (err) {
+                    throw inflateError(err, e, pos + i);
+                }
+                i += n;
+                let output = 0;
+                for (const data of out)
+                    output += data.length;
+                piece = Math.min(MAX_PIECE, Math.max(MIN_PIECE, Math.floor((TARGET_OUTPUT * n) / Math.max(output, 1))));
+                const chunks = out.splice(0);
+                for (const data of chunks) {
+                    produced += data.length;
+                    if (produced > e.size) {
+                        throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, pos + i, e.name);
+                    }
+                    crc = crc32(data, crc);
+                    if (!final)
+                        yield data;
+                }
+                if (final) {
+                    // The last output is handed out only once the whole member is known to be right.
+                    if (produced !== e.size) {
+                        throw corrupt(`${e.name} inflates to ${produced} bytes, not the declared ${e.size}`, dataStart, e.name);
+                    }
+                    checkCrc(e, crc, dataStart);
+                    yield* chunks;
+                }
+            }
+            pos += block.length;
+        }
+    }
+    /**
+     * A small member in one call: its compressed bytes read whole and inflated into a buffer one
+     * byte longer than declared, which the inflater fills and no further. A full buffer means the
+     * data runs past its declared size; a short one, that it stops before. Pushing a small member
+     * through the streaming inflater in the tiny pieces its small room allows would copy the
+     * inflater's 32 KiB window once per piece.
+     */
+    async #inflatedWhole(m, dataStart) {
+        const e = m.entry;
+        const input = await readAt(this.#file, dataStart, e.compressedSize, "member data");
+        let out;
+        try {
+            out = inflateSync(input, { out: new Uint8Array(e.size + 1) });
+        }
+        catch (err) {
+            throw inflateError(err, e, dataStart);
+        }
+        if (out.length > e.size)
+            throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, dataStart, e.name);
+        if (out.length !== e.size)
+            throw corrupt(`${e.name} inflates to ${out.length} bytes, not the declared ${e.size}`, dataStart, e.name);
+        checkCrc(e, crc32(out, 0), dataStart);
+        return out;
+    }
+}
+function checkCrc(e, crc, offset) {
+    if (crc !== e.crc32) {
+        throw corrupt(`${e.name}: CRC-32 ${hex32(crc)} does not match the recorded ${hex32(e.crc32)}`, offset, e.name);
+    }
+}
+function hex32(v) {
+    return v.toString(16).padStart(8, "0");
+}
+function inflateError(err, e, offset) {
+    if (isIbtError(err))
+        return err;
+    const code = err?.code;
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === FlateErrorCode.UnexpectedEOF) {
+        return new IbtError("TRUNCATED", `${e.name}: deflate data ends early`, { path: e.name, offset, cause: err });
+    }
+    return new IbtError("CORRUPT", `${e.name}: invalid deflate data (${message})`, { path: e.name, offset, cause: err });
+}
+function equalBytes(a, b) {
+    if (a.length !== b.length)
+        return false;
+    for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i])
+            return false;
+    return true;
+}
+/** Whether `d` starts with a data descriptor for `e`: with or without signature, 32- or 64-bit sizes. */
+function descriptorMatches(d, e) {
+    const r = new RecordReader(d);
+    const starts = d.length >= 4 && r.u32(0) === SIG_DESCRIPTOR ? [4, 0] : [0];
+    for (const base of starts) {
+        if (base + 12 <= d.length && r.u32(base) === e.crc32) {
+            if (r.u32(base + 4) === e.compressedSize && r.u32(base + 8) === e.size)
+                return true;
+            if (base + 20 <= d.length && r.u64(base + 4) === e.compressedSize && r.u64(base + 12) === e.size)
+                return true;
+        }
+    }
+    return false;
+}
+//# sourceMappingURL=zip-read.js.map

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * ibt: the command-line face of incremental-backups-tools. One line per error on stderr
+ * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage.
+ */
+import { IbtError } from "../errors.js";
+import { parseArgs } from "./args.js";
+import { expectEntries } from "./v8-tuning.js";
+import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
+import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
+import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
+const VERSION = "0.1.0";
+const COMMANDS = {
+    signature: signatureCommand,
+    delta: deltaCommand,
+    patch: patchCommand,
+    index: async (p) => (await import("./dirs.js")).indexCommand(p),
+    diff: async (p) => (await import("./dirs.js")).diffCommand(p),
+    apply: async (p) => (await import("./dirs.js")).applyCommand(p),
+    backup: async (p) => (await import("./repo.js")).backupCommand(p),
+    snapshots: async (p) => (await import("./repo.js")).snapshotsCommand(p),
+    restore: async (p) => (await import("./repo.js")).restoreCommand(p),
+    verify: async (p) => (await import("./repo.js")).verifyCommand(p),
+    forget: async (p) => (await import("./repo.js")).forgetCommand(p),
+    unlock: async (p) => (await import("./repo.js")).unlockCommand(p),
+};
+/** Commands that call expectEntries themselves once they know how much they will walk. */
+const SIZES_ITSELF = new Set(["diff"]);
+const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
+export async function main(argv) {
+    if (argv.includes("-V") || argv.includes("--version")) {
+        process.stdout.write(`ibt ${VERSION} (librsync 2.x formats)\n`);
+        return 0;
+    }
+    const help = argv.some((a) => a === "-h" || a === "-?" || a === "--help");
+    try {
+        const parsed = parseArgs(argv.filter((a) => a !== "-h" && a !== "-?" && a !== "--help"), [...RDIFF_OPTIONS, ...DIR_OPTIONS, ...REPO_OPTIONS]);
+        const name = parsed.positionals.shift();
+        if (help && name !== undefined && Object.hasOwn(REPO_HELP, name)) {
+            process.stdout.write(REPO_HELP[name]);
+            return 0;
+        }
+        if (help || name === undefined) {
+            process.stdout.write(USAGE);
+            return help ? 0 : 2;
+        }
+        const command = COMMANDS[name];
+        if (!command)
+            throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
+        if (!SIZES_ITSELF.has(name))
+            expectEntries(undefined);
+        await command(parsed);
+        // A command that finished its report may still fail the run (verify finding damage).
+        return typeof process.exitCode === "number" ? process.exitCode : 0;
+    }
+    catch (e) {
+        if (e instanceof IbtError) {
+            process.stderr.write(`ibt: ${e.code}: ${e.message}\n`);
+            return e.code === "BAD_ARGUMENT" ? 2 : 1;
+        }
+        process.stderr.write(`ibt: INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        return 1;
+    }
+}
+main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    // Once the report is out, exit instead of letting the runtime tear the heap down object by
+    // object (tens of milliseconds after a large index); the write callbacks wait for the flush.
+    process.stdout.write("", () => process.stderr.write("", () => process.exit()));
+}, (e) => {
+    process.stderr.write(`ibt: INTERNAL: ${String(e)}\n`);
+    process.exitCode = 1;
+});
+//# sourceMappingURL=main.js.map

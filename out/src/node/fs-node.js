@@ -1,0 +1,598 @@
+// fs.promises, not "node:fs/promises": the command-line bundle then loads the promise API (and
+// the stream and readline modules it brings, ~7 ms) only when a call first needs it, and a
+// NodeFs with every sync option never does.
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, readdirSync, readSync, renameSync, writeSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { IbtError } from "../errors.js";
+import { chunksOf } from "../bytes.js";
+import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
+import { statFollowingLinks } from "../fs/follow.js";
+import { eachAtMost } from "../fs/list-stat.js";
+import { baseName, checkPath, joinPath } from "../fs/paths.js";
+import { BufferPool } from "./buffer-pool.js";
+import { tempName } from "./temp-name.js";
+const READ_CHUNK = 256 * 1024;
+const LIST_STAT_CONCURRENCY = 16;
+const WRITE_GATHER = 256 * 1024;
+// O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
+// the open (it changes nothing for regular files). Both are missing on Windows.
+const flags = constants;
+const OPEN_READ = (flags?.O_RDONLY ?? 0) | (flags?.O_NOFOLLOW ?? 0) | (flags?.O_NONBLOCK ?? 0);
+// Windows has no permission bits, and symlinks there need privileges; untested there.
+const POSIX = sep === "/";
+// Deno runs this file through its Node layer, with two differences the Deno suite found: unless
+// it has every permission, Deno resolves the path to check it and opens the resolved file, so
+// O_NOFOLLOW does not refuse a final symlink (the open is checked against lstat instead); and
+// its ctime has whole-second resolution, too coarse to promise `changeTimes`.
+const DENO = typeof globalThis.Deno === "object";
+export class NodeFs {
+    capabilities;
+    /** The absolute directory every path is relative to. */
+    root;
+    syncMetadata;
+    syncReads;
+    syncWrites;
+    /** What transient streams read into. */
+    buffers = new BufferPool(READ_CHUNK);
+    constructor(root, options = {}) {
+        if (typeof root !== "string" || !isAbsolute(root)) {
+            throw new IbtError("BAD_ARGUMENT", `NodeFs: the root must be an absolute path: ${root}`, { caller: "NodeFs" });
+        }
+        this.root = resolve(root);
+        this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: !DENO, writable: !options.readOnly };
+        this.syncMetadata = options.syncMetadata ?? false;
+        this.syncReads = options.syncReads ?? false;
+        this.syncWrites = options.syncWrites ?? false;
+    }
+    async list(path) {
+        return (await this.readDir(path)).names;
+    }
+    /**
+     * `list` and an lstat of every entry, locating the directory once. With `syncMetadata` the
+     * stats are synchronous calls; otherwise at most LIST_STAT_CONCURRENCY are in flight.
+     */
+    async listStat(path) {
+        const { abs, names } = await this.readDir(path);
+        const out = names.map((name) => ({ name }));
+        // Each name's relative path is made and checked once: a name that is no safe path is
+        // refused before it reaches the file system, as lstat would refuse it.
+        const todo = [];
+        for (const entry of out) {
+            const rel = joinPath(path, entry.name);
+            try {
+                todo.push({ entry, rel: checkPath(rel), abs: this.child(abs, entry.name) });
+            }
+            catch (e) {
+                entry.error = fsFailure(e, rel, "lstat");
+            }
+        }
+        const fill = ({ entry, rel }, got) => {
+            try {
+                if (got instanceof Error)
+                    throw got;
+                entry.stat = toFsStat(got, rel);
+            }
+            catch (e) {
+                entry.error = fsFailure(e, rel, "lstat");
+            }
+        };
+        if (this.syncMetadata) {
+            for (const t of todo) {
+                let got;
+                try {
+                    got = lstatSync(t.abs);
+                }
+                catch (e) {
+                    got = asError(e);
+                }
+                fill(t, got);
+            }
+        }
+        else {
+            await eachAtMost(LIST_STAT_CONCURRENCY, todo.length, async (i) => fill(todo[i], await fsp.lstat(todo[i].abs).catch(asError)));
+        }
+        return out;
+    }
+    /** The directory `path` located (absolute) and read; it must be a real directory. */
+    async readDir(path) {
+        const abs = await this.locate(checkPath(path), "list");
+        let names;
+        try {
+            const st = this.syncMetadata ? lstatSync(abs) : await fsp.lstat(abs);
+            if (!st.isDirectory())
+                throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
+            names = this.syncMetadata ? readdirSync(abs) : await fsp.readdir(abs);
+        }
+        catch (e) {
+            throw fsFailure(e, path, "list");
+        }
+        if (path !== "")
+            this.knownDirs.add(path); // its entries' parent check is done
+        return { abs, names };
+    }
+    async lstat(path) {
+        const abs = await this.locate(checkPath(path), "lstat");
+        if (this.syncMetadata) {
+            let st;
+            try {
+                st = lstatSync(abs);
+            }
+            catch (e) {
+                throw fsFailure(e, path, "lstat");
+            }
+            return toFsStat(st, path);
+        }
+        return toFsStat(await lstatOf(abs, path, "lstat"), path);
+    }
+    stat(path) {
+        return statFollowingLinks(this, path);
+    }
+    async read(path, offset, length) {
+        checkPath(path);
+        checkRange(offset, length, "read", path);
+        const { handle, size } = await this.openFile(path, "read");
+        try {
+            // Sized by the file, not by `length`: asking for a huge range of a small file is fine.
+            const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+            let got = 0;
+            while (got < buf.length) {
+                const { bytesRead } = await handle.read(buf, got, buf.length - got, offset + got);
+                if (bytesRead === 0)
+                    break;
+                got += bytesRead;
+            }
+            return got === buf.length ? buf : buf.subarray(0, got);
+        }
+        catch (e) {
+            throw fsFailure(e, path, "read");
+        }
+        finally {
+            await handle.close().catch(() => undefined);
+        }
+    }
+    async *readStream(path, options) {
+        if (this.syncReads) {
+            yield* this.readStreamSync(path, options);
+            return;
+        }
+        const { handle, size } = await this.openFile(checkPath(path), "readStream");
+        const lent = options?.transient ? this.buffers.take(size + 1) : undefined;
+        try {
+            // Chunks sized by what is left (plus one byte to see the end), so a small file does not
+            // cost a 256 KiB allocation: fresh large buffers are what indexing many files pays most for.
+            let left = size;
+            for (;;) {
+                const want = Math.min(READ_CHUNK, left + 1);
+                const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
+                const { bytesRead } = await handle.read(buf, 0, want, null).catch(failWith(path, "readStream"));
+                left = Math.max(0, left - bytesRead);
+                if (bytesRead === 0)
+                    return;
+                yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+            }
+        }
+        finally {
+            if (lent)
+                this.buffers.give(lent);
+            await handle.close().catch(() => undefined);
+        }
+    }
+    async writeFile(path, data, options = {}) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "writeFile", path);
+        const mode = options.mode === undefined ? undefined : checkMode(options.mode, "writeFile", path);
+        if (path === "")
+            throw notFile(path, "dir", "writeFile");
+        const abs = await this.locate(path, "writeFile");
+        // Fail before reading the source when the rename could not succeed.
+        if ((await this.lstatOrUndefined(abs, path, "writeFile"))?.isDirectory())
+            throw notFile(path, "dir", "writeFile");
+        const temp = join(dirname(abs), tempName(baseName(path)));
+        let file;
+        let created = false;
+        try {
+            file = this.syncWrites ? syncTempFile(temp) : await asyncTempFile(temp);
+            created = true;
+            let position = 0;
+            const write = async (chunk) => {
+                for (let at = 0; at < chunk.length;) {
+                    const written = await file.write(chunk, at, chunk.length - at, position);
+                    at += written;
+                    position += written;
+                }
+            };
+            // Small chunks (a ZIP writer emits headers of a few dozen bytes) are gathered into one
+            // buffer first: each write is a thread-pool round trip, whatever its size. They are copied,
+            // so a source may reuse its buffers once the next chunk is asked for.
+            let gather = new Uint8Array(0); // grows by doubling up to WRITE_GATHER: small files stay cheap
+            let gathered = 0;
+            const flush = async () => {
+                if (gathered > 0)
+                    await write(gather.subarray(0, gathered));
+                gathered = 0;
+            };
+            const put = async (chunk) => {
+                if (chunk.length >= WRITE_GATHER / 4) {
+                    await flush();
+                    return write(chunk);
+                }
+                if (gathered + chunk.length > WRITE_GATHER)
+                    await flush();
+                if (gathered + chunk.length > gather.length) {
+                    const grown = new Uint8Array(Math.min(WRITE_GATHER, Math.max(16384, 2 * (gathered + chunk.length))));
+                    grown.set(gather.subarray(0, gathered));
+                    gather = grown;
+                }
+                gather.set(chunk, gathered);
+                gathered += chunk.length;
+            };
+            // Errors the source throws pass through unchanged; only our own calls are mapped.
+            const ours = async (work) => {
+                try {
+                    await work();
+                }
+                catch (e) {
+                    throw fsFailure(e, path, "writeFile");
+                }
+            };
+            if (data instanceof Uint8Array)
+                await ours(() => write(data));
+            else
+                for await (const chunk of chunksOf(data))
+                    await ours(() => put(chunk));
+            await ours(flush);
+            // chmod, not the open's mode argument, which the umask would cut.
+            if (mode !== undefined)
+                await ours(() => file.chmod(mode));
+            const f = file;
+            file = undefined;
+            await ours(() => f.close());
+            await ours(() => (this.syncWrites ? renameSync(temp, abs) : fsp.rename(temp, abs)));
+        }
+        catch (e) {
+            try {
+                await file?.close();
+            }
+            catch {
+                // the write failed already; that error is the one to report
+            }
+            if (created)
+                await fsp.unlink(temp).catch(() => undefined);
+            // Our calls were mapped as they failed, the source's errors pass unchanged; only a failed
+            // open is still a raw platform error here.
+            throw created ? e : fsFailure(e, path, "writeFile");
+        }
+    }
+    async mkdir(path, options = {}) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "mkdir", path);
+        if (options.recursive)
+            return this.makeDirs(path);
+        if (path === "")
+            throw new IbtError("EXISTS", "mkdir: the root exists", { path, caller: "mkdir" });
+        const abs = await this.locate(path, "mkdir");
+        await fsp.mkdir(abs).catch(failWith(path, "mkdir"));
+    }
+    async remove(path, options = {}) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "remove", path);
+        if (path === "")
+            throw new IbtError("BAD_ARGUMENT", "remove: cannot remove the root", { path, caller: "remove" });
+        const abs = await this.locate(path, "remove");
+        const fail = failWith(path, "remove");
+        const st = await lstatOf(abs, path, "remove");
+        if (!st.isDirectory())
+            await fsp.unlink(abs).catch(fail);
+        // rm removes links inside the tree as links; it never descends into their targets.
+        else if (options.recursive)
+            await fsp.rm(abs, { recursive: true }).catch(fail);
+        else
+            await fsp.rmdir(abs).catch(fail);
+    }
+    async rename(from, to) {
+        checkPath(from);
+        checkPath(to);
+        checkWritable(this.capabilities.writable, "rename", from);
+        if (from === "")
+            throw new IbtError("BAD_ARGUMENT", "rename: cannot move the root", { path: from, caller: "rename" });
+        const fromAbs = await this.locate(from, "rename");
+        const moving = await lstatOf(fromAbs, from, "rename");
+        if (from === to)
+            return;
+        if (moving.isDirectory() && to.startsWith(`${from}/`)) {
+            throw new IbtError("BAD_ARGUMENT", `rename: cannot move directory ${from} into itself (${to})`, { path: from, caller: "rename" });
+        }
+        const isDir = new IbtError("IS_A_DIRECTORY", `rename: a directory is never replaced: ${to}`, { path: to, caller: "rename" });
+        if (to === "")
+            throw isDir;
+        const toAbs = await this.locate(to, "rename");
+        // POSIX rename would replace an empty directory; the contract never replaces one.
+        if ((await this.lstatOrUndefined(toAbs, to, "rename"))?.isDirectory())
+            throw isDir;
+        await fsp.rename(fromAbs, toAbs).catch(failWith(to, "rename"));
+    }
+    async symlink(target, path) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "symlink", path);
+        checkCapability(this.capabilities.symlinks, "symlinks", "symlink", path);
+        checkLinkTarget(target, "symlink", path);
+        if (path === "")
+            throw new IbtError("EXISTS", "symlink: the root exists", { path, caller: "symlink" });
+        const abs = await this.locate(path, "symlink");
+        await fsp.symlink(target, abs).catch(failWith(path, "symlink"));
+    }
+    async readlink(path) {
+        checkPath(path);
+        checkCapability(this.capabilities.symlinks, "symlinks", "readlink", path);
+        const abs = await this.locate(path, "readlink");
+        if (!(await lstatOf(abs, path, "readlink")).isSymbolicLink()) {
+            throw new IbtError("BAD_ARGUMENT", `readlink: not a symlink: ${path}`, { path, caller: "readlink" });
+        }
+        return fsp.readlink(abs).catch(failWith(path, "readlink"));
+    }
+    async chmod(path, mode) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "chmod", path);
+        checkCapability(this.capabilities.modes, "modes", "chmod", path);
+        checkMode(mode, "chmod", path);
+        const abs = await this.locate(path, "chmod");
+        // chmod(2) follows symlinks and Linux has no lchmod: a link is refused, never followed.
+        if ((await lstatOf(abs, path, "chmod")).isSymbolicLink())
+            throw unsupportedError("modes on symlinks", "chmod", path);
+        await fsp.chmod(abs, mode).catch(failWith(path, "chmod"));
+    }
+    async utimes(path, mtimeMs) {
+        checkPath(path);
+        checkWritable(this.capabilities.writable, "utimes", path);
+        checkCapability(this.capabilities.mtimes, "settable times", "utimes", path);
+        checkMtime(mtimeMs, "utimes", path);
+        const abs = await this.locate(path, "utimes");
+        const st = await lstatOf(abs, path, "utimes");
+        const fail = failWith(path, "utimes");
+        if (typeof fsp.lutimes === "function") {
+            await fsp.lutimes(abs, seconds(st.atimeMs), seconds(mtimeMs)).catch(fail);
+        }
+        else if (st.isSymbolicLink()) {
+            throw unsupportedError("times on symlinks", "utimes", path); // utimes would set the target's
+        }
+        else {
+            await fsp.utimes(abs, seconds(st.atimeMs), seconds(mtimeMs)).catch(fail);
+        }
+    }
+    /**
+     * The native path of `path` once every parent segment is known to be a real directory, not a
+     * symlink; the root itself is trusted.
+     */
+    /**
+     * Directories (root-relative) this adapter has seen to be real directories. Checking every
+     * parent segment on every call dominated the time to index a tree of small files; the cache
+     * is dropped by every call that removes, renames or replaces anything, so only a concurrent
+     * outside process could swap a directory for a symlink unseen, which the check-then-act
+     * design cannot exclude anyway (see above).
+     */
+    knownDirs = new Set();
+    /** Checks of parent directories in flight, so concurrent calls under one new directory share one. */
+    checking = new Map();
+    async locate(path, caller) {
+        if (path === "")
+            return this.root;
+        if (caller === "remove" || caller === "rename" || caller === "symlink")
+            this.forgetDirs();
+        const segs = path.split("/");
+        // Plain concatenation: the segments are checked names and the root is resolved, so
+        // path.join's normalisation would change nothing (and costs more than the check itself).
+        let at = this.root;
+        let rel = "";
+        for (let i = 0; i < segs.length - 1; i++) {
+            at = this.child(at, segs[i]);
+            rel = rel === "" ? segs[i] : `${rel}/${segs[i]}`;
+            if (this.knownDirs.has(rel))
+                continue;
+            let st;
+            try {
+                st = await this.parentStat(at, rel);
+            }
+            catch (e) {
+                throw fsFailure(e, path, caller); // named after this call's path, not the first caller's
+            }
+            if (st.isDirectory())
+                this.knownDirs.add(rel);
+            else {
+                const what = segs.slice(0, i + 1).join("/");
+                throw new IbtError("NOT_A_DIRECTORY", `${caller}: ${what} is not a directory (symlinks are not followed here): ${path}`, { path, caller });
+            }
+        }
+        return this.child(at, segs[segs.length - 1]);
+    }
+    /** `abs` joined with one checked name (only a root like "/" already ends with the separator). */
+    child(abs, name) {
+        return abs.endsWith(sep) ? abs + name : abs + sep + name;
+    }
+    /** lstat of a parent directory; concurrent asks for one directory share one call. */
+    parentStat(abs, rel) {
+        if (this.syncMetadata)
+            return lstatSync(abs);
+        let check = this.checking.get(rel);
+        if (!check) {
+            check = fsp.lstat(abs);
+            this.checking.set(rel, check);
+            check.finally(() => this.checking.delete(rel)).catch(() => undefined); // each caller sees the error
+        }
+        return check;
+    }
+    /** lstat of `abs`, undefined if nothing is there (synchronous with `syncMetadata`). */
+    async lstatOrUndefined(abs, path, caller) {
+        const missing = (e) => {
+            if (errnoOf(e) === "ENOENT")
+                return undefined;
+            throw fsFailure(e, path, caller);
+        };
+        if (!this.syncMetadata)
+            return fsp.lstat(abs).catch(missing);
+        try {
+            return lstatSync(abs);
+        }
+        catch (e) {
+            return missing(e);
+        }
+    }
+    forgetDirs() {
+        this.knownDirs.clear();
+        this.checking.clear();
+    }
+    /** readStream with synchronous calls (the `syncReads` option); same checks, same chunks. */
+    async *readStreamSync(path, options) {
+        const abs = await this.locate(checkPath(path), "readStream");
+        let fd;
+        try {
+            fd = openSync(abs, OPEN_READ);
+        }
+        catch (e) {
+            throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", "readStream") : fsFailure(e, path, "readStream");
+        }
+        let lent;
+        try {
+            const st = fstatSync(fd);
+            if (DENO && !sameFile(lstatSync(abs), st))
+                throw notFile(path, "symlink", "readStream");
+            if (!st.isFile())
+                throw st.isDirectory() ? notFile(path, "dir", "readStream") : unsupportedError("files of this type", "readStream", path);
+            let left = st.size;
+            lent = options?.transient ? this.buffers.take(st.size + 1) : undefined;
+            for (;;) {
+                const want = Math.min(READ_CHUNK, left + 1);
+                const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
+                const got = readSync(fd, buf, 0, want, null);
+                left = Math.max(0, left - got);
+                if (got === 0)
+                    return;
+                yield got === want ? buf : buf.subarray(0, got);
+            }
+        }
+        catch (e) {
+            throw fsFailure(e, path, "readStream");
+        }
+        finally {
+            if (lent)
+                this.buffers.give(lent);
+            closeSync(fd);
+        }
+    }
+    /** Opens a regular file for reading, never through a final symlink. */
+    async openFile(path, caller) {
+        const abs = await this.locate(path, caller);
+        const handle = await fsp.open(abs, OPEN_READ).catch((e) => {
+            throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
+        });
+        try {
+            const st = await handle.stat();
+            if (DENO && !sameFile(await fsp.lstat(abs), st))
+                throw notFile(path, "symlink", caller);
+            if (st.isFile())
+                return { handle, size: st.size };
+            throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
+        }
+        catch (e) {
+            await handle.close().catch(() => undefined);
+            throw fsFailure(e, path, caller);
+        }
+    }
+    /** mkdir -p, one segment at a time so that no symlink along the way is followed. */
+    async makeDirs(path) {
+        const segs = path === "" ? [] : path.split("/");
+        let at = this.root;
+        for (const [i, seg] of segs.entries()) {
+            at = join(at, seg);
+            let st = await this.lstatOrUndefined(at, path, "mkdir");
+            if (!st) {
+                const made = await fsp.mkdir(at).then(() => true, (e) => {
+                    if (errnoOf(e) !== "EEXIST")
+                        throw fsFailure(e, path, "mkdir");
+                    return false; // created by someone else meanwhile: look at what it is
+                });
+                if (made)
+                    continue;
+                st = await lstatOf(at, path, "mkdir");
+            }
+            if (!st.isDirectory()) {
+                const last = i === segs.length - 1;
+                throw new IbtError(last ? "EXISTS" : "NOT_A_DIRECTORY", `mkdir: ${segs.slice(0, i + 1).join("/")} exists and is not a directory`, { path, caller: "mkdir" });
+            }
+        }
+    }
+}
+/** Whether the path's own entry (`link`, from lstat) is the file that was opened (`opened`). */
+function sameFile(link, opened) {
+    return !link.isSymbolicLink() && link.ino === opened.ino && link.dev === opened.dev;
+}
+function asError(e) {
+    return e instanceof Error ? e : new Error(String(e));
+}
+function toFsStat(st, path) {
+    const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : undefined;
+    if (!type)
+        throw unsupportedError("entries of this type (socket, device or FIFO)", "lstat", path);
+    // ino is exact below 2^53, which covers the inode numbers of the file systems in use.
+    return { type, size: type === "dir" ? 0 : st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+function lstatOf(abs, path, caller) {
+    return fsp.lstat(abs).catch(failWith(path, caller));
+}
+/**
+ * Milliseconds to the seconds Node's time calls take. libuv truncates them to whole
+ * microseconds, and a double near 1.7e9 carries about a quarter microsecond of error, so aim
+ * half a microsecond up: the truncation then lands on the intended microsecond and integral
+ * milliseconds round-trip exactly.
+ */
+function seconds(ms) {
+    return (ms + 0.0005) / 1000;
+}
+function notFile(path, type, caller) {
+    return new IbtError("IS_A_DIRECTORY", `${caller}: a file was expected, found a ${type}: ${path}`, { path, caller });
+}
+function errnoOf(e) {
+    const code = e?.code;
+    return typeof code === "string" ? code : undefined;
+}
+const ERRNO_CODES = {
+    ENOENT: "NOT_FOUND",
+    EEXIST: "EXISTS",
+    ENOTEMPTY: "EXISTS",
+    ENOTDIR: "NOT_A_DIRECTORY",
+    EISDIR: "IS_A_DIRECTORY",
+};
+/** Maps a Node error to an IbtError; anything without a better code (EACCES, EROFS, ...) is IO. */
+function fsFailure(e, path, caller) {
+    if (e instanceof IbtError)
+        return e;
+    const code = ERRNO_CODES[errnoOf(e) ?? ""] ?? "IO";
+    const message = e instanceof Error ? e.message : String(e);
+    return new IbtError(code, `${caller}: ${path}: ${message}`, { path, caller, cause: e });
+}
+function failWith(path, caller) {
+    return (e) => {
+        throw fsFailure(e, path, caller);
+    };
+}
+async function asyncTempFile(temp) {
+    const handle = await fsp.open(temp, "wx", 0o666);
+    return {
+        write: async (chunk, at, length, position) => (await handle.write(chunk, at, length, position)).bytesWritten,
+        chmod: (mode) => handle.chmod(mode),
+        close: () => handle.close(),
+    };
+}
+function syncTempFile(temp) {
+    const fd = openSync(temp, "wx", 0o666);
+    let open = true;
+    return {
+        write: (chunk, at, length, position) => writeSync(fd, chunk, at, length, position),
+        chmod: (mode) => fchmodSync(fd, mode),
+        close: () => {
+            if (open)
+                closeSync(fd);
+            open = false;
+        },
+    };
+}
+//# sourceMappingURL=fs-node.js.map

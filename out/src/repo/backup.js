@@ -1,0 +1,173 @@
+/**
+ * A backup: index the source, diff it against the latest snapshot's stored index, write the
+ * archive and the new index, then the record that makes the snapshot exist.
+ *
+ * The first snapshot is full (a diff against the empty tree, so every file is stored whole);
+ * later ones are incremental against the latest snapshot. A new full starts when asked, or when
+ * the latest snapshot's chain is long (`maxChain`) or its incrementals together outweigh
+ * `fullShare` of its full, which bounds what any restore has to read. The previous index is
+ * still given to DirIndex for a full backup: its quick check saves re-reading unchanged files
+ * whichever kind of archive they go into.
+ *
+ * The archive and index are hashed as they are written, and those hashes go into the record, so
+ * `verify` can later check every byte. A failure before the record is written removes what was
+ * written; a crash leaves it for the next writer's `removeLeftovers`. A dry run takes no lock
+ * and writes nothing: the archive is made into a counter, so `bytesStored` is what it would be.
+ */
+import { IbtError } from "../errors.js";
+import { DirIndex } from "../dirindex/dir-index.js";
+import { DiffIndex } from "../dirindex/diff-index.js";
+import { ContentCache } from "../dirindex/content-cache.js";
+import { encodeIndex, loadIndex } from "../dirindex/index-file.js";
+import { DiffData } from "../archive/diff-data.js";
+import { pushToPull } from "../archive/pipe.js";
+import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
+import { chainOf, loadRecords, removeLeftovers, toSnapshot } from "./snapshot.js";
+import { RepositoryLock } from "./lock.js";
+import { reporter, throwIfAborted } from "./options.js";
+export async function backup(fs, ro, source, o) {
+    throwIfAborted(o.signal);
+    if (o.dryRun) {
+        const plan = await makePlan(fs, ro, source, o);
+        let bytes = 0;
+        await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
+            bytes += chunk.length;
+        });
+        return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "" }));
+    }
+    const lock = await RepositoryLock.acquire(fs, "backup", ro.lock);
+    try {
+        await removeLeftovers(fs);
+        const plan = await makePlan(fs, ro, source, o);
+        throwIfAborted(o.signal);
+        const id = newId();
+        try {
+            const archive = await writeArchive(fs, ro, id, plan, source, o);
+            throwIfAborted(o.signal);
+            const index = await writeTapped(fs, indexPath(id), encodeIndex(plan.now));
+            throwIfAborted(o.signal);
+            const report = reporter(o.onProgress, "commit");
+            const seq = ((await loadRecords(fs)).records.at(-1)?.seq ?? 0) + 1;
+            const rec = record(plan, id, seq, o, archive, index);
+            // The commit point: the snapshot exists once its record does.
+            await lock.check();
+            await fs.writeFile(recordPath(id), await encodeRecord(rec));
+            report(1, archive.size + index.size);
+            return toSnapshot(rec);
+        }
+        catch (e) {
+            for (const path of [archivePath(id), indexPath(id)])
+                await fs.remove(path).catch(() => { });
+            throw e;
+        }
+    }
+    finally {
+        await lock.release();
+    }
+}
+function record(plan, id, seq, o, archive, index) {
+    const s = plan.now.stats;
+    return {
+        format: SNAPSHOT_FORMAT,
+        version: REPOSITORY_VERSION,
+        id,
+        seq,
+        parent: plan.full ? null : plan.parent.id,
+        kind: plan.full ? "full" : "incremental",
+        time: (o.time ?? new Date()).toISOString(),
+        source: o.source ?? "",
+        files: s.files,
+        dirs: s.dirs,
+        changed: plan.diff.changes.length,
+        bytesStored: archive.size,
+        fullSize: s.bytes,
+        tree: plan.now.id,
+        archive,
+        index,
+    };
+}
+/** Whether the next snapshot after `latest` starts a new chain. */
+function needsFull(ro, records, latest) {
+    const chain = chainOf(records, latest.id);
+    if (chain.length >= ro.maxChain)
+        return true;
+    const incrementals = chain.slice(1).reduce((sum, r) => sum + r.bytesStored, 0);
+    return incrementals > ro.fullShare * chain[0].bytesStored;
+}
+async function makePlan(fs, ro, source, o) {
+    const { records } = await loadRecords(fs);
+    const parent = records.at(-1);
+    let previous;
+    if (parent) {
+        try {
+            previous = await loadIndex(fs, indexPath(parent.id));
+        }
+        catch (e) {
+            if (!(e instanceof IbtError))
+                throw e;
+            throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
+        }
+        if (previous.id !== parent.tree)
+            throw new IbtError("CORRUPT", `${indexPath(parent.id)} is not the index of snapshot ${parent.id}`, { path: indexPath(parent.id) });
+    }
+    let full = o.full === true || !parent;
+    if (!full) {
+        try {
+            full = needsFull(ro, records, parent);
+        }
+        catch (e) {
+            // A broken chain cannot be extended; a new full is the repair.
+            if (!(e instanceof IbtError && e.code === "CORRUPT"))
+                throw e;
+            full = true;
+        }
+    }
+    const cache = new ContentCache();
+    const indexing = reporter(o.onProgress, "index");
+    const onError = o.onError;
+    const now = await DirIndex.build(source, {
+        exclude: o.exclude ?? [],
+        ...(previous ? { previous } : {}),
+        cache,
+        // An incremental's diff is against the previous snapshot; a full's against nothing.
+        ...(previous && !full ? { diffBase: previous } : {}),
+        onProgress: (p) => {
+            throwIfAborted(o.signal);
+            indexing(p.entries, p.bytesRead);
+        },
+        onError: (e, path) => (e.code !== "ABORTED" && onError?.(e, path) === "continue" ? "skip" : "abort"),
+    });
+    throwIfAborted(o.signal);
+    const base = full ? await DirIndex.fromEntries([]) : previous;
+    const diff = new DiffIndex(now, base).compute();
+    reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
+    return { parent, full, now, diff, cache };
+}
+function archiveOptions(ro, source, plan) {
+    return { source, cache: plan.cache, deflate: ro.deflate };
+}
+async function writeArchive(fs, ro, id, plan, source, o) {
+    const report = reporter(o.onProgress, "write");
+    const total = { totalFiles: plan.diff.changes.length };
+    const data = new DiffData(plan.diff, {
+        ...archiveOptions(ro, source, plan),
+        onProgress: (p) => {
+            throwIfAborted(o.signal);
+            report(p.changes, p.bytesOut, total);
+        },
+    });
+    return writeTapped(fs, archivePath(id), pushToPull((sink) => data.write(sink).then(() => { })));
+}
+/** Writes a file whole or not at all, returning the size and hash of what was written. */
+async function writeTapped(fs, path, source) {
+    const tap = await Tap.create();
+    try {
+        await fs.writeFile(path, tap.through(source));
+    }
+    catch (e) {
+        tap.dispose();
+        throw e;
+    }
+    return tap.finish();
+}
+//# sourceMappingURL=backup.js.map

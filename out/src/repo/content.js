@@ -1,0 +1,93 @@
+/**
+ * The content of one file as of one snapshot, rebuilt from its chain without rebuilding the tree.
+ *
+ * Walking back from the snapshot, each link says where the path's content came from: bytes
+ * stored whole (the walk ends), a librsync delta against the same path one link earlier, a move
+ * or copy from another path one link earlier, or nothing (unchanged: look one link earlier).
+ * The result is a recipe: stored bytes, then the deltas to apply in order. Restoring one file
+ * reads that file's member in one archive and its deltas in the later ones, nothing else.
+ *
+ * Each delta reads its basis at random offsets, so each intermediate version is held: in memory
+ * up to MEMORY_BASIS, else in a scratch file inside the restore's staging directory. Every
+ * intermediate version is checked against the hash its manifest records before it is used, so
+ * damage is reported at the link that has it.
+ */
+import { IbtError } from "../errors.js";
+import { collect } from "../bytes.js";
+import { patch } from "../rsync/patch.js";
+import { verifiedContent } from "../archive/apply.js";
+import { archivePath } from "./layout.js";
+import { inFile } from "./stored.js";
+/** Intermediate versions up to this size are held in memory rather than in a scratch file. */
+const MEMORY_BASIS = 16 << 20;
+/** The steps that rebuild `path` as of `links[at]`, oldest first; the last yields `hash`. */
+export function recipe(links, at, path, hash) {
+    const steps = [];
+    let p = path;
+    for (let j = at; j >= 0; j--) {
+        const change = links[j].changes.get(p);
+        if (!change)
+            continue;
+        if (change.member !== undefined) {
+            steps.unshift({ link: links[j], change });
+            if (change.encoding === "bytes") {
+                if (steps.at(-1).change.new.hash !== hash)
+                    break;
+                return steps;
+            }
+        }
+        else if (change.kind === "move" || change.kind === "copy") {
+            p = change.from;
+        }
+    }
+    const where = archivePath(links[at].rec.id);
+    throw new IbtError("CORRUPT", `${where}: the chain of snapshot ${links[at].rec.id} holds no data for ${path}`, { path: where });
+}
+/**
+ * The verified content of the recipe's result, as a stream. `scratch` names a free path in the
+ * target for intermediate versions too big for memory.
+ */
+export async function* rebuild(target, steps, scratch) {
+    let basis;
+    try {
+        for (const [i, step] of steps.entries()) {
+            const content = verified(step, produce(step, basis));
+            if (i === steps.length - 1) {
+                yield* content;
+                return;
+            }
+            const next = await hold(target, content, step.change.new.size, `${scratch}-${i}`);
+            await basis?.dispose();
+            basis = next;
+        }
+    }
+    finally {
+        await basis?.dispose();
+    }
+}
+function produce(step, basis) {
+    const member = step.link.reader.open(step.change.member);
+    if (step.change.encoding === "bytes")
+        return member;
+    if (!basis)
+        throw new IbtError("INTERNAL", "a delta without a basis");
+    return patch(basis.read, member, { basisSize: basis.size });
+}
+/** The step's content checked against its manifest; errors name the archive. */
+async function* verified(step, content) {
+    try {
+        yield* verifiedContent(step.change, content);
+    }
+    catch (e) {
+        inFile(archivePath(step.link.rec.id), e);
+    }
+}
+async function hold(target, content, size, scratch) {
+    if (size <= MEMORY_BASIS) {
+        const bytes = await collect(content);
+        return { size, read: (o, l) => bytes.subarray(o, o + l), dispose: async () => { } };
+    }
+    await target.writeFile(scratch, content);
+    return { size, read: (o, l) => target.read(scratch, o, l), dispose: () => target.remove(scratch) };
+}
+//# sourceMappingURL=content.js.map

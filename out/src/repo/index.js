@@ -1,0 +1,2 @@
+export { Repository } from "./repository.js";
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,149 @@
+/**
+ * Where a repository keeps things, and the one small format its own records use.
+ *
+ *   ibt-repo.json           the repository's identity; written last by init, so its presence
+ *                           means "a repository is here"
+ *   snapshots/<id>.json     one record per snapshot: the commit point of a backup
+ *   data/<id>.zip           the snapshot's diff archive (a plain ZIP made by DiffData)
+ *   index/<id>.ibtindex     the snapshot's DirIndex with signatures: the next backup's base
+ *   lock/owner.json         present while a writer works (lock.ts)
+ *
+ * A snapshot exists when, and only when, its record does. Data and index are written first and
+ * the record last, each through the adapter's whole-or-nothing `writeFile`, so a backup that
+ * dies leaves at most unreferenced data files, which the next writer removes.
+ *
+ * Records are JSON followed by a line holding the BLAKE2b-256 of the JSON bytes. JSON alone
+ * would let a flipped digit pass as a different but plausible number; the checksum line makes
+ * any damage to a record visible.
+ */
+import { IbtError } from "../errors.js";
+import { Hasher } from "../rsync/hashes.js";
+import { collect, toHex } from "../bytes.js";
+import { lstatOrUndefined } from "../archive/apply.js";
+export const CONFIG = "ibt-repo.json";
+export const SNAPSHOTS = "snapshots";
+export const DATA = "data";
+export const INDEXES = "index";
+export const LOCK = "lock";
+export const REPOSITORY_FORMAT = "incremental-backups-tools/repository";
+export const SNAPSHOT_FORMAT = "incremental-backups-tools/snapshot";
+export const REPOSITORY_VERSION = 1;
+const ID = /^[0-9a-f]{16}$/;
+export const recordPath = (id) => `${SNAPSHOTS}/${id}.json`;
+export const archivePath = (id) => `${DATA}/${id}.zip`;
+export const indexPath = (id) => `${INDEXES}/${id}.ibtindex`;
+/** The snapshot id a file name in `dir` stands for, or undefined for anything else (temporaries). */
+export function idOfName(dir, name) {
+    const ext = dir === SNAPSHOTS ? ".json" : dir === DATA ? ".zip" : ".ibtindex";
+    if (!name.endsWith(ext))
+        return undefined;
+    const id = name.slice(0, -ext.length);
+    return ID.test(id) ? id : undefined;
+}
+export function isSnapshotId(id) {
+    return ID.test(id);
+}
+/** 16 random hex digits: ids are names, so they must not collide, not be ordered. */
+export function newId() {
+    const b = new Uint8Array(8);
+    globalThis.crypto.getRandomValues(b);
+    return toHex(b);
+}
+export async function hashHex(bytes) {
+    const h = await Hasher.create();
+    try {
+        return toHex(h.update(bytes).digest());
+    }
+    finally {
+        h.dispose();
+    }
+}
+/** Passes chunks through while counting and hashing them: what a file was written with. */
+export class Tap {
+    hasher;
+    size = 0;
+    constructor(hasher) {
+        this.hasher = hasher;
+    }
+    static async create() {
+        return new Tap(await Hasher.create());
+    }
+    async *through(source) {
+        for await (const chunk of source) {
+            this.hasher.update(chunk);
+            this.size += chunk.length;
+            yield chunk;
+        }
+    }
+    /** The hash of everything that passed; releases the hasher. */
+    finish() {
+        try {
+            return { size: this.size, hash: toHex(this.hasher.digest()) };
+        }
+        finally {
+            this.hasher.dispose();
+        }
+    }
+    dispose() {
+        this.hasher.dispose();
+    }
+}
+export async function encodeRecord(value) {
+    const json = new TextEncoder().encode(JSON.stringify(value));
+    const sum = new TextEncoder().encode(`\n${await hashHex(json)}\n`);
+    const out = new Uint8Array(json.length + sum.length);
+    out.set(json);
+    out.set(sum, json.length);
+    return out;
+}
+/** Parses a checksummed record; any damage is CORRUPT naming `path`. */
+export async function decodeRecord(bytes, path) {
+    const bad = (why) => {
+        throw new IbtError("CORRUPT", `${path}: ${why}`, { path });
+    };
+    // The last 66 bytes are "\n" + 64 hex digits + "\n".
+    if (bytes.length < 67 || bytes[bytes.length - 66] !== 0x0a || bytes[bytes.length - 1] !== 0x0a)
+        bad("no checksum line");
+    const json = bytes.subarray(0, bytes.length - 66);
+    const sum = new TextDecoder().decode(bytes.subarray(bytes.length - 65, bytes.length - 1));
+    if ((await hashHex(json)) !== sum)
+        bad("checksum mismatch");
+    let value;
+    try {
+        value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json));
+    }
+    catch {
+        bad("not valid JSON");
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+        bad("not an object");
+    return value;
+}
+export async function readRecord(fs, path) {
+    const bytes = await collect(fs.readStream(path));
+    // Records are written whole and never rewritten, so a read that disagrees with the file's size
+    // is the storage failing (IO), not a damaged record (CORRUPT): callers pass over the second only.
+    const size = (await fs.lstat(path)).size;
+    if (bytes.length !== size)
+        throw new IbtError("IO", `${path}: read ${bytes.length} of its ${size} bytes`, { path });
+    return decodeRecord(bytes, path);
+}
+/** True when `e` says the path is not there. */
+export function isMissing(e) {
+    return e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY");
+}
+export async function exists(fs, path) {
+    return (await lstatOrUndefined(fs, path)) !== undefined;
+}
+/** Names in a directory, or none if it does not exist. */
+export async function listOrEmpty(fs, dir) {
+    try {
+        return await fs.list(dir);
+    }
+    catch (e) {
+        if (isMissing(e))
+            return [];
+        throw e;
+    }
+}
+//# sourceMappingURL=layout.js.map

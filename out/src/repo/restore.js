@@ -1,0 +1,201 @@
+/**
+ * Restore: make a target hold a snapshot's tree, or chosen paths of it, writing only what
+ * differs.
+ *
+ * Plan. The snapshot's stored index is the tree to produce. For every file in scope whose
+ * target copy is missing or has other content (size, then hash), a recipe (content.ts) says
+ * which archive members rebuild it; files already right are left alone, and paths outside
+ * `paths` are never looked at.
+ *
+ * Stage. Every file to write is rebuilt and verified against its hash into a staging directory
+ * inside the target (`.ibt-staging-restore-*`, which indexes exclude). If anything fails here,
+ * damage in the repository included, the staging directory is removed and the error thrown: the
+ * target's tree is as it was.
+ *
+ * Commit. With `delete`, entries the snapshot does not have are removed. Then, parents before
+ * children: directories made, staged files renamed into place, symlinks made, each replacing an
+ * entry of another type. Then modes and mtimes where they differ, directories last and deepest
+ * first; directories outside the scope whose children changed get their mtimes back.
+ */
+import { IbtError } from "../errors.js";
+import { depth, joinPath, parentPath } from "../fs/paths.js";
+import { STAGING_PREFIX } from "../dirindex/entry.js";
+import { hashFile, lstatOrUndefined, setMeta } from "../archive/apply.js";
+import { newId } from "./layout.js";
+import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
+import { loadTree, openChain } from "./stored.js";
+import { recipe, rebuild } from "./content.js";
+import { reporter } from "./options.js";
+const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
+export async function restore(fs, name, target, o) {
+    const { records } = await loadRecords(fs);
+    const chain = chainOf(records, findSnapshot(records, name).id);
+    const rec = chain.at(-1);
+    const index = await loadTree(fs, rec);
+    const scope = select(index, o.paths);
+    const result = { snapshot: rec.id, files: 0, unchanged: 0, dirs: 0, symlinks: 0, deleted: 0, bytes: 0 };
+    // Plan: which files differ. The chain is opened only if some do.
+    const differing = [];
+    for (const e of scope) {
+        if (e.type !== "file")
+            continue;
+        const st = await lstatOrUndefined(target, e.path);
+        if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash)
+            result.unchanged++;
+        else
+            differing.push(e);
+    }
+    const links = differing.length ? await openChain(fs, chain) : [];
+    const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
+    const staging = RESTORE_STAGING + newId();
+    const staged = new Map();
+    if (plans.length)
+        await stage(target, staging, plans, staged, o.onProgress, result);
+    try {
+        await commit(target, index, scope, staged, o, result, staging);
+    }
+    catch (e) {
+        if (plans.length)
+            await target.remove(staging, { recursive: true }).catch(() => { });
+        throw e;
+    }
+    // Left in silence, a staging directory would stay in the restored tree for good (indexes skip
+    // it, people do not): after a commit, failing to remove it is reported, naming it.
+    if (plans.length) {
+        await target.remove(staging, { recursive: true }).catch((e) => {
+            if (!(e instanceof IbtError))
+                throw e;
+            throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging} could not be removed (${e.message}); delete it`, { path: staging, cause: e });
+        });
+    }
+    return result;
+}
+/** The entries in scope, in path order (parents before children). */
+function select(index, paths) {
+    const all = [...index.entries.values()];
+    if (!paths)
+        return all;
+    const picked = new Set();
+    for (const p of paths) {
+        const clean = p.replace(/^\/+|\/+$/g, "");
+        const hits = all.filter((e) => e.path === clean || e.path.startsWith(clean + "/") || clean === "");
+        if (!hits.length)
+            throw new IbtError("NOT_FOUND", `the snapshot has no ${JSON.stringify(p)}`, { path: clean });
+        for (const e of hits)
+            picked.add(e);
+    }
+    return all.filter((e) => picked.has(e));
+}
+async function stage(target, staging, plans, staged, onProgress, result) {
+    const report = reporter(onProgress, "restore");
+    const totals = { totalFiles: plans.length, totalBytes: plans.reduce((n, p) => n + p.entry.size, 0) };
+    await target.mkdir(staging);
+    try {
+        for (const [i, { entry, steps }] of plans.entries()) {
+            const file = joinPath(staging, String(i));
+            await target.writeFile(file, rebuild(target, steps, joinPath(staging, `basis-${i}`)), { mode: entry.mode & 0o7777 });
+            staged.set(entry.path, file);
+            result.files++;
+            result.bytes += entry.size;
+            report(result.files, result.bytes, totals);
+        }
+    }
+    catch (e) {
+        await target.remove(staging, { recursive: true }).catch(() => { });
+        throw e;
+    }
+}
+async function commit(target, index, scope, staged, o, result, staging) {
+    if (o.delete && !o.paths)
+        result.deleted += await deleteExtras(target, index, "", staging);
+    // Directories outside the scope that will see changes: their mtimes are put back at the end.
+    const inScope = new Set(scope.map((e) => e.path));
+    const outside = new Map();
+    for (const e of scope) {
+        for (let d = parentPath(e.path); d !== "" && !inScope.has(d) && !outside.has(d); d = parentPath(d)) {
+            const st = await lstatOrUndefined(target, d);
+            if (st?.type === "dir")
+                outside.set(d, st);
+        }
+    }
+    const made = [];
+    for (const e of scope) {
+        await ensureParent(target, index, e.path, made, inScope);
+        const st = await lstatOrUndefined(target, e.path);
+        if (e.type === "dir") {
+            if (st?.type === "dir")
+                continue;
+            if (st)
+                result.deleted += await removeAny(target, e.path);
+            await target.mkdir(e.path);
+            result.dirs++;
+        }
+        else if (e.type === "file") {
+            const from = staged.get(e.path);
+            if (from === undefined)
+                continue;
+            if (st?.type === "dir")
+                result.deleted += await removeAny(target, e.path);
+            await target.rename(from, e.path);
+        }
+        else {
+            if (st?.type === "symlink" && (await target.readlink(e.path)) === e.target)
+                continue;
+            if (st)
+                result.deleted += await removeAny(target, e.path);
+            await target.symlink(e.target, e.path);
+            result.symlinks++;
+        }
+    }
+    const withMeta = [...scope, ...made];
+    for (const e of withMeta.filter((e) => e.type !== "dir"))
+        await metaIfDiffers(target, e);
+    for (const e of withMeta.filter((e) => e.type === "dir").sort((a, b) => depth(b.path) - depth(a.path)))
+        await metaIfDiffers(target, e);
+    for (const [d, st] of [...outside].sort((a, b) => depth(b[0]) - depth(a[0]))) {
+        await metaIfDiffers(target, { path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode });
+    }
+}
+/** Makes missing directories above `path` (a path restore into a tree without them). */
+async function ensureParent(target, index, path, made, inScope) {
+    const parent = parentPath(path);
+    if (parent === "" || inScope.has(parent))
+        return;
+    const st = await lstatOrUndefined(target, parent);
+    if (st?.type === "dir")
+        return;
+    await ensureParent(target, index, parent, made, inScope);
+    if (st)
+        await removeAny(target, parent);
+    await target.mkdir(parent);
+    const e = index.get(parent);
+    if (e)
+        made.push(e);
+    inScope.add(parent);
+}
+async function removeAny(target, path) {
+    await target.remove(path, { recursive: true });
+    return 1;
+}
+async function deleteExtras(target, index, dir, staging) {
+    let n = 0;
+    for (const name of await target.list(dir)) {
+        const path = joinPath(dir, name);
+        if (dir === "" && name.startsWith(STAGING_PREFIX))
+            continue; // ours, this one or a leftover
+        const e = index.get(path);
+        const st = await target.lstat(path);
+        if (!e)
+            n += await removeAny(target, path);
+        else if (e.type === "dir" && st.type === "dir")
+            n += await deleteExtras(target, index, path, staging);
+    }
+    return n;
+}
+async function metaIfDiffers(target, e) {
+    const st = await target.lstat(e.path);
+    const modeDiffers = target.capabilities.modes && e.type !== "symlink" && (st.mode & 0o7777) !== (e.mode & 0o7777);
+    if (modeDiffers || Math.round(st.mtimeMs) !== e.mtimeMs)
+        await setMeta(target, e.path, e);
+}
+//# sourceMappingURL=restore.js.map

@@ -1,0 +1,73 @@
+/**
+ * Reading a snapshot's stored files back, trusting them no further than its record: the index
+ * must be the tree the record names, and the archive's manifest must lead from the parent's
+ * tree (or the empty tree, for a full snapshot) to it. Every failure keeps its code and names
+ * the repository file concerned, so "which file is damaged" is always in the error.
+ */
+import { IbtError } from "../errors.js";
+import { DirIndex } from "../dirindex/dir-index.js";
+import { loadIndex } from "../dirindex/index-file.js";
+import { openArchive } from "../archive/apply.js";
+import { MANIFEST_NAME, parseManifest } from "../archive/manifest.js";
+import { archivePath, indexPath } from "./layout.js";
+/** Rethrows `e` with `path` named in its message and data. */
+export function inFile(path, e) {
+    if (e instanceof IbtError) {
+        if (e.message.startsWith(path))
+            throw e;
+        throw new IbtError(e.code, `${path}: ${e.message}`, { path, ...(e.offset === undefined ? {} : { offset: e.offset }), cause: e });
+    }
+    throw e;
+}
+let emptyTree;
+/** Identity of the empty tree: the base of every full snapshot's diff. */
+export function emptyTreeId() {
+    return (emptyTree ??= DirIndex.fromEntries([]).then((i) => i.id));
+}
+export async function loadTree(fs, rec) {
+    const path = indexPath(rec.id);
+    let index;
+    try {
+        index = await loadIndex(fs, path);
+    }
+    catch (e) {
+        inFile(path, e);
+    }
+    if (index.id !== rec.tree)
+        throw new IbtError("CORRUPT", `${path}: not the tree of snapshot ${rec.id}`, { path });
+    return index;
+}
+export async function openLink(fs, rec, parent) {
+    const path = archivePath(rec.id);
+    try {
+        const reader = await openArchive(fs, path);
+        const entry = reader.get(MANIFEST_NAME);
+        if (!entry)
+            throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
+        const manifest = parseManifest(await reader.bytes(entry));
+        const base = parent ? parent.tree : await emptyTreeId();
+        if (manifest.target !== rec.tree || manifest.base !== base) {
+            throw new IbtError("CORRUPT", `the archive does not lead from ${parent ? `snapshot ${parent.id}` : "the empty tree"} to snapshot ${rec.id}`);
+        }
+        const changes = new Map();
+        for (const c of manifest.changes) {
+            if (c.kind === "delete")
+                continue;
+            if (c.member !== undefined && !reader.get(c.member))
+                throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`);
+            changes.set(c.path, c);
+        }
+        return { rec, reader, manifest, changes };
+    }
+    catch (e) {
+        inFile(path, e);
+    }
+}
+/** Opens every link of a chain (full first). */
+export async function openChain(fs, chain) {
+    const links = [];
+    for (const [i, rec] of chain.entries())
+        links.push(await openLink(fs, rec, chain[i - 1]));
+    return links;
+}
+//# sourceMappingURL=stored.js.map

@@ -1,0 +1,128 @@
+/**
+ * verify: is every listed snapshot restorable, and is every stored byte what was written?
+ *
+ * Without `readData` it checks structure: the repository record, every snapshot record (each
+ * carries a checksum), every chain down to its full snapshot, and that each snapshot's archive
+ * and index exist with the sizes recorded. With `readData` it also reads every archive and index
+ * whole and compares them with the BLAKE2b-256 recorded when they were written (so any changed
+ * byte is found, in member data or in ZIP headers alike), then reads them the way a restore
+ * does: the index must load and be the snapshot's tree, the manifest must lead from the
+ * parent's tree to it, every member must pass its CRC-32, and every member stored whole must
+ * match its content hash.
+ *
+ * Problems name the snapshot, the repository file and, where known, the member: what is
+ * damaged, not just that something is. Snapshots that depend on a damaged one are named too,
+ * since they cannot be restored either. Files no record names (left by an interrupted backup)
+ * are not problems: no snapshot lists them, and the next writer removes them.
+ */
+import { IbtError } from "../errors.js";
+import { hashFile, verifiedContent } from "../archive/apply.js";
+import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
+import { loadRecords } from "./snapshot.js";
+import { loadTree, openLink } from "./stored.js";
+import { reporter } from "./options.js";
+export async function verify(fs, o) {
+    const problems = [];
+    const report = reporter(o.onProgress, "verify");
+    let bytesRead = 0;
+    const problem = (p) => problems.push(p);
+    const fromError = (e, snapshot, path, member) => {
+        if (!(e instanceof IbtError))
+            throw e;
+        problem({ ...(snapshot ? { snapshot } : {}), path, ...(member ? { member } : {}), code: e.code, message: e.message });
+    };
+    try {
+        await readRecord(fs, CONFIG);
+    }
+    catch (e) {
+        fromError(e, undefined, CONFIG);
+    }
+    const { records, problems: unreadable } = await loadRecords(fs);
+    for (const u of unreadable)
+        fromError(u.error, u.snapshot, u.path);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const damaged = new Set(unreadable.map((u) => u.snapshot));
+    const totalBytes = o.readData ? records.reduce((n, r) => n + r.archive.size + r.index.size, 0) : undefined;
+    for (const [i, rec] of records.entries()) {
+        const before = problems.length;
+        if (rec.parent !== null && !byId.has(rec.parent)) {
+            problem({ snapshot: rec.id, path: recordPath(rec.parent), code: "NOT_FOUND", message: `snapshot ${rec.id}'s parent ${rec.parent} is missing or damaged` });
+        }
+        for (const [path, want] of [
+            [archivePath(rec.id), rec.archive],
+            [indexPath(rec.id), rec.index],
+        ]) {
+            try {
+                const st = await fs.lstat(path);
+                if (st.size !== want.size)
+                    problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path} holds ${st.size} bytes, ${want.size} were written` });
+                else if (o.readData) {
+                    const { hash } = await hashFile(fs, path);
+                    bytesRead += want.size;
+                    if (hash !== want.hash)
+                        problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path}: content does not match the hash recorded when it was written` });
+                }
+            }
+            catch (e) {
+                fromError(e, rec.id, path);
+            }
+        }
+        if (o.readData)
+            await readAsRestore(fs, rec, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
+        if (problems.length > before)
+            damaged.add(rec.id);
+        report(i + 1, bytesRead, { totalFiles: records.length, ...(totalBytes === undefined ? {} : { totalBytes }) });
+    }
+    // A snapshot is only as good as its chain.
+    for (const rec of records) {
+        const bad = brokenAncestor(rec, byId, damaged);
+        if (bad !== undefined && bad !== rec.id) {
+            problem({ snapshot: rec.id, path: recordPath(bad), code: "CORRUPT", message: `snapshot ${rec.id} depends on damaged snapshot ${bad}` });
+        }
+    }
+    return { ok: problems.length === 0, snapshots: records.length, bytesRead, problems };
+}
+function brokenAncestor(rec, byId, damaged) {
+    for (let at = rec, n = 0; at && n <= byId.size; n++) {
+        if (damaged.has(at.id))
+            return at.id;
+        if (at.parent === null)
+            return undefined;
+        if (!byId.has(at.parent))
+            return at.parent;
+        at = byId.get(at.parent);
+    }
+    return undefined;
+}
+/** Reads a snapshot's index and every archive member as a restore would, reporting failures. */
+async function readAsRestore(fs, rec, parent, fail) {
+    try {
+        await loadTree(fs, rec);
+    }
+    catch (e) {
+        fail(e, indexPath(rec.id));
+    }
+    const path = archivePath(rec.id);
+    let link;
+    try {
+        link = await openLink(fs, rec, parent);
+    }
+    catch (e) {
+        fail(e, path);
+        return;
+    }
+    const changes = new Map(link.manifest.changes.filter((c) => c.member).map((c) => [c.member, c]));
+    for (const entry of link.reader.entries()) {
+        try {
+            const change = changes.get(entry.name);
+            const content = link.reader.open(entry);
+            // Deltas need their basis to be checked further; their CRC-32 and the archive hash cover them.
+            for await (const _ of change?.encoding === "bytes" ? verifiedContent(change, content) : content)
+                void _;
+        }
+        catch (e) {
+            fail(e, path, entry.name);
+        }
+    }
+}
+//# sourceMappingURL=verify.js.map

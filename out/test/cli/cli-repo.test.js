@@ -1,0 +1,123 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { NodeFs } from "../../src/node/index.js";
+import { ROOT, ibt, randomBytes, rng, tempDir } from "../support/helpers.js";
+import { treeId } from "../support/repo-kit.js";
+function json(r) {
+    assert.equal(r.status, 0, r.stderr.toString());
+    return JSON.parse(r.stdout.toString());
+}
+test("ibt backup, snapshots, restore, verify, forget and unlock, with --json", async () => {
+    const root = tempDir();
+    const src = join(root, "src");
+    const repo = join(root, "repo");
+    mkdirSync(join(src, "a/empty"), { recursive: true });
+    writeFileSync(join(src, "a/data.bin"), randomBytes(rng(1), 300_000));
+    writeFileSync(join(src, "notes.txt"), "first\n");
+    writeFileSync(join(src, "skip.log"), "excluded");
+    symlinkSync("notes.txt", join(src, "link"));
+    const dry = json(ibt(["backup", src, repo, "--dry-run", "--json"]));
+    assert.equal(dry.id, "");
+    assert.ok(!existsSync(repo), "a dry run creates no repository");
+    const first = json(ibt(["backup", src, repo, "--exclude", "*.log", "--json"]));
+    assert.equal(first.kind, "full");
+    assert.equal(first.files, 2);
+    writeFileSync(join(src, "notes.txt"), "second\n");
+    writeFileSync(join(src, "skip.log"), "still excluded");
+    const second = json(ibt(["backup", src, repo, "--exclude", "*.log", "--json"]));
+    assert.equal(second.kind, "incremental");
+    assert.equal(second.parent, first.id);
+    assert.equal(second.changed, 1);
+    const list = json(ibt(["snapshots", repo, "--json"]));
+    assert.deepEqual(list.map((s) => s.id), [first.id, second.id]);
+    const table = ibt(["snapshots", repo]).stdout.toString();
+    assert.match(table, new RegExp(`${first.id}.*full`));
+    assert.match(table, new RegExp(`${second.id}.*incremental`));
+    const out1 = join(root, "out1");
+    const r1 = json(ibt(["restore", repo, out1, "--snapshot", first.id.slice(0, 6), "--json"]));
+    assert.equal(r1.snapshot, first.id);
+    assert.equal(readFileSync(join(out1, "notes.txt"), "utf8"), "first\n");
+    assert.ok(!existsSync(join(out1, "skip.log")));
+    const out2 = join(root, "out2");
+    json(ibt(["restore", repo, out2, "--json"]));
+    assert.equal(readFileSync(join(out2, "notes.txt"), "utf8"), "second\n");
+    assert.equal(await treeId(new NodeFs(out2)), await treeIdWithout(src, "skip.log"));
+    const one = join(root, "one");
+    const r3 = json(ibt(["restore", repo, one, "--path", "a/data.bin", "--json"]));
+    assert.equal(r3.files, 1);
+    assert.deepEqual(readdirSync(one), ["a"]);
+    const v = json(ibt(["verify", repo, "--read-data", "--json"]));
+    assert.equal(v.ok, true);
+    assert.ok(v.bytesRead > 300_000);
+    const f = json(ibt(["forget", repo, "--keep-last", "1", "--json"]));
+    assert.deepEqual(f.kept, [first.id, second.id], "the full stays: the kept incremental needs it");
+    const u = json(ibt(["unlock", repo, "--json"]));
+    assert.equal(u.removed, false);
+});
+async function treeIdWithout(dir, name) {
+    const { DirIndex } = await import("../../src/index.js");
+    return (await DirIndex.build(new NodeFs(dir), { signatures: false, exclude: [name] })).id;
+}
+test("ibt repository commands: --help for each, usage errors exit 2, failures exit 1 with one line", async () => {
+    for (const command of ["backup", "snapshots", "restore", "verify", "forget", "unlock"]) {
+        const r = ibt([command, "--help"]);
+        assert.equal(r.status, 0);
+        assert.match(r.stdout.toString(), new RegExp(`^usage: ibt ${command} `));
+    }
+    assert.match(ibt(["--help"]).stdout.toString(), /ibt backup DIR REPO/);
+    const root = tempDir();
+    const missing = ibt(["restore", join(root, "nope"), join(root, "t")]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr.toString(), /^ibt: NOT_FOUND: /);
+    assert.ok(!existsSync(join(root, "t")));
+    assert.equal(ibt(["backup", root]).status, 2);
+    mkdirSync(join(root, "busy"));
+    writeFileSync(join(root, "busy", "someone-elses.txt"), "x");
+    const busy = ibt(["backup", join(root, "busy"), join(root, "busy")]);
+    assert.equal(busy.status, 2);
+    assert.match(busy.stderr.toString(), /neither a repository nor an empty folder/);
+    assert.deepEqual(readdirSync(join(root, "busy")), ["someone-elses.txt"]);
+    assert.equal(ibt(["forget", root, "--keep-last", "x"]).status, 2);
+    // Damage: verify exits 1 and names the file; a restore fails and leaves no target behind.
+    const src = join(root, "src");
+    mkdirSync(src);
+    writeFileSync(join(src, "f"), randomBytes(rng(3), 50_000));
+    const repo = join(root, "repo");
+    const snap = json(ibt(["backup", src, repo, "--json"]));
+    const archive = join(repo, "data", `${snap.id}.zip`);
+    const bytes = readFileSync(archive);
+    bytes[100] ^= 0xff;
+    writeFileSync(archive, bytes);
+    const bad = ibt(["verify", repo, "--read-data"]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr.toString(), new RegExp(`data/${snap.id}\\.zip`));
+    const badJson = JSON.parse(ibt(["verify", repo, "--read-data", "--json"]).stdout.toString());
+    assert.equal(badJson.ok, false);
+    const failed = ibt(["restore", repo, join(root, "r")]);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr.toString(), /^ibt: CORRUPT: /);
+    assert.ok(!existsSync(join(root, "r")), "the target the command made is removed");
+});
+test("ibt backup says LOCKED while another writer holds the lock; ibt unlock clears a dead writer's lock", async () => {
+    const root = tempDir();
+    const src = join(root, "src");
+    const repo = join(root, "repo");
+    mkdirSync(src);
+    writeFileSync(join(src, "f"), "x");
+    const holder = spawn(process.execPath, [join(ROOT, "out", "test", "support", "repo-child.js"), "hold", repo, src]);
+    await new Promise((resolve) => holder.stdout.on("data", (d) => d.toString().includes("holding") && resolve()));
+    const locked = ibt(["backup", src, repo]);
+    assert.equal(locked.status, 1);
+    assert.match(locked.stderr.toString(), new RegExp(`^ibt: LOCKED: .*pid ${holder.pid}.*ibt unlock`));
+    assert.equal(ibt(["unlock", repo]).status, 1, "a live writer's lock stays");
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.on("exit", resolve));
+    const u = json(ibt(["unlock", repo, "--json"]));
+    assert.equal(u.removed, true);
+    assert.equal(u.owner.pid, holder.pid);
+    assert.equal(json(ibt(["backup", src, repo, "--json"])).kind, "full");
+});
+//# sourceMappingURL=cli-repo.test.js.map

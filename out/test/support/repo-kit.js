@@ -1,0 +1,175 @@
+/**
+ * What the repository tests share: the adapters they run on (each test file takes a factory, so
+ * the fault-injection suite can hand in its own), a seeded random tree and random changes made
+ * through the FsAdapter API (so the same script runs on every adapter), and a tree's identity.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after } from "node:test";
+import { DirIndex, MemoryFs, joinPath, parentPath } from "../../src/index.js";
+import { NodeFs } from "../../src/node/index.js";
+import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
+export const memoryFactory = { name: "MemoryFs", make: async () => new MemoryFs() };
+export const nodeFactory = {
+    name: "NodeFs",
+    make: async () => {
+        const dir = mkdtempSync(join(tmpdir(), "ibt-repo-test-"));
+        after(() => rmSync(dir, { recursive: true, force: true }));
+        return new NodeFs(dir);
+    },
+};
+export const FACTORIES = [memoryFactory, nodeFactory];
+/** The identity of what a tree holds: types, paths, sizes, modes, mtimes, content, link targets. */
+export async function treeId(fs) {
+    return (await DirIndex.build(fs, { signatures: false })).id;
+}
+/** A readable listing of a tree, for failure messages. */
+export async function listing(fs) {
+    const index = await DirIndex.build(fs, { signatures: false });
+    return [...index.entries.values()].map((e) => `${e.type} ${e.path} ${e.size} ${e.mode.toString(8)} ${e.mtimeMs} ${e.hash?.slice(0, 8) ?? ""} ${e.target ?? ""}`).join("\n");
+}
+async function walk(fs, dir = "", out = { files: [], dirs: [], links: [] }) {
+    for (const name of (await fs.list(dir)).sort()) {
+        const path = joinPath(dir, name);
+        const st = await fs.lstat(path);
+        if (st.type === "dir") {
+            out.dirs.push(path);
+            await walk(fs, path, out);
+        }
+        else
+            (st.type === "file" ? out.files : out.links).push(path);
+    }
+    return out;
+}
+/** Random trees and random changes to them, reproducible from a seed. */
+export class TreeChanger {
+    fs;
+    next;
+    n = 0;
+    constructor(fs, next) {
+        this.fs = fs;
+        this.next = next;
+    }
+    pick(list) {
+        return list.length ? list[Math.floor(this.next() * list.length)] : undefined;
+    }
+    content() {
+        const size = this.pick([0, 1, 100, 3000, 20_000, 70_000]) + Math.floor(this.next() * 500);
+        return this.next() < 0.5 ? textBytes(this.next, size) : randomBytes(this.next, size);
+    }
+    fresh(prefix) {
+        return `${prefix}${this.n++}`;
+    }
+    /** A starting tree: nested directories, files of many sizes, an empty directory, symlinks. */
+    async seed(files = 24) {
+        await this.fs.mkdir("docs/deep/er", { recursive: true });
+        await this.fs.mkdir("empty");
+        await this.fs.mkdir("src");
+        for (let i = 0; i < files; i++) {
+            const dir = this.pick(["", "docs", "docs/deep", "docs/deep/er", "src"]);
+            await this.fs.writeFile(joinPath(dir, this.fresh("f")), this.content());
+        }
+        if (this.fs.capabilities.symlinks) {
+            await this.fs.symlink("docs", "to-docs");
+            await this.fs.symlink("../nowhere", "src/dangling");
+        }
+    }
+    /** Makes `count` random changes of every kind this adapter supports. */
+    async change(count) {
+        const done = [];
+        for (let i = 0; i < count; i++)
+            done.push(await this.one());
+        return done;
+    }
+    async one() {
+        const t = await walk(this.fs);
+        const file = this.pick(t.files);
+        const dir = this.pick(["", ...t.dirs]);
+        const kinds = ["edit", "edit", "add", "delete", "rename", "mode", "mtime", "mkdir", "rmdir", "moveDir", "typeChange"];
+        if (this.fs.capabilities.symlinks)
+            kinds.push("symlink", "relink");
+        const kind = this.pick(kinds);
+        switch (kind) {
+            case "edit": {
+                if (!file)
+                    break;
+                const old = await this.fs.read(file, 0, 1 << 30);
+                await this.fs.writeFile(file, edit(this.next, old, this.pick(EDIT_KINDS)), { mode: (await this.fs.lstat(file)).mode & 0o7777 });
+                return `edit ${file}`;
+            }
+            case "add": {
+                const path = joinPath(dir, this.fresh("n"));
+                await this.fs.writeFile(path, this.content());
+                return `add ${path}`;
+            }
+            case "delete":
+                if (!file)
+                    break;
+                await this.fs.remove(file);
+                return `delete ${file}`;
+            case "rename": {
+                if (!file)
+                    break;
+                const to = joinPath(dir, this.fresh("r"));
+                await this.fs.rename(file, to);
+                return `rename ${file} ${to}`;
+            }
+            case "mode":
+                if (!file || !this.fs.capabilities.modes)
+                    break;
+                await this.fs.chmod(file, this.pick([0o600, 0o644, 0o755, 0o640, 0o700]));
+                return `chmod ${file}`;
+            case "mtime": {
+                const path = this.pick([...t.files, ...t.dirs]);
+                if (!path || !this.fs.capabilities.mtimes)
+                    break;
+                await this.fs.utimes(path, Date.UTC(2020, 0, 1) + Math.floor(this.next() * 1e11));
+                return `utimes ${path}`;
+            }
+            case "mkdir": {
+                const path = joinPath(dir, this.fresh("e"));
+                await this.fs.mkdir(path);
+                return `mkdir ${path}`;
+            }
+            case "rmdir": {
+                const d = this.pick(t.dirs);
+                if (!d || d === "docs")
+                    break;
+                await this.fs.remove(d, { recursive: true });
+                return `rm -r ${d}`;
+            }
+            case "moveDir": {
+                const d = this.pick(t.dirs);
+                if (!d)
+                    break;
+                const to = this.fresh("m");
+                await this.fs.rename(d, to);
+                return `mv ${d} ${to}`;
+            }
+            case "typeChange": {
+                if (!file)
+                    break;
+                await this.fs.remove(file);
+                await this.fs.mkdir(file);
+                await this.fs.writeFile(joinPath(file, "inside"), this.content());
+                return `file to dir ${file}`;
+            }
+            case "symlink": {
+                const path = joinPath(dir, this.fresh("s"));
+                await this.fs.symlink(this.pick(t.files) ?? "x", path);
+                return `symlink ${path}`;
+            }
+            case "relink": {
+                const link = this.pick(t.links);
+                if (!link)
+                    break;
+                await this.fs.remove(link);
+                await this.fs.symlink(`${this.fresh("target")}/${parentPath(link) || "."}`, link);
+                return `relink ${link}`;
+            }
+        }
+        return "nothing";
+    }
+}
+//# sourceMappingURL=repo-kit.js.map
