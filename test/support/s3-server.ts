@@ -1,6 +1,7 @@
 /**
  * An independent S3 implementation over real HTTP for S3Store's tests: s3rver, on 127.0.0.1 at a
- * port the system picks, storing in a fresh temporary folder, with one bucket.
+ * port the system picks, storing in a fresh temporary folder, with one bucket, in a child process
+ * (see s3rver-child.ts for why).
  *
  * What s3rver cannot check, so these tests cannot either: SigV4 signatures (it only looks the
  * access key id up, so an unknown one still gets a real 403 InvalidAccessKeyId), conditional
@@ -9,16 +10,12 @@
  * `withUploadsApi` answers those two from s3rver's own upload folders, so an abort really
  * removes the upload's parts from the server and a listing shows what the server holds.
  */
-import { createRequire } from "node:module";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 export interface TestS3 {
   endpoint: string;
@@ -33,10 +30,16 @@ export interface TestS3 {
 }
 
 export async function startS3(bucket = "bucket"): Promise<TestS3> {
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
   const directory = await mkdtemp(join(tmpdir(), "ibt-s3rver-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
-  const { port } = await server.run();
+  const script = fileURLToPath(new URL("./s3rver-child.js", import.meta.url));
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", script, directory, bucket], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = once(child, "exit");
+  let first = "";
+  for await (const chunk of child.stdout) {
+    first += String(chunk);
+    if (first.includes("\n")) break;
+  }
+  const { port } = JSON.parse(first) as { port: number };
   const endpoint = `http://127.0.0.1:${port}`;
   const uploadsDir = join(directory, bucket, "._S3rver_uploads");
   const uploads = async () => (await readdir(uploadsDir).catch(() => [] as string[])).sort();
@@ -47,7 +50,8 @@ export async function startS3(bucket = "bucket"): Promise<TestS3> {
     uploads,
     fetch: withUploadsApi(fetch, bucket, uploadsDir),
     async close() {
-      await server.close();
+      child.stdin.end();
+      await exited;
       await rm(directory, { recursive: true, force: true });
     },
   };

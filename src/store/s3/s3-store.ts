@@ -5,10 +5,11 @@
  *
  * How the contract maps onto S3. save: one PUT for data that fits one part; a longer stream
  * becomes a multipart upload (see multipart.ts), invisible until completed. ifAbsent:
- * `If-None-Match: *`, 412 → EXISTS. load: a GET, with a Range header for a range. loadStream:
- * ranged GETs of `streamChunkSize` each, pinned to the first answer's ETag with If-Match; each one
- * goes through the same retry path as every other request, so a connection that drops mid-object
- * costs one chunk again and never the whole object, and memory holds one chunk. stat: HEAD. list:
+ * `If-None-Match: *`, 412 → EXISTS. load: a GET, with a Range header for a range. loadStream: a
+ * HEAD for the size and ETag, then ranged GETs of `streamChunkSize` each, pinned to that ETag
+ * with If-Match; each goes through the same retry path as every other request, so a connection
+ * that drops mid-object costs one chunk again and never the whole object, and memory holds one
+ * chunk, at the price of a request per chunk instead of one per object. stat: HEAD. list:
  * ListObjectsV2 page by page. remove: DELETE, where 404 is success. sweep: ListMultipartUploads
  * and an abort of each upload started before the cutoff.
  *
@@ -168,58 +169,54 @@ export class S3Store implements Store {
       await this.stat(name, options.signal);
       return new Uint8Array(0);
     }
-    return (await this.get(name, offset, length, undefined, options.signal)).bytes;
+    return this.get(name, offset, length, undefined, options.signal);
   }
 
   /** One GET of `[offset, offset + length)` (to the end without a length). */
-  private async get(name: string, offset: number, length: number | undefined, etag: string | undefined, signal: AbortSignal | undefined) {
+  private async get(name: string, offset: number, length: number | undefined, etag: string | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const headers: Record<string, string> = {};
     if (offset > 0 || length !== undefined) headers["range"] = `bytes=${offset}-${length === undefined ? "" : offset + length - 1}`;
     if (etag) headers["if-match"] = etag;
     const label = { method: "GET", what: name };
     const answer = await this.client.send({ method: "GET", key: this.key(name), headers, label, signal, accept: etag ? [412, 416] : [416] });
-    if (etag && answer.status === 412) {
+    if (answer.status === 412) {
       throw new IbtError("IO", `${describe(label)}: HTTP 412: the object changed while it was read`, { path: name, caller: "loadStream" });
     }
     // A range that starts at or past the end: the contract's empty answer.
-    if (answer.status === 416) return { bytes: new Uint8Array(0), size: undefined, answer };
-    let bytes = answer.body;
-    let size: number | undefined;
-    if (answer.status === 200) {
-      // Whole object: the server ignored or did not need the range.
-      size = bytes.length;
-      bytes = bytes.subarray(Math.min(offset, bytes.length), length === undefined ? undefined : offset + length);
-    } else {
-      const total = /\/(\d+)\s*$/.exec(answer.headers.get("content-range") ?? "");
-      if (total) size = Number(total[1]);
+    if (answer.status === 416) return new Uint8Array(0);
+    const end = length === undefined ? undefined : offset + length;
+    // 200 is the whole object: the server ignored the range, or none was sent.
+    if (answer.status === 200) return answer.body.subarray(Math.min(offset, answer.body.length), end);
+    const range = /^bytes (\d+)-(\d+)\//.exec(answer.headers.get("content-range") ?? "");
+    if (!range || Number(range[1]) !== offset || Number(range[2]) - offset + 1 !== answer.body.length) {
+      throw new IbtError("IO", `${describe(label)}: HTTP ${answer.status} with a Content-Range that does not match the range asked for`, { path: name, caller: "load" });
     }
-    return { bytes, size, answer };
+    // Servers may send more than asked for; never less than the object has.
+    return length === undefined ? answer.body : answer.body.subarray(0, length);
   }
 
   async *loadStream(name: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     checkObjectName(name, "loadStream");
+    // HEAD first: the size says how many chunks, and the ETag pins every chunk to one version.
+    const head = await this.client.send({ method: "HEAD", key: this.key(name), label: { method: "HEAD", what: name }, signal: options.signal });
+    const size = contentLength(head, name);
+    const etag = head.headers.get("etag") ?? undefined;
     const step = this.s.streamChunkSize;
-    const first = await this.get(name, 0, step, undefined, options.signal);
-    if (first.bytes.length > 0) yield first.bytes;
-    const etag = first.answer.headers.get("etag") ?? undefined;
-    let at = first.bytes.length;
-    const size = first.size ?? at;
-    while (at < size) {
-      const next = await this.get(name, at, Math.min(step, size - at), etag, options.signal);
-      if (next.bytes.length === 0) {
-        throw new IbtError("IO", `${describe({ method: "GET", what: name })}: the object ended at ${at} of ${size} bytes`, { path: name, caller: "loadStream" });
+    for (let at = 0; at < size; ) {
+      const length = Math.min(step, size - at);
+      const chunk = await this.get(name, at, at === 0 && length === size ? undefined : length, etag, options.signal);
+      if (chunk.length !== length) {
+        throw new IbtError("IO", `${describe({ method: "GET", what: name })}: ${chunk.length} bytes at ${at} where ${length} were expected; the object changed while it was read`, { path: name, caller: "loadStream" });
       }
-      at += next.bytes.length;
-      yield next.bytes;
+      at += length;
+      yield chunk;
     }
   }
 
   async stat(name: string, signal?: AbortSignal): Promise<StoredObject> {
     checkObjectName(name, "stat");
     const answer = await this.client.send({ method: "HEAD", key: this.key(name), label: { method: "HEAD", what: name }, signal });
-    const size = Number(answer.headers.get("content-length"));
-    if (!Number.isSafeInteger(size) || size < 0) throw new IbtError("IO", `${describe({ method: "HEAD", what: name })}: no Content-Length in the answer`, { path: name });
-    return { name, size };
+    return { name, size: contentLength(answer, name) };
   }
 
   async *list(prefix: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<StoredObject> {
@@ -302,6 +299,12 @@ async function* chain(head: Uint8Array[], rest: AsyncIterator<Uint8Array> | Iter
   } finally {
     await rest.return?.();
   }
+}
+
+function contentLength(answer: S3Response, name: string): number {
+  const size = Number(answer.headers.get("content-length") ?? NaN);
+  if (!Number.isSafeInteger(size) || size < 0) throw new IbtError("IO", `${describe({ method: "HEAD", what: name })}: no Content-Length in the answer`, { path: name });
+  return size;
 }
 
 function isObjectName(name: string): boolean {
