@@ -122,18 +122,33 @@ test("S3Store: multipart upload of a stream, with bounded parts in flight", asyn
   const log: LoggedRequest[] = [];
   let inFlight = 0;
   let most = 0;
+  let uploaded = 0;
   const counting: typeof fetch = async (input, init) => {
     const isPart = String(input).includes("partNumber=");
     if (isPart) most = Math.max(most, ++inFlight);
     try {
-      return await s3.fetch(input, init);
+      const answer = await s3.fetch(input, init);
+      if (isPart && answer.ok) uploaded += (init?.body as Uint8Array).length;
+      return answer;
     } finally {
       if (isPart) inFlight--;
     }
   };
   const st = store("multi", { partSize: 16 * KiB, minPartSize: 1, concurrency: 3, fetch: faultFetch(counting, [], log) });
   const data = bytes(16 * KiB * 10 + 123, 5);
-  await st.save("big", chunked(data, 5000));
+  let read = 0;
+  let mostHeld = 0;
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunked(data, 5000)) {
+      mostHeld = Math.max(mostHeld, read - uploaded);
+      read += chunk.length;
+      yield chunk;
+    }
+  }
+  await st.save("big", source());
+  // Read but not yet uploaded: the parts in flight and the one being filled, never more.
+  assert.ok(mostHeld <= 4 * 16 * KiB, `held ${mostHeld} bytes`);
+  assert.ok(mostHeld > 16 * KiB);
   assert.deepEqual(await st.load("big"), data);
   assert.equal(log.filter((r) => r.path.includes("partNumber=")).length, 11);
   assert.ok(most <= 3, `at most 3 parts in flight, saw ${most}`);
