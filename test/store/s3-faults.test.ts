@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { S3Store, type S3StoreOptions } from "../../src/store/index.js";
 import { collect } from "../../src/bytes.js";
 import { isIbtError } from "../../src/errors.js";
-import { startS3, type TestS3 } from "../support/s3-server.js";
+import { startS3, type TestS3 } from "../support/s3rver.js";
 import { faultFetch, type Fault, type LoggedRequest } from "../support/fault-fetch.js";
 
 let s3: TestS3;

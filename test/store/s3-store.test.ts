@@ -1,12 +1,12 @@
 // S3Store against s3rver, an independent S3 implementation over real HTTP (see
-// test/support/s3-server.ts for what it cannot check): save, load and ranges, stat, list across
+// test/support/s3rver.ts for what it cannot check): save, load and ranges, stat, list across
 // pages, remove, multipart uploads with small parts, loadStream, sweep, and location parsing.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { S3Store, parseS3Location, type S3StoreOptions } from "../../src/store/index.js";
 import { collect } from "../../src/bytes.js";
 import { isIbtError } from "../../src/errors.js";
-import { startS3, type TestS3 } from "../support/s3-server.js";
+import { startS3, type TestS3 } from "../support/s3rver.js";
 import { faultFetch, type LoggedRequest } from "../support/fault-fetch.js";
 
 let s3: TestS3;

@@ -1,4 +1,4 @@
-// Runs s3rver in its own process for test/support/s3-server.ts: node started with
+// Runs s3rver in its own process for test/support/s3rver.ts: node started with
 // --openssl-legacy-provider, because s3rver makes its ListObjectsV2 continuation tokens with DES,
 // which current OpenSSL keeps only in its legacy provider. Arguments: folder, bucket. Prints
 // {"port": N} once listening on 127.0.0.1, and stops when its standard input closes.
