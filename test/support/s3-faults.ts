@@ -61,7 +61,10 @@ export class FaultList {
   readonly #matched = new Map<Fault, number>();
   constructor(private readonly faults: Fault[]) {}
 
-  /** The fault that hits this request, if any; counts the request against every fault it matches first in order. */
+  /**
+   * The fault that hits this request, if any. The first fault in order that matches and is not
+   * spent decides: it counts the request, then either lets it through (still skipping) or hits it.
+   */
   take(target: FaultTarget): Fault | undefined {
     for (const fault of this.faults) {
       if (!targets(fault, target)) continue;

@@ -332,8 +332,10 @@ export function listObjectsV2(state: S3State, request: S3Request): S3Response {
       if (entries.at(-1)?.name !== common) entries.push({ name: common });
     }
   }
-  const page = entries.slice(0, Math.min(maxKeys, state.listPageSize));
-  const truncated = page.length < entries.length;
+  // A token may name a common prefix whose keys sort after it; that prefix was already returned.
+  const remaining = token === undefined ? entries : entries.filter((entry) => compareKeys(entry.name, after) > 0);
+  const page = remaining.slice(0, Math.min(maxKeys, state.listPageSize));
+  const truncated = page.length < remaining.length;
 
   const children = [
     element("Name", bucket.name),

@@ -185,7 +185,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3TestSer
         req.socket.destroy();
         return;
       }
-      const refusal = fault && refusalOf(fault, entry.op);
+      const refusal = fault && refusalOf(fault, entry.op, requestId);
       response = refusal ?? handlers[entry.op](state, request);
       if (refusal === undefined && fault?.kind === "drop-after-apply") {
         req.socket.destroy();
@@ -202,8 +202,8 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3TestSer
     await send(method, res, response, fault);
   }
 
-  function refusalOf(fault: Fault, op: S3Operation): S3Response | undefined {
-    const requestId = "FAULT";
+  /** The answer a fault gives instead of running the operation, if it is that kind of fault. */
+  function refusalOf(fault: Fault, op: S3Operation, requestId: string): S3Response | undefined {
     switch (fault.kind) {
       case "500":
         return errorResponse(new S3Error(500, "InternalError", "We encountered an internal error. Please try again."), requestId);
