@@ -122,32 +122,27 @@ export async function createRepositoryKey(
   return key;
 }
 
-/** Opens the repository with whichever key object `password` opens. */
+/**
+ * Opens the repository with whichever key object `password` opens. Every key object is read
+ * first (cheap), so the damaged ones are all reported; then the KDF runs for each readable one
+ * in turn (costly, and one at a time so memory stays at one KDF's).
+ */
 export async function openRepositoryKey(store: Store, password: string | Uint8Array, kdf: Kdf): Promise<RepositoryKey> {
   const passwordBytes = passwordToBytes(password);
-  const damaged: DamagedKey[] = [];
-  let tried = 0;
-  for (const id of await keyIds(store)) {
-    let object: KeyObject;
-    try {
-      object = parseKeyObject(id, await store.load(KEYS_PREFIX + id));
-    } catch (e) {
-      if (e instanceof IbtError && e.code !== "CORRUPT" && e.code !== "NOT_FOUND") throw e;
-      if (e instanceof IbtError && e.code === "CORRUPT") damaged.push({ id, problem: e.message });
-      continue;
-    }
-    tried++;
+  const { objects, damaged } = await readKeyObjects(store);
+  // No key has an empty password (refused when keys are made), and some KDFs reject one.
+  for (const object of passwordBytes.length === 0 ? [] : objects) {
     const raw = await unseal(object, passwordBytes, kdf);
     if (raw === undefined) continue;
-    const key = new RepositoryKey(id, await importMasterKey(raw), object.segmentSize, damaged);
+    const key = new RepositoryKey(object.id, await importMasterKey(raw), object.segmentSize, damaged);
     RAW_MASTER.set(key, raw);
     return key;
   }
   const also = damaged.length === 0 ? "" : `; damaged key objects: ${damaged.map((d) => `${KEYS_PREFIX}${d.id} (${d.problem})`).join(", ")}`;
-  if (tried === 0 && damaged.length === 0) {
+  if (objects.length === 0 && damaged.length === 0) {
     throw new IbtError("NOT_FOUND", `${store.location} holds no repository key`, { caller: "openRepositoryKey" });
   }
-  if (tried === 0) throw new IbtError("CORRUPT", `${store.location}: no key object is readable${also}`, { caller: "openRepositoryKey" });
+  if (objects.length === 0) throw new IbtError("CORRUPT", `${store.location}: no key object is readable${also}`, { caller: "openRepositoryKey" });
   throw new IbtError("WRONG_PASSWORD", `no key of ${store.location} opens with this password${also}`, { caller: "openRepositoryKey" });
 }
 
@@ -165,18 +160,27 @@ export async function addRepositoryKey(
 
 /** Every key object: what it says about itself, or what is wrong with it. */
 export async function listRepositoryKeys(store: Store): Promise<{ keys: KeyInfo[]; damaged: DamagedKey[] }> {
-  const keys: KeyInfo[] = [];
+  const { objects, damaged } = await readKeyObjects(store);
+  const keys = objects.map(({ salt: _s, nonce: _n, sealed: _k, ...info }) => info);
+  return { keys, damaged };
+}
+
+/** Reads and checks every key object, setting aside the damaged ones. */
+async function readKeyObjects(store: Store): Promise<{ objects: KeyObject[]; damaged: DamagedKey[] }> {
+  const ids: string[] = [];
+  for await (const object of store.list(KEYS_PREFIX)) ids.push(object.name.slice(KEYS_PREFIX.length));
+  const objects: KeyObject[] = [];
   const damaged: DamagedKey[] = [];
-  for (const id of await keyIds(store)) {
+  for (const id of ids.sort()) {
     try {
-      const { salt: _s, nonce: _n, sealed: _k, ...info } = parseKeyObject(id, await store.load(KEYS_PREFIX + id));
-      keys.push(info);
+      objects.push(parseKeyObject(id, await store.load(KEYS_PREFIX + id)));
     } catch (e) {
       if (e instanceof IbtError && e.code === "CORRUPT") damaged.push({ id, problem: e.message });
+      // Removed since the listing: not a key any more.
       else if (!(e instanceof IbtError && e.code === "NOT_FOUND")) throw e;
     }
   }
-  return { keys, damaged };
+  return { objects, damaged };
 }
 
 /**
@@ -224,6 +228,8 @@ async function writeKeyObject(
 ): Promise<KeyInfo> {
   const problem = paramsProblem(params);
   if (problem) throw new IbtError("BAD_ARGUMENT", `key derivation parameters: ${problem}`, { caller: "createKey" });
+  const passwordBytes = passwordToBytes(password);
+  if (passwordBytes.length === 0) throw new IbtError("BAD_ARGUMENT", "a password may not be empty", { caller: "createKey" });
   for (const [field, value] of [["host", options.host], ["user", options.user]] as const) {
     if (value !== undefined && (typeof value !== "string" || value.length > MAX_TEXT)) {
       throw new IbtError("BAD_ARGUMENT", `${field} must be a string of at most ${MAX_TEXT} characters`, { caller: "createKey" });
@@ -240,7 +246,7 @@ async function writeKeyObject(
   if (options.user !== undefined) info.user = options.user;
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  const sealingKey = await passwordKey(passwordToBytes(password), salt, info.params, kdf);
+  const sealingKey = await passwordKey(passwordBytes, salt, info.params, kdf);
   const sealed = new Uint8Array(
     await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: cryptoBytes(associatedData(info, salt)) }, sealingKey, cryptoBytes(raw)),
   );
@@ -298,12 +304,6 @@ function rawMaster(key: RepositoryKey): Uint8Array {
   const raw = RAW_MASTER.get(key);
   if (!raw) throw new IbtError("BAD_ARGUMENT", "this key was not opened by openRepositoryKey or createRepositoryKey");
   return raw;
-}
-
-async function keyIds(store: Store): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const object of store.list(KEYS_PREFIX)) ids.push(object.name.slice(KEYS_PREFIX.length));
-  return ids.sort();
 }
 
 function passwordToBytes(password: string | Uint8Array): Uint8Array {
