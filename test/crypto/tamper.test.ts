@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { collect, concatBytes } from "../../src/bytes.js";
 import type { EncryptedStore } from "../../src/crypto/encrypted-store.js";
-import { HEADER_LENGTH, TAG_LENGTH } from "../../src/crypto/segments.js";
+import { ciphertextSize, HEADER_LENGTH, TAG_LENGTH } from "../../src/crypto/segments.js";
 import type { ErrorCode } from "../../src/errors.js";
 import type { MemoryStore } from "../../src/store/memory.js";
 import { encryptedMemory, patterned, rejectsWith } from "../support/encrypted-kit.js";
@@ -67,10 +67,16 @@ test("every single-byte flip of the stored object is refused", async () => {
 
 test("a cut at every length, at segment boundaries and inside segments, is refused", async () => {
   const { inner, store, stored } = await setup();
+  const validSizes = new Set(Array.from({ length: 30 }, (_, p) => ciphertextSize(p, SEGMENT)));
   for (let length = 0; length < stored.length; length++) {
     await inner.save(NAME, stored.slice(0, length));
     await refused(store, `cut to ${length}`);
+    // Cuts that leave a size no object has show already in stat; the rest only when read.
+    if (!validSizes.has(length)) await rejectsWith(store.stat(NAME), "AUTH_FAILED", NAME, `stat after a cut to ${length}`);
   }
+  // A listing refuses an impossible size as well, naming the object.
+  await inner.save(NAME, stored.slice(0, HEADER_LENGTH + 5));
+  await rejectsWith((async () => { for await (const _ of store.list("data/")); })(), "AUTH_FAILED", NAME);
   // A cut at a segment boundary leaves a size that some object has; the final flag gives it away.
   await inner.save(NAME, stored.slice(0, HEADER_LENGTH + 2 * STRIDE));
   assert.equal((await store.stat(NAME)).size, 14);
