@@ -18,33 +18,27 @@
 import { toHex } from "../bytes.js";
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
+import {
+  associatedData,
+  DEFAULT_KDF_PARAMS,
+  KEYS_PREFIX,
+  MAX_TEXT,
+  NONCE_BYTES,
+  paramsProblem,
+  parseKeyObject,
+  SALT_BYTES,
+  serializeKeyObject,
+  type DamagedKey,
+  type Kdf,
+  type KdfParams,
+  type KeyInfo,
+  type KeyObject,
+} from "./key-object.js";
 import { checkSegmentSize, cryptoBytes, DEFAULT_SEGMENT_SIZE, importMasterKey } from "./segments.js";
 
-export interface KdfParams {
-  memoryKiB: number;
-  passes: number;
-  parallelism: number;
-  /** Bytes of output; the key that seals the master key is 32. */
-  tagLength: number;
-}
+export { DEFAULT_KDF_PARAMS, KEYS_PREFIX, type DamagedKey, type Kdf, type KdfParams, type KeyInfo } from "./key-object.js";
 
-/** Argon2id, as `argon2id` in argon2.ts computes it. */
-export type Kdf = (password: Uint8Array, salt: Uint8Array, params: KdfParams) => Promise<Uint8Array>;
-
-/** RFC 9106's second recommended setting: 64 MiB and 3 passes, for machines of every size. */
-export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = { memoryKiB: 64 * 1024, passes: 3, parallelism: 4, tagLength: 32 };
-
-export const KEYS_PREFIX = "keys/";
-const KEY_FORMAT = "ibt-key";
-const KEY_VERSION = 1;
-const SALT_BYTES = 32;
-const NONCE_BYTES = 12;
 const MASTER_BYTES = 32;
-/** What a key object read from storage may ask of a reader (4 GiB of memory, 64 passes). */
-const MAX_MEMORY_KIB = 4 * 1024 * 1024;
-const MAX_PASSES = 64;
-const MAX_PARALLELISM = 255;
-const MAX_TEXT = 256;
 
 export interface KeyOptions {
   host?: string;
@@ -56,23 +50,6 @@ export interface KeyOptions {
 export interface CreateOptions extends KeyOptions {
   /** Plaintext bytes per segment of every object of the repository. */
   segmentSize?: number;
-}
-
-/** A key object as `listRepositoryKeys` shows it: no secret in it. */
-export interface KeyInfo {
-  id: string;
-  created: string;
-  host?: string;
-  user?: string;
-  kdf: "argon2id";
-  params: KdfParams;
-  segmentSize: number;
-}
-
-export interface DamagedKey {
-  id: string;
-  /** What is wrong with it, without its contents. */
-  problem: string;
 }
 
 /** An opened repository: the master key, usable but not readable, and what opened it. */
@@ -89,12 +66,6 @@ export class RepositoryKey {
 
 /** The raw master keys of opened repositories, needed only to seal them for a new password. */
 const RAW_MASTER = new WeakMap<RepositoryKey, Uint8Array>();
-
-interface KeyObject extends KeyInfo {
-  salt: Uint8Array;
-  nonce: Uint8Array;
-  sealed: Uint8Array;
-}
 
 /** Whether `store` holds any key object, that is, an encrypted repository. */
 export async function hasRepositoryKeys(store: Store): Promise<boolean> {
@@ -250,20 +221,7 @@ async function writeKeyObject(
   const sealed = new Uint8Array(
     await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: cryptoBytes(associatedData(info, salt)) }, sealingKey, cryptoBytes(raw)),
   );
-  const json = {
-    format: KEY_FORMAT,
-    version: KEY_VERSION,
-    created: info.created,
-    ...(info.host === undefined ? {} : { host: info.host }),
-    ...(info.user === undefined ? {} : { user: info.user }),
-    kdf: info.kdf,
-    params: info.params,
-    salt: toHex(salt),
-    segmentSize,
-    nonce: toHex(nonce),
-    sealed: toHex(sealed),
-  };
-  await store.save(KEYS_PREFIX + info.id, new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n"), { ifAbsent: true });
+  await store.save(KEYS_PREFIX + info.id, serializeKeyObject({ ...info, salt, nonce, sealed }), { ifAbsent: true });
   return info;
 }
 
@@ -290,16 +248,6 @@ async function passwordKey(password: Uint8Array, salt: Uint8Array, params: KdfPa
   return crypto.subtle.importKey("raw", cryptoBytes(derived), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
-/** Every field but the sealed key and its nonce, in a fixed order: what the seal vouches for. */
-function associatedData(info: KeyInfo, salt: Uint8Array): Uint8Array {
-  const { params } = info;
-  const fields = [
-    KEY_FORMAT, KEY_VERSION, info.created, info.host ?? null, info.user ?? null, info.kdf,
-    params.memoryKiB, params.passes, params.parallelism, params.tagLength, toHex(salt), info.segmentSize,
-  ];
-  return new TextEncoder().encode(JSON.stringify(fields));
-}
-
 function rawMaster(key: RepositoryKey): Uint8Array {
   const raw = RAW_MASTER.get(key);
   if (!raw) throw new IbtError("BAD_ARGUMENT", "this key was not opened by openRepositoryKey or createRepositoryKey");
@@ -309,63 +257,4 @@ function rawMaster(key: RepositoryKey): Uint8Array {
 function passwordToBytes(password: string | Uint8Array): Uint8Array {
   // NFC, so one password typed on two systems gives the same bytes.
   return typeof password === "string" ? new TextEncoder().encode(password.normalize("NFC")) : password;
-}
-
-function paramsProblem(p: KdfParams): string | undefined {
-  const int = (v: unknown, lo: number, hi: number) => typeof v === "number" && Number.isSafeInteger(v) && v >= lo && v <= hi;
-  if (typeof p !== "object" || p === null) return "missing";
-  if (!int(p.parallelism, 1, MAX_PARALLELISM)) return `parallelism must be 1 to ${MAX_PARALLELISM}`;
-  if (!int(p.memoryKiB, 8 * p.parallelism, MAX_MEMORY_KIB)) return `memoryKiB must be 8 × parallelism to ${MAX_MEMORY_KIB}`;
-  if (!int(p.passes, 1, MAX_PASSES)) return `passes must be 1 to ${MAX_PASSES}`;
-  if (p.tagLength !== 32) return "tagLength must be 32";
-  return undefined;
-}
-
-/** Reads a key object strictly; CORRUPT, saying which field, for anything out of place. */
-function parseKeyObject(id: string, bytes: Uint8Array): KeyObject {
-  const bad = (what: string) => new IbtError("CORRUPT", `key object ${KEYS_PREFIX}${id}: ${what}`, { path: KEYS_PREFIX + id });
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as Record<string, unknown>;
-  } catch {
-    throw bad("not JSON");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad("not a JSON object");
-  if (json.format !== KEY_FORMAT) throw bad("not a key object");
-  if (json.version !== KEY_VERSION) throw bad(`unsupported version ${JSON.stringify(json.version)}`);
-  if (json.kdf !== "argon2id") throw bad("unsupported kdf");
-  const text = (field: string, required: boolean): string | undefined => {
-    const v = json[field];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== "string" || v.length > MAX_TEXT) throw bad(`bad ${field}`);
-    return v;
-  };
-  const created = text("created", true)!;
-  const host = text("host", false);
-  const user = text("user", false);
-  const raw = json.params as KdfParams;
-  const problem = paramsProblem(raw);
-  if (problem) throw bad(`params: ${problem}`);
-  const params = { memoryKiB: raw.memoryKiB, passes: raw.passes, parallelism: raw.parallelism, tagLength: raw.tagLength };
-  const segmentSize = json.segmentSize;
-  if (typeof segmentSize !== "number") throw bad("bad segmentSize");
-  try {
-    checkSegmentSize(segmentSize);
-  } catch {
-    throw bad("bad segmentSize");
-  }
-  const hex = (field: string, length: number): Uint8Array => {
-    const v = json[field];
-    if (typeof v !== "string" || v.length !== 2 * length || !/^[0-9a-f]*$/.test(v)) throw bad(`bad ${field}`);
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = parseInt(v.slice(2 * i, 2 * i + 2), 16);
-    return out;
-  };
-  const object: KeyObject = {
-    id, created, kdf: "argon2id", params, segmentSize,
-    salt: hex("salt", SALT_BYTES), nonce: hex("nonce", NONCE_BYTES), sealed: hex("sealed", MASTER_BYTES + 16),
-  };
-  if (host !== undefined) object.host = host;
-  if (user !== undefined) object.user = user;
-  return object;
 }
