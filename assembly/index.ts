@@ -3,13 +3,15 @@
 // linear memory, and calls these functions with addresses and lengths. One instance serves one
 // job at a time; `mem_reset` returns all of its memory before the next job.
 //
-// Prefixes: mem_ memory, hash_ strong sums, sig_ signature job, tbl_ block table, dl_ delta job.
+// Prefixes: mem_ memory, hash_ strong sums, sig_ signature job, tbl_ block table, dl_ delta job,
+// argon2_ key derivation job.
 
 import { blake2bInit, blake2bUpdate, blake2bFinal, BLAKE2B_STATE_SIZE } from "./blake2b";
 import { md4Init, md4Update, md4Final } from "./md4";
 import { rkSum, rollsumSum } from "./rollsums";
 import { sigBegin, sigUpdate, sigFinish } from "./signature";
 import { tableAlloc, tableBuild } from "./blocktable";
+import { argon2Begin, argon2FillSlice, argon2Finish, argon2Wipe } from "./argon2";
 import { dlBegin, dlInputPtr, dlInputSpace, dlCommit, dlCompact, dlRun, dlOutputPtr, dlOutputLen, dlOutputTaken } from "./matcher";
 
 export function mem_reset(): void { heap.reset(); }
@@ -43,3 +45,8 @@ export function dl_run(final: bool): i32 { return dlRun(final); }
 export function dl_output_ptr(): usize { return dlOutputPtr(); }
 export function dl_output_len(): usize { return dlOutputLen(); }
 export function dl_output_taken(): void { dlOutputTaken(); }
+
+export function argon2_begin(msg: usize, len: usize): i32 { return argon2Begin(msg, len); }
+export function argon2_fill_slice(): u32 { return argon2FillSlice(); }
+export function argon2_finish(): usize { return argon2Finish(); }
+export function argon2_wipe(): void { argon2Wipe(); }

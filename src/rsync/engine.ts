@@ -40,6 +40,10 @@ export interface EngineExports {
   dl_output_ptr(): number;
   dl_output_len(): number;
   dl_output_taken(): void;
+  argon2_begin(msg: number, len: number): number;
+  argon2_fill_slice(): number;
+  argon2_finish(): number;
+  argon2_wipe(): void;
 }
 
 export const RUN_NEED_INPUT = 0;
