@@ -37,6 +37,7 @@ import {
   type RepositoryKey,
 } from "./keys.js";
 import { decryptRange } from "./segment-range.js";
+import { argon2id } from "./argon2.js";
 import { decryptObject, encryptObject, plaintextSize } from "./segments.js";
 
 export class EncryptedStore implements Store {
@@ -50,12 +51,12 @@ export class EncryptedStore implements Store {
   }
 
   /** Makes `inner` an encrypted repository with its first password; EXISTS if it is one. */
-  static async create(inner: Store, password: string | Uint8Array, kdf: Kdf, params?: KdfParams, options: CreateOptions = {}): Promise<EncryptedStore> {
+  static async create(inner: Store, password: string | Uint8Array, kdf: Kdf = argon2id, params?: KdfParams, options: CreateOptions = {}): Promise<EncryptedStore> {
     return new EncryptedStore(inner, await createRepositoryKey(inner, password, kdf, params, options));
   }
 
   /** Opens the encrypted repository in `inner`; WRONG_PASSWORD if no key opens with `password`. */
-  static async open(inner: Store, password: string | Uint8Array, kdf: Kdf): Promise<EncryptedStore> {
+  static async open(inner: Store, password: string | Uint8Array, kdf: Kdf = argon2id): Promise<EncryptedStore> {
     return new EncryptedStore(inner, await openRepositoryKey(inner, password, kdf));
   }
 

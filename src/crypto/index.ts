@@ -1,5 +1,6 @@
 /**
- * Cryptography for encrypted repositories: key derivation from a password (Argon2id).
+ * Cryptography for encrypted repositories: key derivation from a password (Argon2id), key
+ * objects, the segmented AES-256-GCM object format, and the EncryptedStore that wraps any Store.
  */
 export {
   argon2id,
@@ -13,3 +14,35 @@ export {
   type Argon2CalibrationOptions,
   type Argon2Calibration,
 } from "./argon2.js";
+export { EncryptedStore } from "./encrypted-store.js";
+export {
+  addRepositoryKey,
+  changeRepositoryPassword,
+  createRepositoryKey,
+  DEFAULT_KDF_PARAMS,
+  hasRepositoryKeys,
+  KEYS_PREFIX,
+  listRepositoryKeys,
+  openRepositoryKey,
+  removeRepositoryKey,
+  RepositoryKey,
+  type CreateOptions,
+  type DamagedKey,
+  type Kdf,
+  type KdfParams,
+  type KeyInfo,
+  type KeyOptions,
+} from "./keys.js";
+export { decryptRange, type StoredRange } from "./segment-range.js";
+export {
+  ciphertextSize,
+  decryptObject,
+  DEFAULT_SEGMENT_SIZE,
+  encryptObject,
+  FORMAT_VERSION,
+  HEADER_LENGTH,
+  importMasterKey,
+  plaintextSize,
+  TAG_LENGTH,
+  type EncryptOptions,
+} from "./segments.js";

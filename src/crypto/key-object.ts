@@ -9,6 +9,7 @@
 import { toHex } from "../bytes.js";
 import { IbtError } from "../errors.js";
 import { checkSegmentSize } from "./segments.js";
+import { ARGON2ID_DEFAULTS } from "./argon2.js";
 
 export interface KdfParams {
   memoryKiB: number;
@@ -22,7 +23,8 @@ export interface KdfParams {
 export type Kdf = (password: Uint8Array, salt: Uint8Array, params: KdfParams) => Promise<Uint8Array>;
 
 /** RFC 9106's second recommended setting: 64 MiB and 3 passes, for machines of every size. */
-export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = { memoryKiB: 64 * 1024, passes: 3, parallelism: 4, tagLength: 32 };
+/** The derivation every new key gets unless told otherwise: see ARGON2ID_DEFAULTS for why. */
+export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = ARGON2ID_DEFAULTS;
 
 export const KEYS_PREFIX = "keys/";
 const KEY_FORMAT = "ibt-key";
