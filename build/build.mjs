@@ -2,7 +2,7 @@
 // embedded as base64 in src/rsync/engine-wasm.generated.ts (so one import works in every
 // runtime without fetch or fs), then TypeScript → dist/, then the CLI bundle → dist/cli/ and the browser bundle → dist/browser/.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, chmodSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,9 +24,6 @@ writeFileSync(join(root, "src", "rsync", "engine-wasm.generated.ts"), generated)
 
 run(bin("tsc"), ["-p", "tsconfig.json"]);
 chmodSync(join(root, "dist", "src", "cli", "main.js"), 0o755);
-// src/cli/start.ts is type-checked with the rest but runs only as the CommonJS starter
-// dist/cli/ibt.cjs (it uses __dirname and require); its ES module output would not run.
-for (const f of ["start.js", "start.js.map", "start.d.ts"]) rmSync(join(root, "dist", "src", "cli", f), { force: true });
 
 // The command line as one file (build/cli.mjs): what `bin.ibt` names.
 const { buildCli } = await import("./cli.mjs");

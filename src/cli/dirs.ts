@@ -14,7 +14,6 @@ import { DiffData } from "../archive/diff-data.js";
 import { applyDiff, openArchive } from "../archive/apply.js";
 import { nodeDeflate } from "../node/deflate.js";
 import { flag, type Parsed } from "./args.js";
-import { expectEntries } from "./v8-tuning.js";
 
 /** A file outside any tree, as (adapter on its directory, name). */
 function fileAt(path: string): { fs: NodeFs; name: string } {
@@ -103,7 +102,6 @@ export async function diffCommand(p: Parsed): Promise<void> {
   const progress = new Progress();
   const oldFile = fileAt(oldPath!);
   const old = await loadIndex(oldFile.fs, oldFile.name);
-  expectEntries(old.entries.size);
   const source = tree(dir, "DIR");
   const cache = new ContentCache();
   const now = await DirIndex.build(source, indexOptions(p, progress, old, cache));

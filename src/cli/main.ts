@@ -5,7 +5,6 @@
  */
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
-import { expectEntries } from "./v8-tuning.js";
 import { RDIFF_OPTIONS, RDIFF_USAGE, signatureCommand, deltaCommand, patchCommand } from "./rdiff.js";
 import { DIR_OPTIONS, DIR_USAGE } from "./dir-options.js";
 import { REPO_OPTIONS, REPO_USAGE, REPO_HELP } from "./repo-options.js";
@@ -26,9 +25,6 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   forget: async (p) => (await import("./repo.js")).forgetCommand(p),
   unlock: async (p) => (await import("./repo.js")).unlockCommand(p),
 };
-
-/** Commands that call expectEntries themselves once they know how much they will walk. */
-const SIZES_ITSELF = new Set(["diff"]);
 
 const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
 
@@ -54,7 +50,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new IbtError("BAD_ARGUMENT", `unknown command "${name}" (try ibt --help)`);
-    if (!SIZES_ITSELF.has(name)) expectEntries(undefined);
     await command(parsed);
     // A command that finished its report may still fail the run (verify finding damage).
     return typeof process.exitCode === "number" ? process.exitCode : 0;
@@ -72,7 +67,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Once the report is out, exit instead of letting the runtime tear the heap down object by
-    // object (tens of milliseconds after a large index); the write callbacks wait for the flush.
+    // object, which is slow after a large index; the write callbacks wait for the flush.
     process.stdout.write("", () => process.stderr.write("", () => process.exit()));
   },
   (e) => {
