@@ -550,7 +550,7 @@ function toFsStat(st: Stats, path: string): FsStat {
   const type: EntryType | undefined = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : undefined;
   if (!type) throw unsupportedError("entries of this type (socket, device or FIFO)", "lstat", path);
   // ino is exact below 2^53, which covers the inode numbers of the file systems in use.
-  return { type, size: type === "dir" ? 0 : st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ctimeMs: st.ctimeMs, ino: st.ino };
+  return { type, size: type === "dir" ? 0 : st.size, mtimeMs: msOf(st.mtimeMs), mode: st.mode & 0o7777, ctimeMs: st.ctimeMs, ino: st.ino };
 }
 
 function lstatOf(abs: string, path: string, caller: string): Promise<Stats> {
@@ -559,13 +559,18 @@ function lstatOf(abs: string, path: string, caller: string): Promise<Stats> {
 
 
 /**
- * Milliseconds to the seconds Node's time calls take. libuv truncates them to whole
- * microseconds, and a double near 1.7e9 carries about a quarter microsecond of error, so aim
- * half a microsecond up: the truncation then lands on the intended microsecond and integral
- * milliseconds round-trip exactly.
+ * Milliseconds to the seconds Node's time calls take. Seconds near 1.7e9 carry about an eighth of
+ * a microsecond of rounding error, and Node versions differ in what they do with the rest (some
+ * truncate to whole microseconds, others keep nanoseconds), so aim a quarter microsecond up:
+ * truncation then lands on the intended microsecond, and `msOf` rounds a nanosecond time back.
  */
 function seconds(ms: number): number {
-  return (ms + 0.0005) / 1000;
+  return (ms + 0.00025) / 1000;
+}
+
+/** A time as stat reports it, to the microsecond, so integral milliseconds round-trip exactly. */
+function msOf(statMs: number): number {
+  return Math.round(statMs * 1000) / 1000;
 }
 
 function notFile(path: string, type: EntryType, caller: string): IbtError {
