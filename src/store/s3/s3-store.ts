@@ -58,6 +58,11 @@ export interface S3StoreOptions {
   listPageSize?: number;
   /** Bytes per ranged GET of loadStream; default 8 MiB. */
   streamChunkSize?: number;
+  /**
+   * An attempt of a request fails, and is retried, when its answer does not begin or its body
+   * stalls for this long (the wait for the answer grows with the size of what is sent); default 30 s.
+   */
+  requestTimeoutMs?: number;
   /** For tests only: the smallest partSize allowed, instead of S3's 5 MiB. */
   minPartSize?: number;
 }
@@ -88,6 +93,9 @@ export class S3Store implements Store {
     positive("concurrency", concurrency, 1);
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     positive("retry.attempts", retry.attempts, 1);
+    // Long enough for a busy server's first byte, short enough that a dead connection costs one retry, not a hang.
+    const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    positive("requestTimeoutMs", timeoutMs, 1);
     const urls = new S3Urls(options.endpoint, options.bucket, options.style ?? "path");
     const now = options.now ?? Date.now;
     this.s = {
@@ -108,6 +116,7 @@ export class S3Store implements Store {
       retry,
       now,
       unsignedPayload: options.unsignedPayload ?? false,
+      timeoutMs,
     });
     const endpoint = new URL(options.endpoint);
     this.location = formatS3Location({ endpoint: `${endpoint.protocol}//${endpoint.host}${endpoint.pathname.replace(/\/+$/, "")}`, bucket: options.bucket, prefix });
