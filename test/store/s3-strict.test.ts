@@ -325,6 +325,16 @@ describe("S3Store against the strict server: listing, ranges, remove, sweep", ()
     assert.ok(server.log.slice(from).filter((e) => e.op === "ListMultipartUploads").length >= 3);
     assert.deepEqual(server.uploads(BUCKET).filter((u) => u.key.startsWith("pages/")), []);
   });
+  it("sweeps every upload of one key, though aborting them moves the listing's markers", async () => {
+    const sdk = sdkClient();
+    try {
+      for (let i = 0; i < 5; i++) await sdk.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "same-key/lock" }));
+    } finally {
+      sdk.destroy();
+    }
+    assert.equal(await storeOn(server, "same-key").sweep(-60_000), 5);
+    assert.deepEqual(server.uploads(BUCKET).filter((u) => u.key.startsWith("same-key/")), []);
+  });
 });
 
 describe("S3Store against the strict server: AWS's client reads what the store wrote", () => {
