@@ -3,14 +3,19 @@
  * body is a Uint8Array kept until the request succeeds, so any attempt can be sent again as it
  * was, and each attempt is signed afresh (a retry after a long wait needs a current date). An
  * answer's body is read in full inside the attempt, so a connection that breaks mid-body is a
- * network failure like a refused one and is retried the same way.
+ * network failure like a refused one and is retried the same way. So is an attempt whose answer
+ * does not begin, or whose body stalls, within the timeout (see deadline.ts); the wait for the
+ * answer to begin is extended by the time the request's own body may take to send over a slow
+ * link, since fetch cannot say how far an upload has got.
  *
  * The response says whether an earlier attempt may have reached the server and been applied
  * (`uncertain`): an attempt that got no answer, or a 5xx, may have been carried out before it
  * failed. A conditional write uses that to tell its own earlier success from another writer's
  * object.
  */
+import { concatBytes } from "../../bytes.js";
 import { IbtError } from "../../errors.js";
+import { AttemptDeadline } from "./deadline.js";
 import { errorCodeOf, httpError, networkError, type RequestLabel } from "./errors.js";
 import { backoffDelay, isRetryableStatus, sleep, throwIfAborted, aborted, type RetryOptions } from "./retry.js";
 import { EMPTY_SHA256, sha256Hex, type SigV4Signer } from "./sigv4.js";
@@ -50,10 +55,15 @@ export interface S3ClientOptions {
   now: () => number;
   /** Send `UNSIGNED-PAYLOAD` instead of the body's SHA-256. */
   unsignedPayload: boolean;
+  /** An attempt fails when its answer does not begin, or its body stalls, for this long. */
+  timeoutMs: number;
 }
 
 /** Error codes that S3 may put in a 200 answer and that say "try again". */
 const RETRYABLE_IN_200 = new Set(["InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout"]);
+
+/** Uploads are allowed to be this slow before the wait for an answer gives up: a slower link is more likely a stall. */
+const SLOWEST_UPLOAD_BYTES_PER_MS = 64;
 
 export class S3Client {
   constructor(private readonly o: S3ClientOptions) {}
@@ -70,19 +80,24 @@ export class S3Client {
       const headers = await this.o.signer.sign({ method: request.method, url, headers: request.headers ?? {}, payloadHash }, new Date(this.o.now()));
       let response: Response;
       let bytes: Uint8Array;
+      const firstWaitMs = this.o.timeoutMs + Math.ceil((body?.length ?? 0) / SLOWEST_UPLOAD_BYTES_PER_MS);
+      const deadline = new AttemptDeadline(firstWaitMs, this.o.timeoutMs, request.signal);
       try {
-        const init: RequestInit = { method: request.method, headers };
+        const init: RequestInit = { method: request.method, headers, signal: deadline.signal };
         if (body !== undefined) init.body = body as Uint8Array<ArrayBuffer>;
-        if (request.signal) init.signal = request.signal;
-        response = await this.o.fetch(url, init);
-        bytes = new Uint8Array(await response.arrayBuffer());
+        response = await deadline.race(this.o.fetch(url, init));
+        deadline.progress();
+        bytes = await readBody(response, deadline);
       } catch (e) {
         if (request.signal?.aborted) throw aborted(request.signal);
         if (e instanceof IbtError) throw e;
-        if (last) throw networkError(request.label, e, attempt);
+        const cause = deadline.expired ?? e;
+        if (last) throw networkError(request.label, cause, attempt);
         uncertain = true;
         await sleep(backoffDelay(attempt - 1, retry), request.signal);
         continue;
+      } finally {
+        deadline.clear();
       }
       const { status } = response;
       const ok = (status >= 200 && status < 300) || (request.accept?.includes(status) ?? false);
@@ -100,5 +115,24 @@ export class S3Client {
       if (status >= 500) uncertain = true;
       await sleep(backoffDelay(attempt - 1, retry), request.signal);
     }
+  }
+}
+
+/** The whole body of `response`, each piece moving the deadline on. */
+async function readBody(response: Response, deadline: AttemptDeadline): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await deadline.race(reader.read());
+      if (done) return concatBytes(chunks);
+      chunks.push(value);
+      deadline.progress();
+    }
+  } catch (e) {
+    // Closes the connection where the body failed or stalled rather than leaving it half read.
+    reader.cancel().catch(() => {});
+    throw e;
   }
 }

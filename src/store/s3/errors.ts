@@ -54,7 +54,9 @@ export function httpError(label: RequestLabel, status: number, code: string | un
     const hint = (code && HINTS[code]) ?? "check the access key, the secret and this machine's clock";
     return new IbtError("DENIED", `${what}: ${hint}`, data);
   }
-  return new IbtError("IO", what, data);
+  // A refusal for a reason the caller can fix (a 400 for the wrong region) says what to check.
+  const hint = code === undefined ? undefined : HINTS[code];
+  return new IbtError("IO", hint ? `${what}: ${hint}` : what, data);
 }
 
 /** The IbtError for a request that never got an answer after `attempts` tries. */

@@ -1,6 +1,6 @@
 /**
  * When an S3 request is tried again, and how long to wait first. What may be retried: network
- * failures (fetch rejects, or a body breaks while it is read), any 5xx (503 SlowDown among them),
+ * failures (fetch rejects, a body breaks while it is read, or an attempt times out), any 5xx (503 SlowDown among them),
  * 429, and S3's 400 RequestTimeout; everything else is the server's considered answer. The wait
  * is exponential backoff with full jitter (a random delay between 0 and min(max, base * 2^n)),
  * which spreads the retries of many clients that failed together instead of bunching them; the

@@ -11,7 +11,9 @@
  * that drops mid-object costs one chunk again and never the whole object, and memory holds one
  * chunk, at the price of a request per chunk instead of one per object. stat: HEAD. list:
  * ListObjectsV2 page by page. remove: DELETE, where 404 is success. sweep: ListMultipartUploads
- * and an abort of each upload started before the cutoff.
+ * to its last page, then an abort of each upload started before the cutoff; listing first,
+ * because an abort removes the upload a page's markers point at, and a server may then resume
+ * past the other uploads of that key.
  *
  * Region: S3 signs for a region, and an S3-compatible server (MinIO, Ceph, Garage, R2's S3 API)
  * mostly accepts "us-east-1", which is the default when none is given; AWS itself needs the
@@ -58,6 +60,11 @@ export interface S3StoreOptions {
   listPageSize?: number;
   /** Bytes per ranged GET of loadStream; default 8 MiB. */
   streamChunkSize?: number;
+  /**
+   * An attempt of a request fails, and is retried, when its answer does not begin or its body
+   * stalls for this long (the wait for the answer grows with the size of what is sent); default 30 s.
+   */
+  requestTimeoutMs?: number;
   /** For tests only: the smallest partSize allowed, instead of S3's 5 MiB. */
   minPartSize?: number;
 }
@@ -88,6 +95,9 @@ export class S3Store implements Store {
     positive("concurrency", concurrency, 1);
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     positive("retry.attempts", retry.attempts, 1);
+    // Long enough for a busy server's first byte, short enough that a dead connection costs one retry, not a hang.
+    const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    positive("requestTimeoutMs", timeoutMs, 1);
     const urls = new S3Urls(options.endpoint, options.bucket, options.style ?? "path");
     const now = options.now ?? Date.now;
     this.s = {
@@ -108,6 +118,7 @@ export class S3Store implements Store {
       retry,
       now,
       unsignedPayload: options.unsignedPayload ?? false,
+      timeoutMs,
     });
     const endpoint = new URL(options.endpoint);
     this.location = formatS3Location({ endpoint: `${endpoint.protocol}//${endpoint.host}${endpoint.pathname.replace(/\/+$/, "")}`, bucket: options.bucket, prefix });
@@ -253,7 +264,7 @@ export class S3Store implements Store {
     const cutoff = this.s.now() - olderThanMs;
     const root = this.s.prefix ? this.s.prefix + "/" : "";
     const what = `uploads under ${root || "/"}`;
-    let removed = 0;
+    const stale: { key: string; id: string }[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
@@ -270,9 +281,9 @@ export class S3Store implements Store {
         if (key === undefined || !id || Number.isNaN(initiated)) {
           throw new IbtError("IO", `S3 ListMultipartUploads ${what}: an upload without a Key, UploadId or Initiated`, { caller: "sweep" });
         }
-        if (key.startsWith(root) && initiated < cutoff && (await abortUpload(this.client, key, id, key.slice(root.length)))) removed++;
+        if (key.startsWith(root) && initiated < cutoff) stale.push({ key, id });
       }
-      if (childText(doc, "IsTruncated") !== "true") return removed;
+      if (childText(doc, "IsTruncated") !== "true") break;
       const nextKey = childText(doc, "NextKeyMarker");
       const nextId = childText(doc, "NextUploadIdMarker");
       if (!child(doc, "NextKeyMarker") || (nextKey === keyMarker && nextId === uploadIdMarker)) {
@@ -281,6 +292,12 @@ export class S3Store implements Store {
       keyMarker = nextKey;
       uploadIdMarker = nextId;
     }
+    let removed = 0;
+    for (const { key, id } of stale) {
+      throwIfAborted(options.signal);
+      if (await abortUpload(this.client, key, id, key.slice(root.length))) removed++;
+    }
+    return removed;
   }
 
   private key(name: string): string {
