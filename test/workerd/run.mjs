@@ -18,6 +18,7 @@
 // A Worker that needs more bindings (an R2 bucket for the R2 store) declares them in its entry
 // of WORKERS (for example `r2Buckets: ["BUCKET"]`), and a new test Worker is one more entry.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -40,14 +41,15 @@ const WORKERS = [
   { name: "embedded", entry: "embedded.worker.ts", conditions: [], input: () => ({}) },
 ];
 
-/** Finds workerd's binary as the `workerd` package does, for the version line and a clear error. */
-async function findWorkerd() {
+/** workerd's binary, found as Miniflare finds it (the `workerd` package's main), or why not. */
+export function findWorkerd() {
+  let path;
   try {
-    const { createRequire } = await import("node:module");
-    return createRequire(join(root, "package.json"))("workerd").default;
+    path = createRequire(join(root, "package.json"))("workerd").default;
   } catch (e) {
-    return { missing: e.message.split("\n").find((l) => l.trim()) };
+    return { missing: `the \`workerd\` package (from the \`miniflare\` devDependency) cannot find its binary: ${e.message.split("\n").find((l) => l.trim())}` };
   }
+  return existsSync(path) ? { path } : { missing: `${path} is missing (run npm ci)` };
 }
 
 const shims = { "node:test": join(here, "..", "browser", "node-test-shim.ts"), "node:assert/strict": join(here, "..", "browser", "assert-shim.ts") };
@@ -72,9 +74,9 @@ const bundlePlugin = {
 };
 
 async function main() {
-  const workerd = await findWorkerd();
-  if (typeof workerd !== "string" || !existsSync(workerd)) {
-    console.error(`✖ workerd suite: no workerd binary (the \`miniflare\` devDependency brings it: run npm ci): ${workerd.missing ?? workerd}`);
+  const workerd = findWorkerd();
+  if (!workerd.path) {
+    console.error(`✖ workerd suite: no workerd binary: ${workerd.missing}`);
     return 1;
   }
   if (!existsSync(wasmFile)) {
@@ -84,7 +86,7 @@ async function main() {
   const esbuild = await import("esbuild");
   const { Miniflare } = await import("miniflare");
   const { execFileSync } = await import("node:child_process");
-  console.log(`ℹ ${execFileSync(workerd, ["--version"], { encoding: "utf8" }).trim()} (${workerd})`);
+  console.log(`ℹ ${execFileSync(workerd.path, ["--version"], { encoding: "utf8" }).trim()} (${workerd.path})`);
 
   const work = mkdtempSync(join(tmpdir(), "ibt-workerd-"));
   const started = performance.now();
