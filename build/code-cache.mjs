@@ -37,11 +37,18 @@ function changeTree(dir) {
   for (let f = 0; f < 5; f++) chmodSync(join(dir, "d5", `f${f}.txt`), 0o600);
 }
 
+/**
+ * The Node the cache is made for: V8 takes a cache only from its own version. Under npm that is
+ * npm's own Node, the machine's, even where node_modules/.bin/node (the Node 24 the test matrix
+ * installs) is the `node` that npm scripts run.
+ */
+export const cacheNode = process.env.npm_node_execpath || process.execPath;
+
 function ibt(cli, args, env = {}) {
   // Without NODE_OPTIONS: V8 keeps a cache only under the flags it was made with, so one made
   // under extra flags would be refused by every run of the installed ibt.
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...inherited, ...env } });
+  const r = spawnSync(cacheNode, [cli, ...args], { encoding: "utf8", env: { ...inherited, ...env } });
   if (r.status !== 0) throw new Error(`ibt ${args.join(" ")} failed: ${r.stderr}`);
   return r;
 }
