@@ -1,8 +1,11 @@
 // Builds the package from a clean clone: AssemblyScript → dist/engine.wasm, the wasm bytes
 // embedded as base64 in src/rsync/engine-wasm.generated.ts (so one import works in every
-// runtime without fetch or fs), then TypeScript → dist/, then the CLI bundle → dist/cli/ and the browser bundle → dist/browser/.
+// runtime that may compile at run time, without fetch or fs), then TypeScript → dist/, the same
+// wasm beside the engine as dist/src/rsync/engine.wasm (what the /workerd entry imports, for
+// runtimes that forbid run-time compiles), then the CLI bundle → dist/cli/ and the browser
+// bundle → dist/browser/.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,6 +26,7 @@ const generated = [
 writeFileSync(join(root, "src", "rsync", "engine-wasm.generated.ts"), generated);
 
 run(bin("tsc"), ["-p", "tsconfig.json"]);
+copyFileSync(join(root, "dist", "engine.wasm"), join(root, "dist", "src", "rsync", "engine.wasm"));
 chmodSync(join(root, "dist", "src", "cli", "main.js"), 0o755);
 
 // The command line as one file (build/cli.mjs): what `bin.ibt` names.

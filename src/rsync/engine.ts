@@ -1,9 +1,13 @@
 /**
- * The WebAssembly engine: compiled once per process, instantiated per job, pooled.
+ * The WebAssembly engine: one module per process, instantiated per job, pooled.
  *
- * The module is embedded as base64 (build/build.mjs) and compiled with `WebAssembly.compile`,
- * so it loads the same way in Node, Deno, browsers and workers: no fetch, no fs. Compilation is
- * cached as a promise. Each job gets an instance of its own, so jobs never share linear memory
+ * The module comes one of two ways. Runtimes that may compile WebAssembly at run time (Node,
+ * Deno, Bun, browsers) compile the copy embedded as base64 (build/build.mjs) with
+ * `WebAssembly.compile`: no fetch, no fs. Runtimes that forbid it (Cloudflare's workerd and other
+ * edge runtimes) compile the shipped `engine.wasm` ahead of time and hand the module over with
+ * `useEngineModule`, which the package's `/workerd` entry does on import. A handed-over module
+ * always wins; a failed compile is never kept, so the next job tries again (or finds the module
+ * handed over since). Each job gets an instance of its own, so jobs never share linear memory
  * and any number can run interleaved; finished instances go back to a small pool and their heap
  * is reset before reuse.
  *
@@ -50,7 +54,8 @@ export const RUN_NEED_INPUT = 0;
 export const RUN_OUTPUT_FULL = 1;
 export const RUN_DONE = 2;
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+/** The module in use or being compiled; unset until first use and after a failed compile. */
+let loading: Promise<WebAssembly.Module> | undefined;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const bin = atob(text);
@@ -59,10 +64,41 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The compiled engine module, compiled on first use. */
+/**
+ * Hands the library an engine module compiled ahead of time from the package's `engine.wasm`,
+ * for runtimes that forbid compiling WebAssembly at run time. Jobs started from now on use it.
+ */
+export function useEngineModule(module: WebAssembly.Module): void {
+  if (!(module instanceof WebAssembly.Module)) {
+    throw new IbtError("BAD_ARGUMENT", "useEngineModule takes a WebAssembly.Module (the package's engine.wasm, compiled by the runtime)");
+  }
+  loading = Promise.resolve(module);
+}
+
+async function compileEmbedded(): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(decodeBase64(ENGINE_WASM_BASE64));
+  } catch (cause) {
+    throw new IbtError(
+      "UNSUPPORTED",
+      "this runtime refused to compile the WebAssembly engine at run time; where compiling is forbidden " +
+        '(Cloudflare Workers, other edge runtimes), import "incremental-backups-tools/workerd" instead, ' +
+        'or hand the precompiled engine.wasm to useEngineModule()',
+      { cause },
+    );
+  }
+}
+
+/** The engine module: the one handed over, else the embedded copy compiled on first use. */
 export function engineModule(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(decodeBase64(ENGINE_WASM_BASE64));
-  return compiled;
+  if (loading) return loading;
+  const attempt = compileEmbedded();
+  loading = attempt;
+  // A failure is not kept: the next caller compiles again, unless a module was handed over since.
+  attempt.catch(() => {
+    if (loading === attempt) loading = undefined;
+  });
+  return attempt;
 }
 
 export class Engine {

@@ -17,4 +17,4 @@ export { DeltaDecoder, patch, patchViews, patchOf, type BasisReader, type DeltaC
 export { Hasher, blake2b, md4, type HashKind } from "./hashes.js";
 export { chunksOf, collect, type ByteSource } from "../bytes.js";
 export { EngineJob, streamJob, runJob, type PushJob } from "./job.js";
-export { engineModule } from "./engine.js";
+export { engineModule, useEngineModule } from "./engine.js";

@@ -25,14 +25,20 @@ test("the core entry point reaches no Node-only module or global", () => {
   }
 });
 
-test("package exports name a types file for every entry", () => {
+test("package exports name a types file for every code entry, and the engine file", () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   assert.equal(pkg.type, "module");
-  assert.equal(pkg.sideEffects, false);
+  // Only the /workerd entry does something on import (it hands the engine its module).
+  assert.deepEqual(pkg.sideEffects, ["./dist/src/workerd.js"]);
   for (const [entry, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
-    if (entry === "./package.json") continue;
-    const t = target as { types: string; default: string };
-    assert.ok(statSync(join(ROOT, t.types)).isFile(), `${entry} types`);
-    assert.ok(statSync(join(ROOT, t.default)).isFile(), `${entry} default`);
+    if (typeof target === "string") {
+      assert.ok(statSync(join(ROOT, target)).isFile(), entry);
+      continue;
+    }
+    const t = target as Record<string, string>;
+    for (const [condition, file] of Object.entries(t)) assert.ok(statSync(join(ROOT, file)).isFile(), `${entry} ${condition}`);
+    assert.ok(t.types && t.default, `${entry} has types and default`);
   }
+  assert.equal(pkg.exports["./engine.wasm"], "./dist/src/rsync/engine.wasm");
+  assert.equal(pkg.exports["."].workerd, pkg.exports["./workerd"].default, "workerd resolves the main entry to the precompiled one");
 });
