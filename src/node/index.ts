@@ -5,3 +5,4 @@ export { NodeFs, type NodeFsOptions } from "./fs-node.js";
 export { isLockOwnerAlive } from "./repo-lock.js";
 export { nodeRepositoryOptions } from "./repo-options.js";
 export { nodeDeflate } from "./deflate.js";
+export { openStore, isPathLocation } from "./open-store.js";
