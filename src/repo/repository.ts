@@ -30,6 +30,10 @@ function checkStore(store: Store, caller: string): void {
   throw new IbtError("BAD_ARGUMENT", `Repository.${caller} needs a Store (FsStore, MemoryStore, …)`, { caller });
 }
 
+/** How long openOrInit waits for another writer's init to finish: an init is a few small writes. */
+const INIT_WAIT_MS = 5000;
+const INIT_POLL_MS = 50;
+
 export class Repository {
   private constructor(
     readonly store: Store,
@@ -84,9 +88,13 @@ export class Repository {
     try {
       return await Repository.init(store, options);
     } catch (e) {
-      // Another process made it first, or is making it now and has just finished.
-      if (e instanceof IbtError && (e.code === "EXISTS" || e.code === "LOCKED") && (await existsAt(store, CONFIG))) return Repository.open(store, options);
-      throw e;
+      if (!(e instanceof IbtError && (e.code === "EXISTS" || e.code === "LOCKED"))) throw e;
+      // Another writer made it first, or is making it now: an init takes moments.
+      for (let waited = 0; ; waited += INIT_POLL_MS) {
+        if (await existsAt(store, CONFIG)) return Repository.open(store, options);
+        if (waited >= INIT_WAIT_MS) throw e;
+        await new Promise((r) => setTimeout(r, INIT_POLL_MS));
+      }
     }
   }
 

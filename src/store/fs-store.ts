@@ -244,6 +244,8 @@ export class FsStore implements Store {
     const parent = parentPath(name);
     if (parent === "") return;
     await this.fs.mkdir(parent, { recursive: true }).catch((e) => {
+      // EXISTS: a file (an object) sits where a parent directory must go.
+      if (e instanceof IbtError && (e.code === "EXISTS" || e.code === "NOT_A_DIRECTORY")) throw asStoreError(new IbtError("NOT_A_DIRECTORY", e.message, { cause: e }), name, "save");
       throw asStoreError(e, name, "save");
     });
   }
