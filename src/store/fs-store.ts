@@ -25,6 +25,13 @@
  * `.<name>.ibt-tmp-…`) are valid object names and are listed like objects, as they always
  * were in a repository folder: the repository removes what it does not recognise.
  *
+ * Where a rename is not atomic (HandleFs without `move()` copies, and even `move()` is checked
+ * before it is made), two creates in one JavaScript realm could both pass the adapter's check;
+ * FsStore therefore makes the decisive check-and-rename one at a time per adapter object. Across
+ * realms (two tabs on one OPFS folder) that is the adapter's own guarantee: full on NodeFs
+ * (rename(2)), none on HandleFs, where callers keep writers apart themselves (the web page
+ * holds a Web Lock).
+ *
  * Limits of a file tree: FsStore cannot hold both `a` and `a/b` (a file cannot be a directory);
  * saving the second fails with IO. Entries that are not valid object names, symlinks, and
  * directories of foreign names are passed over by `list` and invisible to every other call.
@@ -184,7 +191,10 @@ export class FsStore implements Store {
       await this.fs.mkdir(candidate);
       await this.fs.writeFile(joinPath(candidate, OBJECT_FILE), watched(data, signal, source));
       checkSignal(signal);
-      await this.fs.rename(candidate, name);
+      await oneAtATime(this.fs, async () => {
+        if (await this.lstat(name)) throw exists(name);
+        await this.fs.rename(candidate, name);
+      });
     } catch (e) {
       await this.fs.remove(candidate, { recursive: true }).catch(() => {});
       if (source.failed) throw e;
@@ -249,6 +259,15 @@ export class FsStore implements Store {
       throw asStoreError(e, name, "save");
     });
   }
+}
+
+/** The tail of each adapter's queue of decisive steps (see the file's prose). */
+const queues = new WeakMap<object, Promise<unknown>>();
+
+function oneAtATime<T>(key: object, step: () => Promise<T>): Promise<T> {
+  const run = (queues.get(key) ?? Promise.resolve()).then(step, step);
+  queues.set(key, run.catch(() => undefined));
+  return run;
 }
 
 function isName(path: string): boolean {
