@@ -27,6 +27,10 @@
  *
  * A holder checks before its commit point that the lock is still its own and fresh, so a lock
  * removed or broken under a running backup fails that backup instead of letting two commit.
+ * A refresh is a read and then a plain save, not a compare-and-swap (the Store has none): a
+ * lock removed by hand (a forced unlock) in between is put back, and a writer that took it in
+ * that moment is overwritten and fails its own check. Breaking cannot land there, since a
+ * holder refreshes only while its lock is far from stale.
  *
  * Stores that ignore conditional writes. `init` creates a probe object conditionally twice; if
  * the second create succeeds, the store does not honour them, two writers could both take the
@@ -259,6 +263,11 @@ export async function unlock(store: Store, options: LockOptions, force: boolean)
       await store.remove(name);
       removed = true;
     }
+  }
+  // A lock of the older folder layout (`lock/owner.json`), which only unlock clears.
+  for await (const o of store.list(`${LOCK}/`)) {
+    await store.remove(o.name);
+    removed = true;
   }
   return { removed, owner: held };
 }

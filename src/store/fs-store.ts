@@ -183,7 +183,7 @@ export class FsStore implements Store {
   /** The conditional create (see the file's prose). */
   private async create(name: string, data: Uint8Array | ByteSource, signal: AbortSignal | undefined): Promise<void> {
     // Checked first so that a taken name costs no upload; the rename below is what decides.
-    if (await this.lstat(name)) throw exists(name);
+    if (await this.taken(name)) throw exists(name);
     await this.makeParent(name);
     const candidate = sibling(name, CANDIDATE);
     const source = { failed: false };
@@ -192,7 +192,7 @@ export class FsStore implements Store {
       await this.fs.writeFile(joinPath(candidate, OBJECT_FILE), watched(data, signal, source));
       checkSignal(signal);
       await oneAtATime(this.fs, async () => {
-        if (await this.lstat(name)) throw exists(name);
+        if (await this.taken(name)) throw exists(name);
         await this.fs.rename(candidate, name);
       });
     } catch (e) {
@@ -203,6 +203,19 @@ export class FsStore implements Store {
       if (e instanceof IbtError && (await this.lstat(name).catch(() => undefined))) throw exists(name);
       throw asStoreError(e, name, "save");
     }
+  }
+
+  /**
+   * Whether anything but an empty directory is at `name`. An empty directory is no object and
+   * holds none (a lock of an older layout, cleared by hand): it is removed, which the adapter
+   * refuses atomically should anything land in it meanwhile.
+   */
+  private async taken(name: string): Promise<boolean> {
+    const there = await this.lstat(name);
+    if (there?.type !== "dir") return there !== undefined;
+    if ((await this.entries(name)).length > 0) return true;
+    await this.fs.remove(name).catch(() => {});
+    return (await this.lstat(name)) !== undefined;
   }
 
   /** The file holding object `name` and its size; NOT_FOUND if there is no such object. */

@@ -83,3 +83,15 @@ test("openStore: a path is FsStore over NodeFs; s3: and other schemes are UNSUPP
   assert.throws(() => openStore("gs:bucket"), (e) => isIbtError(e, "UNSUPPORTED"));
   assert.throws(() => openStore(""), (e) => isIbtError(e, "BAD_ARGUMENT"));
 });
+
+test("a lock of the older folder layout (lock/owner.json) blocks writers until unlock clears it", async () => {
+  const fs = new MemoryFs();
+  const repo = await Repository.init(new FsStore(fs));
+  await fs.mkdir("lock");
+  await fs.writeFile("lock/owner.json", enc("{}"));
+  const source = MemoryFs.from({ f: "x" });
+  await assert.rejects(repo.backup(source), (e) => isIbtError(e, "LOCKED") && /unlock/.test(e.message));
+  assert.equal((await repo.unlock()).removed, true);
+  await repo.backup(source);
+  assert.equal((await repo.snapshots()).length, 1);
+});
