@@ -13,7 +13,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkS
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DirIndex, Repository, type Snapshot } from "../src/index.js";
+import { DirIndex, FsStore, Repository, type Snapshot } from "../src/index.js";
 import { NodeFs, nodeRepositoryOptions } from "../src/node/index.js";
 
 const SAMPLE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "sample");
@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   mkdirSync(repoDir);
   try {
     prepare(work);
-    const repo = await Repository.init(new NodeFs(repoDir), nodeRepositoryOptions());
+    const repo = await Repository.init(new FsStore(new NodeFs(repoDir)), nodeRepositoryOptions());
     const rows: { snapshot: Snapshot; ms: number; tree: string }[] = [];
     for (let round = 0; round < 2; round++) {
       if (round === 1) await change(work);

@@ -7,6 +7,7 @@ export { IbtError, isIbtError, type ErrorCode, type IbtErrorData } from "./error
 export * from "./fs/index.js";
 export * from "./dirindex/index.js";
 export * from "./archive/index.js";
+export * from "./store/index.js";
 export * from "./repo/index.js";
 export * from "./store/index.js";
 export * from "./crypto/index.js";

@@ -19,7 +19,7 @@
  * every PROGRESS_MS (plus every phase change and the last one before an answer), so a backup of
  * many small files does not flood the page with messages it would only redraw.
  */
-import { FileListFs, HandleFs, IbtError, MemoryFs, Repository, type FsAdapter, type Progress, type Snapshot } from "../../src/index.js";
+import { FileListFs, FsStore, HandleFs, IbtError, MemoryFs, Repository, type FsAdapter, type Progress, type Snapshot } from "../../src/index.js";
 import { BlobBuilder } from "./blob-builder.js";
 import { toWire } from "./errors.js";
 import type { FromWorker, Request, Results, SourceSpec, ToWorker } from "./protocol.js";
@@ -105,9 +105,9 @@ async function run(request: Request, onProgress: (p: Progress) => void): Promise
 
 async function repository(): Promise<Repository> {
   const root = await navigator.storage.getDirectory();
-  const fs = new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true }));
+  const store = new FsStore(new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true })), `OPFS ${REPO_DIR}`);
   // Only called while this worker holds WEB_LOCK (see above): no live writer can hold the lock.
-  return Repository.openOrInit(fs, navigator.locks ? { isAlive: () => false, owner: { host: "browser" } } : {});
+  return Repository.openOrInit(store, navigator.locks ? { isAlive: () => false, owner: { host: "browser" } } : {});
 }
 
 async function sourceFs(source: SourceSpec): Promise<FsAdapter> {

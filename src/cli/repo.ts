@@ -1,5 +1,7 @@
 /**
- * The repository commands over NodeFs: backup, snapshots, restore, verify, forget, unlock.
+ * The repository commands: backup, snapshots, restore, verify, forget, unlock. A repository is
+ * a location, opened by `openStore` (a folder today, through FsStore over NodeFs); source and
+ * target trees are folders through NodeFs.
  * Human output goes to stderr (a table for snapshots goes to stdout, being the answer), `--json`
  * puts one JSON document on stdout, and a progress bar is drawn on stderr only when it is a
  * terminal. Node's repository options are used, so a lock left by a crashed ibt on this host is
@@ -9,8 +11,9 @@ import { basename, join, relative, resolve, isAbsolute, sep } from "node:path";
 import { mkdirSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { IbtError } from "../errors.js";
 import { NodeFs } from "../node/fs-node.js";
-import { MemoryFs } from "../fs/memory.js";
+import { MemoryStore } from "../store/memory.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
+import { isPathLocation, openStore } from "../node/open-store.js";
 import { Repository, type Progress, type Snapshot } from "../repo/index.js";
 import { flag, integer, value, type Parsed } from "./args.js";
 
@@ -46,13 +49,13 @@ function print(p: Parsed, json: unknown, text: string, stream: NodeJS.WriteStrea
   else stream.write(text + "\n");
 }
 
-function repoFs(path: string | undefined): NodeFs {
+function sourceFs(path: string | undefined): NodeFs {
   return new NodeFs(resolve(path!), { syncMetadata: true });
 }
 
-async function openRepo(path: string): Promise<Repository> {
-  if (!existsSync(resolve(path))) throw new IbtError("NOT_FOUND", `no repository at ${path}`, { path });
-  return Repository.open(repoFs(path), nodeRepositoryOptions());
+async function openRepo(location: string): Promise<Repository> {
+  if (isPathLocation(location) && !existsSync(resolve(location))) throw new IbtError("NOT_FOUND", `no repository at ${location}`, { path: location });
+  return Repository.open(openStore(location), nodeRepositoryOptions());
 }
 
 function describe(s: Snapshot): string {
@@ -62,22 +65,25 @@ function describe(s: Snapshot): string {
 export async function backupCommand(p: Parsed): Promise<void> {
   const [dir, repoPath] = need(p, 2, "backup DIR REPO");
   const started = Date.now();
-  const source = repoFs(dir);
+  const source = sourceFs(dir);
   const exclude = [...(p.options.get("exclude") ?? [])];
+  const isPath = isPathLocation(repoPath!);
   // A repository inside the folder it backs up must not back itself up.
-  const inside = relative(resolve(dir!), resolve(repoPath!));
+  const inside = isPath ? relative(resolve(dir!), resolve(repoPath!)) : "";
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) exclude.push(`/${inside.split(sep).join("/")}/`);
   const dryRun = flag(p, "dry-run");
   let repo: Repository;
-  if (dryRun && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryFs(), nodeRepositoryOptions());
+  if (dryRun && isPath && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryStore(), nodeRepositoryOptions());
   else {
-    const at = resolve(repoPath!);
-    // Never scatter a repository's directories into a folder that holds something else.
-    if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, "ibt-repo.json"))) {
-      throw new IbtError("BAD_ARGUMENT", `${repoPath} is neither a repository nor an empty folder`);
+    if (isPath) {
+      const at = resolve(repoPath!);
+      // Never scatter a repository's objects into a folder that holds something else.
+      if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, "ibt-repo.json"))) {
+        throw new IbtError("BAD_ARGUMENT", `${repoPath} is neither a repository nor an empty folder`);
+      }
+      mkdirSync(at, { recursive: true });
     }
-    mkdirSync(at, { recursive: true });
-    repo = await Repository.openOrInit(repoFs(repoPath), nodeRepositoryOptions());
+    repo = await Repository.openOrInit(openStore(repoPath!), nodeRepositoryOptions());
   }
   const bar = new ProgressBar();
   const snapshot = await repo

@@ -6,3 +6,4 @@ export { isLockOwnerAlive } from "./repo-lock.js";
 export { nodeRepositoryOptions } from "./repo-options.js";
 export { nodeDeflate } from "./deflate.js";
 export { s3CredentialsFromEnvironment, type FoundS3Credentials } from "./s3-credentials.js";
+export { openStore, isPathLocation } from "./open-store.js";

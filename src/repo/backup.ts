@@ -11,7 +11,8 @@
  *
  * The archive and index are hashed as they are written, and those hashes go into the record, so
  * `verify` can later check every byte. A failure before the record is written removes what was
- * written; a crash leaves it for the next writer's `removeLeftovers`. A dry run takes no lock
+ * written; a crash leaves it for the next writer's `removeLeftovers`. The archive is streamed
+ * into the store as DiffData makes it, so a store holds only a bounded part of it in memory. A dry run takes no lock
  * and writes nothing: the archive is made into a counter, so `bytesStored` is what it would be.
  */
 import { IbtError } from "../errors.js";
@@ -19,11 +20,13 @@ import type { FsAdapter } from "../fs/types.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { DiffIndex } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
-import { encodeIndex, loadIndex } from "../dirindex/index-file.js";
+import { encodeIndex } from "../dirindex/index-file.js";
+import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile } from "./snapshot.js";
+import { loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
 
@@ -52,37 +55,37 @@ interface Plan {
   cache: ContentCache;
 }
 
-export async function backup(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
+export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
   throwIfAborted(o.signal);
   if (o.dryRun) {
-    const plan = await makePlan(fs, ro, source, o);
+    const plan = await makePlan(store, ro, source, o);
     let bytes = 0;
     await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
       bytes += chunk.length;
     });
     return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "" }));
   }
-  const lock = await RepositoryLock.acquire(fs, "backup", ro.lock);
+  const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
-    await removeLeftovers(fs);
-    const plan = await makePlan(fs, ro, source, o);
+    await removeLeftovers(store, ro.lock);
+    const plan = await makePlan(store, ro, source, o);
     throwIfAborted(o.signal);
     const id = newId();
     try {
-      const archive = await writeArchive(fs, ro, id, plan, source, o);
+      const archive = await writeArchive(store, ro, id, plan, source, o);
       throwIfAborted(o.signal);
-      const index = await writeTapped(fs, indexPath(id), encodeIndex(plan.now));
+      const index = await writeTapped(store, indexPath(id), encodeIndex(plan.now), o.signal);
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
-      const seq = ((await loadRecords(fs)).records.at(-1)?.seq ?? 0) + 1;
+      const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
       const rec = record(plan, id, seq, o, archive, index);
       // The commit point: the snapshot exists once its record does.
       await lock.check();
-      await fs.writeFile(recordPath(id), await encodeRecord(rec));
+      await store.save(recordPath(id), await encodeRecord(rec));
       report(1, archive.size + index.size);
       return toSnapshot(rec);
     } catch (e) {
-      for (const path of [archivePath(id), indexPath(id)]) await fs.remove(path).catch(() => {});
+      for (const name of [archivePath(id), indexPath(id)]) await store.remove(name).catch(() => {});
       throw e;
     }
   } finally {
@@ -120,18 +123,17 @@ function needsFull(ro: ResolvedOptions, records: SnapshotRecord[], latest: Snaps
   return incrementals > ro.fullShare * chain[0]!.bytesStored;
 }
 
-async function makePlan(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Plan> {
-  const { records } = await loadRecords(fs);
+async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Plan> {
+  const { records } = await loadRecords(store);
   const parent = records.at(-1);
   let previous: DirIndex | undefined;
   if (parent) {
     try {
-      previous = await loadIndex(fs, indexPath(parent.id));
+      previous = await loadTree(store, parent);
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
     }
-    if (previous.id !== parent.tree) throw new IbtError("CORRUPT", `${indexPath(parent.id)} is not the index of snapshot ${parent.id}`, { path: indexPath(parent.id) });
   }
   let full = o.full === true || !parent;
   if (!full) {
@@ -169,7 +171,7 @@ function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan): Dif
   return { source, cache: plan.cache, deflate: ro.deflate };
 }
 
-async function writeArchive(fs: FsAdapter, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions): Promise<StoredFile> {
+async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions): Promise<StoredFile> {
   const report = reporter(o.onProgress, "write");
   const total = { totalFiles: plan.diff.changes.length };
   const data = new DiffData(plan.diff, {
@@ -179,14 +181,14 @@ async function writeArchive(fs: FsAdapter, ro: ResolvedOptions, id: string, plan
       report(p.changes, p.bytesOut, total);
     },
   });
-  return writeTapped(fs, archivePath(id), pushToPull((sink) => data.write(sink).then(() => {})));
+  return writeTapped(store, archivePath(id), pushToPull((sink) => data.write(sink).then(() => {})), o.signal);
 }
 
-/** Writes a file whole or not at all, returning the size and hash of what was written. */
-async function writeTapped(fs: FsAdapter, path: string, source: AsyncIterable<Uint8Array>): Promise<StoredFile> {
+/** Saves an object whole or not at all, returning the size and hash of what was saved. */
+async function writeTapped(store: Store, name: string, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<StoredFile> {
   const tap = await Tap.create();
   try {
-    await fs.writeFile(path, tap.through(source));
+    await store.save(name, tap.through(source), signal ? { signal } : {});
   } catch (e) {
     tap.dispose();
     throw e;

@@ -9,7 +9,7 @@
  * unreferenced files, which the next writer removes.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter } from "../fs/types.js";
+import type { Store } from "../store/types.js";
 import { archivePath, indexPath, recordPath } from "./layout.js";
 import { loadRecords, removeLeftovers, type SnapshotRecord } from "./snapshot.js";
 import { RepositoryLock } from "./lock.js";
@@ -72,9 +72,9 @@ function isoWeek(d: Date): string {
   return `${t.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
 }
 
-export async function forget(fs: FsAdapter, ro: ResolvedOptions, policy: ForgetPolicy): Promise<ForgetResult> {
+export async function forget(store: Store, ro: ResolvedOptions, policy: ForgetPolicy): Promise<ForgetResult> {
   const plan = async () => {
-    const { records } = await loadRecords(fs);
+    const { records } = await loadRecords(store);
     const keep = keptBy(records, policy);
     return { records, keep, removed: records.filter((r) => !keep.has(r.id)) };
   };
@@ -82,15 +82,15 @@ export async function forget(fs: FsAdapter, ro: ResolvedOptions, policy: ForgetP
     const { records, keep, removed } = await plan();
     return { removed: removed.map((r) => r.id), kept: records.filter((r) => keep.has(r.id)).map((r) => r.id) };
   }
-  const lock = await RepositoryLock.acquire(fs, "forget", ro.lock);
+  const lock = await RepositoryLock.acquire(store, "forget", ro.lock);
   try {
     const { records, keep, removed } = await plan();
     for (const r of [...removed].reverse()) {
       await lock.check();
-      await fs.remove(recordPath(r.id));
-      for (const path of [archivePath(r.id), indexPath(r.id)]) await fs.remove(path).catch(() => {});
+      await store.remove(recordPath(r.id));
+      for (const name of [archivePath(r.id), indexPath(r.id)]) await store.remove(name).catch(() => {});
     }
-    await removeLeftovers(fs);
+    await removeLeftovers(store, ro.lock);
     return { removed: removed.map((r) => r.id), kept: records.filter((r) => keep.has(r.id)).map((r) => r.id) };
   } finally {
     await lock.release();

@@ -5,4 +5,4 @@ export type { RestoreOptions, RestoreResult } from "./restore.js";
 export type { VerifyOptions, VerifyReport, VerifyProblem } from "./verify.js";
 export type { ForgetPolicy, ForgetResult } from "./forget.js";
 export type { RepositoryOptions, Progress } from "./options.js";
-export type { LockOwner, LockOptions } from "./lock.js";
+export { LOCK_REFRESH_MS, LOCK_STALE_MS, type LockOwner, type LockOptions, type LockTiming } from "./lock.js";

@@ -6,21 +6,21 @@
  *   snapshots/<id>.json     one record per snapshot: the commit point of a backup
  *   data/<id>.zip           the snapshot's diff archive (a plain ZIP made by DiffData)
  *   index/<id>.ibtindex     the snapshot's DirIndex with signatures: the next backup's base
- *   lock/owner.json         present while a writer works (lock.ts)
+ *   lock                    present while a writer works (lock.ts)
  *
+ * These are object names in a Store (on a file tree through FsStore, the same paths as files).
  * A snapshot exists when, and only when, its record does. Data and index are written first and
- * the record last, each through the adapter's whole-or-nothing `writeFile`, so a backup that
- * dies leaves at most unreferenced data files, which the next writer removes.
+ * the record last, each through the store's whole-or-nothing `save`, so a backup that dies
+ * leaves at most unreferenced objects, which the next writer removes.
  *
  * Records are JSON followed by a line holding the BLAKE2b-256 of the JSON bytes. JSON alone
  * would let a flipped digit pass as a different but plausible number; the checksum line makes
  * any damage to a record visible.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter } from "../fs/types.js";
+import type { Store } from "../store/types.js";
 import { Hasher } from "../rsync/hashes.js";
-import { collect, toHex } from "../bytes.js";
-import { lstatOrUndefined } from "../archive/apply.js";
+import { toHex } from "../bytes.js";
 
 export const CONFIG = "ibt-repo.json";
 export const SNAPSHOTS = "snapshots";
@@ -37,11 +37,14 @@ export const recordPath = (id: string): string => `${SNAPSHOTS}/${id}.json`;
 export const archivePath = (id: string): string => `${DATA}/${id}.zip`;
 export const indexPath = (id: string): string => `${INDEXES}/${id}.ibtindex`;
 
-/** The snapshot id a file name in `dir` stands for, or undefined for anything else (temporaries). */
+/**
+ * The snapshot id an object name under `dir` ("snapshots/<id>.json" and so on) stands for, or
+ * undefined for anything else (temporaries of interrupted writes, foreign objects).
+ */
 export function idOfName(dir: string, name: string): string | undefined {
   const ext = dir === SNAPSHOTS ? ".json" : dir === DATA ? ".zip" : ".ibtindex";
-  if (!name.endsWith(ext)) return undefined;
-  const id = name.slice(0, -ext.length);
+  if (!name.startsWith(`${dir}/`) || !name.endsWith(ext)) return undefined;
+  const id = name.slice(dir.length + 1, -ext.length);
   return ID.test(id) ? id : undefined;
 }
 
@@ -121,30 +124,33 @@ export async function decodeRecord(bytes: Uint8Array, path: string): Promise<Rec
   return value as Record<string, unknown>;
 }
 
-export async function readRecord(fs: FsAdapter, path: string): Promise<Record<string, unknown>> {
-  const bytes = await collect(fs.readStream(path));
-  // Records are written whole and never rewritten, so a read that disagrees with the file's size
-  // is the storage failing (IO), not a damaged record (CORRUPT): callers pass over the second only.
-  const size = (await fs.lstat(path)).size;
-  if (bytes.length !== size) throw new IbtError("IO", `${path}: read ${bytes.length} of its ${size} bytes`, { path });
-  return decodeRecord(bytes, path);
+/**
+ * Reads a record. The store checks what it read against the object's size (a short read is IO,
+ * the storage failing, not CORRUPT), so a damaged record and a failed read stay apart: callers
+ * pass over the first only.
+ */
+export async function readRecord(store: Store, name: string): Promise<Record<string, unknown>> {
+  return decodeRecord(await store.load(name), name);
 }
 
-/** True when `e` says the path is not there. */
+/** True when `e` says the object is not there. */
 export function isMissing(e: unknown): boolean {
-  return e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY");
+  return e instanceof IbtError && e.code === "NOT_FOUND";
 }
 
-export async function exists(fs: FsAdapter, path: string): Promise<boolean> {
-  return (await lstatOrUndefined(fs, path)) !== undefined;
-}
-
-/** Names in a directory, or none if it does not exist. */
-export async function listOrEmpty(fs: FsAdapter, dir: string): Promise<string[]> {
+export async function exists(store: Store, name: string): Promise<boolean> {
   try {
-    return await fs.list(dir);
+    await store.stat(name);
+    return true;
   } catch (e) {
-    if (isMissing(e)) return [];
+    if (isMissing(e)) return false;
     throw e;
   }
+}
+
+/** The names of the objects under `dir/`. */
+export async function listNames(store: Store, dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const o of store.list(`${dir}/`)) names.push(o.name);
+  return names;
 }

@@ -22,6 +22,12 @@ export interface RepositoryOptions extends LockOptions {
   maxChain?: number;
   /** Deflates archive members. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
   deflate?: DeflateCodec;
+  /**
+   * `init` on a store that does not honour conditional writes (the lock then cannot keep two
+   * writers apart) is refused with UNSUPPORTED unless this is true. Default false: never
+   * silently unsafe.
+   */
+  unsafeNoConditionalWrites?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -29,6 +35,7 @@ export interface ResolvedOptions {
   maxChain: number;
   lock: LockOptions;
   deflate?: DeflateCodec;
+  unsafeNoConditionalWrites: boolean;
 }
 
 export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
@@ -40,7 +47,12 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
   const lock: LockOptions = {};
   if (o.owner) lock.owner = o.owner;
   if (o.isAlive) lock.isAlive = o.isAlive;
-  return { fullShare, maxChain, lock, deflate: o.deflate };
+  if (o.lockTiming) {
+    const { refreshMs, staleMs } = o.lockTiming;
+    if (!(refreshMs > 0 && staleMs > 2 * refreshMs)) throw new IbtError("BAD_ARGUMENT", "lockTiming needs refreshMs > 0 and staleMs > 2 × refreshMs");
+    lock.lockTiming = { refreshMs, staleMs };
+  }
+  return { fullShare, maxChain, lock, deflate: o.deflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
 }
 
 export interface Progress {

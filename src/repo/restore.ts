@@ -19,6 +19,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
+import type { Store } from "../store/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
@@ -53,11 +54,11 @@ export interface RestoreResult {
 
 const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
 
-export async function restore(fs: FsAdapter, name: string, target: FsAdapter, o: RestoreOptions): Promise<RestoreResult> {
-  const { records } = await loadRecords(fs);
+export async function restore(store: Store, name: string, target: FsAdapter, o: RestoreOptions): Promise<RestoreResult> {
+  const { records } = await loadRecords(store);
   const chain = chainOf(records, findSnapshot(records, name).id);
   const rec = chain.at(-1)!;
-  const index = await loadTree(fs, rec);
+  const index = await loadTree(store, rec);
   const scope = select(index, o.paths);
   const result: RestoreResult = { snapshot: rec.id, files: 0, unchanged: 0, dirs: 0, symlinks: 0, deleted: 0, bytes: 0 };
 
@@ -69,7 +70,7 @@ export async function restore(fs: FsAdapter, name: string, target: FsAdapter, o:
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
-  const links = differing.length ? await openChain(fs, chain) : [];
+  const links = differing.length ? await openChain(store, chain) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
   const staging = RESTORE_STAGING + newId();

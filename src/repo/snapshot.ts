@@ -14,9 +14,9 @@
  * an error, not a damaged record: listing past it would hide a snapshot.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter } from "../fs/types.js";
-import { isLockLeftover } from "./lock.js";
-import { DATA, INDEXES, SNAPSHOTS, SNAPSHOT_FORMAT, REPOSITORY_VERSION, idOfName, isMissing, listOrEmpty, readRecord, recordPath } from "./layout.js";
+import type { Store } from "../store/types.js";
+import { PROBE, removeStaleBreaker, type LockOptions } from "./lock.js";
+import { DATA, INDEXES, SNAPSHOTS, SNAPSHOT_FORMAT, REPOSITORY_VERSION, idOfName, listNames, readRecord, recordPath } from "./layout.js";
 
 export interface Snapshot {
   id: string;
@@ -80,9 +80,9 @@ function checkRecord(v: Record<string, unknown>, id: string, path: string): Snap
   return v as unknown as SnapshotRecord;
 }
 
-export async function loadRecord(fs: FsAdapter, id: string): Promise<SnapshotRecord> {
+export async function loadRecord(store: Store, id: string): Promise<SnapshotRecord> {
   const path = recordPath(id);
-  return checkRecord(await readRecord(fs, path), id, path);
+  return checkRecord(await readRecord(store, path), id, path);
 }
 
 export interface RecordProblem {
@@ -92,14 +92,14 @@ export interface RecordProblem {
 }
 
 /** Every readable record, in creation order, and the records that could not be read. */
-export async function loadRecords(fs: FsAdapter): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
+export async function loadRecords(store: Store): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
   const records: SnapshotRecord[] = [];
   const problems: RecordProblem[] = [];
-  for (const name of await listOrEmpty(fs, SNAPSHOTS)) {
+  for (const name of await listNames(store, SNAPSHOTS)) {
     const id = idOfName(SNAPSHOTS, name);
     if (id === undefined) continue; // a temporary of an interrupted write
     try {
-      records.push(await loadRecord(fs, id));
+      records.push(await loadRecord(store, id));
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       if (e.code === "NOT_FOUND") continue; // removed meanwhile (forget)
@@ -144,28 +144,34 @@ export function findSnapshot(records: readonly SnapshotRecord[], name: string): 
 }
 
 /**
- * Removes what interrupted writers left: data and index files no record names, temporaries of
- * interrupted writes, and lock candidates and retired locks. Only a lock holder may call this, since another writer's files in
- * flight look exactly like leftovers.
+ * Since only the lock holder writes, anything unfinished inside the store (a multipart upload,
+ * an FsStore candidate) when it starts is a dead writer's, whatever its age.
  */
-export async function removeLeftovers(fs: FsAdapter): Promise<string[]> {
-  // Every record file counts, readable or not: a damaged record's data is evidence for verify.
-  const kept = new Set((await listOrEmpty(fs, SNAPSHOTS)).map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
+const UNFINISHED_AGE_MS = 0;
+
+/**
+ * Removes what interrupted writers left: data and index objects no record names, temporaries
+ * of interrupted writes, probes of an interrupted `init`, a stale `lock-breaker`, and whatever
+ * the store itself keeps of unfinished writes (`store.sweep`). Only a lock holder may call
+ * this, since another writer's objects in flight look exactly like leftovers.
+ */
+export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<string[]> {
+  // Every record counts, readable or not: a damaged record's data is evidence for verify.
+  const kept = new Set((await listNames(store, SNAPSHOTS)).map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
   const removed: string[] = [];
+  const drop = async (name: string): Promise<void> => {
+    await store.remove(name);
+    removed.push(name);
+  };
   for (const dir of [SNAPSHOTS, DATA, INDEXES]) {
-    for (const name of await listOrEmpty(fs, dir)) {
+    for (const name of await listNames(store, dir)) {
       const id = idOfName(dir, name);
       if (id !== undefined && (dir === SNAPSHOTS || kept.has(id))) continue;
-      await fs.remove(`${dir}/${name}`, { recursive: true }).catch((e) => {
-        if (!isMissing(e)) throw e;
-      });
-      removed.push(`${dir}/${name}`);
+      await drop(name);
     }
   }
-  for (const name of await listOrEmpty(fs, "")) {
-    if (!isLockLeftover(name)) continue;
-    await fs.remove(name, { recursive: true }).catch(() => {});
-    removed.push(name);
-  }
+  for await (const o of store.list(PROBE)) await drop(o.name);
+  await removeStaleBreaker(store, lock);
+  await store.sweep?.(UNFINISHED_AGE_MS);
   return removed;
 }

@@ -5,12 +5,12 @@
  * the repository file concerned, so "which file is damaged" is always in the error.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter } from "../fs/types.js";
+import type { Store } from "../store/types.js";
+import { storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
-import { loadIndex } from "../dirindex/index-file.js";
-import { openArchive } from "../archive/apply.js";
+import { decodeIndex } from "../dirindex/index-file.js";
+import { ZipReader } from "../archive/zip-read.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
-import type { ZipReader } from "../archive/zip-read.js";
 import { archivePath, indexPath } from "./layout.js";
 import type { SnapshotRecord } from "./snapshot.js";
 
@@ -29,11 +29,17 @@ export function emptyTreeId(): Promise<string> {
   return (emptyTree ??= DirIndex.fromEntries([]).then((i) => i.id));
 }
 
-export async function loadTree(fs: FsAdapter, rec: SnapshotRecord): Promise<DirIndex> {
+/** Opens a stored archive for random access through ranged loads (never a whole download). */
+export async function openArchive(store: Store, name: string): Promise<ZipReader> {
+  const { size } = await store.stat(name);
+  return ZipReader.from(storedRandomAccess(store, name, size));
+}
+
+export async function loadTree(store: Store, rec: SnapshotRecord): Promise<DirIndex> {
   const path = indexPath(rec.id);
   let index: DirIndex;
   try {
-    index = await loadIndex(fs, path);
+    index = await decodeIndex(store.loadStream(path));
   } catch (e) {
     inFile(path, e);
   }
@@ -50,10 +56,10 @@ export interface Link {
   changes: Map<string, ManifestChange>;
 }
 
-export async function openLink(fs: FsAdapter, rec: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<Link> {
+export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<Link> {
   const path = archivePath(rec.id);
   try {
-    const reader = await openArchive(fs, path);
+    const reader = await openArchive(store, path);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
     const manifest = parseManifest(await reader.bytes(entry));
@@ -74,8 +80,8 @@ export async function openLink(fs: FsAdapter, rec: SnapshotRecord, parent: Snaps
 }
 
 /** Opens every link of a chain (full first). */
-export async function openChain(fs: FsAdapter, chain: readonly SnapshotRecord[]): Promise<Link[]> {
+export async function openChain(store: Store, chain: readonly SnapshotRecord[]): Promise<Link[]> {
   const links: Link[] = [];
-  for (const [i, rec] of chain.entries()) links.push(await openLink(fs, rec, chain[i - 1]));
+  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1]));
   return links;
 }

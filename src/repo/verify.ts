@@ -16,8 +16,10 @@
  * are not problems: no snapshot lists them, and the next writer removes them.
  */
 import { IbtError, type ErrorCode } from "../errors.js";
-import type { FsAdapter } from "../fs/types.js";
-import { hashFile, verifiedContent } from "../archive/apply.js";
+import type { Store } from "../store/types.js";
+import { verifiedContent } from "../archive/apply.js";
+import { Hasher } from "../rsync/hashes.js";
+import { toHex } from "../bytes.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
 import { loadRecords, type SnapshotRecord } from "./snapshot.js";
 import { loadTree, openLink } from "./stored.js";
@@ -46,7 +48,7 @@ export interface VerifyOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export async function verify(fs: FsAdapter, o: VerifyOptions): Promise<VerifyReport> {
+export async function verify(store: Store, o: VerifyOptions): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const report = reporter(o.onProgress, "verify");
   let bytesRead = 0;
@@ -57,11 +59,11 @@ export async function verify(fs: FsAdapter, o: VerifyOptions): Promise<VerifyRep
   };
 
   try {
-    await readRecord(fs, CONFIG);
+    await readRecord(store, CONFIG);
   } catch (e) {
     fromError(e, undefined, CONFIG);
   }
-  const { records, problems: unreadable } = await loadRecords(fs);
+  const { records, problems: unreadable } = await loadRecords(store);
   for (const u of unreadable) fromError(u.error, u.snapshot, u.path);
 
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -77,10 +79,10 @@ export async function verify(fs: FsAdapter, o: VerifyOptions): Promise<VerifyRep
       [indexPath(rec.id), rec.index],
     ] as const) {
       try {
-        const st = await fs.lstat(path);
+        const st = await store.stat(path);
         if (st.size !== want.size) problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path} holds ${st.size} bytes, ${want.size} were written` });
         else if (o.readData) {
-          const { hash } = await hashFile(fs, path);
+          const hash = await hashObject(store, path);
           bytesRead += want.size;
           if (hash !== want.hash) problem({ snapshot: rec.id, path, code: "CORRUPT", message: `${path}: content does not match the hash recorded when it was written` });
         }
@@ -88,7 +90,7 @@ export async function verify(fs: FsAdapter, o: VerifyOptions): Promise<VerifyRep
         fromError(e, rec.id, path);
       }
     }
-    if (o.readData) await readAsRestore(fs, rec, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
+    if (o.readData) await readAsRestore(store, rec, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
     if (problems.length > before) damaged.add(rec.id);
     report(i + 1, bytesRead, { totalFiles: records.length, ...(totalBytes === undefined ? {} : { totalBytes }) });
   }
@@ -114,21 +116,32 @@ function brokenAncestor(rec: SnapshotRecord, byId: Map<string, SnapshotRecord>, 
 }
 
 /** Reads a snapshot's index and every archive member as a restore would, reporting failures. */
+/** The BLAKE2b-256 of a stored object, read as a stream. */
+async function hashObject(store: Store, name: string): Promise<string> {
+  const h = await Hasher.create();
+  try {
+    for await (const c of store.loadStream(name)) h.update(c);
+    return toHex(h.digest());
+  } finally {
+    h.dispose();
+  }
+}
+
 async function readAsRestore(
-  fs: FsAdapter,
+  store: Store,
   rec: SnapshotRecord,
   parent: SnapshotRecord | undefined,
   fail: (e: unknown, path: string, member?: string) => void,
 ): Promise<void> {
   try {
-    await loadTree(fs, rec);
+    await loadTree(store, rec);
   } catch (e) {
     fail(e, indexPath(rec.id));
   }
   const path = archivePath(rec.id);
   let link;
   try {
-    link = await openLink(fs, rec, parent);
+    link = await openLink(store, rec, parent);
   } catch (e) {
     fail(e, path);
     return;

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { inflateSync } from "fflate";
-import { DiffData, DiffIndex, DirIndex, MemoryFs, Repository, ZipReader, ZipWriter, applyDiff, fflateDeflate, isIbtError, openArchive } from "../../src/index.js";
+import { DiffData, DiffIndex, DirIndex, MemoryFs, MemoryStore, Repository, ZipReader, ZipWriter, applyDiff, fflateDeflate, isIbtError, openArchive } from "../../src/index.js";
 import type { DeflateCodec, RandomAccessFile, ZipWriterOptions } from "../../src/index.js";
 import { NodeFs, nodeDeflate, nodeRepositoryOptions } from "../../src/node/index.js";
 import { concatBytes } from "../../src/bytes.js";
@@ -220,12 +220,12 @@ test("applyDiff refuses an archive from a codec that deflated the wrong bytes, a
 test("the repository deflates with the codec in its options (backups and dry runs); nodeRepositoryOptions gives node:zlib", async () => {
   assert.equal(nodeRepositoryOptions().deflate, nodeDeflate);
   assert.equal(nodeRepositoryOptions({ deflate: fflateDeflate }).deflate, fflateDeflate, "the caller's choice wins");
-  await assert.rejects(Repository.init(new MemoryFs(), { deflate: {} as DeflateCodec }), (e) => isIbtError(e, "BAD_ARGUMENT"));
+  await assert.rejects(Repository.init(new MemoryStore(), { deflate: {} as DeflateCodec }), (e) => isIbtError(e, "BAD_ARGUMENT"));
 
   const source = new MemoryFs();
   await new TreeChanger(source, rng(5)).seed(30);
   const native = counting(nodeDeflate);
-  const repo = await Repository.init(new MemoryFs(), { deflate: native.codec });
+  const repo = await Repository.init(new MemoryStore(), { deflate: native.codec });
   await repo.backup(source, { dryRun: true });
   const dryRun = native.seen.whole;
   assert.ok(dryRun > 0, "the dry run measured with the codec");
@@ -237,7 +237,7 @@ test("the repository deflates with the codec in its options (backups and dry run
   assert.ok((await repo.verify({ readData: true })).ok);
 
   // A codec that deflates the wrong bytes: the backup is written, and verify names the damage.
-  const lying = await Repository.init(new MemoryFs(), { deflate: flipFirst });
+  const lying = await Repository.init(new MemoryStore(), { deflate: flipFirst });
   await lying.backup(source);
   const report = await lying.verify({ readData: true });
   assert.ok(!report.ok && report.problems.some((p) => p.code === "CORRUPT"), JSON.stringify(report.problems.slice(0, 2)));

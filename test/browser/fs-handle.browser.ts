@@ -10,9 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HandleFs, isIbtError } from "../../src/index.js";
+import { FsStore, HandleFs, isIbtError } from "../../src/index.js";
 import { build, type ConformanceOptions } from "../support/fs-conformance-kit.js";
 import { adapterConformance } from "../support/fs-conformance.js";
+import { storeConformance } from "../support/store-conformance.js";
 import { runCollected, type TestResult } from "./node-test-shim.js";
 
 let counter = 0;
@@ -36,6 +37,11 @@ const factories: ConformanceOptions = {
     return { fs: new HandleFs(dir, { readOnly: true }), cleanup };
   },
 };
+
+/** A Store over a fresh OPFS directory (left for the browser profile's removal with the run). */
+async function storeOnOpfs(): Promise<FsStore> {
+  return new FsStore(new HandleFs((await freshDir()).dir), "OPFS");
+}
 
 function handleTests(): void {
   test("HandleFs.open: OPFS is writable, readOnly is honoured", async () => {
@@ -103,12 +109,14 @@ export async function runHandleFsSuite(report: (r: TestResult) => void): Promise
   });
   const where = saved.map(({ proto }) => (proto as { constructor: { name: string } }).constructor.name).join(", ");
   adapterConformance(`HandleFs (OPFS, ${saved.length ? `move() on ${where}` : "no move() in this browser"})`, factories);
+  storeConformance({ name: "FsStore over HandleFs (OPFS)", make: storeOnOpfs });
   handleTests();
   results.push(...(await runCollected(report)));
   if (saved.length) {
     for (const { proto } of saved) delete (proto as { move?: unknown }).move;
     try {
       adapterConformance("HandleFs (OPFS, move() hidden)", factories);
+      storeConformance({ name: "FsStore over HandleFs (OPFS, move() hidden)", make: storeOnOpfs });
       results.push(...(await runCollected(report)));
     } finally {
       for (const { proto, d } of saved) Object.defineProperty(proto, "move", d);

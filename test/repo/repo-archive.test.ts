@@ -2,13 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MemoryFs, Repository, isIbtError, type Progress } from "../../src/index.js";
+import { MemoryFs, MemoryStore, Repository, isIbtError, type Progress } from "../../src/index.js";
 import { ok, randomBytes, rng, tempDir } from "../support/helpers.js";
 
 test("archiveChunks streams a snapshot's diff archive, a plain ZIP that unzip accepts; restore and verify report progress", async () => {
   const source = MemoryFs.from({ "a.bin": randomBytes(rng(1), 80_000), "b/c.txt": "text", "b/empty/": null });
-  const store = new MemoryFs();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(new MemoryStore());
   await repo.backup(source);
   const bytes = await source.read("a.bin", 0, 1 << 20);
   bytes[40_000] ^= 1;

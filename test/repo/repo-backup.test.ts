@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { IbtError, MemoryFs, Repository, isIbtError, type FsAdapter, type Progress } from "../../src/index.js";
+import { FsStore, IbtError, MemoryStore, Repository, isIbtError, type FsAdapter, type Progress } from "../../src/index.js";
 import { randomBytes, rng } from "../support/helpers.js";
 import { memoryFactory, treeId, type AdapterFactory } from "../support/repo-kit.js";
 
@@ -15,7 +15,7 @@ async function sourceOf(files: number, size: number, seed = 1): Promise<FsAdapte
 
 test("a new full starts once the chain's incrementals exceed fullShare of the full", async () => {
   const source = await sourceOf(10, 10_000);
-  const repo = await Repository.init(await factory.make(), { fullShare: 0.25 });
+  const repo = await Repository.init(new MemoryStore(), { fullShare: 0.25 });
   const kinds: string[] = [];
   const sizes: number[] = [];
   for (let i = 0; i < 12; i++) {
@@ -39,18 +39,18 @@ test("a new full starts once the chain's incrementals exceed fullShare of the fu
 
 test("maxChain bounds the chain however small the incrementals; full: true forces a full", async () => {
   const source = await sourceOf(3, 1000);
-  const repo = await Repository.init(await factory.make(), { maxChain: 4, fullShare: Infinity });
+  const repo = await Repository.init(new MemoryStore(), { maxChain: 4, fullShare: Infinity });
   const kinds: string[] = [];
   for (let i = 0; i < 9; i++) kinds.push((await repo.backup(source)).kind);
   assert.deepEqual(kinds, ["full", "incremental", "incremental", "incremental", "full", "incremental", "incremental", "incremental", "full"]);
   assert.equal((await repo.backup(source, { full: true })).kind, "full");
-  await assert.rejects(Repository.init(new MemoryFs(), { fullShare: -1 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
+  await assert.rejects(Repository.init(new MemoryStore(), { fullShare: -1 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
 });
 
 test("a dry run reports what would be stored and writes nothing", async () => {
   const source = await sourceOf(5, 20_000);
   const store = await factory.make();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(new FsStore(store));
   const before = await treeId(store);
   const dry = await repo.backup(source, { dryRun: true });
   assert.equal(await treeId(store), before, "the repository is unchanged");
@@ -70,7 +70,7 @@ test("progress reports every phase; onError skips a failing file or aborts; a si
     return source.readStream(path);
   };
   const store = await factory.make();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(new FsStore(store));
   const seen: Progress[] = [];
   const skipped: string[] = [];
   const s = await repo.backup(broken, {

@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Repository, type Snapshot } from "../../src/index.js";
 import { rng } from "../support/helpers.js";
-import { FACTORIES, TreeChanger, listing, treeId } from "../support/repo-kit.js";
+import { REPO_CASES, TreeChanger, listing, treeId } from "../support/repo-kit.js";
 
-for (const factory of FACTORIES) {
-  test(`${factory.name}: every snapshot of a 20-snapshot chain under random changes restores to exactly its tree`, async () => {
+for (const { name, trees: factory, store } of REPO_CASES) {
+  test(`${name}: every snapshot of a 20-snapshot chain under random changes restores to exactly its tree`, async () => {
     const source = await factory.make();
-    const repo = await Repository.init(await factory.make());
+    const repo = await Repository.init(await store.make());
     const changer = new TreeChanger(source, rng(20261129));
     await changer.seed();
     const taken: { snapshot: Snapshot; tree: string; listing: string; changes: string[] }[] = [];

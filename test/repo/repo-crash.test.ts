@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Repository } from "../../src/index.js";
+import { FsStore, Repository } from "../../src/index.js";
 import { NodeFs, nodeRepositoryOptions } from "../../src/node/index.js";
 import { ROOT, rng, tempDir } from "../support/helpers.js";
 import { TreeChanger, treeId } from "../support/repo-kit.js";
@@ -50,7 +50,7 @@ test(`a backup killed by SIGKILL at random points leaves only complete snapshots
   const span = times.sort((a, b) => a - b)[1]!;
 
   const next = rng(77);
-  const store = new NodeFs(repoDir);
+  const store = new FsStore(new NodeFs(repoDir));
   let midway = 0;
   let committed = 0;
   const t = tally("crashes: backup SIGKILL (repository)");

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Repository, IbtError, joinPath, type FsAdapter } from "../../src/index.js";
+import { FsStore, Repository, IbtError, joinPath, type FsAdapter } from "../../src/index.js";
 import { rng } from "../support/helpers.js";
 import { memoryFactory, TreeChanger, treeId, type AdapterFactory } from "../support/repo-kit.js";
 
@@ -22,7 +22,7 @@ test("one flipped byte anywhere in the repository fails verify --read-data, nami
   const changer = new TreeChanger(source, rng(99));
   await changer.seed(8);
   const store = await factory.make();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(new FsStore(store));
   const snaps: { id: string; tree: string }[] = [];
   for (let i = 0; i < 3; i++) {
     if (i) await changer.change(3);

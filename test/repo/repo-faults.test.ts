@@ -1,5 +1,6 @@
 /**
- * The repository under FaultyFs: backup #1 (full), backup #2 (incremental), restore and forget,
+ * The repository under FaultyFs, through FsStore (so every Store call a repository makes on a
+ * file tree meets the faults of the adapter calls it is made of): backup #1 (full), backup #2 (incremental), restore and forget,
  * each run once per planned fault, with one adapter wrapped at a time: the repository's (every
  * phase), the source's (the backups' reads) or the restore target's. The plan is every
  * operation of every kind failing in turn for each N a clean run performs (every Nth on NodeFs
@@ -17,12 +18,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DirIndex, IbtError, MemoryFs, Repository, type FsAdapter } from "../../src/index.js";
+import { DirIndex, FsStore, IbtError, MemoryFs, Repository, type FsAdapter } from "../../src/index.js";
 import type { IndexEntry } from "../../src/dirindex/entry.js";
 import { rng } from "../support/helpers.js";
 import { FUZZ_SCALE, tally, type Tally } from "../support/hostile-kit.js";
 import { FAULT_OPS, FaultState, FaultyFs, type Fault } from "../support/faulty-fs.js";
-import { isLockLeftover } from "../../src/repo/lock.js";
 import { CONFIG, DATA, INDEXES, SNAPSHOTS, archivePath, indexPath } from "../../src/repo/layout.js";
 import { TreeChanger, memoryFactory, nodeFactory, treeId, type AdapterFactory } from "../support/repo-kit.js";
 
@@ -53,7 +53,7 @@ const TIME = (day: number) => ({ time: new Date(Date.UTC(2026, 0, day)) });
 /** A repository (and target) in the state just before `phase`, built without faults. */
 async function world(factory: AdapterFactory, src: Sources, phase: Phase) {
   const store = await factory.make();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(new FsStore(store));
   const trees = new Map<string, string>();
   const snap = async (i: number, full = false) => trees.set((await repo.backup(src.trees[i]!, { ...TIME(i + 1), full })).id, src.ids[i]!);
   if (phase !== "backup #1") await snap(0);
@@ -102,7 +102,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   const targetBefore = restoring ? await DirIndex.build(target!, { signatures: false }) : undefined;
   let result: unknown;
   try {
-    const repo = await Repository.open(wrap(store, "repository"));
+    const repo = await Repository.open(new FsStore(wrap(store, "repository")));
     if (restoring) result = await repo.restore(before[1]!, wrap(target!, "target"), { delete: true });
     else if (phase === "forget") result = await repo.forget({ keepLast: 1 });
     else result = await repo.backup(wrap(src.trees[sourceIndex]!, "source"), TIME(10));
@@ -118,7 +118,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   }
 
   // The repository, read without faults: only complete snapshots, all of them sound.
-  const repo = await Repository.open(store);
+  const repo = await Repository.open(new FsStore(store));
   const listed = (await repo.snapshots()).map((s) => s.id);
   const report = await repo.verify({ readData: true });
   assert.ok(report.ok, `${label}: verify: ${JSON.stringify(report.problems)}`);
@@ -188,9 +188,10 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   assert.deepEqual((await store.list(DATA)).sort(), ids.map((id) => archivePath(id).slice(DATA.length + 1)), `${label}: data leftovers`);
   assert.deepEqual((await store.list(INDEXES)).sort(), ids.map((id) => indexPath(id).slice(INDEXES.length + 1)), `${label}: index leftovers`);
   // A backup that committed and then failed to finish releasing its lock is not retried: its
-  // retired lock stays for the next writer's clean-up, like the leftovers of a crash.
+  // retired lock (FsStore's "lock~old-…") stays for the next writer's sweep, like the leftovers
+  // of a crash.
   const committed = !restoring && phase !== "forget" && listed.length > before.length;
-  const root = (await store.list("")).filter((n) => !(committed && isLockLeftover(n)));
+  const root = (await store.list("")).filter((n) => !(committed && n.startsWith("lock~old-")));
   assert.deepEqual(root.sort(), [CONFIG, DATA, INDEXES, SNAPSHOTS].sort(), `${label}: leftovers at the root`);
   return out;
 }

@@ -2,14 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Repository, isIbtError } from "../../src/index.js";
 import { rng } from "../support/helpers.js";
-import { FACTORIES, TreeChanger, treeId } from "../support/repo-kit.js";
+import { REPO_CASES, TreeChanger, treeId } from "../support/repo-kit.js";
 
-for (const factory of FACTORIES) {
-  test(`${factory.name}: forget keeps what the policy says plus the chains it needs; verify passes; every kept snapshot restores`, async () => {
+for (const { name, trees: factory, store } of REPO_CASES) {
+  test(`${name}: forget keeps what the policy says plus the chains it needs; verify passes; every kept snapshot restores`, async () => {
     const source = await factory.make();
     const changer = new TreeChanger(source, rng(31));
     await changer.seed(10);
-    const repo = await Repository.init(await factory.make(), { maxChain: 4, fullShare: Infinity });
+    const repo = await Repository.init(await store.make(), { maxChain: 4, fullShare: Infinity });
     const trees = new Map<string, string>();
     const start = Date.UTC(2026, 9, 20, 9);
     for (let i = 0; i < 30; i++) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Repository, isIbtError } from "../../src/index.js";
+import { FsStore, Repository, isIbtError } from "../../src/index.js";
 import { NodeFs, nodeRepositoryOptions } from "../../src/node/index.js";
 import { ROOT, randomBytes, rng, tempDir } from "../support/helpers.js";
 import { tally } from "../support/hostile-kit.js";
@@ -48,7 +48,7 @@ async function setup(): Promise<{ repoDir: string; sourceDir: string; repo: Repo
   mkdirSync(repoDir);
   const source = new NodeFs(sourceDir);
   await fill(source, 0);
-  return { repoDir, sourceDir, repo: await Repository.init(new NodeFs(repoDir), nodeRepositoryOptions()) };
+  return { repoDir, sourceDir, repo: await Repository.init(new FsStore(new NodeFs(repoDir)), nodeRepositoryOptions()) };
 }
 
 test("two processes backing up into one repository at once: exactly one proceeds, the other gets LOCKED", async () => {
@@ -70,7 +70,7 @@ test("two processes backing up into one repository at once: exactly one proceeds
 
 test("a stale lock: the core cannot judge it and says LOCKED until unlock; Node's options see the dead pid and take over", async () => {
   const { repoDir, sourceDir } = await setup();
-  const store = new NodeFs(repoDir);
+  const store = new FsStore(new NodeFs(repoDir));
   const source = new NodeFs(sourceDir);
   const holdAndDie = async () => {
     const holder = child(["hold", repoDir, sourceDir]);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Repository, isIbtError, type FsAdapter, type FsStat } from "../../src/index.js";
 import { rng } from "../support/helpers.js";
-import { FACTORIES, TreeChanger, treeId } from "../support/repo-kit.js";
+import { REPO_CASES, TreeChanger, treeId } from "../support/repo-kit.js";
 
 const WRITES = ["writeFile", "mkdir", "remove", "rename", "symlink", "chmod", "utimes"] as const;
 
@@ -32,12 +32,12 @@ async function stats(fs: FsAdapter, dir = "", out = new Map<string, FsStat>()): 
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-for (const factory of FACTORIES) {
-  test(`${factory.name}: restoring one path writes that path only and leaves every other entry untouched`, async () => {
+for (const { name, trees: factory, store } of REPO_CASES) {
+  test(`${name}: restoring one path writes that path only and leaves every other entry untouched`, async () => {
     const source = await factory.make();
     await new TreeChanger(source, rng(7)).seed();
     await source.writeFile("docs/deep/chosen.txt", enc("version one\n".repeat(500)));
-    const repo = await Repository.init(await factory.make());
+    const repo = await Repository.init(await store.make());
     const first = await repo.backup(source);
     await source.writeFile("docs/deep/chosen.txt", enc("version two\n".repeat(400)));
     await new TreeChanger(source, rng(8)).change(5);
@@ -76,10 +76,10 @@ for (const factory of FACTORIES) {
     assert.deepEqual(log, []);
   });
 
-  test(`${factory.name}: restoring a directory path into an empty target makes its parents; unknown paths are NOT_FOUND`, async () => {
+  test(`${name}: restoring a directory path into an empty target makes its parents; unknown paths are NOT_FOUND`, async () => {
     const source = await factory.make();
     await new TreeChanger(source, rng(9)).seed();
-    const repo = await Repository.init(await factory.make());
+    const repo = await Repository.init(await store.make());
     const snap = await repo.backup(source);
     const target = await factory.make();
     await repo.restore(snap.id, target, { paths: ["docs/deep"] });

@@ -6,11 +6,11 @@
  */
 import { mkdirSync } from "node:fs";
 import { Repository, IbtError } from "../../src/index.js";
-import { NodeFs, nodeRepositoryOptions } from "../../src/node/index.js";
+import { NodeFs, nodeRepositoryOptions, openStore } from "../../src/node/index.js";
 
 const [command, repoDir, sourceDir, startAt] = process.argv.slice(2);
 mkdirSync(repoDir!, { recursive: true });
-const repo = await Repository.openOrInit(new NodeFs(repoDir!), nodeRepositoryOptions());
+const repo = await Repository.openOrInit(openStore(repoDir!), nodeRepositoryOptions());
 const source = new NodeFs(sourceDir!);
 if (startAt) while (Date.now() < Number(startAt));
 process.stdout.write("started\n");

@@ -1,13 +1,16 @@
 /**
- * What the repository tests share: the adapters they run on (each test file takes a factory, so
- * the fault-injection suite can hand in its own), a seeded random tree and random changes made
- * through the FsAdapter API (so the same script runs on every adapter), and a tree's identity.
+ * What the repository tests share: the stores a repository lives in and the adapters its source
+ * and target trees are on (each test file takes factories, so the fault-injection suite can hand
+ * in its own, and an S3 or R2 store joins every repository test by joining STORES and
+ * REPO_CASES), a seeded random tree and random changes made through the FsAdapter API (so the
+ * same script runs on every adapter), and a tree's identity.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { DirIndex, MemoryFs, joinPath, parentPath, type FsAdapter } from "../../src/index.js";
+import { DirIndex, FsStore, MemoryFs, MemoryStore, joinPath, parentPath, type FsAdapter } from "../../src/index.js";
+import type { StoreFactory } from "./store-conformance.js";
 import { NodeFs } from "../../src/node/index.js";
 import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
 
@@ -29,6 +32,28 @@ export const nodeFactory: AdapterFactory = {
 };
 
 export const FACTORIES: AdapterFactory[] = [memoryFactory, nodeFactory];
+
+export type { StoreFactory };
+
+export const memoryStoreFactory: StoreFactory = { name: "MemoryStore", make: async () => new MemoryStore() };
+export const fsStoreMemoryFactory: StoreFactory = { name: "FsStore(MemoryFs)", make: async () => new FsStore(new MemoryFs()) };
+export const fsStoreNodeFactory: StoreFactory = { name: "FsStore(NodeFs)", make: async () => new FsStore(await nodeFactory.make()) };
+
+/** Every store a repository is tested on. */
+export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory];
+
+/** A repository's store with the adapter its trees are on: what a repository test runs once per. */
+export interface RepoCase {
+  name: string;
+  store: StoreFactory;
+  trees: AdapterFactory;
+}
+
+export const REPO_CASES: RepoCase[] = [
+  { name: "MemoryStore", store: memoryStoreFactory, trees: memoryFactory },
+  { name: "FsStore(MemoryFs)", store: fsStoreMemoryFactory, trees: memoryFactory },
+  { name: "FsStore(NodeFs)", store: fsStoreNodeFactory, trees: nodeFactory },
+];
 
 /** The identity of what a tree holds: types, paths, sizes, modes, mtimes, content, link targets. */
 export async function treeId(fs: FsAdapter): Promise<string> {

@@ -1,0 +1,97 @@
+/**
+ * What FsStore adds to the Store contract: objects are files at their names (so a repository's
+ * folder looks as it always did), a conditional create is a directory holding one file that
+ * FsStore hides, leftovers of killed conditional creates are swept, and openStore maps a
+ * location to a store.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { FsStore, MemoryFs, Repository, isIbtError } from "../../src/index.js";
+import { NodeFs, openStore } from "../../src/node/index.js";
+import { tempDir } from "../support/helpers.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+test("FsStore: an object is the file at its name; a conditional create is a directory FsStore hides", async () => {
+  const dir = tempDir();
+  const store = new FsStore(new NodeFs(dir));
+  await store.save("data/0123456789abcdef.zip", enc("zip bytes"));
+  assert.equal(readFileSync(join(dir, "data", "0123456789abcdef.zip"), "utf8"), "zip bytes");
+  await store.save("lock", enc("owner"), { ifAbsent: true });
+  assert.ok(statSync(join(dir, "lock")).isDirectory());
+  assert.equal(readFileSync(join(dir, "lock", "~object"), "utf8"), "owner");
+  assert.deepEqual(await store.stat("lock"), { name: "lock", size: 5 });
+  await store.save("lock", enc("refreshed"));
+  assert.equal(readFileSync(join(dir, "lock", "~object"), "utf8"), "refreshed");
+  await store.remove("lock");
+  assert.equal(existsSync(join(dir, "lock")), false);
+  // A file written by hand (or by an older version) is an object like any other.
+  const fs = new NodeFs(dir);
+  await fs.writeFile("ibt-repo.json", enc("{}"));
+  assert.equal(new TextDecoder().decode(await store.load("ibt-repo.json")), "{}");
+});
+
+test("FsStore: entries that are not objects are not listed; sweep removes what killed conditional creates and removals left", async () => {
+  const fs = new MemoryFs();
+  const store = new FsStore(fs);
+  await store.save("a/b", enc("b"));
+  await fs.mkdir("a/lock~new-0011223344556677");
+  await fs.writeFile("a/lock~new-0011223344556677/~object", enc("half"));
+  await fs.mkdir("x~old-8899aabbccddeeff");
+  await fs.writeFile("x~old-8899aabbccddeeff/~object", enc("retired"));
+  await fs.writeFile("a/has space", enc("foreign"));
+  await fs.symlink("b", "a/link");
+  const names: string[] = [];
+  for await (const o of store.list("")) names.push(o.name);
+  assert.deepEqual(names.sort(), ["a/b"]);
+  assert.equal(await store.sweep(60_000), 0, "young leftovers may belong to a live writer");
+  assert.equal(await store.sweep(0), 2);
+  assert.deepEqual((await fs.list("a")).sort(), ["b", "has space", "link"]);
+  assert.deepEqual((await fs.list("")).sort(), ["a"]);
+  await assert.rejects(store.load("a/link"), (e) => isIbtError(e, "NOT_FOUND"), "symlinks are not objects");
+});
+
+test("FsStore: a name under an object cannot be saved (a file is not a directory): IO naming it", async () => {
+  const store = new FsStore(new MemoryFs());
+  await store.save("a", enc("file"));
+  await assert.rejects(store.save("a/b", enc("under")), (e) => isIbtError(e, "IO") && e.message.includes("a/b"));
+  assert.throws(() => new FsStore({} as never), (e) => isIbtError(e, "BAD_ARGUMENT"));
+});
+
+test("a repository made through FsStore holds exactly today's layout on disk", async () => {
+  const dir = tempDir();
+  const source = MemoryFs.from({ "a.txt": "a", "d/b.txt": "b" });
+  const repo = await Repository.init(new FsStore(new NodeFs(dir)));
+  const s = await repo.backup(source);
+  const fs = new NodeFs(dir);
+  assert.deepEqual((await fs.list("")).sort(), ["data", "ibt-repo.json", "index", "snapshots"]);
+  assert.deepEqual(await fs.list("data"), [`${s.id}.zip`]);
+  assert.deepEqual(await fs.list("index"), [`${s.id}.ibtindex`]);
+  assert.deepEqual(await fs.list("snapshots"), [`${s.id}.json`]);
+});
+
+test("openStore: a path is FsStore over NodeFs; s3: and other schemes are UNSUPPORTED", async () => {
+  const dir = tempDir();
+  const store = openStore(dir);
+  assert.ok(store instanceof FsStore);
+  assert.equal(store.location, dir);
+  await store.save("x", enc("y"));
+  assert.equal(readFileSync(join(dir, "x"), "utf8"), "y");
+  assert.throws(() => openStore("s3:http://127.0.0.1:9000/bucket"), (e) => isIbtError(e, "UNSUPPORTED") && /S3/.test(e.message));
+  assert.throws(() => openStore("gs:bucket"), (e) => isIbtError(e, "UNSUPPORTED"));
+  assert.throws(() => openStore(""), (e) => isIbtError(e, "BAD_ARGUMENT"));
+});
+
+test("a lock of the older folder layout (lock/owner.json) blocks writers until unlock clears it", async () => {
+  const fs = new MemoryFs();
+  const repo = await Repository.init(new FsStore(fs));
+  await fs.mkdir("lock");
+  await fs.writeFile("lock/owner.json", enc("{}"));
+  const source = MemoryFs.from({ f: "x" });
+  await assert.rejects(repo.backup(source), (e) => isIbtError(e, "LOCKED") && /unlock/.test(e.message));
+  assert.equal((await repo.unlock()).removed, true);
+  await repo.backup(source);
+  assert.equal((await repo.snapshots()).length, 1);
+});

@@ -1,0 +1,4 @@
+import { MemoryStore } from "../../src/index.js";
+import { storeConformance } from "../support/store-conformance.js";
+
+storeConformance({ name: "MemoryStore", make: async () => new MemoryStore() });
