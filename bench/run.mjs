@@ -23,6 +23,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeReport } from "./report.mjs";
 // The seeded generator the tests use (test/shared/data.ts), so benchmark data is reproducible too.
 import { rng as seededRandom } from "../dist/test/shared/data.js";
 
@@ -463,6 +464,7 @@ async function main() {
     }
     report(info, speedRows, memoryRows);
     writeJson(info, speedRows, memoryRows);
+    writeReport();
   } finally {
     fs.rmSync(TMP, { recursive: true, force: true });
   }
