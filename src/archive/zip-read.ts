@@ -2,7 +2,8 @@
  * ZipReader: a ZIP archive read through random access (`read(offset, length)` and a total
  * `size`), so it works over any adapter, and trusted in nothing. Opening the archive reads and
  * checks its end records and central directory (zip-central.ts: trailing data, overlapping
- * members, unsafe or duplicate names and the rest are refused there).
+ * members, unsafe or duplicate names and the rest are refused there). `openArchive` opens one that
+ * lies in a file on an adapter.
  *
  * Opening a member re-checks its local header against the central record (name, method,
  * flags, CRC and sizes or a matching data descriptor) and that the data ends before the next
@@ -21,6 +22,7 @@
 import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
 import { concatBytes } from "../bytes.js";
+import type { FsAdapter } from "../fs/types.js";
 import { crc32 } from "./crc32.js";
 import {
   DEFLATE_MAX_RATIO,
@@ -317,4 +319,12 @@ function descriptorMatches(d: Uint8Array, e: ZipEntry): boolean {
     }
   }
   return false;
+}
+
+/** Opens an archive stored on an adapter for random access. */
+export async function openArchive(fs: FsAdapter, path: string): Promise<ZipReader> {
+  const st = await fs.lstat(path);
+  if (st.type !== "file") throw new IbtError("IS_A_DIRECTORY", `not an archive file: ${path}`, { path });
+  const file: RandomAccessFile = { size: st.size, read: (offset, length) => fs.read(path, offset, length) };
+  return ZipReader.from(file);
 }

@@ -20,7 +20,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { Hasher } from "../rsync/hashes.js";
 import { collect, toHex } from "../bytes.js";
-import { lstatOrUndefined } from "../archive/apply.js";
+import { lstatOrUndefined } from "../fs/entry.js";
 
 export const CONFIG = "ibt-repo.json";
 export const SNAPSHOTS = "snapshots";

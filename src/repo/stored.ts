@@ -8,7 +8,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { loadIndex } from "../dirindex/index-file.js";
-import { openArchive } from "../archive/apply.js";
+import { openArchive } from "../archive/zip-read.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
 import type { ZipReader } from "../archive/zip-read.js";
 import { archivePath, indexPath } from "./layout.js";

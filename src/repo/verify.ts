@@ -17,7 +17,7 @@
  */
 import { IbtError, type ErrorCode } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { hashFile, verifiedContent } from "../archive/apply.js";
+import { hashFile, verifiedContent } from "../archive/content-hash.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
 import { loadRecords, type SnapshotRecord } from "./snapshot.js";
 import { loadTree, openLink } from "./stored.js";
