@@ -27,7 +27,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
 import { patch } from "../rsync/patch.js";
-import { concatBytes } from "../bytes.js";
+import { collect } from "../bytes.js";
 import { lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { hashFile, verifiedContent } from "./content-hash.js";
 import type { ZipReader } from "./zip-read.js";
@@ -108,9 +108,7 @@ const JOURNAL = "journal.json";
 async function committing(fs: FsAdapter, journal: string, m: Manifest): Promise<boolean> {
   if (!(await lstatOrUndefined(fs, journal))) return false;
   try {
-    const chunks: Uint8Array[] = [];
-    for await (const c of fs.readStream(journal)) chunks.push(c);
-    const j = JSON.parse(new TextDecoder().decode(concatBytes(chunks))) as { base?: string; target?: string };
+    const j = JSON.parse(new TextDecoder().decode(await collect(fs.readStream(journal)))) as { base?: string; target?: string };
     return j.base === m.base && j.target === m.target;
   } catch {
     return false;

@@ -21,7 +21,7 @@
  */
 import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
-import { concatBytes } from "../bytes.js";
+import { collect } from "../bytes.js";
 import type { FsAdapter } from "../fs/types.js";
 import { crc32 } from "./crc32.js";
 import {
@@ -142,9 +142,7 @@ export class ZipReader {
 
   /** The whole data of a member, checked as `open` checks it. */
   async bytes(target: string | ZipEntry): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.open(target)) chunks.push(chunk);
-    return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
+    return collect(this.open(target));
   }
 
   #member(target: string | ZipEntry): Member {

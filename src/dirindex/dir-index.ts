@@ -20,7 +20,7 @@ import { listWithStats } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
-import { concatBytes, toHex } from "../bytes.js";
+import { collect, concatBytes, toHex } from "../bytes.js";
 import { STAGING_PREFIX, comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";
@@ -216,7 +216,7 @@ class Walker {
       const listed = listing.find((e) => e.name === ignoreName);
       if (listed?.stat?.type !== "file") continue;
       const path = joinPath(dir, ignoreName);
-      const bytes = await this.guard(path, () => readAll(this.fs, path));
+      const bytes = await this.guard(path, () => collect(this.fs.readStream(path)));
       if (bytes) texts.push(new TextDecoder().decode(bytes));
     }
     const inside = rules.child(dir, texts);
@@ -446,10 +446,4 @@ function quickCheckPasses(old: IndexEntry, st: FsStat): boolean {
   if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== ms(st.ctimeMs)) return false;
   if (old.ino !== undefined && st.ino !== undefined && old.ino !== st.ino) return false;
   return true;
-}
-
-async function readAll(fs: FsAdapter, path: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of fs.readStream(path)) parts.push(c);
-  return concatBytes(parts);
 }
