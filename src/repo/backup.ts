@@ -37,8 +37,11 @@ export interface BackupOptions {
   /** Report what would be stored, write nothing; resolves to a Snapshot-shaped report with id ''. */
   dryRun?: boolean;
   onProgress?: (p: Progress) => void;
-  /** Decides what a failure on one path does while indexing: skip it ("continue") or stop. */
-  onError?: (error: IbtError, path: string) => "continue" | "abort";
+  /**
+   * Decides what a failure on one path does while indexing: "skip" the path (the backup goes on
+   * without it) or "abort" the backup. "continue" is an older spelling of "skip", still accepted.
+   */
+  onError?: (error: IbtError, path: string) => "skip" | "abort" | "continue";
   signal?: AbortSignal;
   /** Snapshot time; default now. */
   time?: Date;
@@ -156,7 +159,7 @@ async function makePlan(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapter, o
       throwIfAborted(o.signal);
       indexing(p.entries, p.bytesRead);
     },
-    onError: (e, path) => (e.code !== "ABORTED" && onError?.(e, path) === "continue" ? "skip" : "abort"),
+    onError: (e, path) => (e.code !== "ABORTED" && skips(onError?.(e, path)) ? "skip" : "abort"),
   });
   throwIfAborted(o.signal);
   const base = full ? await DirIndex.fromEntries([]) : previous!;
@@ -192,4 +195,9 @@ async function writeTapped(fs: FsAdapter, path: string, source: AsyncIterable<Ui
     throw e;
   }
   return tap.finish();
+}
+
+/** Whether an onError answer skips the path ("continue" being the older word for "skip"). */
+function skips(answer: "skip" | "abort" | "continue" | undefined): boolean {
+  return answer === "skip" || answer === "continue";
 }
