@@ -25,7 +25,7 @@ function fileAt(path: string): { fs: NodeFs; name: string } {
 
 // The command owns its process: synchronous calls skip the thread pool's round trips, which cost
 // more than the calls themselves, and block nothing else.
-const SYNC = { syncMetadata: true, syncReads: true, syncWrites: true } as const;
+const SYNC = { sync: true } as const;
 
 function tree(path: string | undefined, what: string): NodeFs {
   if (!path) throw new IbtError("BAD_ARGUMENT", `missing ${what}`);

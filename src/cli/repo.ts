@@ -47,7 +47,7 @@ function print(p: Parsed, json: unknown, text: string, stream: NodeJS.WriteStrea
 }
 
 function repoFs(path: string | undefined): NodeFs {
-  return new NodeFs(resolve(path!), { syncMetadata: true });
+  return new NodeFs(resolve(path!), { sync: true });
 }
 
 async function openRepo(path: string): Promise<Repository> {
