@@ -72,8 +72,6 @@ function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?
   if (progress.tty) o.onProgress = (x) => progress.line(() => `indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`);
   if (previous) o.previous = previous;
   if (cache) o.cache = cache;
-  // ibt diff's archive is made against the previous index.
-  if (previous && cache) o.diffBase = previous;
   return o;
 }
 

@@ -153,8 +153,6 @@ async function makePlan(fs: FsAdapter, ro: ResolvedOptions, source: FsAdapter, o
     exclude: o.exclude ?? [],
     ...(previous ? { previous } : {}),
     cache,
-    // An incremental's diff is against the previous snapshot; a full's against nothing.
-    ...(previous && !full ? { diffBase: previous } : {}),
     onProgress: (p) => {
       throwIfAborted(o.signal);
       indexing(p.entries, p.bytesRead);
