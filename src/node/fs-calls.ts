@@ -11,6 +11,10 @@ import type { Stats } from "node:fs";
 // the stream and readline modules it brings) only when a call first needs it, and a NodeFs with
 // `sync` never does for these calls.
 import { promises as fsp } from "node:fs";
+import { eachAtMost } from "../fs/list-stat.js";
+
+/** lstat calls in flight at once for `lstatMany`: a directory's entries are stated together. */
+const LSTAT_CONCURRENCY = 16;
 
 /** A file open for reading. */
 export interface ReadableFile {
@@ -30,6 +34,8 @@ export interface TempFile {
 
 export interface FsCalls {
   lstat(abs: string): Stats | Promise<Stats>;
+  /** The lstat of every path, or the error it failed with, in the order given. */
+  lstatMany(abs: readonly string[]): (Stats | Error)[] | Promise<(Stats | Error)[]>;
   readdir(abs: string): string[] | Promise<string[]>;
   /** Opens with the given flags (NodeFs passes O_NOFOLLOW among them). */
   openRead(abs: string, flags: number): ReadableFile | Promise<ReadableFile>;
@@ -40,6 +46,13 @@ export interface FsCalls {
 
 export const asyncCalls: FsCalls = {
   lstat: (abs) => fsp.lstat(abs),
+  async lstatMany(abs) {
+    const out: (Stats | Error)[] = new Array(abs.length);
+    await eachAtMost(LSTAT_CONCURRENCY, abs.length, async (i) => {
+      out[i] = await fsp.lstat(abs[i]!).catch(asError);
+    });
+    return out;
+  },
   readdir: (abs) => fsp.readdir(abs),
   async openRead(abs, flags) {
     const handle = await fsp.open(abs, flags);
@@ -63,3 +76,7 @@ export const asyncCalls: FsCalls = {
   },
   rename: (from, to) => fsp.rename(from, to),
 };
+
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -24,7 +24,6 @@ import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
-import { eachAtMost } from "../fs/list-stat.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
 import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, ReadStreamOptions, WriteOptions } from "../fs/types.js";
 import { BufferPool } from "./buffer-pool.js";
@@ -47,7 +46,6 @@ export interface NodeFsOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
-const LIST_STAT_CONCURRENCY = 16;
 const WRITE_GATHER = 256 * 1024;
 
 // O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
@@ -87,8 +85,8 @@ export class NodeFs implements FsAdapter {
   }
 
   /**
-   * `list` and an lstat of every entry, locating the directory once; at most
-   * LIST_STAT_CONCURRENCY stats are in flight (synchronous ones run one after another anyway).
+   * `list` and an lstat of every entry, locating the directory once and stating the entries
+   * together (`lstatMany`).
    */
   async listStat(path: string): Promise<ListedEntry[]> {
     const { abs, names } = await this.readDir(path);
@@ -112,8 +110,8 @@ export class NodeFs implements FsAdapter {
         entry.error = fsFailure(e, rel, "lstat");
       }
     };
-    const lstat = async (abs: string) => this.calls.lstat(abs);
-    await eachAtMost(LIST_STAT_CONCURRENCY, todo.length, async (i) => fill(todo[i]!, await lstat(todo[i]!.abs).catch(asError)));
+    const stats = await this.calls.lstatMany(todo.map((t) => t.abs));
+    todo.forEach((t, i) => fill(t, stats[i]!));
     return out;
   }
 
@@ -489,10 +487,6 @@ async function closeQuietly(file: ReadableFile): Promise<void> {
   } catch {
     // the read is done or failed already
   }
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 function toFsStat(st: Stats, path: string): FsStat {

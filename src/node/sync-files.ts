@@ -10,13 +10,21 @@ import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import { tempName } from "./temp-name.js";
 import { fsError } from "./files.js";
-import type { FsCalls } from "./fs-calls.js";
+import { asError, type FsCalls } from "./fs-calls.js";
 
 const CHUNK = 1 << 20;
 
 /** NodeFs's system calls, synchronous (see fs-calls.ts). */
 export const syncCalls: FsCalls = {
   lstat: (abs) => lstatSync(abs),
+  lstatMany: (abs) =>
+    abs.map((a) => {
+      try {
+        return lstatSync(a);
+      } catch (e) {
+        return asError(e);
+      }
+    }),
   readdir: (abs) => readdirSync(abs),
   openRead(abs, flags) {
     const fd = openSync(abs, flags);
