@@ -178,7 +178,10 @@ export class NodeFs implements FsAdapter {
         const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
         let bytesRead: number;
         try {
-          bytesRead = await file.read(buf, 0, want, null);
+          // A synchronous answer is taken as it is: an await would cost a turn of the microtask
+          // queue per call, which a walk over many small files makes often.
+          const got = file.read(buf, 0, want, null);
+          bytesRead = typeof got === "number" ? got : await got;
         } catch (e) {
           throw fsFailure(e, path, "readStream");
         }
@@ -188,7 +191,8 @@ export class NodeFs implements FsAdapter {
       }
     } finally {
       if (lent) this.buffers.give(lent);
-      await closeQuietly(file);
+      const closing = closeQuietly(file);
+      if (closing) await closing;
     }
   }
 
@@ -434,12 +438,14 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(path, caller);
     let file: ReadableFile;
     try {
-      file = await this.calls.openRead(abs, OPEN_READ);
+      const opened = this.calls.openRead(abs, OPEN_READ);
+      file = opened instanceof Promise ? await opened : opened;
     } catch (e) {
       throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
     }
     try {
-      const st = await file.stat();
+      const got = file.stat();
+      const st = got instanceof Promise ? await got : got;
       if (DENO && !sameFile(await this.calls.lstat(abs), st)) throw notFile(path, "symlink", caller);
       if (st.isFile()) return { file, size: st.size };
       throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
@@ -481,11 +487,12 @@ function sameFile(link: Stats, opened: Stats): boolean {
 }
 
 /** Closes a file whose error, if any, is not the one to report. */
-async function closeQuietly(file: ReadableFile): Promise<void> {
+function closeQuietly(file: ReadableFile): Promise<void> | undefined {
   try {
-    await file.close();
+    const closing = file.close();
+    return closing instanceof Promise ? closing.catch(() => undefined) : undefined;
   } catch {
-    // the read is done or failed already
+    return undefined; // the read is done or failed already
   }
 }
 
