@@ -26,10 +26,11 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat } from "../fs/types.js";
 import { depth, joinPath, parentPath } from "../fs/paths.js";
-import { Hasher } from "../rsync/hashes.js";
 import { patch } from "../rsync/patch.js";
-import { concatBytes, toHex } from "../bytes.js";
-import { ZipReader, type RandomAccessFile } from "./zip-read.js";
+import { collect } from "../bytes.js";
+import { lstatOrUndefined, setMeta } from "../fs/entry.js";
+import { hashFile, verifiedContent } from "./content-hash.js";
+import type { ZipReader } from "./zip-read.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
@@ -44,14 +45,6 @@ export interface ApplyResult {
   keptDirectories: string[];
   /** The target already was the diff's result (content and types), so only metadata was set. */
   alreadyApplied: boolean;
-}
-
-/** Opens an archive stored on an adapter for random access. */
-export async function openArchive(fs: FsAdapter, path: string): Promise<ZipReader> {
-  const st = await fs.lstat(path);
-  if (st.type !== "file") throw new IbtError("IS_A_DIRECTORY", `not an archive file: ${path}`, { path });
-  const file: RandomAccessFile = { size: st.size, read: (offset, length) => fs.read(path, offset, length) };
-  return ZipReader.from(file);
 }
 
 /** Applies the diff archive to `target`, a copy of the diff's base tree (Python's apply_diff). */
@@ -115,9 +108,7 @@ const JOURNAL = "journal.json";
 async function committing(fs: FsAdapter, journal: string, m: Manifest): Promise<boolean> {
   if (!(await lstatOrUndefined(fs, journal))) return false;
   try {
-    const chunks: Uint8Array[] = [];
-    for await (const c of fs.readStream(journal)) chunks.push(c);
-    const j = JSON.parse(new TextDecoder().decode(concatBytes(chunks))) as { base?: string; target?: string };
+    const j = JSON.parse(new TextDecoder().decode(await collect(fs.readStream(journal)))) as { base?: string; target?: string };
     return j.base === m.base && j.target === m.target;
   } catch {
     return false;
@@ -146,30 +137,6 @@ async function refuseCaseTwins(fs: FsAdapter, staging: string, m: Manifest): Pro
 
 function stagingName(m: Manifest): string {
   return `${STAGING_PREFIX}${m.target.slice(0, 16)}`;
-}
-
-export async function lstatOrUndefined(fs: FsAdapter, path: string): Promise<FsStat | undefined> {
-  try {
-    return await fs.lstat(path);
-  } catch (e) {
-    // A path under a file does not exist either.
-    if (e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY")) return undefined;
-    throw e;
-  }
-}
-
-export async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
-  const h = await Hasher.create();
-  try {
-    let size = 0;
-    for await (const c of fs.readStream(path, { transient: true })) {
-      h.update(c);
-      size += c.length;
-    }
-    return { hash: toHex(h.digest()), size };
-  } finally {
-    h.dispose();
-  }
 }
 
 function mismatch(path: string, why: string): never {
@@ -252,26 +219,6 @@ function contentOf(fs: FsAdapter, archive: ZipReader, c: ManifestChange): AsyncI
   return patch(read, archive.open(c.member!), { basisSize: c.old!.size });
 }
 
-/** Passes content through, failing with CORRUPT unless its size and hash are the manifest's. */
-export async function* verifiedContent(c: ManifestChange, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const want = c.new!;
-  const h = await Hasher.create();
-  try {
-    let size = 0;
-    for await (const chunk of content) {
-      size += chunk.length;
-      if (size > want.size) throw new IbtError("CORRUPT", `${c.path}: the archive yields more than ${want.size} bytes`, { path: c.path });
-      h.update(chunk);
-      yield chunk;
-    }
-    if (size !== want.size || toHex(h.digest()) !== want.hash) {
-      throw new IbtError("CORRUPT", `${c.path}: the archive's content does not match its hash`, { path: c.path });
-    }
-  } finally {
-    h.dispose();
-  }
-}
-
 /**
  * The commit. Every step checks what is already done, so running it again after an
  * interruption (from the journal) finishes the job instead of failing on it.
@@ -346,14 +293,9 @@ async function commit(
   // Directories whose children changed got new mtimes from the changes; restore what the
   // target tree records for every directory above a change, deepest first.
   for (const d of [...m.parents].sort((a, b) => depth(b.path) - depth(a.path))) {
-    if (await lstatOrUndefined(fs, d.path)) await setMeta(fs, d.path, { type: "dir", size: 0, mtimeMs: d.mtimeMs, mode: d.mode });
+    if (await lstatOrUndefined(fs, d.path)) await setMeta(fs, d.path, { type: "dir", mtimeMs: d.mtimeMs, mode: d.mode });
   }
   return kept;
-}
-
-export async function setMeta(fs: FsAdapter, path: string, e: ManifestEntry): Promise<void> {
-  if (fs.capabilities.modes && e.type !== "symlink") await fs.chmod(path, e.mode & 0o7777);
-  if (fs.capabilities.mtimes && (e.type !== "symlink" || fs.capabilities.symlinks)) await fs.utimes(path, e.mtimeMs);
 }
 
 function ignoreMissing(e: unknown): void {

@@ -170,14 +170,6 @@ export class DiffData {
 
   /** Adds a delta member when the delta is smaller than the file; returns whether it did. */
   private async addDelta(zip: ZipWriter, signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): Promise<boolean> {
-    // Made while the file was indexed, from the bytes the index hashed (content-cache.ts).
-    const made = this.options.cache?.getDelta(entry.path, entry.hash, signature);
-    if (made && made.size < entry.size) {
-      stats.bytesIn += entry.size;
-      await zip.add(`delta/${entry.path}`, made.chunks, { mtimeMs: entry.mtimeMs, mode: 0o644 });
-      stats.deltas++;
-      return true;
-    }
     const job = await DeltaJob.create(signature);
     const spool: Uint8Array[] = [];
     let size = 0;

@@ -1,6 +1,6 @@
 export { DiffData, type DiffDataOptions, type ArchiveStats } from "./diff-data.js";
-export { applyDiff, openArchive, type ApplyOptions, type ApplyResult } from "./apply.js";
+export { applyDiff, type ApplyOptions, type ApplyResult } from "./apply.js";
 export { parseManifest, MANIFEST_NAME, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 export { ZipWriter, type ZipSink, type ZipAddOptions, type ZipWriterOptions } from "./zip-write.js";
 export { fflateDeflate, type DeflateCodec, type DeflateStream } from "./deflate.js";
-export { ZipReader, type ZipEntry, type RandomAccessFile, type ZipReaderOptions } from "./zip-read.js";
+export { ZipReader, openArchive, type ZipEntry, type RandomAccessFile, type ZipReaderOptions } from "./zip-read.js";

@@ -2,7 +2,8 @@
  * ZipReader: a ZIP archive read through random access (`read(offset, length)` and a total
  * `size`), so it works over any adapter, and trusted in nothing. Opening the archive reads and
  * checks its end records and central directory (zip-central.ts: trailing data, overlapping
- * members, unsafe or duplicate names and the rest are refused there).
+ * members, unsafe or duplicate names and the rest are refused there). `openArchive` opens one that
+ * lies in a file on an adapter.
  *
  * Opening a member re-checks its local header against the central record (name, method,
  * flags, CRC and sizes or a matching data descriptor) and that the data ends before the next
@@ -20,7 +21,8 @@
  */
 import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
-import { concatBytes } from "../bytes.js";
+import { collect } from "../bytes.js";
+import type { FsAdapter } from "../fs/types.js";
 import { crc32 } from "./crc32.js";
 import {
   DEFLATE_MAX_RATIO,
@@ -140,9 +142,7 @@ export class ZipReader {
 
   /** The whole data of a member, checked as `open` checks it. */
   async bytes(target: string | ZipEntry): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.open(target)) chunks.push(chunk);
-    return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
+    return collect(this.open(target));
   }
 
   #member(target: string | ZipEntry): Member {
@@ -317,4 +317,12 @@ function descriptorMatches(d: Uint8Array, e: ZipEntry): boolean {
     }
   }
   return false;
+}
+
+/** Opens an archive stored on an adapter for random access. */
+export async function openArchive(fs: FsAdapter, path: string): Promise<ZipReader> {
+  const st = await fs.lstat(path);
+  if (st.type !== "file") throw new IbtError("IS_A_DIRECTORY", `not an archive file: ${path}`, { path });
+  const file: RandomAccessFile = { size: st.size, read: (offset, length) => fs.read(path, offset, length) };
+  return ZipReader.from(file);
 }

@@ -11,7 +11,8 @@ import { ContentCache } from "../dirindex/content-cache.js";
 import { DiffIndex, summarize } from "../dirindex/diff-index.js";
 import { saveIndex, loadIndex, encodeIndex } from "../dirindex/index-file.js";
 import { DiffData } from "../archive/diff-data.js";
-import { applyDiff, openArchive } from "../archive/apply.js";
+import { applyDiff } from "../archive/apply.js";
+import { openArchive } from "../archive/zip-read.js";
 import { nodeDeflate } from "../node/deflate.js";
 import { flag, type Parsed } from "./args.js";
 
@@ -23,7 +24,7 @@ function fileAt(path: string): { fs: NodeFs; name: string } {
 
 // The command owns its process: synchronous calls skip the thread pool's round trips, which cost
 // more than the calls themselves, and block nothing else.
-const SYNC = { syncMetadata: true, syncReads: true, syncWrites: true } as const;
+const SYNC = { sync: true } as const;
 
 function tree(path: string | undefined, what: string): NodeFs {
   if (!path) throw new IbtError("BAD_ARGUMENT", `missing ${what}`);
@@ -70,8 +71,6 @@ function indexOptions(p: Parsed, progress: Progress, previous?: DirIndex, cache?
   if (progress.tty) o.onProgress = (x) => progress.line(() => `indexing: ${x.entries} entries, ${mb(x.bytesRead)} MiB read — ${x.path}`);
   if (previous) o.previous = previous;
   if (cache) o.cache = cache;
-  // ibt diff's archive is made against the previous index.
-  if (previous && cache) o.diffBase = previous;
   return o;
 }
 

@@ -50,7 +50,7 @@ function print(p: Parsed, json: unknown, text: string, stream: NodeJS.WriteStrea
 }
 
 function sourceFs(path: string | undefined): NodeFs {
-  return new NodeFs(resolve(path!), { syncMetadata: true });
+  return new NodeFs(resolve(path!), { sync: true });
 }
 
 async function openRepo(location: string): Promise<Repository> {

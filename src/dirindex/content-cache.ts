@@ -1,19 +1,13 @@
 /**
- * What indexing learned of files it read, kept for the diff archive that follows, so that a file
- * that changed is read once, not twice, and the archive holds exactly the content the index
- * recorded even if the file changes again meanwhile. Two kinds, keyed by path and content hash
- * (served only for the content the index recorded):
- * - a file's bytes, as the chunks it was read in;
- * - a file's delta against the previous index's signature at its path (`basis`, the very
- *   signature object), made while it was read: all an updated file's archive member needs, a
- *   fraction of its bytes, and no memory for the bytes themselves.
- * The cache holds at most `limitBytes` in all, and no entry (bytes or delta) over
- * `maxFileBytes`; past that it simply stops keeping. A file it keeps neither for is read again
- * for the archive.
+ * The bytes of files indexing read, kept for the diff archive that follows, so that a file that
+ * changed is read once, not twice, and the archive holds exactly the content the index recorded
+ * even if the file changes again meanwhile. Keyed by path and content hash: bytes are served
+ * only for the content the index recorded, as the chunks they were read in. The cache holds at
+ * most `limitBytes` in all, and no file over `maxFileBytes`; past that it simply stops keeping.
+ * A file it does not keep is read again for the archive.
  */
 export class ContentCache {
   private readonly files = new Map<string, { hash: string; chunks: readonly Uint8Array[]; size: number }>();
-  private readonly deltas = new Map<string, { hash: string; basis: Uint8Array; chunks: readonly Uint8Array[]; size: number }>();
   private used = 0;
 
   constructor(
@@ -29,17 +23,12 @@ export class ContentCache {
     return size <= this.maxFileBytes && this.used + size <= this.limitBytes;
   }
 
-  /**
-   * The largest delta of a file of `fileSize` bytes worth making to keep: smaller than the file
-   * (else the archive stores the file), and within what the cache would still take.
-   */
-  deltaRoom(fileSize: number): number {
-    return Math.max(0, Math.min(fileSize, this.maxFileBytes, this.limitBytes - this.used));
-  }
-
   /** Keeps the content of `path` as the chunks it was read in (not copied: the caller hands them over). */
   put(path: string, hash: string, chunks: readonly Uint8Array[]): void {
-    this.keep(this.files, path, { hash, chunks, size: totalLength(chunks) });
+    const size = totalLength(chunks);
+    if (!this.wants(size) || this.files.has(path)) return;
+    this.files.set(path, { hash, chunks, size });
+    this.used += size;
   }
 
   /** The chunks of `path` if they are the content with this hash. */
@@ -48,27 +37,9 @@ export class ContentCache {
     return f && f.hash === hash ? f : undefined;
   }
 
-  /** Keeps the delta of `path` (content `hash`) against `basis`, as made (the caller hands the chunks over). */
-  putDelta(path: string, hash: string, basis: Uint8Array, chunks: readonly Uint8Array[]): void {
-    this.keep(this.deltas, path, { hash, basis, chunks, size: totalLength(chunks) });
-  }
-
-  /** The delta of `path` against `basis` if it was made from the content with this hash. */
-  getDelta(path: string, hash: string | undefined, basis: Uint8Array): { chunks: readonly Uint8Array[]; size: number } | undefined {
-    const d = this.deltas.get(path);
-    return d && d.hash === hash && d.basis === basis ? d : undefined;
-  }
-
   clear(): void {
     this.files.clear();
-    this.deltas.clear();
     this.used = 0;
-  }
-
-  private keep<E extends { size: number }>(map: Map<string, E>, path: string, entry: E): void {
-    if (!this.wants(entry.size) || map.has(path)) return;
-    map.set(path, entry);
-    this.used += entry.size;
   }
 }
 

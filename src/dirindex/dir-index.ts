@@ -20,12 +20,11 @@ import { listWithStats } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
-import { concatBytes, toHex } from "../bytes.js";
+import { collect, concatBytes, toHex } from "../bytes.js";
 import { STAGING_PREFIX, comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { indexIdentity } from "./identity.js";
 import type { ContentCache } from "./content-cache.js";
-import { ReadDelta } from "./read-delta.js";
 
 export interface DirIndexOptions {
   /** Exclude patterns in .gitignore syntax, relative to the root (weakest rules). */
@@ -42,15 +41,8 @@ export interface DirIndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
   onError?: (error: IbtError, path: string) => "skip" | "abort";
-  /** Keeps what a DiffData that follows needs of the files read (content-cache.ts): read once, not twice. */
+  /** Keeps the bytes of the files read for a DiffData that follows (content-cache.ts): read once, not twice. */
   cache?: ContentCache;
-  /**
-   * The index the diff that follows is made against (usually `previous`). With `cache`, an
-   * updated file of 1 MiB or more is then cached as its delta against this index's signature at
-   * its path, made while it is read, instead of as its bytes. Not with `force`, which reads
-   * everything again, most of it unchanged.
-   */
-  diffBase?: DirIndex;
 }
 
 export interface IndexProgress {
@@ -82,7 +74,6 @@ interface Resolved {
   onProgress: ((p: IndexProgress) => void) | undefined;
   onError: (e: IbtError, path: string) => "skip" | "abort";
   cache: ContentCache | undefined;
-  diffBase: DirIndex | undefined;
 }
 
 /**
@@ -90,16 +81,15 @@ interface Resolved {
  * 1 KiB, and strong sums of 16 bytes instead of BLAKE2b's full 32. An index is mostly
  * signatures, loaded and saved whole on every backup.
  *
- * - Strong sums: 5,000 files of 165 MiB made an index of 8.3 MB at 32 bytes, 4.8 MB at 16. With
- *   128 bits a chance false block match has a probability of about 2^-128 per comparison, and
- *   there is no known way to make one on purpose short of a second preimage of BLAKE2b-128;
- *   every file is also checked against its whole BLAKE2b-256 when a diff is applied.
+ * - Strong sums: 16 bytes make an index little more than half the size 32 would. With 128 bits
+ *   a chance false block match has a probability of about 2^-128 per comparison, and there is
+ *   no known way to make one on purpose short of a second preimage of BLAKE2b-128; every file is
+ *   also checked against its whole BLAKE2b-256 when a diff is applied.
  * - Block length: librsync gives every file up to 64 KiB 256-byte blocks, so their signatures
- *   are 8% of their size (rsync's own minimum is 700 bytes). At 1 KiB the same index is 2.6 MB
- *   (512 bytes: 3.3 MB) and bench/dirs.mjs's step 45 ms faster (0.573/0.591 → 0.524/0.546 s,
- *   medians of 7, two runs each), for an archive 17% larger (233 → 272 KB, rsync -z's batch
- *   650 KB): a small file's delta, with fewer and longer blocks, is less often worth keeping
- *   over the file itself.
+ *   are 8% of their size (rsync's own minimum is 700 bytes). At 1 KiB an index of many small
+ *   files is a fraction of that and indexing it is faster, for a somewhat larger archive: a
+ *   small file's delta, with fewer and longer blocks, is less often worth keeping over the file
+ *   itself, which the archive then holds whole.
  *
  * rdiff reads such signatures like any other.
  */
@@ -119,7 +109,6 @@ function resolve(o: DirIndexOptions): Resolved {
     // A backup that silently leaves files out is worse than one that stops.
     onError: o.onError ?? (() => "abort"),
     cache: o.cache,
-    diffBase: o.force ? undefined : o.diffBase,
   };
 }
 
@@ -186,13 +175,6 @@ export class DirIndex {
 
 /** File-system calls in flight at once while indexing. */
 const CONCURRENCY = 16;
-/**
- * From this size an updated file's cache entry is its delta, not its bytes (with `diffBase`).
- * Bytes kept are fresh memory, a page fault per 4 KiB: on the bench/dirs.mjs change the updated
- * files' 6.6 MB are nearly all in a few files of megabytes, and keeping their deltas instead took
- * the step's page faults from 11,200 to 9,700. Smaller files keep their bytes, whatever their delta.
- */
-const DELTA_WHILE_READING = 1 << 20;
 
 class Walker {
   readonly entries: IndexEntry[] = [];
@@ -216,7 +198,7 @@ class Walker {
       const listed = listing.find((e) => e.name === ignoreName);
       if (listed?.stat?.type !== "file") continue;
       const path = joinPath(dir, ignoreName);
-      const bytes = await this.guard(path, () => readAll(this.fs, path));
+      const bytes = await this.guard(path, () => collect(this.fs.readStream(path)));
       if (bytes) texts.push(new TextDecoder().decode(bytes));
     }
     const inside = rules.child(dir, texts);
@@ -296,39 +278,27 @@ class Walker {
     let n = 0;
     let digest: Uint8Array;
     let kept: Uint8Array[] | undefined;
-    let delta: ReadDelta | undefined;
-    let made: Uint8Array[] | undefined;
     const cache = this.o.cache;
-    // The archive is made from what the cache holds, exactly the bytes hashed here however the
-    // file changes meanwhile: the file's bytes, or for a file of DELTA_WHILE_READING or more
-    // with a previous signature at this path (an updated file's likely member) the delta against
-    // it instead. A file it holds neither for (too large, the cache full, a delta no smaller
-    // than the file) is read again for the archive, and a change in between fails with CHANGED.
-    const base = cache && st.size >= DELTA_WHILE_READING ? this.o.diffBase?.get(path) : undefined;
-    const basis = base?.signature;
+    // The archive is made from the bytes the cache keeps, exactly the bytes hashed here however
+    // the file changes meanwhile. A file it does not keep (too large, the cache full) is read
+    // again for the archive, and a change in between fails with CHANGED.
     try {
       sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
-      // Its memory is bounded as the cache's is.
-      const room = basis ? cache!.deltaRoom(st.size) : 0;
-      delta = room > 0 ? await ReadDelta.start(basis!, room) : undefined;
-      const keep = !delta && cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
+      const keep = cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
       // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
       for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
         hasher.update(chunk);
         sig?.push(chunk);
-        delta?.push(chunk);
         keep?.push(chunk);
         n += chunk.length;
       }
       kept = keep;
       sig?.push(new Uint8Array(0), true);
-      made = delta?.finish();
       digest = hasher.digest();
     } finally {
       hasher.dispose();
       sig?.dispose();
-      delta?.dispose();
     }
     const after = await this.fs.lstat(path);
     if (n !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
@@ -338,7 +308,6 @@ class Walker {
     this.bytesRead += n;
     const hash = toHex(digest);
     if (kept) cache!.put(path, hash, kept);
-    else if (made && hash !== base!.hash) cache!.putDelta(path, hash, basis!, made);
     return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
   }
 
@@ -446,10 +415,4 @@ function quickCheckPasses(old: IndexEntry, st: FsStat): boolean {
   if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== ms(st.ctimeMs)) return false;
   if (old.ino !== undefined && st.ino !== undefined && old.ino !== st.ino) return false;
   return true;
-}
-
-async function readAll(fs: FsAdapter, path: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of fs.readStream(path)) parts.push(c);
-  return concatBytes(parts);
 }

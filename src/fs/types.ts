@@ -71,8 +71,8 @@ export interface ReadStreamOptions {
   /**
    * The caller only reads each chunk, and not once it has asked for the next one or left the
    * stream (a hash, a delta job copying it in). The adapter MAY then hand out views of memory it
-   * keeps and reuses, for later chunks and later streams: reading into memory already in use
-   * spares the fresh pages, a page fault each, that every new buffer costs.
+   * keeps and reuses, for later chunks and later streams, so that reading many files need not
+   * take fresh memory for every chunk.
    */
   transient?: boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * Read buffers lent to transient streams (`readStream(path, { transient: true })`) and taken back
  * when they end, so that reading many files touches the same memory again instead of fresh pages
- * (every fresh page is a page fault, about 13 µs apiece on this project's test machines).
+ * (the first touch of every fresh page is a page fault, which costs more than the read into it).
  */
 export class BufferPool {
   private readonly free: Uint8Array[] = [];

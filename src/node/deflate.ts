@@ -1,8 +1,7 @@
 /**
  * A deflate codec on node:zlib, for ZipWriter, DiffData and the repository (`deflate` option).
  * zlib is native, needs no warm-up and allocates its tables once per call in C, so small
- * members cost microseconds where fflate, cold, costs milliseconds, and large ones deflate
- * roughly twice as fast.
+ * members cost far less than in fflate, which must warm up first, and large ones deflate faster.
  *
  * node:zlib has no synchronous streaming API, so the stream form deflates each piece with its
  * own `deflateRawSync` call and joins them into one deflate stream: every piece but the last
@@ -48,9 +47,8 @@ function lastWindow(window: Uint8Array, piece: Uint8Array): Uint8Array {
  * holds all of it (9..15; a window no shorter than the input finds every match the 32 KiB one
  * would) and `memLevel` to match (1..8, 8 from 32 KiB on). zlib's defaults take about 256 KiB
  * of state for every call, which the allocator hands back to the system when the call ends and
- * takes again at the next, each page a fault: 300 members of 0.2–8 KB went from 110–150 ms and
- * 5,000–7,800 faults to 48 ms and 1,200 faults (fresh processes, 3 runs each), their output
- * within 5 bytes of the defaults' in all.
+ * takes again at the next, each page a fault: for the many small members of a typical archive
+ * that costs more than compressing them, and state sized to the input compresses them as well.
  */
 function sizedFor(length: number): { windowBits: number; memLevel: number } {
   const bits = Math.max(9, Math.min(15, Math.ceil(Math.log2(Math.max(1, length)))));

@@ -1,7 +1,7 @@
 /**
- * The FsAdapter over a real directory, through `node:fs` (its promise API, and its synchronous
- * calls where the options ask for them) and `node:path` only, so that Deno's Node compatibility
- * layer runs it too. Data crosses as plain Uint8Array, never Buffer.
+ * The FsAdapter over a real directory, through `node:fs` (its promise API, or with the `sync`
+ * option its synchronous calls for the frequent ones, fs-calls.ts) and `node:path` only, so that
+ * Deno's Node compatibility layer runs it too. Data crosses as plain Uint8Array, never Buffer.
  *
  * Confinement. Paths pass `checkPath`, so none can name anything outside the root lexically;
  * what is left is the kernel following symlinks. Every call therefore `lstat`s each parent
@@ -16,48 +16,36 @@
  * Writes go to a temporary file beside the target (temp-name.ts), then a rename, so a failed
  * write leaves the old file and no temporary one.
  */
-import type { FileHandle } from "node:fs/promises";
 // fs.promises, not "node:fs/promises": the command-line bundle then loads the promise API (and
-// the stream and readline modules it brings, ~7 ms) only when a call first needs it, and a
-// NodeFs with every sync option never does.
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, readdirSync, readSync, renameSync, writeSync, type Stats } from "node:fs";
+// the stream and readline modules it brings) only when a call first needs it.
+import { constants, promises as fsp, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { IbtError, type ErrorCode } from "../errors.js";
 import { chunksOf, type ByteSource } from "../bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
-import { eachAtMost } from "../fs/list-stat.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
 import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, ReadStreamOptions, WriteOptions } from "../fs/types.js";
 import { BufferPool } from "./buffer-pool.js";
 import { tempName } from "./temp-name.js";
+import { asyncCalls, type FsCalls, type ReadableFile, type TempFile } from "./fs-calls.js";
+import { syncCalls } from "./sync-files.js";
 
 export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
   readOnly?: boolean;
   /**
-   * Answer `lstat` and `list` with synchronous system calls (default false). Walking a tree of many small
-   * files is bound by the thread-pool round trip of each stat, which costs far more than the
-   * call itself on a local disk; a command-line run that owns its process can take the brief
-   * block of the event loop. Leave it off on network file systems and in servers.
+   * Make the frequent system calls (lstat, list, reading and writing files) synchronously
+   * (default false). Indexing a tree of many small files is bound by the thread-pool round trip
+   * of each call, which on a local disk costs more than the call itself; a short-lived
+   * command-line run that owns its process can take the brief block of the event loop. Leave it
+   * off on network file systems and in servers. Writes still go through a temporary file and a
+   * rename, whole or not at all.
    */
-  syncMetadata?: boolean;
-  /**
-   * Read files with synchronous calls (default false), for the same reason and with the same
-   * caveat: indexing many small files pays an open, a stat, a read and a close on the thread
-   * pool for each, and the round trips cost more than the reads.
-   */
-  syncReads?: boolean;
-  /**
-   * Write files with synchronous calls (default false), for the same reason and with the same
-   * caveat; the temporary file and the rename stay as they are, so a write is still whole or
-   * not at all.
-   */
-  syncWrites?: boolean;
+  sync?: boolean;
 }
 
 const READ_CHUNK = 256 * 1024;
-const LIST_STAT_CONCURRENCY = 16;
 const WRITE_GATHER = 256 * 1024;
 
 // O_NOFOLLOW makes the open itself refuse a final symlink; O_NONBLOCK keeps a FIFO from blocking
@@ -78,9 +66,8 @@ export class NodeFs implements FsAdapter {
   readonly capabilities: FsCapabilities;
   /** The absolute directory every path is relative to. */
   readonly root: string;
-  private readonly syncMetadata: boolean;
-  private readonly syncReads: boolean;
-  private readonly syncWrites: boolean;
+  /** The system calls this adapter makes: synchronous or through the promise API. */
+  private readonly calls: FsCalls;
   /** What transient streams read into. */
   private readonly buffers = new BufferPool(READ_CHUNK);
 
@@ -90,9 +77,7 @@ export class NodeFs implements FsAdapter {
     }
     this.root = resolve(root);
     this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: !DENO, writable: !options.readOnly };
-    this.syncMetadata = options.syncMetadata ?? false;
-    this.syncReads = options.syncReads ?? false;
-    this.syncWrites = options.syncWrites ?? false;
+    this.calls = options.sync ? syncCalls : asyncCalls;
   }
 
   async list(path: string): Promise<string[]> {
@@ -100,8 +85,8 @@ export class NodeFs implements FsAdapter {
   }
 
   /**
-   * `list` and an lstat of every entry, locating the directory once. With `syncMetadata` the
-   * stats are synchronous calls; otherwise at most LIST_STAT_CONCURRENCY are in flight.
+   * `list` and an lstat of every entry, locating the directory once and stating the entries
+   * together (`lstatMany`).
    */
   async listStat(path: string): Promise<ListedEntry[]> {
     const { abs, names } = await this.readDir(path);
@@ -125,19 +110,8 @@ export class NodeFs implements FsAdapter {
         entry.error = fsFailure(e, rel, "lstat");
       }
     };
-    if (this.syncMetadata) {
-      for (const t of todo) {
-        let got: Stats | Error;
-        try {
-          got = lstatSync(t.abs);
-        } catch (e) {
-          got = asError(e);
-        }
-        fill(t, got);
-      }
-    } else {
-      await eachAtMost(LIST_STAT_CONCURRENCY, todo.length, async (i) => fill(todo[i]!, await fsp.lstat(todo[i]!.abs).catch(asError)));
-    }
+    const stats = await this.calls.lstatMany(todo.map((t) => t.abs));
+    todo.forEach((t, i) => fill(t, stats[i]!));
     return out;
   }
 
@@ -146,9 +120,9 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(checkPath(path), "list");
     let names: string[];
     try {
-      const st = this.syncMetadata ? lstatSync(abs) : await fsp.lstat(abs);
+      const st = await this.calls.lstat(abs);
       if (!st.isDirectory()) throw new IbtError("NOT_A_DIRECTORY", `list: not a directory: ${path}`, { path, caller: "list" });
-      names = this.syncMetadata ? readdirSync(abs) : await fsp.readdir(abs);
+      names = await this.calls.readdir(abs);
     } catch (e) {
       throw fsFailure(e, path, "list");
     }
@@ -158,16 +132,13 @@ export class NodeFs implements FsAdapter {
 
   async lstat(path: string): Promise<FsStat> {
     const abs = await this.locate(checkPath(path), "lstat");
-    if (this.syncMetadata) {
-      let st: Stats;
-      try {
-        st = lstatSync(abs);
-      } catch (e) {
-        throw fsFailure(e, path, "lstat");
-      }
-      return toFsStat(st, path);
+    let st: Stats;
+    try {
+      st = await this.calls.lstat(abs);
+    } catch (e) {
+      throw fsFailure(e, path, "lstat");
     }
-    return toFsStat(await lstatOf(abs, path, "lstat"), path);
+    return toFsStat(st, path);
   }
 
   stat(path: string): Promise<FsStat> {
@@ -177,13 +148,13 @@ export class NodeFs implements FsAdapter {
   async read(path: string, offset: number, length: number): Promise<Uint8Array> {
     checkPath(path);
     checkRange(offset, length, "read", path);
-    const { handle, size } = await this.openFile(path, "read");
+    const { file, size } = await this.openFile(path, "read");
     try {
       // Sized by the file, not by `length`: asking for a huge range of a small file is fine.
       const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       let got = 0;
       while (got < buf.length) {
-        const { bytesRead } = await handle.read(buf, got, buf.length - got, offset + got);
+        const bytesRead = await file.read(buf, got, buf.length - got, offset + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
@@ -191,16 +162,12 @@ export class NodeFs implements FsAdapter {
     } catch (e) {
       throw fsFailure(e, path, "read");
     } finally {
-      await handle.close().catch(() => undefined);
+      await closeQuietly(file);
     }
   }
 
   async *readStream(path: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array> {
-    if (this.syncReads) {
-      yield* this.readStreamSync(path, options);
-      return;
-    }
-    const { handle, size } = await this.openFile(checkPath(path), "readStream");
+    const { file, size } = await this.openFile(checkPath(path), "readStream");
     const lent = options?.transient ? this.buffers.take(size + 1) : undefined;
     try {
       // Chunks sized by what is left (plus one byte to see the end), so a small file does not
@@ -209,14 +176,23 @@ export class NodeFs implements FsAdapter {
       for (;;) {
         const want = Math.min(READ_CHUNK, left + 1);
         const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
-        const { bytesRead } = await handle.read(buf, 0, want, null).catch(failWith(path, "readStream"));
+        let bytesRead: number;
+        try {
+          // A synchronous answer is taken as it is: an await would cost a turn of the microtask
+          // queue per call, which a walk over many small files makes often.
+          const got = file.read(buf, 0, want, null);
+          bytesRead = typeof got === "number" ? got : await got;
+        } catch (e) {
+          throw fsFailure(e, path, "readStream");
+        }
         left = Math.max(0, left - bytesRead);
         if (bytesRead === 0) return;
         yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
       }
     } finally {
       if (lent) this.buffers.give(lent);
-      await handle.close().catch(() => undefined);
+      const closing = closeQuietly(file);
+      if (closing) await closing;
     }
   }
 
@@ -232,7 +208,7 @@ export class NodeFs implements FsAdapter {
     let file: TempFile | undefined;
     let created = false;
     try {
-      file = this.syncWrites ? syncTempFile(temp) : await asyncTempFile(temp);
+      file = await this.calls.createTemp(temp);
       created = true;
       let position = 0;
       const write = async (chunk: Uint8Array) => {
@@ -281,7 +257,7 @@ export class NodeFs implements FsAdapter {
       const f = file;
       file = undefined;
       await ours(() => f.close());
-      await ours(() => (this.syncWrites ? renameSync(temp, abs) : fsp.rename(temp, abs)));
+      await ours(() => this.calls.rename(temp, abs));
     } catch (e) {
       try {
         await file?.close();
@@ -433,27 +409,22 @@ export class NodeFs implements FsAdapter {
 
   /** lstat of a parent directory; concurrent asks for one directory share one call. */
   private parentStat(abs: string, rel: string): Stats | Promise<Stats> {
-    if (this.syncMetadata) return lstatSync(abs);
-    let check = this.checking.get(rel);
-    if (!check) {
-      check = fsp.lstat(abs);
-      this.checking.set(rel, check);
-      check.finally(() => this.checking.delete(rel)).catch(() => undefined); // each caller sees the error
-    }
+    const shared = this.checking.get(rel);
+    if (shared) return shared;
+    const check = this.calls.lstat(abs);
+    if (!(check instanceof Promise)) return check; // a synchronous answer has nothing to share
+    this.checking.set(rel, check);
+    check.finally(() => this.checking.delete(rel)).catch(() => undefined); // each caller sees the error
     return check;
   }
 
-  /** lstat of `abs`, undefined if nothing is there (synchronous with `syncMetadata`). */
+  /** lstat of `abs`, undefined if nothing is there. */
   private async lstatOrUndefined(abs: string, path: string, caller: string): Promise<Stats | undefined> {
-    const missing = (e: unknown) => {
+    try {
+      return await this.calls.lstat(abs);
+    } catch (e) {
       if (errnoOf(e) === "ENOENT") return undefined;
       throw fsFailure(e, path, caller);
-    };
-    if (!this.syncMetadata) return fsp.lstat(abs).catch(missing);
-    try {
-      return lstatSync(abs);
-    } catch (e) {
-      return missing(e);
     }
   }
 
@@ -462,51 +433,24 @@ export class NodeFs implements FsAdapter {
     this.checking.clear();
   }
 
-  /** readStream with synchronous calls (the `syncReads` option); same checks, same chunks. */
-  private async *readStreamSync(path: string, options?: ReadStreamOptions): AsyncGenerator<Uint8Array> {
-    const abs = await this.locate(checkPath(path), "readStream");
-    let fd: number;
-    try {
-      fd = openSync(abs, OPEN_READ);
-    } catch (e) {
-      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", "readStream") : fsFailure(e, path, "readStream");
-    }
-    let lent: Uint8Array | undefined;
-    try {
-      const st = fstatSync(fd);
-      if (DENO && !sameFile(lstatSync(abs), st)) throw notFile(path, "symlink", "readStream");
-      if (!st.isFile()) throw st.isDirectory() ? notFile(path, "dir", "readStream") : unsupportedError("files of this type", "readStream", path);
-      let left = st.size;
-      lent = options?.transient ? this.buffers.take(st.size + 1) : undefined;
-      for (;;) {
-        const want = Math.min(READ_CHUNK, left + 1);
-        const buf = lent ? lent.subarray(0, want) : new Uint8Array(want);
-        const got = readSync(fd, buf, 0, want, null);
-        left = Math.max(0, left - got);
-        if (got === 0) return;
-        yield got === want ? buf : buf.subarray(0, got);
-      }
-    } catch (e) {
-      throw fsFailure(e, path, "readStream");
-    } finally {
-      if (lent) this.buffers.give(lent);
-      closeSync(fd);
-    }
-  }
-
   /** Opens a regular file for reading, never through a final symlink. */
-  private async openFile(path: string, caller: string): Promise<{ handle: FileHandle; size: number }> {
+  private async openFile(path: string, caller: string): Promise<{ file: ReadableFile; size: number }> {
     const abs = await this.locate(path, caller);
-    const handle = await fsp.open(abs, OPEN_READ).catch((e: unknown) => {
-      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
-    });
+    let file: ReadableFile;
     try {
-      const st = await handle.stat();
-      if (DENO && !sameFile(await fsp.lstat(abs), st)) throw notFile(path, "symlink", caller);
-      if (st.isFile()) return { handle, size: st.size };
+      const opened = this.calls.openRead(abs, OPEN_READ);
+      file = opened instanceof Promise ? await opened : opened;
+    } catch (e) {
+      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
+    }
+    try {
+      const got = file.stat();
+      const st = got instanceof Promise ? await got : got;
+      if (DENO && !sameFile(await this.calls.lstat(abs), st)) throw notFile(path, "symlink", caller);
+      if (st.isFile()) return { file, size: st.size };
       throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
     } catch (e) {
-      await handle.close().catch(() => undefined);
+      await closeQuietly(file);
       throw fsFailure(e, path, caller);
     }
   }
@@ -542,8 +486,14 @@ function sameFile(link: Stats, opened: Stats): boolean {
   return !link.isSymbolicLink() && link.ino === opened.ino && link.dev === opened.dev;
 }
 
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
+/** Closes a file whose error, if any, is not the one to report. */
+function closeQuietly(file: ReadableFile): Promise<void> | undefined {
+  try {
+    const closing = file.close();
+    return closing instanceof Promise ? closing.catch(() => undefined) : undefined;
+  } catch {
+    return undefined; // the read is done or failed already
+  }
 }
 
 function toFsStat(st: Stats, path: string): FsStat {
@@ -601,34 +551,5 @@ function fsFailure(e: unknown, path: string, caller: string): IbtError {
 function failWith(path: string, caller: string): (e: unknown) => never {
   return (e) => {
     throw fsFailure(e, path, caller);
-  };
-}
-
-/** The temporary file a write goes to: positional writes, chmod and close, sync or async alike. */
-interface TempFile {
-  write(chunk: Uint8Array, at: number, length: number, position: number): number | Promise<number>;
-  chmod(mode: number): void | Promise<void>;
-  close(): void | Promise<void>;
-}
-
-async function asyncTempFile(temp: string): Promise<TempFile> {
-  const handle = await fsp.open(temp, "wx", 0o666);
-  return {
-    write: async (chunk, at, length, position) => (await handle.write(chunk, at, length, position)).bytesWritten,
-    chmod: (mode) => handle.chmod(mode),
-    close: () => handle.close(),
-  };
-}
-
-function syncTempFile(temp: string): TempFile {
-  const fd = openSync(temp, "wx", 0o666);
-  let open = true;
-  return {
-    write: (chunk, at, length, position) => writeSync(fd, chunk, at, length, position),
-    chmod: (mode) => fchmodSync(fd, mode),
-    close: () => {
-      if (open) closeSync(fd);
-      open = false;
-    },
   };
 }

@@ -26,5 +26,5 @@ export function openStore(location: string): Store {
   if (scheme === "s3") throw new IbtError("UNSUPPORTED", "S3 repositories (s3:…) are not supported by this build yet");
   if (scheme !== undefined) throw new IbtError("UNSUPPORTED", `unknown repository location scheme "${scheme}:" (a folder path, or s3:https://host/bucket/prefix)`);
   const dir = resolve(location);
-  return new FsStore(new NodeFs(dir, { syncMetadata: true }), dir);
+  return new FsStore(new NodeFs(dir, { sync: true }), dir);
 }

@@ -1,15 +1,53 @@
 /**
- * Synchronous file access for the command line, where one process works on one file and a
- * thread-pool round trip per chunk costs more than the work: chunked reads into one reused
- * buffer, random access to a basis, and an output file that appears whole or not at all.
+ * Synchronous file access, for the command line, where one process does one job and a
+ * thread-pool round trip per call costs more than the call itself: NodeFs's system calls with
+ * its `sync` option (syncCalls), and for the engine's commands chunked reads into one reused
+ * buffer, random access to a basis, and an output file that appears whole or not at all. All
+ * synchronous file I/O lives here.
  */
-import { openSync, readSync, writeSync, closeSync, fstatSync, renameSync, unlinkSync, lstatSync, fsyncSync } from "node:fs";
+import { openSync, readSync, writeSync, closeSync, fstatSync, fchmodSync, renameSync, unlinkSync, lstatSync, readdirSync, fsyncSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import { tempName } from "./temp-name.js";
 import { fsError } from "./files.js";
+import { asError, type FsCalls } from "./fs-calls.js";
 
 const CHUNK = 1 << 20;
+
+/** NodeFs's system calls, synchronous (see fs-calls.ts). */
+export const syncCalls: FsCalls = {
+  lstat: (abs) => lstatSync(abs),
+  lstatMany: (abs) =>
+    abs.map((a) => {
+      try {
+        return lstatSync(a);
+      } catch (e) {
+        return asError(e);
+      }
+    }),
+  readdir: (abs) => readdirSync(abs),
+  openRead(abs, flags) {
+    const fd = openSync(abs, flags);
+    return {
+      stat: () => fstatSync(fd),
+      read: (buf, at, length, position) => readSync(fd, buf, at, length, position),
+      close: () => closeSync(fd),
+    };
+  },
+  createTemp(abs) {
+    const fd = openSync(abs, "wx", 0o666);
+    let open = true;
+    return {
+      write: (chunk, at, length, position) => writeSync(fd, chunk, at, length, position),
+      chmod: (mode) => fchmodSync(fd, mode),
+      close: () => {
+        if (open) closeSync(fd);
+        open = false;
+      },
+    };
+  },
+  rename: (from, to) => renameSync(from, to),
+};
 
 function openOrThrow(path: string, flags: string, mode?: number): number {
   try {

@@ -3,8 +3,7 @@
  * in ".ibt-tmp-" and 16 random base-36 characters, which no real entry is expected to have.
  * Every caller creates it exclusively ("wx"), so a name already taken fails the write rather than
  * reusing the file: it need not be unpredictable, only unlikely to collide. Math.random gives that
- * without loading Node's crypto module, which cost a CLI step about 10 ms (CPU profile of
- * bench/dirs.mjs's change).
+ * without loading Node's crypto module, a noticeable part of a short command's start-up.
  */
 export function tempName(name: string): string {
   const random = (Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10)).padEnd(16, "0");

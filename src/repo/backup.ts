@@ -40,8 +40,11 @@ export interface BackupOptions {
   /** Report what would be stored, write nothing; resolves to a Snapshot-shaped report with id ''. */
   dryRun?: boolean;
   onProgress?: (p: Progress) => void;
-  /** Decides what a failure on one path does while indexing: skip it ("continue") or stop. */
-  onError?: (error: IbtError, path: string) => "continue" | "abort";
+  /**
+   * Decides what a failure on one path does while indexing: "skip" the path (the backup goes on
+   * without it) or "abort" the backup. "continue" is an older spelling of "skip", still accepted.
+   */
+  onError?: (error: IbtError, path: string) => "skip" | "abort" | "continue";
   signal?: AbortSignal;
   /** Snapshot time; default now. */
   time?: Date;
@@ -152,13 +155,11 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
     exclude: o.exclude ?? [],
     ...(previous ? { previous } : {}),
     cache,
-    // An incremental's diff is against the previous snapshot; a full's against nothing.
-    ...(previous && !full ? { diffBase: previous } : {}),
     onProgress: (p) => {
       throwIfAborted(o.signal);
       indexing(p.entries, p.bytesRead);
     },
-    onError: (e, path) => (e.code !== "ABORTED" && onError?.(e, path) === "continue" ? "skip" : "abort"),
+    onError: (e, path) => (e.code !== "ABORTED" && skips(onError?.(e, path)) ? "skip" : "abort"),
   });
   throwIfAborted(o.signal);
   const base = full ? await DirIndex.fromEntries([]) : previous!;
@@ -194,4 +195,9 @@ async function writeTapped(store: Store, name: string, source: AsyncIterable<Uin
     throw e;
   }
   return tap.finish();
+}
+
+/** Whether an onError answer skips the path ("continue" being the older word for "skip"). */
+function skips(answer: "skip" | "abort" | "continue" | undefined): boolean {
+  return answer === "skip" || answer === "continue";
 }

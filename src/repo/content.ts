@@ -16,7 +16,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { collect } from "../bytes.js";
 import { patch } from "../rsync/patch.js";
-import { verifiedContent } from "../archive/apply.js";
+import { verifiedContent } from "../archive/content-hash.js";
 import type { ManifestChange } from "../archive/manifest.js";
 import { archivePath } from "./layout.js";
 import { inFile, type Link } from "./stored.js";

@@ -17,7 +17,7 @@
  */
 import { IbtError, type ErrorCode } from "../errors.js";
 import type { Store } from "../store/types.js";
-import { verifiedContent } from "../archive/apply.js";
+import { verifiedContent } from "../archive/content-hash.js";
 import { Hasher } from "../rsync/hashes.js";
 import { toHex } from "../bytes.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";

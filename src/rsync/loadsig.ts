@@ -4,7 +4,7 @@
  * size; nothing is parsed per block in JavaScript.
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, type ByteSource } from "../bytes.js";
+import { collect, type ByteSource } from "../bytes.js";
 import { kindOfMagic, maxStrongLength, MAX_BLOCK_LENGTH, SIGNATURE_HEADER_LENGTH, type SignatureParams } from "./format.js";
 
 export interface Signature extends SignatureParams {
@@ -59,7 +59,5 @@ function checkMagic(bytes: Uint8Array) {
 /** Reads and parses a signature from any byte source. */
 export async function loadSignature(source: ByteSource | Uint8Array): Promise<Signature> {
   if (source instanceof Uint8Array) return parseSignature(source);
-  const chunks: Uint8Array[] = [];
-  for await (const c of chunksOf(source)) chunks.push(c);
-  return parseSignature(concatBytes(chunks));
+  return parseSignature(await collect(source));
 }

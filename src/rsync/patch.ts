@@ -12,7 +12,7 @@
  * COPY beyond the basis).
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, concatBytes, ChunkQueue, type ByteSource } from "../bytes.js";
+import { chunksOf, collect, ChunkQueue, type ByteSource } from "../bytes.js";
 import { MAGIC_DELTA } from "./format.js";
 
 /**
@@ -209,8 +209,6 @@ export async function* patchViews(readBasis: BasisReader, delta: ByteSource, opt
 
 /** The file rebuilt from a basis and a delta, both in memory. */
 export async function patchOf(basis: Uint8Array, delta: Uint8Array): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
   const read = (offset: number, length: number) => basis.subarray(offset, offset + length);
-  for await (const p of patch(read, [delta], { basisSize: basis.length })) parts.push(p);
-  return concatBytes(parts);
+  return collect(patch(read, [delta], { basisSize: basis.length }));
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DirIndex, DiffIndex, DiffData, applyDiff, openArchive, MemoryFs, collect, isIbtError, type FsAdapter } from "../../src/index.js";
+import { DirIndex, DiffIndex, DiffData, applyDiff, openArchive, MemoryFs, isIbtError, type FsAdapter } from "../../src/index.js";
 import { NodeFs } from "../../src/node/index.js";
 import { tempDir, rng, randomBytes, equalBytes } from "../support/helpers.js";
 import { assertSameAsReference, directoryRoundTrip, makeV1, makeV2 } from "../shared/roundtrip-cases.js";
@@ -116,56 +116,6 @@ test("round trip in memory, the adapter tests and edge scripts use", async () =>
   await new DiffData(new DiffIndex(now, old).compute(), { source: a }).createArchive(store, "d.zip");
   await applyDiff(b, await openArchive(store, "d.zip"));
   assert.equal((await DirIndex.build(b)).id, now.id);
-});
-
-test("with a content cache, an updated file of a MiB or more is cached as its delta, made as it was indexed", async () => {
-  const { ContentCache } = await import("../../src/index.js");
-  const fs = new MemoryFs();
-  const big = randomBytes(rng(21), 1_500_000);
-  const rewritten = randomBytes(rng(22), 1_200_000);
-  await fs.writeFile("edited.bin", big);
-  await fs.writeFile("rewritten.bin", big);
-  const old = await DirIndex.build(fs);
-  const edited = big.slice();
-  edited.set(randomBytes(rng(23), 200), 700_000);
-  await fs.writeFile("edited.bin", edited);
-  await fs.writeFile("rewritten.bin", rewritten);
-  // Without diffBase (a full backup's walk, say) no delta is made: bytes are kept as before.
-  const plain = new ContentCache();
-  const withoutBase = await DirIndex.build(fs, { previous: old, cache: plain });
-  assert.ok(plain.get("edited.bin", withoutBase.get("edited.bin")!.hash));
-  assert.equal(plain.getDelta("edited.bin", withoutBase.get("edited.bin")!.hash, old.get("edited.bin")!.signature!), undefined);
-  const cache = new ContentCache();
-  const now = await DirIndex.build(fs, { previous: old, cache, diffBase: old });
-  // A delta is served only for the content it was made from, against the very signature it used.
-  const editedHash = now.get("edited.bin")!.hash;
-  const sig = old.get("edited.bin")!.signature!;
-  assert.equal(cache.getDelta("edited.bin", old.get("edited.bin")!.hash, sig), undefined, "another content");
-  assert.equal(cache.getDelta("edited.bin", editedHash, sig.slice()), undefined, "an equal copy of the signature is not it");
-  // Neither file's bytes are kept; the edited one has a delta, the rewritten one's is as large as it.
-  assert.equal(cache.get("edited.bin", now.get("edited.bin")!.hash), undefined);
-  assert.ok(cache.getDelta("edited.bin", now.get("edited.bin")!.hash, old.get("edited.bin")!.signature!)!.size < 10_000);
-  assert.equal(cache.getDelta("rewritten.bin", now.get("rewritten.bin")!.hash, old.get("rewritten.bin")!.signature!), undefined);
-  // The edited file changes again after the walk: its member is still the indexed content.
-  await fs.writeFile("edited.bin", randomBytes(rng(24), 1_500_000));
-  const reads: string[] = [];
-  const counted = Object.create(fs) as FsAdapter;
-  counted.readStream = (p, options) => {
-    reads.push(p);
-    return fs.readStream(p, options);
-  };
-  const store = new MemoryFs();
-  const stats = await new DiffData(new DiffIndex(now, old).compute(), { source: counted, cache }).createArchive(store, "d.zip");
-  assert.deepEqual(reads, ["rewritten.bin", "rewritten.bin"], "only the rewritten file is read again: for a delta, then whole");
-  assert.equal(stats.deltas, 1);
-  assert.equal(stats.wholeFiles, 1);
-  const target = new MemoryFs();
-  await target.writeFile("edited.bin", big);
-  await target.writeFile("rewritten.bin", big);
-  for (const e of old.entries.values()) await target.utimes(e.path, e.mtimeMs);
-  await applyDiff(target, await openArchive(store, "d.zip"));
-  assert.deepEqual(await collect(target.readStream("edited.bin")), edited);
-  assert.deepEqual(await collect(target.readStream("rewritten.bin")), rewritten);
 });
 
 test("with a content cache, files read to index are not read again to archive", async () => {

@@ -46,16 +46,16 @@ adapterConformance("NodeFs", {
   },
 });
 
-// The same contract with synchronous metadata calls, reads and writes, as the CLI uses them.
-adapterConformance("NodeFs (syncMetadata, syncReads, syncWrites)", {
+// The same contract with synchronous system calls, as the CLI uses them.
+adapterConformance("NodeFs (sync)", {
   make: async () => {
     const { root, outside, cleanup } = await fresh();
-    return { fs: new NodeFs(root, { syncMetadata: true, syncReads: true, syncWrites: true }), outside, cleanup };
+    return { fs: new NodeFs(root, { sync: true }), outside, cleanup };
   },
   makeReadOnly: async (tree) => {
     const { root, cleanup } = await fresh();
     await build(new NodeFs(root), tree);
-    return { fs: new NodeFs(root, { readOnly: true, syncMetadata: true, syncReads: true, syncWrites: true }), cleanup };
+    return { fs: new NodeFs(root, { readOnly: true, sync: true }), cleanup };
   },
 });
 
@@ -82,7 +82,7 @@ test("NodeFs: transient streams read into memory lent again to the next one; ord
     const data = randomBytes(rng(5), 600_000);
     await writeFile(join(root, "a"), data);
     await writeFile(join(root, "b"), data.subarray(0, 1000));
-    for (const options of [{}, { syncReads: true }]) {
+    for (const options of [{}, { sync: true }]) {
       const fs = new NodeFs(root, options);
       const memory = async (path: string, transient: boolean) => {
         const buffers: ArrayBufferLike[] = [];
@@ -169,7 +169,7 @@ test("NodeFs: writeFile from a stream of many small and some large chunks, in a 
         at += n;
       }
     }
-    for (const options of [{}, { syncReads: true, syncMetadata: true }]) {
+    for (const options of [{}, { sync: true }]) {
       const fs = new NodeFs(root, options);
       await fs.writeFile("out.bin", source());
       assert.deepEqual(new Uint8Array(await readFile(join(root, "out.bin"))), whole);

@@ -77,7 +77,7 @@ test("progress reports every phase; onError skips a failing file or aborts; a si
     onProgress: (p) => seen.push(p),
     onError: (e, path) => {
       skipped.push(`${e.code} ${path}`);
-      return "continue";
+      return "skip";
     },
   });
   assert.deepEqual(skipped, ["IO d/f3"]);
@@ -87,6 +87,8 @@ test("progress reports every phase; onError skips a failing file or aborts; a si
   const write = seen.filter((p) => p.phase === "write").at(-1)!;
   assert.equal(write.files, write.totalFiles);
 
+  const older = await repo.backup(broken, { dryRun: true, onError: () => "continue" });
+  assert.equal(older.files, 5, '"continue", the older word for "skip", still skips the path');
   await assert.rejects(repo.backup(broken, { onError: () => "abort" }), (e) => isIbtError(e, "IO"));
   await assert.rejects(repo.backup(broken), (e) => isIbtError(e, "IO"), "by default a failing file aborts");
   const controller = new AbortController();
