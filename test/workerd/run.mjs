@@ -39,6 +39,7 @@ const WRANGLER_CONDITIONS = ["workerd", "worker", "browser"];
 const WORKERS = [
   { name: "suite", entry: "suite.worker.ts", conditions: WRANGLER_CONDITIONS, input: (ref) => ({ reference: ref.roundTrip }) },
   { name: "embedded", entry: "embedded.worker.ts", conditions: [], input: () => ({}) },
+  { name: "r2", entry: "r2.worker.ts", conditions: WRANGLER_CONDITIONS, input: () => ({}), options: { r2Buckets: ["BUCKET"] } },
 ];
 
 /** workerd's binary, found as Miniflare finds it (the `workerd` package's main), or why not. */
