@@ -52,16 +52,20 @@ export interface R2StoreOptions {
   partSize?: number;
   /** A label for messages, e.g. the binding's name. */
   name?: string;
+  /** Objects per listing page, 1 to 1000 (R2's most); the binding's own default otherwise. */
+  pageSize?: number;
 }
 
 const MIN_PART = 5 << 20;
 // Large enough that most archives are one put, small enough that a Worker holds it comfortably.
 const DEFAULT_PART = 8 << 20;
+const MAX_PAGE = 1000;
 
 export class R2Store implements Store {
   readonly location: string;
   private readonly prefix: string;
   private readonly partSize: number;
+  private readonly pageSize: number | undefined;
 
   constructor(
     private readonly bucket: R2BucketLike,
@@ -73,6 +77,10 @@ export class R2Store implements Store {
     this.partSize = options.partSize ?? DEFAULT_PART;
     if (!Number.isSafeInteger(this.partSize) || this.partSize < MIN_PART) {
       throw new IbtError("BAD_ARGUMENT", `R2Store: partSize must be at least ${MIN_PART} bytes`);
+    }
+    this.pageSize = options.pageSize;
+    if (this.pageSize !== undefined && !(Number.isSafeInteger(this.pageSize) && this.pageSize >= 1 && this.pageSize <= MAX_PAGE)) {
+      throw new IbtError("BAD_ARGUMENT", `R2Store: pageSize must be an integer from 1 to ${MAX_PAGE}`);
     }
     this.location = `r2:${options.name ?? "bucket"}${prefix ? `/${prefix}` : ""}`;
   }
@@ -86,6 +94,7 @@ export class R2Store implements Store {
     const first = await parts.next();
     const firstPart = first.done ? new Uint8Array(0) : first.value;
     const second = first.done ? first : await parts.next();
+    aborted(options.signal);
     if (second.done) {
       const onlyIf = options.ifAbsent ? new Headers({ "if-none-match": "*" }) : undefined;
       const put = await this.call("put", name, () => this.bucket.put(key, firstPart, onlyIf ? { onlyIf } : {}));
@@ -106,6 +115,7 @@ export class R2Store implements Store {
         part = next.done ? undefined : next.value;
         if (!next.done) next = await parts.next();
       }
+      aborted(options.signal);
       await this.call("complete", name, () => upload.complete(done));
     } catch (e) {
       await upload.abort().catch(() => {});
@@ -125,13 +135,23 @@ export class R2Store implements Store {
       return new Uint8Array(0);
     }
     const key = this.prefix + name;
-    if (offset > 0) {
-      // R2 refuses a range that starts past the end; the contract gives an empty array there.
-      const { size } = await this.stat(name);
-      if (offset >= size) return new Uint8Array(0);
+    if (offset === 0 && options.length === undefined) {
+      const object = await this.call("get", name, () => this.bucket.get(key));
+      if (!object) throw notFound(name, "load");
+      return new Uint8Array(await this.call("get", name, () => object.arrayBuffer()));
     }
-    const range = offset > 0 || options.length !== undefined ? { offset, ...(options.length === undefined ? {} : { length: options.length }) } : undefined;
-    const object = await this.call("get", name, () => this.bucket.get(key, range ? { range } : {}));
+    const range = { offset, ...(options.length === undefined ? {} : { length: options.length }) };
+    let object: R2ObjectBodyLike | null;
+    try {
+      object = await this.bucket.get(key, { range });
+    } catch (e) {
+      // R2 fails a range that starts at or past the end (an empty object's too) where the
+      // contract gives an empty array: only then is the size fetched, to tell that from a fault.
+      const head = await this.call("head", name, () => this.bucket.head(key));
+      if (!head) throw notFound(name, "load");
+      if (offset >= head.size) return new Uint8Array(0);
+      throw this.failure("get", name, e);
+    }
     if (!object) throw notFound(name, "load");
     return new Uint8Array(await this.call("get", name, () => object.arrayBuffer()));
   }
@@ -141,9 +161,14 @@ export class R2Store implements Store {
     aborted(options.signal);
     const object = await this.call("get", name, () => this.bucket.get(this.prefix + name));
     if (!object) throw notFound(name, "loadStream");
-    for await (const chunk of chunksOf(object.body)) {
-      aborted(options.signal);
-      yield chunk;
+    try {
+      for await (const chunk of chunksOf(object.body)) {
+        aborted(options.signal);
+        yield chunk;
+      }
+    } finally {
+      // A reader that stops early releases the body rather than leaving it half read.
+      await object.body.cancel().catch(() => {});
     }
   }
 
@@ -158,7 +183,7 @@ export class R2Store implements Store {
     let cursor: string | undefined;
     do {
       aborted(options.signal);
-      const page = await this.call("list", prefix || "(all)", () => this.bucket.list({ prefix: this.prefix + prefix, ...(cursor ? { cursor } : {}) }));
+      const page = await this.call("list", prefix || "(all)", () => this.bucket.list({ prefix: this.prefix + prefix, ...(this.pageSize ? { limit: this.pageSize } : {}), ...(cursor ? { cursor } : {}) }));
       for (const object of page.objects) yield { name: object.key.slice(this.prefix.length), size: object.size };
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
@@ -175,10 +200,14 @@ export class R2Store implements Store {
     try {
       return await run();
     } catch (e) {
-      if (e instanceof IbtError) throw e;
-      const why = e instanceof Error ? e.message : String(e);
-      throw new IbtError("IO", `R2 ${what} ${name} in ${this.location}: ${why}`, { path: name, cause: e });
+      throw this.failure(what, name, e);
     }
+  }
+
+  private failure(what: string, name: string, e: unknown): IbtError {
+    if (e instanceof IbtError) return e;
+    const why = e instanceof Error ? e.message : String(e);
+    return new IbtError("IO", `R2 ${what} ${name} in ${this.location}: ${why}`, { path: name, cause: e });
   }
 }
 

@@ -32,13 +32,25 @@ const COMPATIBILITY_DATE = "2025-09-01";
 const WRANGLER_CONDITIONS = ["workerd", "worker", "browser"];
 
 /**
- * The test Workers: each a bundle of `entry` with the package resolved under `conditions`, and
- * any extra Miniflare worker options (bindings) in `options`. `input` is what its POST /run gets.
+ * The Workers: each a bundle of `entry` (relative to this folder) with the package resolved under
+ * `conditions`, and any extra Miniflare worker options (bindings) in `options`. A test Worker has
+ * `input`, what its POST /run gets, and the harness's REPORT and FIXTURES bindings; a Worker
+ * without it is only served, for test Workers to call through a service binding.
  * "embedded" is bundled without the workerd condition, as a bundler that does not know it would.
+ * "example" is examples/worker as a user deploys it; its bucket is the example test's BUCKET too.
  */
 const WORKERS = [
   { name: "suite", entry: "suite.worker.ts", conditions: WRANGLER_CONDITIONS, input: (ref) => ({ reference: ref.roundTrip }) },
   { name: "embedded", entry: "embedded.worker.ts", conditions: [], input: () => ({}) },
+  { name: "r2", entry: "r2.worker.ts", conditions: WRANGLER_CONDITIONS, input: () => ({}), options: { r2Buckets: ["BUCKET"] } },
+  { name: "example", entry: "../../examples/worker/worker.ts", conditions: WRANGLER_CONDITIONS, options: { r2Buckets: { BACKUPS: "example-backups" } } },
+  {
+    name: "example-test",
+    entry: "example.worker.ts",
+    conditions: WRANGLER_CONDITIONS,
+    input: () => ({}),
+    options: { r2Buckets: { BUCKET: "example-backups" }, serviceBindings: { EXAMPLE: "example" } },
+  },
 ];
 
 /** workerd's binary, found as Miniflare finds it (the `workerd` package's main), or why not. */
@@ -110,7 +122,7 @@ async function main() {
     };
     const report = async (request) => {
       const r = await request.json();
-      if (r.status === "pass") console.log(`✔ ${r.name}`);
+      if (r.status === "pass") console.log(`✔ ${r.name} (${Math.round(r.ms)} ms)`);
       else if (r.status === "skip") console.log(`﹣ ${r.name} # SKIP ${r.detail}`);
       else console.log(`✖ ${r.name}\n${indent(r.detail)}`);
       for (const d of r.diagnostics) console.log(`  ℹ ${d}`);
@@ -139,13 +151,13 @@ async function main() {
           { type: "ESModule", path: "/worker/worker.js", contents: bundle.outputFiles[0].text },
           { type: "CompiledWasm", path: "/worker/engine.wasm", contents: wasm },
         ],
-        serviceBindings: { REPORT: report, FIXTURES: fixtures },
         ...w.options,
+        ...(w.input ? { serviceBindings: { ...w.options?.serviceBindings, REPORT: report, FIXTURES: fixtures } } : {}),
       });
     }
     mf = new Miniflare({ host: "127.0.0.1", port: 0, workers });
     await mf.ready;
-    for (const w of WORKERS) {
+    for (const w of WORKERS.filter((w) => w.input)) {
       const worker = await mf.getWorker(w.name);
       const response = await worker.fetch("http://worker/run", { method: "POST", body: JSON.stringify(w.input(reference)) });
       if (!response.ok) throw new Error(`Worker ${w.name}: HTTP ${response.status}: ${await response.text()}`);
