@@ -20,9 +20,9 @@ export { BUCKET, KEY };
 /** Part size of the repository tests' S3 stores, and the server's multipart minimum. */
 export const TEST_PART_SIZE = 64 * 1024;
 
-/** Starts a strict server for the repository tests: small parts allowed, the bucket made. */
-export function startRepoS3Server(): Promise<S3TestServer> {
-  return startS3Server({ credentials: [KEY], buckets: [BUCKET], minPartSize: TEST_PART_SIZE });
+/** Starts a strict server for the repository tests: parts down to `minPartSize` allowed, the bucket made. */
+export function startRepoS3Server(minPartSize = TEST_PART_SIZE): Promise<S3TestServer> {
+  return startS3Server({ credentials: [KEY], buckets: [BUCKET], minPartSize });
 }
 
 /** An S3Store on `server` under `prefix`, with small parts and millisecond retries; `more` wins. */
@@ -42,8 +42,8 @@ export function repoStoreOn(server: S3TestServer, prefix: string, more: Partial<
 }
 
 /** Starts a server that the current test closes when it ends. */
-export async function serverForThisTest(): Promise<S3TestServer> {
-  const server = await startRepoS3Server();
+export async function serverForThisTest(minPartSize?: number): Promise<S3TestServer> {
+  const server = await startRepoS3Server(minPartSize);
   after(() => server.close());
   return server;
 }
