@@ -2,7 +2,7 @@
  * What the repository tests share: the stores a repository lives in and the adapters its source
  * and target trees are on (each test file takes factories, so the fault-injection suite can hand
  * in its own, and an S3 or R2 store joins every repository test by joining STORES and
- * REPO_CASES), a seeded random tree and random changes made through the FsAdapter API (so the
+ * REPO_CASES: S3_STORES and S3_REPO_CASES are S3Store against a strict server each test starts), a seeded random tree and random changes made through the FsAdapter API (so the
  * same script runs on every adapter), and a tree's identity.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import { DirIndex, FsStore, MemoryFs, MemoryStore, joinPath, parentPath, type Fs
 import type { StoreFactory } from "./store-conformance.js";
 import { NodeFs } from "../../src/node/index.js";
 import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
+import { s3StoreFactory } from "./s3-repo-kit.js";
 
 /** A factory of fresh, empty, writable adapters. */
 export interface AdapterFactory {
@@ -39,8 +40,11 @@ export const memoryStoreFactory: StoreFactory = { name: "MemoryStore", make: asy
 export const fsStoreMemoryFactory: StoreFactory = { name: "FsStore(MemoryFs)", make: async () => new FsStore(new MemoryFs()) };
 export const fsStoreNodeFactory: StoreFactory = { name: "FsStore(NodeFs)", make: async () => new FsStore(await nodeFactory.make()) };
 
+/** S3Store against the strict S3 test server, one server per test. */
+export const S3_STORES: StoreFactory[] = [s3StoreFactory];
+
 /** Every store a repository is tested on. */
-export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory];
+export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory, ...S3_STORES];
 
 /** A repository's store with the adapter its trees are on: what a repository test runs once per. */
 export interface RepoCase {
@@ -49,10 +53,13 @@ export interface RepoCase {
   trees: AdapterFactory;
 }
 
+export const S3_REPO_CASES: RepoCase[] = [{ name: "S3Store(strict server)", store: s3StoreFactory, trees: memoryFactory }];
+
 export const REPO_CASES: RepoCase[] = [
   { name: "MemoryStore", store: memoryStoreFactory, trees: memoryFactory },
   { name: "FsStore(MemoryFs)", store: fsStoreMemoryFactory, trees: memoryFactory },
   { name: "FsStore(NodeFs)", store: fsStoreNodeFactory, trees: nodeFactory },
+  ...S3_REPO_CASES,
 ];
 
 /** The identity of what a tree holds: types, paths, sizes, modes, mtimes, content, link targets. */

@@ -12,9 +12,11 @@
  * encoding than S3's fails here, as it would against S3.
  *
  * Only header authentication is accepted. Presigned URLs are refused (403) rather than half
- * checked, and streaming (`aws-chunked`) payload signatures are refused as not implemented.
+ * checked, and a streaming (`aws-chunked`, STREAMING-AWS4-HMAC-SHA256-PAYLOAD) body has each
+ * chunk's signature checked against the one before it, from the seed signature on, and is
+ * decoded (`decodeStreamingBody`); other streaming kinds are refused as not implemented.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { S3Error } from "./s3-xml.js";
@@ -126,10 +128,11 @@ export async function verifySignature(
   if (payloadHash === undefined) {
     throw new S3Error(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
   }
-  if (payloadHash.startsWith("STREAMING-")) {
-    throw new S3Error(501, "NotImplemented", "Streaming (aws-chunked) payload signing is not supported by this test server");
+  const streaming = payloadHash === STREAMING;
+  if (payloadHash.startsWith("STREAMING-") && !streaming) {
+    throw new S3Error(501, "NotImplemented", `Streaming payload signing ${payloadHash} is not supported by this test server`);
   }
-  if (payloadHash !== "UNSIGNED-PAYLOAD" && !/^[0-9a-f]{64}$/.test(payloadHash)) {
+  if (!streaming && payloadHash !== "UNSIGNED-PAYLOAD" && !/^[0-9a-f]{64}$/.test(payloadHash)) {
     throw new S3Error(400, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256 hex digest");
   }
 
@@ -160,7 +163,9 @@ export async function verifySignature(
     );
   }
 
-  if (payloadHash !== "UNSIGNED-PAYLOAD") {
+  if (streaming) {
+    request.body = decodeStreamingBody(request, credential, amzDate!, `${scopeDate}/${region}/s3/aws4_request`, signature!);
+  } else if (payloadHash !== "UNSIGNED-PAYLOAD") {
     const actual = request.body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(request.body).digest("hex");
     if (actual !== payloadHash) {
       throw new S3Error(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", {
@@ -170,6 +175,45 @@ export async function verifySignature(
     }
   }
   return credential;
+}
+
+const STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+
+/**
+ * The payload of an aws-chunked body: chunks of `HEX;chunk-signature=SIG\r\nDATA\r\n`, ending
+ * with an empty one, each signed over the previous signature and its data's SHA-256; its length
+ * must be x-amz-decoded-content-length.
+ */
+function decodeStreamingBody(request: ReceivedRequest, credential: S3Credential, amzDate: string, scope: string, seed: string): Uint8Array {
+  const bad = (why: string) => new S3Error(400, "InvalidChunkSizeError", `aws-chunked body: ${why}`);
+  const [date, region] = scope.split("/");
+  let key: Buffer | string = "AWS4" + credential.secretAccessKey;
+  for (const part of [date!, region!, "s3", "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
+  const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length);
+  const out: Buffer[] = [];
+  let previous = seed;
+  for (let at = 0; ; ) {
+    const eol = body.indexOf("\r\n", at);
+    if (eol < 0) throw bad("a chunk header without its line end");
+    const head = /^([0-9a-fA-F]+);chunk-signature=([0-9a-f]{64})$/.exec(body.subarray(at, eol).toString("latin1"));
+    if (!head) throw bad("a malformed chunk header");
+    const size = parseInt(head[1]!, 16);
+    const data = body.subarray(eol + 2, eol + 2 + size);
+    if (data.length !== size || body.subarray(eol + 2 + size, eol + 4 + size).toString("latin1") !== "\r\n") throw bad("a chunk shorter than its size");
+    const toSign = ["AWS4-HMAC-SHA256-PAYLOAD", amzDate, scope, previous, EMPTY_SHA256, createHash("sha256").update(data).digest("hex")].join("\n");
+    const expected = createHmac("sha256", key).update(toSign).digest("hex");
+    if (expected !== head[2]) throw new S3Error(403, "SignatureDoesNotMatch", "The chunk signature we calculated does not match the signature you provided.");
+    previous = expected;
+    at = eol + 4 + size;
+    if (size === 0) {
+      if (at !== body.length) throw bad("bytes after the final chunk");
+      break;
+    }
+    out.push(data);
+  }
+  const decoded = Buffer.concat(out);
+  if (String(decoded.length) !== header(request, "x-amz-decoded-content-length")) throw bad("x-amz-decoded-content-length does not match");
+  return decoded;
 }
 
 async function expectedSignature(

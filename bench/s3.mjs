@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * bench/s3.mjs: backup and restore over S3 on loopback, beside the same on a local folder and
+ * beside restic's S3 backend. Not a test: it prints numbers.
+ *
+ * A seeded tree (BENCH_S3_MIB, default 80 MiB: text files that deflate well and random binaries
+ * that do not) is backed up and restored by ibt, each run in a child process so its peak memory
+ * is its own, to (a) the strict S3 test server (test/support/s3-server.ts, signatures checked,
+ * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
+ * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
+ * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
+ * several part sizes. Needs the test build (dist/test) for the server.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const KEY = { accessKeyId: "AKIDBENCHSTORE", secretAccessKey: "bench-secret-key" };
+const BUCKET = "bench";
+const MiB = 1024 * 1024;
+
+/** One ibt backup or restore, timed, in this (child) process: prints {ms, rssMiB}. */
+async function child([op, kind, location, dir, part]) {
+  const { Repository, FsStore } = await import(path.join(ROOT, "dist/src/index.js"));
+  const { NodeFs, nodeRepositoryOptions } = await import(path.join(ROOT, "dist/src/node/index.js"));
+  const { S3Store } = await import(path.join(ROOT, "dist/src/store/index.js"));
+  const store = kind === "s3"
+    ? new S3Store({ endpoint: location.split("|")[0], bucket: BUCKET, prefix: location.split("|")[1], credentials: KEY, partSize: Number(part) })
+    : new FsStore(new NodeFs(location));
+  const started = performance.now();
+  const repo = await Repository.openOrInit(store, nodeRepositoryOptions());
+  if (op === "backup") await repo.backup(new NodeFs(dir));
+  else await repo.restore((await repo.snapshots()).at(-1).id, new NodeFs(dir));
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ ms, rssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+}
+
+function runChild(args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", ...args]);
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`child ${args[0]} ${args[1]}: ${err}`))));
+  });
+}
+
+function runRestic(args, env) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const p = spawn("restic", args, { env });
+    let err = "";
+    p.stderr.on("data", (d) => (err += d));
+    p.stdout.resume();
+    p.on("exit", (code) => resolve({ ms: performance.now() - started, ok: code === 0, err }));
+    p.on("error", (e) => resolve({ ms: 0, ok: false, err: String(e) }));
+  });
+}
+
+/** A seeded tree of about `mib` MiB: three quarters text in many files, a quarter random binaries. */
+function generate(dir, mib) {
+  let x = 42;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const words = ["backup", "delta", "tree", "file", "index", "change", "the", "of", "and", "data", "\n"];
+  let total = 0;
+  const goal = mib * MiB;
+  for (let i = 0; total < goal; i++) {
+    const sub = path.join(dir, `d${i % 20}`, `e${i % 7}`);
+    fs.mkdirSync(sub, { recursive: true });
+    let body;
+    if (i % 40 === 39) {
+      body = Buffer.alloc(2 * MiB + Math.floor(next() * 2 * MiB));
+      for (let k = 0; k + 4 <= body.length; k += 4) body.writeUInt32LE((next() * 2 ** 32) >>> 0, k);
+    } else {
+      const n = 10_000 + Math.floor(next() * 300_000);
+      const parts = [];
+      let len = 0;
+      while (len < n) {
+        const w = words[Math.floor(next() * words.length)] + " ";
+        parts.push(w);
+        len += w.length;
+      }
+      body = Buffer.from(parts.join(""));
+    }
+    fs.writeFileSync(path.join(sub, `f${i}`), body);
+    total += body.length;
+  }
+  return total;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const { startS3Server } = await import(path.join(ROOT, "dist/test/support/s3-server.js"));
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const mib = Number(process.env.BENCH_S3_MIB ?? 80);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "ibt-bench-s3-"));
+  const server = await startS3Server({ credentials: [KEY], buckets: [BUCKET] });
+  try {
+    const src = path.join(work, "src");
+    const bytes = generate(src, mib);
+    console.log(`tree: ${(bytes / MiB).toFixed(1)} MiB; S3 server ${server.endpoint}; ${runs} runs each`);
+    const results = {};
+    const record = (name, r) => (results[name] ??= []).push(r);
+    const fresh = (name) => fs.mkdtempSync(path.join(work, name + "-"));
+    const part = 16 * MiB;
+    for (let run = 0; run < runs; run++) {
+      const folder = fresh("repo");
+      const prefix = `ibt-${run}`;
+      record("ibt folder backup", await runChild(["backup", "folder", folder, src, part]));
+      record("ibt S3 backup", await runChild(["backup", "s3", `${server.endpoint}|${prefix}`, src, part]));
+      record("ibt folder restore", await runChild(["restore", "folder", folder, fresh("out"), part]));
+      record("ibt S3 restore", await runChild(["restore", "s3", `${server.endpoint}|${prefix}`, fresh("out"), part]));
+    }
+    // Peak memory against part size (backups to S3).
+    const memory = [];
+    for (const mibPart of [5, 16, 64]) {
+      const r = await runChild(["backup", "s3", `${server.endpoint}|mem-${mibPart}`, src, mibPart * MiB]);
+      memory.push({ partMiB: mibPart, rssMiB: r.rssMiB });
+    }
+    // restic against the same server.
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey, RESTIC_PASSWORD: "bench", RESTIC_CACHE_DIR: path.join(work, "restic-cache") };
+    let resticNote = "";
+    for (let run = 0; run < runs && !resticNote; run++) {
+      const repo = ["-r", `s3:${server.endpoint}/${BUCKET}/restic-${run}`, "-o", "s3.region=us-east-1"];
+      const init = await runRestic([...repo, "init"], env);
+      if (!init.ok) {
+        const refused = server.log.filter((e) => e.status >= 400).at(-1);
+        resticNote = `restic init failed against the strict server (last refusal: ${refused ? `${refused.op} ${refused.status} ${refused.error}` : "none"}): ${init.err.trim().split("\n").at(-1)}`;
+        break;
+      }
+      const b = await runRestic([...repo, "backup", "--no-cache", src], env);
+      const out = fresh("restic-out");
+      const r = await runRestic([...repo, "restore", "latest", "--no-cache", "--target", out], env);
+      if (!b.ok || !r.ok) resticNote = `restic failed: ${(b.err + r.err).trim().split("\n").at(-1)}`;
+      else {
+        record("restic S3 backup", { ms: b.ms });
+        record("restic S3 restore", { ms: r.ms });
+      }
+    }
+    const m = (name) => (results[name] ? median(results[name].map((r) => r.ms)) : NaN);
+    for (const name of Object.keys(results)) console.log(`${name.padEnd(20)} ${(m(name) / 1000).toFixed(2)} s  (runs: ${results[name].map((r) => (r.ms / 1000).toFixed(2)).join(", ")})${results[name][0].rssMiB ? `  peak RSS ${median(results[name].map((r) => r.rssMiB)).toFixed(0)} MiB` : ""}`);
+    for (const op of ["backup", "restore"]) {
+      console.log(`${op}: ibt S3 / ibt folder = ${(m(`ibt S3 ${op}`) / m(`ibt folder ${op}`)).toFixed(2)} (goal <= 1.2); ibt S3 / restic S3 = ${(m(`ibt S3 ${op}`) / m(`restic S3 ${op}`)).toFixed(2)} (goal <= 1.0)`);
+    }
+    console.log(`peak RSS of an ibt backup to S3 by part size (2 parts in flight): ${memory.map((x) => `${x.partMiB} MiB parts: ${x.rssMiB.toFixed(0)} MiB`).join("; ")}`);
+    if (resticNote) console.log(resticNote);
+  } finally {
+    await server.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === "--child") await child(process.argv.slice(3));
+else await main();
