@@ -295,11 +295,9 @@ async function openWithPassword(): Promise<void> {
   ui.password.value = "";
   ui.confirm.value = "";
   const state = repo;
-  if (state === "none") {
-    if (password === "") return showError(formError("A password is needed", "Type a password to create the repository with."));
-    if (password !== again) return showError(formError("The passwords do not match", "Type the same password in both fields."));
-  }
   await busy(state === "none" ? "Creating the encrypted repository" : "Opening the repository", async () => {
+    if (state === "none" && password === "") throw formError("A password is needed", "Type a password to create the repository with.");
+    if (state === "none" && password !== again) throw formError("The passwords do not match", "Type the same password in both fields; nothing was created.");
     const request: Request = state === "none" ? { op: "create", password } : state === "plain" ? { op: "unlock" } : { op: "unlock", password };
     const snapshots = await worker.call(request, state === "none" ? "Creating the repository" : "Opening the repository");
     showRepository("unlocked");

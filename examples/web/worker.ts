@@ -193,8 +193,16 @@ async function innerStore(target: Target): Promise<Store> {
     prefix,
     region: region || "us-east-1",
     credentials: sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey },
+    fetch: uncachedFetch,
   });
 }
+
+/**
+ * fetch past the browser's HTTP cache. A cache holding part of an object rewrites a later ranged
+ * GET of it (another Range, an If-Range added) after the request was signed, and the bucket then
+ * refuses the signature; and an object store's answers are never worth caching here anyway.
+ */
+const uncachedFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => fetch(input, { ...init, cache: "no-store" });
 
 async function hasObject(store: Store, name: string): Promise<boolean> {
   try {

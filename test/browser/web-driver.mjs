@@ -62,6 +62,12 @@ export async function openWebPage(executablePath, downloads) {
     progressSeen: () => page.evaluate(() => window.ibtProgressSeen),
     status: () => page.textContent("#status"),
 
+    /** Reloads the page and waits until it has opened its repository again. */
+    async reload() {
+      await page.reload();
+      await page.waitForFunction(() => Number(document.body.dataset.done ?? 0) > 0, undefined, { timeout: 120_000 });
+    },
+
     /** What the page says is open: "none", "encrypted", "plain", "unlocked" (or "" while connecting). */
     repoState: () => page.evaluate(() => document.body.dataset.repo),
 
