@@ -54,6 +54,8 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     await web.createRepository(PASSWORD);
     assert.equal(await web.shownError(), undefined);
     assert.equal(await web.repoState(), "unlocked");
+    assert.equal(await page.isVisible("#password-form"), false, "no password asked once open");
+    assert.equal(await page.isVisible("#s3-settings"), false, "bucket settings only for a bucket");
     await web.backUp(v1);
     assert.equal(await web.shownError(), undefined);
     // Progress reached the page from the worker while it worked: phase, files, bytes and rate.
