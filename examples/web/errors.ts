@@ -6,9 +6,17 @@
  * IbtError. The page rebuilds the IbtError and `explain` turns each reason into a headline and a
  * sentence on what to do next, with the library's code and message kept at the end for anyone
  * who reports a bug.
+ *
+ * A wrong password, credentials a bucket refuses and a bucket that cannot be reached (wrong
+ * endpoint, or a CORS policy that does not allow this page) are the failures people meet first
+ * with a bucket, so each has its own words. A network failure reaches the worker as a TypeError
+ * from fetch in the cause chain; browsers say nothing more, because CORS hides the reason.
  */
 import { IbtError, type ErrorCode } from "../../src/index.js";
 import type { Reason, WireError } from "./protocol.js";
+
+/** The `caller` of the worker's error for a request that needs an unlocked repository. */
+export const NEEDS_UNLOCK = "web:unlock";
 
 export interface Explained {
   title: string;
@@ -44,6 +52,29 @@ export function explain(wire: WireError, action: string): Explained {
         title: "The folder changed while it was read",
         detail: `A file changed after the folder was chosen${where}, so this backup was stopped and nothing was saved. Choose the folder again once nothing is writing to it, then back up. [${technical}]`,
       };
+    case "password":
+      return {
+        reason: wire.reason,
+        code: wire.code,
+        title: "Wrong password",
+        detail: `This password does not open the repository. Check it (and the keyboard layout and Caps Lock) and try again; without the right password the backups cannot be read. [${technical}]`,
+      };
+    case "unlock":
+      return { reason: wire.reason, code: wire.code, title: "The repository is locked", detail: `Enter the repository's password first. [${technical}]` };
+    case "credentials":
+      return {
+        reason: wire.reason,
+        code: wire.code,
+        title: "The bucket refused the credentials",
+        detail: `Check the access key id, the secret access key, the region, and that the key may use this bucket and prefix. [${technical}]`,
+      };
+    case "unreachable":
+      return {
+        reason: wire.reason,
+        code: wire.code,
+        title: "The bucket could not be reached",
+        detail: `Check the endpoint and the bucket name, and that the bucket's CORS policy allows this page (shown under "CORS policy the bucket needs"); the browser does not tell a page which of these failed. [${technical}]`,
+      };
     default:
       return { reason: wire.reason, code: wire.code, title: `${action} failed`, detail: technical };
   }
@@ -75,6 +106,12 @@ export function reasonOf(e: unknown): Reason {
     if (cause instanceof IbtError) {
       if (cause.code === "READ_ONLY") return "permission";
       if (cause.code === "CHANGED") return "changed";
+      if (cause.code === "WRONG_PASSWORD") return "password";
+      if (cause.code === "DENIED") return "credentials";
+      if (cause.caller === NEEDS_UNLOCK) return "unlock";
+    } else if (name === "TypeError" && depth > 0) {
+      // fetch's own failure under a library error: no answer from the server at all.
+      return "unreachable";
     }
     cause = (cause as { cause?: unknown }).cause;
   }

@@ -7,6 +7,12 @@
  * it the folder's `File` list. Restoring into a folder needs the picker with `mode: "readwrite"`,
  * so that button exists only where the picker does; a ZIP download works everywhere.
  *
+ * The repository is chosen first (settings.ts: this browser's storage or an S3-compatible
+ * bucket), then opened with its password, or created with one typed twice: new repositories are
+ * encrypted. The password goes to the worker with that one request and is cleared from the form;
+ * the page keeps it nowhere. `dataset.repo` says what is open: "none" (nothing there yet),
+ * "encrypted" or "plain" (found, still locked), "unlocked".
+ *
  * One operation runs at a time: every action button is disabled while the worker is busy, and
  * `document.body.dataset.state` says "busy" or "idle", and `dataset.done` counts finished
  * operations (what the end-to-end test waits on).
@@ -14,7 +20,8 @@
 import type { Progress, Snapshot } from "../../src/index.js";
 import * as fmt from "./format.js";
 import { explain, explainPicker, type Explained } from "./errors.js";
-import type { FromWorker, Request, Results, SourceSpec, ToWorker } from "./protocol.js";
+import type { Found, FromWorker, Request, Results, SourceSpec, Target, ToWorker } from "./protocol.js";
+import { corsPolicy, forget, remember, rememberedSettings, type Settings } from "./settings.js";
 
 interface DirectoryPicker {
   showDirectoryPicker?(options?: { id?: string; mode?: "read" | "readwrite" }): Promise<FileSystemDirectoryHandle>;
@@ -39,6 +46,25 @@ const ui = {
   erase: $<HTMLButtonElement>("erase"),
   status: $<HTMLParagraphElement>("status"),
   storage: $<HTMLParagraphElement>("storage"),
+  s3Form: $<HTMLFormElement>("s3-settings"),
+  s3: {
+    endpoint: $<HTMLInputElement>("s3-endpoint"),
+    bucket: $<HTMLInputElement>("s3-bucket"),
+    prefix: $<HTMLInputElement>("s3-prefix"),
+    region: $<HTMLInputElement>("s3-region"),
+    accessKeyId: $<HTMLInputElement>("s3-access-key"),
+    secretAccessKey: $<HTMLInputElement>("s3-secret-key"),
+  },
+  remember: $<HTMLInputElement>("s3-remember"),
+  cors: $<HTMLPreElement>("cors-policy"),
+  repoInfo: $<HTMLParagraphElement>("repo-info"),
+  passwordForm: $<HTMLFormElement>("password-form"),
+  password: $<HTMLInputElement>("password"),
+  confirm: $<HTMLInputElement>("password-confirm"),
+  confirmLabel: $<HTMLLabelElement>("confirm-label"),
+  passwordNote: $<HTMLParagraphElement>("password-note"),
+  unlock: $<HTMLButtonElement>("unlock"),
+  lock: $<HTMLButtonElement>("lock"),
 };
 
 /** The worker, as promises: one per request, progress through a callback. */
@@ -77,6 +103,12 @@ class BackupWorker {
 const worker = new BackupWorker();
 let source: SourceSpec | undefined;
 let done = 0;
+/** What the worker found at the chosen place, and whether it is unlocked. */
+let repo: Found | "unlocked" | undefined;
+/** What is stored at the chosen place, locked or not: what Lock goes back to. */
+let found: Found | undefined;
+/** Where the repository is, in the worker's words (the bucket's URL). */
+let repoLocation = "";
 
 /** Runs one operation with the buttons disabled, the progress bar live and errors shown. */
 async function busy<T>(label: string, work: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T | undefined> {
@@ -124,7 +156,7 @@ function showProgress(p: Progress): void {
 function setButtons(enabled: boolean): void {
   for (const button of document.querySelectorAll<HTMLButtonElement>("button.action")) button.disabled = !enabled;
   ui.input.disabled = !enabled;
-  ui.backup.disabled = !enabled || source === undefined;
+  ui.backup.disabled = !enabled || source === undefined || repo !== "unlocked";
 }
 
 function showError(e: Explained): void {
@@ -199,11 +231,84 @@ function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-async function refresh(): Promise<void> {
-  await busy("Loading snapshots", async () => {
-    drawSnapshots(await worker.call({ op: "snapshots" }, "Loading snapshots"));
+function settingsOfForm(): Settings {
+  const where = document.querySelector<HTMLInputElement>('input[name="where"]:checked')?.value === "s3" ? "s3" : "opfs";
+  const s3 = Object.fromEntries(Object.entries(ui.s3).map(([k, input]) => [k, input.value.trim()])) as unknown as Settings["s3"];
+  return { where, s3 };
+}
+
+function targetOf(settings: Settings): Target {
+  return settings.where === "opfs" ? { kind: "opfs" } : { kind: "s3", ...settings.s3 };
+}
+
+/** Opens the chosen place: says what is there and asks for the password it needs. */
+async function connect(): Promise<void> {
+  const settings = settingsOfForm();
+  if (settings.where === "s3") {
+    if (ui.remember.checked) remember(settings);
+    else forget();
+  }
+  showRepository(undefined);
+  await busy(settings.where === "s3" ? `Connecting to ${settings.s3.bucket}` : "Opening this browser's repository", async () => {
+    const { found, location } = await worker.call({ op: "connect", target: targetOf(settings) }, "Connecting");
+    showRepository(found, location);
     ui.status.textContent = "";
   });
+}
+
+function showRepository(state: typeof repo, location = repoLocation): void {
+  repo = state;
+  if (state !== "unlocked") found = state;
+  repoLocation = location;
+  document.body.dataset.repo = state ?? "";
+  const where = settingsOfForm().where === "s3" ? `the bucket (${location})` : "this browser's storage";
+  ui.passwordForm.hidden = state === undefined || state === "unlocked";
+  ui.confirmLabel.hidden = state !== "none";
+  ui.confirm.required = state === "none";
+  ui.password.required = state !== "plain";
+  ui.password.closest("label")!.hidden = state === "plain";
+  ui.password.autocomplete = state === "none" ? "new-password" : "current-password";
+  ui.lock.hidden = state !== "unlocked";
+  ui.unlock.textContent = state === "none" ? "Create encrypted repository" : "Open";
+  ui.repoInfo.textContent =
+    state === "none"
+      ? `There is no repository in ${where} yet. Choose a password to create one: new repositories are encrypted, and the password is never stored. Without it the backups cannot be restored.`
+      : state === "encrypted"
+        ? `An encrypted repository in ${where}. Enter its password to open it.`
+        : state === "plain"
+          ? `A repository in ${where} that is not encrypted (it was made without a password). It opens without one.`
+          : state === "unlocked"
+            ? `Open: the repository in ${where}. Click Lock to forget its key until the password is entered again.`
+            : "";
+  ui.passwordNote.textContent = state === "none" ? "Type the password twice. It is used in this browser only, to encrypt everything before it is stored." : "";
+  if (state !== "unlocked") {
+    drawSnapshots([]);
+    ui.empty.textContent = state === "none" || state === undefined ? "No snapshots yet." : "Open the repository to see its snapshots.";
+  }
+  setButtons(document.body.dataset.state !== "busy");
+}
+
+/** Creates or opens the repository with the typed password, then forgets it. */
+async function openWithPassword(): Promise<void> {
+  const password = ui.password.value;
+  const again = ui.confirm.value;
+  ui.password.value = "";
+  ui.confirm.value = "";
+  const state = repo;
+  await busy(state === "none" ? "Creating the encrypted repository" : "Opening the repository", async () => {
+    if (state === "none" && password === "") throw formError("A password is needed", "Type a password to create the repository with.");
+    if (state === "none" && password !== again) throw formError("The passwords do not match", "Type the same password in both fields; nothing was created.");
+    const request: Request = state === "none" ? { op: "create", password } : state === "plain" ? { op: "unlock" } : { op: "unlock", password };
+    const snapshots = await worker.call(request, state === "none" ? "Creating the repository" : "Opening the repository");
+    showRepository("unlocked");
+    if (state === "none") found = "encrypted";
+    drawSnapshots(snapshots);
+    ui.status.textContent = "";
+  });
+}
+
+function formError(title: string, detail: string): Explained {
+  return { title, detail, reason: "other", code: "FORM" };
 }
 
 async function backup(): Promise<void> {
@@ -292,12 +397,48 @@ ui.input.addEventListener("change", () => {
 ui.backup.addEventListener("click", () => void backup());
 ui.errorDismiss.addEventListener("click", hideError);
 ui.erase.addEventListener("click", async () => {
-  if (!confirm("Delete every snapshot stored in this browser?")) return;
+  const where = settingsOfForm().where === "s3" ? "in the bucket, with the repository's keys" : "in this browser";
+  if (!confirm(`Delete every snapshot stored ${where}?`)) return;
   await busy("Deleting snapshots", async () => {
     await worker.call({ op: "erase" }, "Deleting snapshots");
-    drawSnapshots([]);
+    showRepository("none");
     ui.status.textContent = "All snapshots deleted.";
   });
 });
 
-void refresh();
+for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="where"]')) {
+  radio.addEventListener("change", () => {
+    ui.s3Form.hidden = settingsOfForm().where !== "s3";
+    showRepository(undefined);
+    if (settingsOfForm().where === "opfs") void connect();
+  });
+}
+ui.s3Form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void connect();
+});
+ui.remember.addEventListener("change", () => {
+  // Unticking forgets at once; ticking remembers at the next Connect, once the fields are filled.
+  if (!ui.remember.checked) forget();
+});
+ui.passwordForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void openWithPassword();
+});
+ui.lock.addEventListener("click", async () => {
+  await busy("Locking", async () => {
+    await worker.call({ op: "lock" }, "Locking");
+    showRepository(found);
+    ui.status.textContent = "Locked: the key is forgotten until the password is entered again.";
+  });
+});
+
+ui.cors.textContent = corsPolicy(window.location.origin);
+const remembered = rememberedSettings();
+if (remembered) {
+  document.querySelector<HTMLInputElement>(`input[name="where"][value="${remembered.where}"]`)!.checked = true;
+  for (const [k, input] of Object.entries(ui.s3)) input.value = remembered.s3[k as keyof Settings["s3"]];
+  ui.remember.checked = true;
+}
+ui.s3Form.hidden = settingsOfForm().where !== "s3";
+void connect(); // this browser's storage, or the bucket the user asked to remember

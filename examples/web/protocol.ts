@@ -1,7 +1,8 @@
 /**
  * The messages between the page and its backup worker. The page owns the user's gestures
- * (pickers need one) and the DOM; the worker owns the repository in OPFS and every byte of
- * work, so a long backup never blocks the page. Each request carries a number; the worker answers
+ * (pickers need one), the DOM and the connection settings; the worker owns the repository (in
+ * OPFS or in an S3-compatible bucket) and every byte of work, so a long backup never blocks the
+ * page. Each request carries a number; the worker answers
  * with any number of `progress` messages and then exactly one `done` or `error` for it.
  *
  * Requests are numbered by `seq`, not `id`, because `id` names a snapshot in the requests.
@@ -22,7 +23,32 @@ export type SourceSpec =
    */
   | { kind: "files"; name: string; files: File[]; paths: string[] };
 
+/**
+ * Where the repository lives. S3 credentials travel to the worker in memory only; the worker
+ * never writes them anywhere.
+ */
+export type Target =
+  | { kind: "opfs" }
+  | { kind: "s3"; endpoint: string; bucket: string; prefix: string; region: string; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+/**
+ * What the worker found at a target without a password: nothing yet (a password creates an
+ * encrypted repository), an encrypted repository (a password opens it), or an unencrypted one
+ * made before the page encrypted (it opens without one).
+ */
+export type Found = "none" | "encrypted" | "plain";
+
+/**
+ * `connect` makes `target` the worker's repository and says what is there; `create` and `unlock`
+ * take the password, which the worker uses to derive the key and then drops: it keeps only the
+ * opened repository key, in memory, until `lock` or another `connect`. Every other request
+ * works on the unlocked repository and fails with LOCKED before one is.
+ */
 export type Request =
+  | { op: "connect"; target: Target }
+  | { op: "create"; password: string }
+  | { op: "unlock"; password?: string }
+  | { op: "lock" }
   | { op: "snapshots" }
   | { op: "backup"; source: SourceSpec }
   | { op: "archive"; id: string }
@@ -32,6 +58,10 @@ export type Request =
 
 /** What each request resolves to. */
 export interface Results {
+  connect: { found: Found; location: string };
+  create: Snapshot[];
+  unlock: Snapshot[];
+  lock: null;
   snapshots: Snapshot[];
   backup: { snapshot: Snapshot; snapshots: Snapshot[] };
   archive: { blob: Blob; name: string };
@@ -41,7 +71,7 @@ export interface Results {
 }
 
 /** Why an operation failed, in the terms the page explains to people. */
-export type Reason = "permission" | "quota" | "changed" | "other";
+export type Reason = "permission" | "quota" | "changed" | "password" | "unlock" | "credentials" | "unreachable" | "other";
 
 export interface WireError {
   code: ErrorCode | "UNKNOWN";

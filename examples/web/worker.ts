@@ -1,28 +1,48 @@
 /**
- * The backup worker (a module worker): it owns the repository, which lives in the origin
- * private file system under REPO_DIR, and does every piece of work the page asks for, so the
- * page only draws. Requests are handled one at a time, in order: a repository takes a lock for
- * each operation anyway, and a queue turns a double click into a second run rather than a
- * LOCKED error.
+ * The backup worker (a module worker): it owns the repository, in the origin private file system
+ * under REPO_DIR or in an S3-compatible bucket, and does every piece of work the page asks for,
+ * so the page only draws. Requests are handled one at a time, in order: a repository takes a
+ * lock for each operation anyway, and a queue turns a double click into a second run rather than
+ * a LOCKED error.
  *
- * The repository is opened afresh for each request: it holds no state between operations that
- * a reopen would lose, and a fresh open sees what another tab of the same origin wrote.
+ * The password. New repositories are encrypted (EncryptedStore over the chosen store). The
+ * password arrives with `create` or `unlock`, is used once to derive the key that opens the
+ * repository's key object, and is dropped with the request; what stays, in this worker's memory
+ * only, is the opened store (the repository key) until `lock`, another `connect`, or the page
+ * closing. Nothing here writes the password or the S3 credentials to any storage.
  *
- * Stale locks. The repository's own lock is a directory in OPFS, which outlives a tab closed in
- * the middle of a backup, and the core cannot tell a dead writer from a live one. A Web Lock
- * can: the browser releases it when its holder goes away. So every request runs holding the
- * Web Lock WEB_LOCK, and while we hold it no other page of this origin is inside the repository;
- * a repository lock found then was left by a writer that died, and `isAlive` says so. Browsers
- * without Web Locks keep the core's default (every lock presumed live).
+ * The repository is opened afresh (over the kept store) for each request: it holds no state
+ * between operations that a reopen would lose, and a fresh open sees what another tab wrote.
+ *
+ * Stale locks. The repository's own lock outlives a tab closed in the middle of a backup, and
+ * the core cannot tell a dead writer from a live one. In OPFS a Web Lock can: the browser
+ * releases it when its holder goes away. So every request runs holding the Web Lock WEB_LOCK, and
+ * while we hold it no other page of this origin is inside the repository; an OPFS repository
+ * lock found then was left by a writer that died, and `isAlive` says so. A bucket is shared with
+ * other machines, which no Web Lock covers, so there the core's own rule holds (a lock is taken
+ * over only once stale). Browsers without Web Locks keep the core's default everywhere.
  *
  * Progress from the library arrives as often as the library likes; it is forwarded at most
  * every PROGRESS_MS (plus every phase change and the last one before an answer), so a backup of
  * many small files does not flood the page with messages it would only redraw.
  */
-import { FileListFs, FsStore, HandleFs, IbtError, MemoryFs, Repository, type FsAdapter, type Progress, type Snapshot } from "../../src/index.js";
+import {
+  EncryptedStore,
+  FileListFs,
+  FsStore,
+  HandleFs,
+  IbtError,
+  MemoryFs,
+  Repository,
+  S3Store,
+  type FsAdapter,
+  type Progress,
+  type Snapshot,
+  type Store,
+} from "../../src/index.js";
 import { BlobBuilder } from "./blob-builder.js";
-import { toWire } from "./errors.js";
-import type { FromWorker, Request, Results, SourceSpec, ToWorker } from "./protocol.js";
+import { NEEDS_UNLOCK, toWire } from "./errors.js";
+import type { Found, FromWorker, Request, Results, SourceSpec, Target, ToWorker } from "./protocol.js";
 import { zipTree } from "./zip-tree.js";
 
 /** The repository's folder in OPFS. */
@@ -30,6 +50,8 @@ export const REPO_DIR = "ibt-repository";
 /** The Web Lock held by whichever page of this origin is working in the repository. */
 const WEB_LOCK = "ibt-repository";
 const PROGRESS_MS = 100;
+/** The name of an unencrypted repository's configuration object (src/repo/layout.ts). */
+const PLAIN_CONFIG = "ibt-repo.json";
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -56,8 +78,36 @@ async function answer(seq: number, request: Request): Promise<void> {
   }
 }
 
+/** The chosen storage, and once unlocked the store the repository is read through. */
+let connection: { target: Target; inner: Store; found: Found; unlocked?: Store } | undefined;
+
 async function run(request: Request, onProgress: (p: Progress) => void): Promise<Results[keyof Results]> {
   switch (request.op) {
+    case "connect": {
+      const inner = await innerStore(request.target);
+      const found: Found = (await EncryptedStore.isEncrypted(inner)) ? "encrypted" : (await hasObject(inner, PLAIN_CONFIG)) ? "plain" : "none";
+      connection = { target: request.target, inner, found };
+      return { found, location: inner.location };
+    }
+    case "create": {
+      const c = connected();
+      if (c.found !== "none") throw new IbtError("EXISTS", `a repository exists in ${c.inner.location} already`, { caller: "create" });
+      const store = await EncryptedStore.create(c.inner, request.password);
+      const repo = await Repository.init(store, repositoryOptions(c.target));
+      Object.assign(c, { found: "encrypted", unlocked: store });
+      return repo.snapshots();
+    }
+    case "unlock": {
+      const c = connected();
+      if (c.found === "none") throw new IbtError("NOT_FOUND", `no repository in ${c.inner.location} yet`, { caller: "unlock" });
+      const store = c.found === "encrypted" ? await EncryptedStore.open(c.inner, request.password ?? "") : c.inner;
+      const snapshots = await (await Repository.open(store, repositoryOptions(c.target))).snapshots();
+      c.unlocked = store;
+      return snapshots;
+    }
+    case "lock":
+      if (connection) connection.unlocked = undefined;
+      return null;
     case "snapshots":
       return (await repository()).snapshots();
     case "backup": {
@@ -94,20 +144,74 @@ async function run(request: Request, onProgress: (p: Progress) => void): Promise
       return (await repository()).restore(request.id, target, { onProgress });
     }
     case "erase": {
-      const root = await navigator.storage.getDirectory();
-      await root.removeEntry(REPO_DIR, { recursive: true }).catch((e: unknown) => {
-        if ((e as { name?: string }).name !== "NotFoundError") throw e;
-      });
+      const c = connected();
+      await repository(); // only an unlocked repository may be erased
+      if (c.target.kind === "opfs") {
+        const root = await navigator.storage.getDirectory();
+        await root.removeEntry(REPO_DIR, { recursive: true }).catch((e: unknown) => {
+          if ((e as { name?: string }).name !== "NotFoundError") throw e;
+        });
+      } else {
+        // Every object under the prefix, key objects included: the bucket holds nothing of it after.
+        const names: string[] = [];
+        for await (const object of c.inner.list("")) names.push(object.name);
+        for (const name of names) await c.inner.remove(name);
+      }
+      // The OPFS folder is gone with its handle; the next create starts from a fresh one.
+      Object.assign(c, { inner: await innerStore(c.target), found: "none", unlocked: undefined });
       return null;
     }
   }
 }
 
+function connected(): NonNullable<typeof connection> {
+  if (!connection) throw new IbtError("BAD_ARGUMENT", "choose where the repository is first", { caller: NEEDS_UNLOCK });
+  return connection;
+}
+
+/** The unlocked repository; NEEDS_UNLOCK before a password opened it. */
 async function repository(): Promise<Repository> {
-  const root = await navigator.storage.getDirectory();
-  const store = new FsStore(new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true })), `OPFS ${REPO_DIR}`);
-  // Only called while this worker holds WEB_LOCK (see above): no live writer can hold the lock.
-  return Repository.openOrInit(store, navigator.locks ? { isAlive: () => false, owner: { host: "browser" } } : {});
+  const c = connected();
+  if (!c.unlocked) throw new IbtError("BAD_ARGUMENT", "the repository is locked: enter its password first", { caller: NEEDS_UNLOCK });
+  return Repository.open(c.unlocked, repositoryOptions(c.target));
+}
+
+function repositoryOptions(target: Target) {
+  // In OPFS, only called while this worker holds WEB_LOCK (see above): no live writer can hold the lock.
+  return target.kind === "opfs" && navigator.locks ? { isAlive: () => false, owner: { host: "browser" } } : {};
+}
+
+async function innerStore(target: Target): Promise<Store> {
+  if (target.kind === "opfs") {
+    const root = await navigator.storage.getDirectory();
+    return new FsStore(new HandleFs(await root.getDirectoryHandle(REPO_DIR, { create: true })), `OPFS ${REPO_DIR}`);
+  }
+  const { endpoint, bucket, prefix, region, accessKeyId, secretAccessKey, sessionToken } = target;
+  return new S3Store({
+    endpoint,
+    bucket,
+    prefix,
+    region: region || "us-east-1",
+    credentials: sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey },
+    fetch: uncachedFetch,
+  });
+}
+
+/**
+ * fetch past the browser's HTTP cache. A cache holding part of an object rewrites a later ranged
+ * GET of it (another Range, an If-Range added) after the request was signed, and the bucket then
+ * refuses the signature; and an object store's answers are never worth caching here anyway.
+ */
+const uncachedFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => fetch(input, { ...init, cache: "no-store" });
+
+async function hasObject(store: Store, name: string): Promise<boolean> {
+  try {
+    await store.stat(name);
+    return true;
+  } catch (e) {
+    if (e instanceof IbtError && e.code === "NOT_FOUND") return false;
+    throw e;
+  }
 }
 
 async function sourceFs(source: SourceSpec): Promise<FsAdapter> {

@@ -8,6 +8,9 @@
 // folder in OPFS named by `answerPicker(name)` (a real FileSystemDirectoryHandle, writable like a
 // granted picked folder) or, for "deny", with the refusal a browser gives when the user blocks
 // access. It also records every progress line the page shows (`progressSeen`).
+//
+// The page opens this browser's storage when it loads; a test then creates the encrypted
+// repository there (`createRepository`) or chooses a bucket (`useBucket`) first.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -58,6 +61,43 @@ export async function openWebPage(executablePath, downloads) {
     },
     progressSeen: () => page.evaluate(() => window.ibtProgressSeen),
     status: () => page.textContent("#status"),
+
+    /** Reloads the page and waits until it has opened its repository again. */
+    async reload() {
+      await page.reload();
+      await page.waitForFunction(() => Number(document.body.dataset.done ?? 0) > 0, undefined, { timeout: 120_000 });
+    },
+
+    /** What the page says is open: "none", "encrypted", "plain", "unlocked" (or "" while connecting). */
+    repoState: () => page.evaluate(() => document.body.dataset.repo),
+
+    /** Creates the repository at the chosen place with `password` typed twice (`again` if given). */
+    async createRepository(password, again = password) {
+      await page.waitForSelector("#password-confirm", { state: "visible" });
+      await page.fill("#password", password);
+      await page.fill("#password-confirm", again);
+      await finished(() => page.click("#unlock"));
+    },
+
+    /** Opens the encrypted repository at the chosen place with `password`. */
+    async unlock(password) {
+      await page.waitForSelector("#password", { state: "visible" });
+      await page.fill("#password", password);
+      await finished(() => page.click("#unlock"));
+    },
+
+    /** Chooses an S3-compatible bucket (`endpoint`, `bucket`, …) and connects to it. */
+    async useBucket(settings, { remember = false } = {}) {
+      await page.check('input[name="where"][value="s3"]');
+      const fields = { endpoint: "#s3-endpoint", bucket: "#s3-bucket", prefix: "#s3-prefix", region: "#s3-region", accessKeyId: "#s3-access-key", secretAccessKey: "#s3-secret-key" };
+      for (const [name, selector] of Object.entries(fields)) await page.fill(selector, settings[name] ?? "");
+      if (remember) await page.check("#s3-remember");
+      else await page.uncheck("#s3-remember");
+      await finished(() => page.click("#connect"));
+    },
+
+    /** Every localStorage entry of the page's origin, as one string per entry. */
+    localStorageEntries: () => page.evaluate(() => Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`)),
 
     /** Gives the page `folder` through its directory input and backs it up. */
     async backUp(folder) {

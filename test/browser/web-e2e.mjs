@@ -7,7 +7,9 @@
 // folder given as a directory handle, and provokes the failures the page must explain: a file
 // that changed after the folder was picked, a refused permission, and a full storage quota
 // (forced with the DevTools protocol's quota override). A screenshot after the second backup
-// goes to docs/web-page.png, which the README shows. The steps run in order on one page.
+// goes to docs/web-page.png, which the README shows. The steps run in order on one page. The
+// repository is an encrypted one, created with a password as the page asks for; the same page
+// against an S3-compatible bucket is web-s3-e2e.mjs.
 //
 //   npm run test:web      (after npm run build; part of npm run test:browser; IBT_CHROMIUM=/path
 //                         picks the browser, as for the rest of the browser suite)
@@ -25,6 +27,7 @@ import { BIG, V2_CHANGES, assertSameTree, filesOf, makeVersions, readTree, treeS
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SCREENSHOT = join(ROOT, "docs", "web-page.png");
+const PASSWORD = "correct horse battery staple";
 const { path: executablePath, missing = false } = findChromium();
 if (missing && process.env.IBT_REQUIRE_BROWSER === "1") throw new Error(skipLine(missing));
 
@@ -46,6 +49,13 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
   let rows;
   it("starts empty, then lists a full snapshot of v1 and an incremental one of v2", async () => {
     assert.equal(await page.isVisible("#no-snapshots"), true);
+    assert.equal(await web.repoState(), "none");
+    assert.equal(await page.isEnabled("#backup"), false, "no backup before a repository is open");
+    await web.createRepository(PASSWORD);
+    assert.equal(await web.shownError(), undefined);
+    assert.equal(await web.repoState(), "unlocked");
+    assert.equal(await page.isVisible("#password-form"), false, "no password asked once open");
+    assert.equal(await page.isVisible("#s3-settings"), false, "bucket settings only for a bucket");
     await web.backUp(v1);
     assert.equal(await web.shownError(), undefined);
     // Progress reached the page from the worker while it worked: phase, files, bytes and rate.
@@ -163,6 +173,8 @@ describe("the folder-backup web page in headless Chromium", { skip: missing, tim
     assert.equal(await web.shownError(), undefined);
     assert.deepEqual(await web.snapshotRows(), []);
     assert.equal(await page.isVisible("#no-snapshots"), true);
+    assert.equal(await web.repoState(), "none", "erasing removed the keys too: a new password creates a new repository");
+    await web.createRepository(PASSWORD);
     await web.backUp(v2);
     const rowsAfter = await web.snapshotRows();
     assert.deepEqual(rowsAfter.map((r) => r.kind), ["full"]);

@@ -14,18 +14,24 @@
  * Tests get the server's state directly (`objects`, `object`, `uploads`, `putObject`), can add
  * faults (`faults.push(...)`), move its clock (`clockOffsetMs`), and read `log`: one entry per
  * request with its operation, bucket, key, range and final status.
+ *
+ * With `cors` rules (./s3-cors.ts) it also serves browsers: OPTIONS preflights are answered from
+ * the rules without a signature, as S3 answers them, and answers to allowed origins carry the
+ * Access-Control-* headers. Without `cors` an OPTIONS request is refused as before.
  */
 import { once } from "node:events";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { isIP } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type S3Credential, verifySignature } from "./s3-auth.js";
+import { type CorsRule, corsHeaders, preflight } from "./s3-cors.js";
 import { type Fault, FaultList } from "./s3-faults.js";
 import { Bucket, type S3Request, type S3Response, type S3State, type StoredObject, compareKeys, responseOf, singlePartEtag } from "./s3-model.js";
 import { type S3Operation, handlers, operationOf } from "./s3-routes.js";
 import { S3Error, errorDocument } from "./s3-xml.js";
 
 export type { S3Credential } from "./s3-auth.js";
+export type { CorsRule } from "./s3-cors.js";
 export type { Fault, FaultKind, FaultTarget } from "./s3-faults.js";
 export type { S3Operation } from "./s3-routes.js";
 export type { StoredObject } from "./s3-model.js";
@@ -40,9 +46,12 @@ export interface S3ServerOptions {
   minPartSize?: number;
   /** Buckets that exist from the start. */
   buckets?: readonly string[];
+  /** The buckets' CORS configuration (S3's rule shape); none by default, so no browser may call. */
+  cors?: readonly CorsRule[];
 }
 
 export interface S3LogEntry {
+  /** "Unknown" also for a CORS preflight (method OPTIONS), which is no S3 operation. */
   op: S3Operation | "Unknown";
   method: string;
   bucket: string | undefined;
@@ -163,6 +172,20 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3TestSer
 
     let response: S3Response;
     let fault: Fault | undefined;
+    const origin = req.headers.origin;
+    if (method === "OPTIONS" && options.cors !== undefined) {
+      try {
+        response = responseOf(200, preflight(options.cors, req.headers as Record<string, string | undefined>), new Uint8Array(0));
+      } catch (error) {
+        if (!(error instanceof S3Error)) throw error;
+        entry.error = error.code;
+        response = errorResponse(error, requestId);
+      }
+      response.headers["x-amz-request-id"] = requestId;
+      entry.status = response.status;
+      await send(method, res, response, undefined);
+      return;
+    }
     try {
       const target = req.url ?? "/";
       const queryAt = target.indexOf("?");
@@ -200,6 +223,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3TestSer
     }
     response.headers["x-amz-request-id"] = requestId;
     response.headers["x-amz-id-2"] = `s3-test-server/${requestId}`;
+    Object.assign(response.headers, corsHeaders(options.cors, origin, method));
     entry.status = response.status;
     await send(method, res, response, fault);
   }
