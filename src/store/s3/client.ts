@@ -65,6 +65,20 @@ const RETRYABLE_IN_200 = new Set(["InternalError", "SlowDown", "ServiceUnavailab
 /** Uploads are allowed to be this slow before the wait for an answer gives up: a slower link is more likely a stall. */
 const SLOWEST_UPLOAD_BYTES_PER_MS = 64;
 
+/**
+ * A browser's HTTP cache may rewrite a signed ranged GET from what it holds (another Range, an
+ * added If-Range), which breaks the signature; requests bypass it. Runtimes whose Request has no
+ * `cache` option (older workerd) refuse the field, so it is only set where it is accepted.
+ */
+const NO_STORE: RequestInit = (() => {
+  try {
+    new Request("http://127.0.0.1/", { cache: "no-store" });
+    return { cache: "no-store" };
+  } catch {
+    return {};
+  }
+})();
+
 export class S3Client {
   constructor(private readonly o: S3ClientOptions) {}
 
@@ -83,7 +97,7 @@ export class S3Client {
       const firstWaitMs = this.o.timeoutMs + Math.ceil((body?.length ?? 0) / SLOWEST_UPLOAD_BYTES_PER_MS);
       const deadline = new AttemptDeadline(firstWaitMs, this.o.timeoutMs, request.signal);
       try {
-        const init: RequestInit = { method: request.method, headers, signal: deadline.signal };
+        const init: RequestInit = { method: request.method, headers, signal: deadline.signal, ...NO_STORE };
         if (body !== undefined) init.body = body as Uint8Array<ArrayBuffer>;
         response = await deadline.race(this.o.fetch(url, init));
         deadline.progress();
