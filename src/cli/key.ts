@@ -73,7 +73,7 @@ async function listKeys(p: Parsed, store: EncryptedStore): Promise<void> {
 }
 
 function describeKdf(k: KeyInfo): string {
-  return `${k.kdf} ${k.params.memoryKiB >= 1024 ? `${k.params.memoryKiB / 1024} MiB` : `${k.params.memoryKiB} KiB`}, ${k.params.passes} passes`;
+  return `${k.kdf} ${k.params.memoryKiB >= 1024 ? `${k.params.memoryKiB / 1024} MiB` : `${k.params.memoryKiB} KiB`}, ${k.params.passes} pass${k.params.passes === 1 ? "" : "es"}`;
 }
 
 /** The key id for `given`: a whole id, or a prefix of exactly one. */

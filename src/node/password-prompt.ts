@@ -45,8 +45,9 @@ export function promptHidden(question: string, input: NodeJS.ReadStream = proces
         else if (ch >= " ") chars.push(ch);
       }
     };
-    output.write(question);
+    // Echo goes off before the prompt shows, so nothing typed in answer to it is ever echoed.
     tty.setRawMode(true);
+    output.write(question);
     tty.on("data", onData);
     tty.resume();
   });
