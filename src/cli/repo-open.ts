@@ -12,10 +12,10 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join, resolve } from "node:path";
-import { IbtError } from "../errors.js";
+import { IbtError, isIbtError } from "../errors.js";
 import { argon2id } from "../crypto/argon2.js";
 import { EncryptedStore } from "../crypto/encrypted-store.js";
-import { DEFAULT_KDF_PARAMS, type KdfParams, type KeyOptions } from "../crypto/keys.js";
+import { DEFAULT_KDF_PARAMS, KEYS_PREFIX, type KdfParams, type KeyOptions } from "../crypto/keys.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
 import { readPassword } from "../node/password.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
@@ -77,7 +77,9 @@ export async function storeForWriting(location: string): Promise<Store> {
 /**
  * Opens the repository in `inner`, making it first if there is none. `initOnly` (ibt init)
  * refuses an existing one with EXISTS. A store with keys but no repository record (an init cut
- * short after its key was written) is opened with its password and finished.
+ * short after its key was written) is opened with its password and finished. Two first backups
+ * at once may each write a key before either writes the record; the one whose record loses
+ * finds it unreadable under its own key, removes that key and joins the other's repository.
  */
 export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
   const options = nodeRepositoryOptions();
@@ -94,7 +96,16 @@ export async function openOrCreate(p: Parsed, location: string, inner: Store, in
   if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
   const password = await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
   const encrypted = await EncryptedStore.create(inner, password, argon2id, newKeyParams(), keyOptions());
-  return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
+  try {
+    return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
+  } catch (e) {
+    if (!isIbtError(e, "AUTH_FAILED")) throw e;
+    // Another writer made a repository here at the same moment, under a master key of its own,
+    // and its record came first: our key goes, and theirs is opened with the password.
+    await inner.remove(KEYS_PREFIX + encrypted.keyId);
+    const theirs = await EncryptedStore.open(inner, password, argon2id);
+    return { repo: await Repository.open(theirs, options), encrypted: theirs, created: false };
+  }
 }
 
 /** Argon2id parameters for a new key (see the note at the top on the test variable). */

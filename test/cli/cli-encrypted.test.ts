@@ -75,6 +75,24 @@ test("init and a first backup make encrypted repositories; --insecure-no-passwor
   refused(await ibtAsync(["key", "list", join(root, "plain")], plainEnv), "UNSUPPORTED");
 });
 
+test("two first backups at once into one new location leave one encrypted repository, not two keys", async () => {
+  const root = tempDir();
+  const src = sourceTree(root);
+  const env = cliEnv({ IBT_PASSWORD: PASSWORD });
+  for (let round = 0; round < 3; round++) {
+    const repo = join(root, `repo${round}`);
+    const results = await Promise.all([0, 1].map(() => ibtAsync(["backup", src, repo, "--json"], env)));
+    // Each either backs up or, finding the other at work, says LOCKED; neither finds the other's
+    // objects unreadable (two master keys).
+    for (const r of results) if (r.status !== 0) refused(r, "LOCKED");
+    const done = results.filter((r) => r.status === 0).length;
+    assert.ok(done >= 1);
+    assert.equal(readdirSync(join(repo, "keys")).length, 1, "one key: the loser's own went");
+    json(await ibtAsync(["backup", src, repo, "--json"], env));
+    assert.equal(json(await ibtAsync(["snapshots", repo, "--json"], env)).length, done + 1);
+  }
+});
+
 test("the password from each source, in restic's order; a wrong one is WRONG_PASSWORD on one line", async () => {
   const root = tempDir();
   const src = sourceTree(root);
