@@ -36,9 +36,9 @@ export async function existingStore(location: string): Promise<Store> {
   return openStore(location);
 }
 
-/** Opens the encryption layer of the repository at `location`, asking for its password. */
-export async function openEncrypted(p: Parsed, location: string, inner: Store): Promise<EncryptedStore> {
-  const password = await readPassword({ file: value(p, "password-file"), prompt: `enter password for repository ${location}: ` });
+/** Opens the encryption layer of the repository at `location`, asking for its password unless `known`. */
+export async function openEncrypted(p: Parsed, location: string, inner: Store, known?: string): Promise<EncryptedStore> {
+  const password = known ?? (await readPassword({ file: value(p, "password-file"), prompt: `enter password for repository ${location}: ` }));
   const store = await EncryptedStore.open(inner, password, argon2id);
   for (const d of store.damagedKeys) process.stderr.write(`ibt: warning: key object keys/${d.id} is damaged (${d.problem}); another key opened the repository\n`);
   return store;
@@ -77,36 +77,46 @@ export async function storeForWriting(location: string): Promise<Store> {
 /**
  * Opens the repository in `inner`, making it first if there is none. `initOnly` (ibt init)
  * refuses an existing one with EXISTS. A store with keys but no repository record (an init cut
- * short after its key was written) is opened with its password and finished. Two first backups
- * at once may each write a key before either writes the record; the one whose record loses
- * finds it unreadable under its own key, removes that key and joins the other's repository.
+ * short after its key was written) is opened with its password and finished.
+ *
+ * Two first backups at once must not make two master keys: objects written under one would be
+ * unreadable under the other. So a writer that has made its key lists the keys before writing
+ * anything under it, and if it finds another, removes its own and opens the other's (with the
+ * same password, or WRONG_PASSWORD). Listing after writing means at least one of two writers
+ * sees both keys; when both do, both withdraw and try again, a bounded number of times.
  */
 export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
   const options = nodeRepositoryOptions();
-  if (await EncryptedStore.isEncrypted(inner)) {
-    const encrypted = await openEncrypted(p, location, inner);
-    const created = !(await exists(encrypted, CONFIG));
-    if (initOnly && !created) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
-    return { repo: await Repository.openOrInit(encrypted, options), encrypted, created };
-  }
-  if (await exists(inner, CONFIG)) {
-    if (initOnly) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
-    return { repo: await Repository.open(inner, options), created: false };
-  }
-  if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
-  const password = await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
-  const encrypted = await EncryptedStore.create(inner, password, argon2id, newKeyParams(), keyOptions());
-  try {
-    return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
-  } catch (e) {
-    if (!isIbtError(e, "AUTH_FAILED")) throw e;
-    // Another writer made a repository here at the same moment, under a master key of its own,
-    // and its record came first: our key goes, and theirs is opened with the password.
+  let password: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    if (await EncryptedStore.isEncrypted(inner)) {
+      const encrypted = await openEncrypted(p, location, inner, password);
+      const created = !(await exists(encrypted, CONFIG));
+      if (initOnly && !created) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
+      return { repo: await Repository.openOrInit(encrypted, options), encrypted, created };
+    }
+    if (await exists(inner, CONFIG)) {
+      if (initOnly) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
+      return { repo: await Repository.open(inner, options), created: false };
+    }
+    if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
+    password ??= await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
+    let encrypted: EncryptedStore;
+    try {
+      encrypted = await EncryptedStore.create(inner, password, argon2id, newKeyParams(), keyOptions());
+    } catch (e) {
+      // Another writer's key appeared since the check above: open that repository instead.
+      if (isIbtError(e, "EXISTS")) continue;
+      throw e;
+    }
+    const { keys, damaged } = await encrypted.listKeys();
+    if (keys.length + damaged.length === 1) return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
     await inner.remove(KEYS_PREFIX + encrypted.keyId);
-    const theirs = await EncryptedStore.open(inner, password, argon2id);
-    return { repo: await Repository.open(theirs, options), encrypted: theirs, created: false };
+    if (attempt >= MAX_CREATE_ATTEMPTS) throw new IbtError("LOCKED", `another writer is creating a repository at ${location} at the same time; try again`);
   }
 }
+
+const MAX_CREATE_ATTEMPTS = 4;
 
 /** Argon2id parameters for a new key (see the note at the top on the test variable). */
 export function newKeyParams(env: Record<string, string | undefined> = process.env): KdfParams {

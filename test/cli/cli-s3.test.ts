@@ -9,7 +9,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NodeFs } from "../../src/node/index.js";
 import { randomBytes, rng, tempDir } from "../support/helpers.js";
@@ -142,6 +142,7 @@ test("refusals on S3 are one line naming the request, its HTTP status and S3 cod
     const denied = oneLine(await ibtAsync(command, s3Env({ AWS_SECRET_ACCESS_KEY: wrongSecret, IBT_PASSWORD: PASSWORD })), "DENIED");
     assert.match(denied, /S3 \w+ refusals\/\S*: HTTP 403 SignatureDoesNotMatch: check the secret access key/);
   }
+  assert.ok(!existsSync(join(root, "never")), "a refused restore makes no target");
   const unknownKey = oneLine(await ibtAsync(["snapshots", repo], s3Env({ AWS_ACCESS_KEY_ID: "AKIDUNKNOWN", IBT_PASSWORD: PASSWORD })), "DENIED");
   assert.match(unknownKey, /HTTP 403 InvalidAccessKeyId/);
   const noCredentials = oneLine(await ibtAsync(["snapshots", repo], cliEnv({ IBT_PASSWORD: PASSWORD })), "BAD_ARGUMENT", 2);
