@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * ibt: the command-line face of incremental-backups-tools. One line per error on stderr
- * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage.
+ * ("ibt: CODE: message"), exit status 1 for failed work and 2 for bad usage. A stack trace is
+ * for whoever debugs ibt, not for its users: it is printed only for an error that is not an
+ * IbtError (a bug) and only when IBT_DEBUG is set.
  */
 import { IbtError } from "../errors.js";
 import { parseArgs } from "./args.js";
@@ -18,13 +20,18 @@ const COMMANDS: Record<string, (p: ReturnType<typeof parseArgs>) => Promise<void
   index: async (p) => (await import("./dirs.js")).indexCommand(p),
   diff: async (p) => (await import("./dirs.js")).diffCommand(p),
   apply: async (p) => (await import("./dirs.js")).applyCommand(p),
+  init: async (p) => (await import("./repo.js")).initCommand(p),
   backup: async (p) => (await import("./repo.js")).backupCommand(p),
   snapshots: async (p) => (await import("./repo.js")).snapshotsCommand(p),
   restore: async (p) => (await import("./repo.js")).restoreCommand(p),
   verify: async (p) => (await import("./repo.js")).verifyCommand(p),
   forget: async (p) => (await import("./repo.js")).forgetCommand(p),
   unlock: async (p) => (await import("./repo.js")).unlockCommand(p),
+  key: async (p) => (await import("./key.js")).keyCommand(p),
 };
+
+/** One line, whatever the message holds, so each error is one line of a log. */
+const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, " ");
 
 const USAGE = RDIFF_USAGE.replace("\nOptions", `${DIR_USAGE}${REPO_USAGE}\nOptions`);
 
@@ -55,10 +62,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof IbtError) {
-      process.stderr.write(`ibt: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`ibt: ${e.code}: ${oneLine(e.message)}\n`);
       return e.code === "BAD_ARGUMENT" ? 2 : 1;
     }
-    process.stderr.write(`ibt: INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    const debug = process.env["IBT_DEBUG"] && e instanceof Error && e.stack ? `\n${e.stack}` : "";
+    process.stderr.write(`ibt: INTERNAL: ${oneLine(e instanceof Error ? e.message : String(e))}${debug}\n`);
     return 1;
   }
 }
@@ -71,7 +79,7 @@ main(process.argv.slice(2)).then(
     process.stdout.write("", () => process.stderr.write("", () => process.exit()));
   },
   (e) => {
-    process.stderr.write(`ibt: INTERNAL: ${String(e)}\n`);
+    process.stderr.write(`ibt: INTERNAL: ${oneLine(String(e))}\n`);
     process.exitCode = 1;
   },
 );

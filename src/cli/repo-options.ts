@@ -1,11 +1,15 @@
 /**
  * Options, usage and per-command help of the repository commands, apart from their
- * implementation (repo.ts), which is loaded only when one of them runs, so that rdiff's
+ * implementation (repo.ts, key.ts), which is loaded only when one of them runs, so that rdiff's
  * commands start as fast as before.
  */
 import type { OptionSpec } from "./args.js";
 
 export const REPO_OPTIONS: OptionSpec[] = [
+  { short: "r", long: "repo", value: true },
+  { long: "password-file", value: true },
+  { long: "new-password-file", value: true },
+  { long: "insecure-no-password" },
   { long: "full" },
   { long: "dry-run" },
   { long: "source", value: true },
@@ -19,26 +23,55 @@ export const REPO_OPTIONS: OptionSpec[] = [
   { long: "keep-monthly", value: true },
 ];
 
-export const REPO_COMMANDS = ["backup", "snapshots", "restore", "verify", "forget", "unlock"] as const;
+export const REPO_COMMANDS = ["init", "backup", "snapshots", "restore", "verify", "forget", "unlock", "key"] as const;
+
+/** What every repository command says about naming the repository and giving its password. */
+const REPOSITORY_NOTE = `
+REPO is a folder, or an S3 bucket and prefix: s3:https://host/bucket/prefix (s3:http://… for a
+local server, s3:host/bucket/prefix for https). Leave it out to use -r/--repo REPO or
+IBT_REPOSITORY. S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+AWS_SESSION_TOKEN, or from the profile AWS_PROFILE (default "default") of the credentials file
+AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials); the region from AWS_REGION or
+AWS_DEFAULT_REGION (default us-east-1).
+
+  -r, --repo REPO       the repository, when it is not given as an argument
+  --password-file FILE  read the password from FILE's first line
+  --json                print the result as JSON on stdout
+
+An encrypted repository's password is taken, in this order, from --password-file,
+IBT_PASSWORD_FILE, the first line IBT_PASSWORD_COMMAND prints (run by the shell), IBT_PASSWORD,
+or asked for without echo when stdin is a terminal.
+`;
 
 export const REPO_HELP: Record<(typeof REPO_COMMANDS)[number], string> = {
-  backup: `usage: ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--source LABEL] [--json]
+  init: `usage: ibt init REPO [--insecure-no-password] [--json]
 
-Backs up DIR as a new snapshot in the repository REPO (created if missing). The first snapshot
-is full; later ones store only what changed since the latest, until the chain grows past half a
-full's size, when a new full starts.
+Creates an empty repository, encrypted under a password (asked for twice at a terminal): every
+object is encrypted and authenticated, and the storage holds no file name, size or time in the
+clear. Without the password nothing in it can be read, so keep it safe; ibt key add gives a
+repository more than one.
+
+  --insecure-no-password  create a repository without encryption, readable by anyone who can
+                          read its storage
+${REPOSITORY_NOTE}`,
+  backup: `usage: ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--source LABEL] [--insecure-no-password] [--json]
+
+Backs up DIR as a new snapshot in the repository REPO. Where REPO holds no repository yet, one
+is created as ibt init does: encrypted under a password, or without one only with
+--insecure-no-password. The first snapshot is full; later ones store only what changed since
+the latest, until the chain grows past half a full's size, when a new full starts.
 
   --full              store every file whole, starting a new chain
   --exclude PATTERN   .gitignore-style pattern, relative to DIR (repeatable); .gitignore and
                       .ibtignore files in DIR are honoured too
   --dry-run           report what would be stored; write nothing
   --source LABEL      label stored with the snapshot (default: DIR's name)
-  --json              print the snapshot as JSON on stdout
-`,
+  --insecure-no-password  if a new repository is made, make it without encryption
+${REPOSITORY_NOTE}`,
   snapshots: `usage: ibt snapshots REPO [--json]
 
 Lists the repository's complete snapshots, oldest first.
-`,
+${REPOSITORY_NOTE}`,
   restore: `usage: ibt restore REPO TARGET [--snapshot ID] [--path P]... [--delete] [--json]
 
 Restores a snapshot (default: the latest) into TARGET, created if missing. Only files that
@@ -47,31 +80,51 @@ differ are written; on any error nothing in TARGET is changed.
   --snapshot ID       the snapshot: an id, a unique prefix of one, or "latest"
   --path P            restore only P (a file, or a directory with everything in it); repeatable
   --delete            remove what TARGET holds and the snapshot does not (whole-tree restores)
-  --json              print a summary as JSON on stdout
-`,
+${REPOSITORY_NOTE}`,
   verify: `usage: ibt verify REPO [--read-data] [--json]
 
 Checks that every snapshot's chain is complete and its files are there; with --read-data, reads
-every stored byte and checks it against the hashes recorded when it was written. Exits 1 and
-names what is damaged if anything is.
-`,
+every stored byte and checks it against the hashes recorded when it was written (and, in an
+encrypted repository, authenticates every byte). Exits 1 and names what is damaged if anything is.
+${REPOSITORY_NOTE}`,
   forget: `usage: ibt forget REPO [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run] [--json]
 
 Removes the snapshots the policy does not keep. Snapshots that a kept one depends on (its chain
 back to a full) are kept too.
-`,
+${REPOSITORY_NOTE}`,
   unlock: `usage: ibt unlock REPO [--force] [--json]
 
 Clears a lock left by a backup or forget that no longer runs. A lock held by a process still
 running on this host is left in place unless --force.
-`,
+${REPOSITORY_NOTE}`,
+  key: `usage: ibt key list REPO [--json]
+       ibt key add REPO [--new-password-file FILE] [--json]
+       ibt key remove REPO ID [--json]
+       ibt key passwd REPO [--new-password-file FILE] [--json]
+
+Manages the passwords of an encrypted repository. Each password is a key object that unlocks the
+same master key, so adding or removing one rewrites no data. The repository is opened with a
+current password; a new one is read from --new-password-file FILE, or IBT_NEW_PASSWORD, or asked
+for twice at a terminal.
+
+  list     the keys: id, when and by whom made, key derivation; * marks the one that opened
+  add      add a key for a new password
+  remove   remove key ID (an id or a unique prefix of one); not the key in use nor the last
+  passwd   change the password in use: add a key for the new one, remove the one in use
+${REPOSITORY_NOTE}`,
 };
 
-export const REPO_USAGE = `       ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--json]
+export const REPO_USAGE = `       ibt init REPO [--insecure-no-password] [--json]
+       ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--json]
        ibt snapshots REPO [--json]
        ibt restore REPO TARGET [--snapshot ID] [--path P]... [--delete] [--json]
        ibt verify REPO [--read-data] [--json]
        ibt forget REPO --keep-last N [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run] [--json]
        ibt unlock REPO [--force] [--json]
+       ibt key list|add|remove|passwd REPO [ID] [--json]
        ibt COMMAND --help   for one command's options
+
+REPO is a folder or s3:https://host/bucket/prefix; leave it out to use -r REPO or IBT_REPOSITORY.
+New repositories are encrypted: the password comes from --password-file, IBT_PASSWORD_FILE,
+IBT_PASSWORD_COMMAND, IBT_PASSWORD, or a prompt.
 `;

@@ -1,26 +1,23 @@
 /**
- * The repository commands: backup, snapshots, restore, verify, forget, unlock. A repository is
- * a location, opened by `openStore` (a folder today, through FsStore over NodeFs); source and
- * target trees are folders through NodeFs.
+ * The repository commands: init, backup, snapshots, restore, verify, forget, unlock. A
+ * repository is a location (a folder or an `s3:` URL, see repo-location.ts for how it is named),
+ * opened by repo-open.ts, with a password where it is encrypted; source and target trees are
+ * folders through NodeFs.
  * Human output goes to stderr (a table for snapshots goes to stdout, being the answer), `--json`
  * puts one JSON document on stdout, and a progress bar is drawn on stderr only when it is a
  * terminal. Node's repository options are used, so a lock left by a crashed ibt on this host is
  * recognised and broken.
  */
-import { basename, join, relative, resolve, isAbsolute, sep } from "node:path";
-import { mkdirSync, readdirSync, rmSync, existsSync } from "node:fs";
-import { IbtError } from "../errors.js";
+import { basename, relative, resolve, isAbsolute, sep } from "node:path";
+import { mkdirSync, rmSync, existsSync } from "node:fs";
 import { NodeFs } from "../node/fs-node.js";
 import { MemoryStore } from "../store/memory.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
 import { Repository, type Progress, type Snapshot } from "../repo/index.js";
 import { flag, integer, value, type Parsed } from "./args.js";
-
-function need(p: Parsed, count: number, usage: string): string[] {
-  if (p.positionals.length !== count) throw new IbtError("BAD_ARGUMENT", `usage: ibt ${usage} (see ibt ${usage.split(" ")[0]} --help)`);
-  return p.positionals;
-}
+import { repositoryArgs } from "./repo-location.js";
+import { holdsRepository, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
 
 /** A one-line progress bar on stderr, redrawn at most ten times a second, only on a terminal. */
 class ProgressBar {
@@ -53,48 +50,66 @@ function sourceFs(path: string | undefined): NodeFs {
   return new NodeFs(resolve(path!), { sync: true });
 }
 
-async function openRepo(location: string): Promise<Repository> {
-  if (isPathLocation(location) && !existsSync(resolve(location))) throw new IbtError("NOT_FOUND", `no repository at ${location}`, { path: location });
-  return Repository.open(openStore(location), nodeRepositoryOptions());
+async function openRepo(p: Parsed, location: string): Promise<Repository> {
+  return (await openRepository(p, location)).repo;
 }
 
 function describe(s: Snapshot): string {
   return `${s.kind} snapshot ${s.id || "(dry run)"}: ${s.files} files, ${s.dirs} dirs, ${s.changed} changes, ${s.bytesStored} bytes stored of ${s.fullSize}`;
 }
 
+async function noRepositoryAt(location: string): Promise<boolean> {
+  if (isPathLocation(location) && !existsSync(resolve(location))) return true;
+  return !(await holdsRepository(await openStore(location)));
+}
+
+export async function initCommand(p: Parsed): Promise<void> {
+  const { location } = repositoryArgs(p, "init REPO");
+  const { repo, encrypted } = await openOrCreate(p, location, await storeForWriting(location), true);
+  print(
+    p,
+    { command: "init", location, id: repo.id, encrypted: encrypted !== undefined, ...(encrypted ? { key: encrypted.keyId } : {}) },
+    encrypted
+      ? `ibt: created encrypted repository ${repo.id} at ${location} (key ${encrypted.keyId}); without its password the data cannot be read`
+      : `ibt: created repository ${repo.id} at ${location}, NOT encrypted: anyone who can read the storage can read the backups`,
+  );
+}
+
 export async function backupCommand(p: Parsed): Promise<void> {
-  const [dir, repoPath] = need(p, 2, "backup DIR REPO");
+  const { location: repoPath, args: [dir] } = repositoryArgs(p, "backup DIR REPO");
   const started = Date.now();
   const source = sourceFs(dir);
   const exclude = [...(p.options.get("exclude") ?? [])];
-  const isPath = isPathLocation(repoPath!);
+  const isPath = isPathLocation(repoPath);
   // A repository inside the folder it backs up must not back itself up.
-  const inside = isPath ? relative(resolve(dir!), resolve(repoPath!)) : "";
+  const inside = isPath ? relative(resolve(dir!), resolve(repoPath)) : "";
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) exclude.push(`/${inside.split(sep).join("/")}/`);
   const dryRun = flag(p, "dry-run");
   let repo: Repository;
-  if (dryRun && isPath && !existsSync(resolve(repoPath!))) repo = await Repository.init(new MemoryStore(), nodeRepositoryOptions());
+  let created = false;
+  let encrypted = false;
+  // A dry run where there is no repository yet makes none, and so asks for no password.
+  if (dryRun && (await noRepositoryAt(repoPath))) repo = await Repository.init(new MemoryStore(), nodeRepositoryOptions());
   else {
-    if (isPath) {
-      const at = resolve(repoPath!);
-      // Never scatter a repository's objects into a folder that holds something else.
-      if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, "ibt-repo.json"))) {
-        throw new IbtError("BAD_ARGUMENT", `${repoPath} is neither a repository nor an empty folder`);
-      }
-      mkdirSync(at, { recursive: true });
-    }
-    repo = await Repository.openOrInit(openStore(repoPath!), nodeRepositoryOptions());
+    const opened = await openOrCreate(p, repoPath, await storeForWriting(repoPath), false);
+    ({ repo, created } = opened);
+    encrypted = opened.encrypted !== undefined;
   }
   const bar = new ProgressBar();
   const snapshot = await repo
     .backup(source, { source: value(p, "source") ?? basename(resolve(dir!)), full: flag(p, "full"), exclude, dryRun, onProgress: bar.update })
     .finally(() => bar.done());
-  print(p, { command: "backup", dryRun, ...snapshot, ms: Date.now() - started }, `ibt: ${dryRun ? "would store " : ""}${describe(snapshot)} (${Date.now() - started} ms)`);
+  const made = created ? ` in a new ${encrypted ? "encrypted" : "unencrypted"} repository ${repo.id}` : "";
+  print(
+    p,
+    { command: "backup", dryRun, ...(created ? { createdRepository: repo.id } : {}), ...snapshot, ms: Date.now() - started },
+    `ibt: ${dryRun ? "would store " : ""}${describe(snapshot)}${made} (${Date.now() - started} ms)`,
+  );
 }
 
 export async function snapshotsCommand(p: Parsed): Promise<void> {
-  const [repoPath] = need(p, 1, "snapshots REPO");
-  const list = await (await openRepo(repoPath!)).snapshots();
+  const { location } = repositoryArgs(p, "snapshots REPO");
+  const list = await (await openRepo(p, location)).snapshots();
   const rows = [["ID", "TIME", "KIND", "FILES", "CHANGED", "STORED", "SIZE", "SOURCE"]];
   for (const s of list) rows.push([s.id, s.time.replace(/\.\d+Z$/, "Z"), s.kind, String(s.files), String(s.changed), String(s.bytesStored), String(s.fullSize), s.source]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -103,9 +118,9 @@ export async function snapshotsCommand(p: Parsed): Promise<void> {
 }
 
 export async function restoreCommand(p: Parsed): Promise<void> {
-  const [repoPath, targetPath] = need(p, 2, "restore REPO TARGET");
+  const { location, args: [targetPath] } = repositoryArgs(p, "restore REPO TARGET");
   const started = Date.now();
-  const repo = await openRepo(repoPath!);
+  const repo = await openRepo(p, location);
   const target = resolve(targetPath!);
   const created = !existsSync(target);
   mkdirSync(target, { recursive: true });
@@ -132,10 +147,11 @@ export async function restoreCommand(p: Parsed): Promise<void> {
 }
 
 export async function verifyCommand(p: Parsed): Promise<void> {
-  const [repoPath] = need(p, 1, "verify REPO");
+  const { location } = repositoryArgs(p, "verify REPO");
   const started = Date.now();
+  const repo = await openRepo(p, location);
   const bar = new ProgressBar();
-  const report = await (await openRepo(repoPath!)).verify({ readData: flag(p, "read-data"), onProgress: bar.update }).finally(() => bar.done());
+  const report = await repo.verify({ readData: flag(p, "read-data"), onProgress: bar.update }).finally(() => bar.done());
   const lines = report.problems.map((x) => `ibt: ${x.code}: ${x.snapshot ? `snapshot ${x.snapshot}: ` : ""}${x.message}${x.member ? ` (member ${x.member})` : ""}`);
   print(
     p,
@@ -146,7 +162,7 @@ export async function verifyCommand(p: Parsed): Promise<void> {
 }
 
 export async function forgetCommand(p: Parsed): Promise<void> {
-  const [repoPath] = need(p, 1, "forget REPO --keep-last N");
+  const { location } = repositoryArgs(p, "forget REPO");
   const policy = {
     keepLast: integer(p, "keep-last"),
     keepDaily: integer(p, "keep-daily"),
@@ -154,12 +170,12 @@ export async function forgetCommand(p: Parsed): Promise<void> {
     keepMonthly: integer(p, "keep-monthly"),
     dryRun: flag(p, "dry-run"),
   };
-  const result = await (await openRepo(repoPath!)).forget(policy);
+  const result = await (await openRepo(p, location)).forget(policy);
   print(p, { command: "forget", ...result }, `ibt: ${policy.dryRun ? "would remove" : "removed"} ${result.removed.length} snapshots, kept ${result.kept.length}${result.removed.length ? `: ${result.removed.join(" ")}` : ""}`);
 }
 
 export async function unlockCommand(p: Parsed): Promise<void> {
-  const [repoPath] = need(p, 1, "unlock REPO");
-  const result = await (await openRepo(repoPath!)).unlock({ force: flag(p, "force") });
+  const { location } = repositoryArgs(p, "unlock REPO");
+  const result = await (await openRepo(p, location)).unlock({ force: flag(p, "force") });
   print(p, { command: "unlock", ...result }, result.removed ? `ibt: removed the lock${result.owner ? ` of ${result.owner.operation} by pid ${result.owner.pid ?? "?"} on ${result.owner.host ?? "?"}` : ""}` : "ibt: the repository was not locked");
 }

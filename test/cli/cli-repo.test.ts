@@ -12,7 +12,10 @@ function json(r: ReturnType<typeof ibt>): any {
   return JSON.parse(r.stdout.toString());
 }
 
-test("ibt backup, snapshots, restore, verify, forget and unlock, with --json", async () => {
+// These tests use repositories without a password (--insecure-no-password at the first backup);
+// encrypted ones are tested in cli-encrypted.test.ts, repositories on S3 in cli-s3.test.ts.
+
+test("ibt backup, snapshots, restore, verify, forget and unlock on an unencrypted repository, with --json", async () => {
   const root = tempDir();
   const src = join(root, "src");
   const repo = join(root, "repo");
@@ -25,7 +28,8 @@ test("ibt backup, snapshots, restore, verify, forget and unlock, with --json", a
   const dry = json(ibt(["backup", src, repo, "--dry-run", "--json"]));
   assert.equal(dry.id, "");
   assert.ok(!existsSync(repo), "a dry run creates no repository");
-  const first = json(ibt(["backup", src, repo, "--exclude", "*.log", "--json"]));
+  const first = json(ibt(["backup", src, repo, "--exclude", "*.log", "--insecure-no-password", "--json"]));
+  assert.ok(!existsSync(join(repo, "keys")), "no key objects: asked for without a password");
   assert.equal(first.kind, "full");
   assert.equal(first.files, 2);
   writeFileSync(join(src, "notes.txt"), "second\n");
@@ -70,12 +74,13 @@ async function treeIdWithout(dir: string, name: string): Promise<string> {
 }
 
 test("ibt repository commands: --help for each, usage errors exit 2, failures exit 1 with one line", async () => {
-  for (const command of ["backup", "snapshots", "restore", "verify", "forget", "unlock"]) {
+  for (const command of ["init", "backup", "snapshots", "restore", "verify", "forget", "unlock", "key"]) {
     const r = ibt([command, "--help"]);
     assert.equal(r.status, 0);
     assert.match(r.stdout.toString(), new RegExp(`^usage: ibt ${command} `));
   }
-  assert.match(ibt(["--help"]).stdout.toString(), /ibt backup DIR REPO/);
+  const usage = ibt(["--help"]).stdout.toString();
+  for (const line of [/ibt init REPO/, /ibt backup DIR REPO/, /ibt key list\|add\|remove\|passwd REPO/, /IBT_REPOSITORY/, /IBT_PASSWORD_COMMAND/]) assert.match(usage, line);
   const root = tempDir();
   const missing = ibt(["restore", join(root, "nope"), join(root, "t")]);
   assert.equal(missing.status, 1);
@@ -95,7 +100,7 @@ test("ibt repository commands: --help for each, usage errors exit 2, failures ex
   mkdirSync(src);
   writeFileSync(join(src, "f"), randomBytes(rng(3), 50_000));
   const repo = join(root, "repo");
-  const snap = json(ibt(["backup", src, repo, "--json"]));
+  const snap = json(ibt(["backup", src, repo, "--insecure-no-password", "--json"]));
   const archive = join(repo, "data", `${snap.id}.zip`);
   const bytes = readFileSync(archive);
   bytes[100] ^= 0xff;

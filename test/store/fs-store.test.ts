@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, MemoryFs, Repository, isIbtError } from "../../src/index.js";
+import { S3Store } from "../../src/store/index.js";
 import { NodeFs, openStore } from "../../src/node/index.js";
 import { tempDir } from "../support/helpers.js";
 
@@ -72,16 +73,21 @@ test("a repository made through FsStore holds exactly today's layout on disk", a
   assert.deepEqual(await fs.list("snapshots"), [`${s.id}.json`]);
 });
 
-test("openStore: a path is FsStore over NodeFs; s3: and other schemes are UNSUPPORTED", async () => {
+test("openStore: a path is FsStore over NodeFs, s3: an S3Store, other schemes UNSUPPORTED", async () => {
   const dir = tempDir();
-  const store = openStore(dir);
+  const store = await openStore(dir);
   assert.ok(store instanceof FsStore);
   assert.equal(store.location, dir);
   await store.save("x", enc("y"));
   assert.equal(readFileSync(join(dir, "x"), "utf8"), "y");
-  assert.throws(() => openStore("s3:http://127.0.0.1:9000/bucket"), (e) => isIbtError(e, "UNSUPPORTED") && /S3/.test(e.message));
-  assert.throws(() => openStore("gs:bucket"), (e) => isIbtError(e, "UNSUPPORTED"));
-  assert.throws(() => openStore(""), (e) => isIbtError(e, "BAD_ARGUMENT"));
+  const env = { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret", AWS_REGION: "eu-west-3" };
+  const s3 = await openStore("s3:http://127.0.0.1:9000/bucket/some/prefix", { env });
+  assert.ok(s3 instanceof S3Store);
+  assert.ok(s3.location.includes("bucket") && !s3.location.includes("secret"), s3.location);
+  await assert.rejects(openStore("s3:http://127.0.0.1:9000/bucket", { env: { AWS_SHARED_CREDENTIALS_FILE: join(dir, "none") } }), (e) => isIbtError(e, "BAD_ARGUMENT") && /credentials/.test(e.message));
+  await assert.rejects(openStore("s3:http:///", { env }), (e) => isIbtError(e, "BAD_ARGUMENT"));
+  await assert.rejects(openStore("gs:bucket"), (e) => isIbtError(e, "UNSUPPORTED"));
+  await assert.rejects(openStore(""), (e) => isIbtError(e, "BAD_ARGUMENT"));
 });
 
 test("a lock of the older folder layout (lock/owner.json) blocks writers until unlock clears it", async () => {

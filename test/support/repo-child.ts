@@ -10,7 +10,7 @@ import { NodeFs, nodeRepositoryOptions, openStore } from "../../src/node/index.j
 
 const [command, repoDir, sourceDir, startAt] = process.argv.slice(2);
 mkdirSync(repoDir!, { recursive: true });
-const repo = await Repository.openOrInit(openStore(repoDir!), nodeRepositoryOptions());
+const repo = await Repository.openOrInit(await openStore(repoDir!), nodeRepositoryOptions());
 const source = new NodeFs(sourceDir!);
 if (startAt) while (Date.now() < Number(startAt));
 process.stdout.write("started\n");

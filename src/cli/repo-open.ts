@@ -1,0 +1,138 @@
+/**
+ * Opening and creating repositories for the CLI, encrypted by default. A store that holds key
+ * objects (`keys/`) is an encrypted repository and is opened with a password (password.ts finds
+ * it); one without is opened as it is. A new repository, made by `ibt init` or by the first
+ * `ibt backup` into a location that holds none, is encrypted under a password asked for the same
+ * way; a plain one is made only when `--insecure-no-password` asks for it by name.
+ *
+ * New keys use the library's Argon2id defaults. `IBT_TEST_KDF_MEMORY_KIB` lowers the memory of
+ * new keys (with one pass) for test suites that make many repositories; the parameters are
+ * stored in each key, so opening never depends on it, and nothing but a test should set it.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import { IbtError, isIbtError } from "../errors.js";
+import { argon2id } from "../crypto/argon2.js";
+import { EncryptedStore } from "../crypto/encrypted-store.js";
+import { DEFAULT_KDF_PARAMS, KEYS_PREFIX, type KdfParams, type KeyOptions } from "../crypto/keys.js";
+import { isPathLocation, openStore } from "../node/open-store.js";
+import { readPassword } from "../node/password.js";
+import { nodeRepositoryOptions } from "../node/repo-options.js";
+import { CONFIG, exists } from "../repo/layout.js";
+import { Repository } from "../repo/index.js";
+import type { Store } from "../store/types.js";
+import { flag, value, type Parsed } from "./args.js";
+
+export interface OpenedRepository {
+  repo: Repository;
+  /** The encryption layer, when the repository has a password. */
+  encrypted?: EncryptedStore;
+}
+
+/** The store at `location`; NOT_FOUND for a folder that does not exist (rather than making one). */
+export async function existingStore(location: string): Promise<Store> {
+  if (isPathLocation(location) && !existsSync(resolve(location))) throw new IbtError("NOT_FOUND", `no repository at ${location}`, { path: location });
+  return openStore(location);
+}
+
+/** Opens the encryption layer of the repository at `location`, asking for its password unless `known`. */
+export async function openEncrypted(p: Parsed, location: string, inner: Store, known?: string): Promise<EncryptedStore> {
+  const password = known ?? (await readPassword({ file: value(p, "password-file"), prompt: `enter password for repository ${location}: ` }));
+  const store = await EncryptedStore.open(inner, password, argon2id);
+  for (const d of store.damagedKeys) process.stderr.write(`ibt: warning: key object keys/${d.id} is damaged (${d.problem}); another key opened the repository\n`);
+  return store;
+}
+
+/** Opens the existing repository at `location`. */
+export async function openRepository(p: Parsed, location: string): Promise<OpenedRepository> {
+  const inner = await existingStore(location);
+  if (await EncryptedStore.isEncrypted(inner)) {
+    const encrypted = await openEncrypted(p, location, inner);
+    return { repo: await Repository.open(encrypted, nodeRepositoryOptions()), encrypted };
+  }
+  return { repo: await Repository.open(inner, nodeRepositoryOptions()) };
+}
+
+/** Whether `inner` holds a repository, encrypted or not (without needing a password). */
+export async function holdsRepository(inner: Store): Promise<boolean> {
+  return (await EncryptedStore.isEncrypted(inner)) || (await exists(inner, CONFIG));
+}
+
+/**
+ * The store for a new or existing repository at `location`. A folder is made if missing, but
+ * never one that holds something other than a repository, so objects are not scattered into it.
+ */
+export async function storeForWriting(location: string): Promise<Store> {
+  if (isPathLocation(location)) {
+    const at = resolve(location);
+    if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, CONFIG)) && !existsSync(join(at, "keys"))) {
+      throw new IbtError("BAD_ARGUMENT", `${location} is neither a repository nor an empty folder`);
+    }
+    mkdirSync(at, { recursive: true });
+  }
+  return openStore(location);
+}
+
+/**
+ * Opens the repository in `inner`, making it first if there is none. `initOnly` (ibt init)
+ * refuses an existing one with EXISTS. A store with keys but no repository record (an init cut
+ * short after its key was written) is opened with its password and finished.
+ *
+ * Two first backups at once must not make two master keys: objects written under one would be
+ * unreadable under the other. So a writer that has made its key lists the keys before writing
+ * anything under it, and if it finds another, removes its own and opens the other's (with the
+ * same password, or WRONG_PASSWORD). Listing after writing means at least one of two writers
+ * sees both keys; when both do, both withdraw and try again, a bounded number of times.
+ */
+export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
+  const options = nodeRepositoryOptions();
+  let password: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    if (await EncryptedStore.isEncrypted(inner)) {
+      const encrypted = await openEncrypted(p, location, inner, password);
+      const created = !(await exists(encrypted, CONFIG));
+      if (initOnly && !created) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
+      return { repo: await Repository.openOrInit(encrypted, options), encrypted, created };
+    }
+    if (await exists(inner, CONFIG)) {
+      if (initOnly) throw new IbtError("EXISTS", `a repository exists at ${location} already`);
+      return { repo: await Repository.open(inner, options), created: false };
+    }
+    if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
+    password ??= await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
+    let encrypted: EncryptedStore;
+    try {
+      encrypted = await EncryptedStore.create(inner, password, argon2id, newKeyParams(), keyOptions());
+    } catch (e) {
+      // Another writer's key appeared since the check above: open that repository instead.
+      if (isIbtError(e, "EXISTS")) continue;
+      throw e;
+    }
+    const { keys, damaged } = await encrypted.listKeys();
+    if (keys.length + damaged.length === 1) return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
+    await inner.remove(KEYS_PREFIX + encrypted.keyId);
+    if (attempt >= MAX_CREATE_ATTEMPTS) throw new IbtError("LOCKED", `another writer is creating a repository at ${location} at the same time; try again`);
+  }
+}
+
+const MAX_CREATE_ATTEMPTS = 4;
+
+/** Argon2id parameters for a new key (see the note at the top on the test variable). */
+export function newKeyParams(env: Record<string, string | undefined> = process.env): KdfParams {
+  const memory = env["IBT_TEST_KDF_MEMORY_KIB"];
+  if (memory === undefined || memory === "") return { ...DEFAULT_KDF_PARAMS };
+  if (!/^\d+$/.test(memory)) throw new IbtError("BAD_ARGUMENT", "IBT_TEST_KDF_MEMORY_KIB takes a whole number of KiB");
+  return { ...DEFAULT_KDF_PARAMS, memoryKiB: Number(memory), passes: 1 };
+}
+
+/** Who makes a key, recorded in it as restic does, for `ibt key list`. */
+export function keyOptions(): KeyOptions {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    // No user name (a container without a passwd entry): the key just does not record one.
+  }
+  return { host: hostname().slice(0, 256), ...(user ? { user: user.slice(0, 256) } : {}) };
+}
