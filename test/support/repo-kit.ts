@@ -13,6 +13,7 @@ import { DirIndex, FsStore, MemoryFs, MemoryStore, joinPath, parentPath, type Fs
 import type { StoreFactory } from "./store-conformance.js";
 import { NodeFs } from "../../src/node/index.js";
 import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
+import { ENCRYPTED_REPO_CASES, ENCRYPTED_STORES } from "./encrypted-repo-kit.js";
 
 /** A factory of fresh, empty, writable adapters. */
 export interface AdapterFactory {
@@ -40,7 +41,7 @@ export const fsStoreMemoryFactory: StoreFactory = { name: "FsStore(MemoryFs)", m
 export const fsStoreNodeFactory: StoreFactory = { name: "FsStore(NodeFs)", make: async () => new FsStore(await nodeFactory.make()) };
 
 /** Every store a repository is tested on. */
-export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory];
+export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory, ...ENCRYPTED_STORES];
 
 /** A repository's store with the adapter its trees are on: what a repository test runs once per. */
 export interface RepoCase {
@@ -53,6 +54,7 @@ export const REPO_CASES: RepoCase[] = [
   { name: "MemoryStore", store: memoryStoreFactory, trees: memoryFactory },
   { name: "FsStore(MemoryFs)", store: fsStoreMemoryFactory, trees: memoryFactory },
   { name: "FsStore(NodeFs)", store: fsStoreNodeFactory, trees: nodeFactory },
+  ...ENCRYPTED_REPO_CASES,
 ];
 
 /** The identity of what a tree holds: types, paths, sizes, modes, mtimes, content, link targets. */
