@@ -63,13 +63,7 @@ export async function verify(store: Store, o: VerifyOptions): Promise<VerifyRepo
   } catch (e) {
     fromError(e, undefined, CONFIG);
   }
-  // On an encrypted store, a record whose stored size no object can have fails the listing
-  // itself: that record is the problem, and nothing else can be listed past it.
-  const { records, problems: unreadable } = await loadRecords(store, { reportUnreadable: true }).catch((e: unknown) => {
-    if (!(e instanceof IbtError && e.code === "AUTH_FAILED" && e.path !== undefined)) throw e;
-    fromError(e, undefined, e.path);
-    return { records: [], problems: [] };
-  });
+  const { records, problems: unreadable } = await loadRecords(store, { reportUnreadable: true });
   for (const u of unreadable) fromError(u.error, u.snapshot, u.path);
 
   const byId = new Map(records.map((r) => [r.id, r]));
