@@ -10,7 +10,10 @@
  * holds the key objects (keys.ts) and is refused for data, and hidden from listings.
  *
  * Sizes are computed, not stored: `stat` and `list` turn each stored size into the plaintext
- * size with the repository's segment size, and refuse (AUTH_FAILED) a size no object has.
+ * size with the repository's segment size. `stat` refuses (AUTH_FAILED) a size no object has;
+ * `list` still lists such an object, with size 0, since one damaged object (or a writer's
+ * partial file a crash left) must not hide the rest, nor keep the repository from removing
+ * or reporting it: every read of it is refused.
  * Ranged loads fetch and open only the segments the range covers (segment-range.ts); streams
  * are encrypted and decrypted a segment at a time. Conditional saves, removal and sweeping
  * are the wrapped store's own.
@@ -115,7 +118,7 @@ export class EncryptedStore implements Store {
   async *list(prefix: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<StoredObject> {
     for await (const { name, size } of this.inner.list(prefix, options)) {
       if (name.startsWith(KEYS_PREFIX)) continue;
-      yield { name, size: plaintextSize(size, this.key.segmentSize, name) };
+      yield { name, size: listedSize(size, this.key.segmentSize, name) };
     }
   }
 
@@ -153,6 +156,15 @@ export class EncryptedStore implements Store {
     if (name.startsWith(KEYS_PREFIX)) {
       throw new IbtError("UNSAFE_PATH", `${caller}: ${name}: the ${KEYS_PREFIX} prefix holds the repository's keys, not data`, { path: name, caller });
     }
+  }
+}
+
+/** The plaintext size, or 0 for a stored size no object can have (see the file's prose). */
+function listedSize(storedSize: number, segmentSize: number, name: string): number {
+  try {
+    return plaintextSize(storedSize, segmentSize, name);
+  } catch {
+    return 0;
   }
 }
 

@@ -91,22 +91,39 @@ export interface RecordProblem {
   error: IbtError;
 }
 
-/** Every readable record, in creation order, and the records that could not be read. */
-export async function loadRecords(store: Store): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
+/**
+ * Every readable record, in creation order, and the records that could not be read. Passed over
+ * are records damaged for good (CORRUPT: the checksum or the fields) and records of a version
+ * this library does not read. A record the store cannot hand back is not passed over: a failed
+ * read says nothing about the record, and on an encrypted store a record that fails to
+ * authenticate (AUTH_FAILED), or whose object format is not this library's (UNSUPPORTED), was
+ * changed by whoever holds the storage; skipping it would let them hide a snapshot from a
+ * restore of "latest", or give the next one a used seq. Those stop every caller but `verify`
+ * (`reportUnreadable`), which lists them as problems.
+ */
+export async function loadRecords(store: Store, options: { reportUnreadable?: boolean } = {}): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
   const records: SnapshotRecord[] = [];
   const problems: RecordProblem[] = [];
   for (const name of await listNames(store, SNAPSHOTS)) {
     const id = idOfName(SNAPSHOTS, name);
     if (id === undefined) continue; // a temporary of an interrupted write
+    const path = recordPath(id);
+    let value: Record<string, unknown>;
     try {
-      records.push(await loadRecord(store, id));
+      value = await readRecord(store, path);
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       if (e.code === "NOT_FOUND") continue; // removed meanwhile (forget)
-      // Only a record damaged for good is passed over; a failed read says nothing about the
-      // record, and skipping it would hide a snapshot, or give the next one a used seq.
-      if (e.code !== "CORRUPT" && e.code !== "UNSUPPORTED") throw e;
-      problems.push({ snapshot: id, path: recordPath(id), error: e });
+      const unreadable = options.reportUnreadable && (e.code === "AUTH_FAILED" || e.code === "UNSUPPORTED");
+      if (e.code !== "CORRUPT" && !unreadable) throw e;
+      problems.push({ snapshot: id, path, error: e });
+      continue;
+    }
+    try {
+      records.push(checkRecord(value, id, path));
+    } catch (e) {
+      if (!(e instanceof IbtError)) throw e;
+      problems.push({ snapshot: id, path, error: e });
     }
   }
   records.sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));

@@ -63,7 +63,7 @@ export async function verify(store: Store, o: VerifyOptions): Promise<VerifyRepo
   } catch (e) {
     fromError(e, undefined, CONFIG);
   }
-  const { records, problems: unreadable } = await loadRecords(store);
+  const { records, problems: unreadable } = await loadRecords(store, { reportUnreadable: true });
   for (const u of unreadable) fromError(u.error, u.snapshot, u.path);
 
   const byId = new Map(records.map((r) => [r.id, r]));

@@ -74,9 +74,13 @@ test("a cut at every length, at segment boundaries and inside segments, is refus
     // Cuts that leave a size no object has show already in stat; the rest only when read.
     if (!validSizes.has(length)) await rejectsWith(store.stat(NAME), "AUTH_FAILED", NAME, `stat after a cut to ${length}`);
   }
-  // A listing refuses an impossible size as well, naming the object.
+  // A listing lists an impossible size as 0 (so one cut object hides nothing else), and every
+  // read of the object is refused, naming it.
   await inner.save(NAME, stored.slice(0, HEADER_LENGTH + 5));
-  await rejectsWith((async () => { for await (const _ of store.list("data/")); })(), "AUTH_FAILED", NAME);
+  const listed: [string, number][] = [];
+  for await (const o of store.list("data/")) listed.push([o.name, o.size]);
+  assert.deepEqual(listed, [[NAME, 0]]);
+  await rejectsWith(store.load(NAME), "AUTH_FAILED", NAME);
   // A cut at a segment boundary leaves a size that some object has; the final flag gives it away.
   await inner.save(NAME, stored.slice(0, HEADER_LENGTH + 2 * STRIDE));
   assert.equal((await store.stat(NAME)).size, 14);

@@ -6,6 +6,10 @@
  * operation of every kind failing in turn for each N a clean run performs (every Nth on NodeFs
  * in the quick run), every read coming back short in turn, and the disk filling up after N bytes.
  *
+ * The repository adapter's runs are made once more on an encrypted repository (an
+ * EncryptedStore over FsStore(FaultyFs(MemoryFs))), every N, where every fault also meets the
+ * key objects' reads and the segment layer's ranged loads.
+ *
  * Each run starts from a fresh repository built without faults, so a run sees exactly the
  * operations the clean run counted. Afterwards, without faults: a failure is an IbtError caused
  * by the injected fault (its message or a cause says "injected", or, for a short read, a size or
@@ -25,6 +29,21 @@ import { FUZZ_SCALE, tally, type Tally } from "../support/hostile-kit.js";
 import { FAULT_OPS, FaultState, FaultyFs, type Fault } from "../support/faulty-fs.js";
 import { CONFIG, DATA, INDEXES, SNAPSHOTS, archivePath, indexPath } from "../../src/repo/layout.js";
 import { TreeChanger, memoryFactory, nodeFactory, treeId, type AdapterFactory } from "../support/repo-kit.js";
+import { encrypt, reopen } from "../support/encrypted-repo-kit.js";
+import type { Store } from "../../src/store/types.js";
+import { KEYS_PREFIX } from "../../src/crypto/keys.js";
+
+/** How a repository's folder becomes its Store: as it is, or encrypted. */
+interface StoreKind {
+  name: string;
+  init(fs: FsAdapter): Promise<Store>;
+  open(fs: FsAdapter): Promise<Store>;
+  /** Objects at the root besides the repository's own. */
+  extraRoot: string[];
+}
+
+const PLAIN: StoreKind = { name: "", init: async (fs) => new FsStore(fs), open: async (fs) => new FsStore(fs), extraRoot: [] };
+const ENCRYPTED: StoreKind = { name: "encrypted ", init: (fs) => encrypt(new FsStore(fs)), open: (fs) => reopen(new FsStore(fs)), extraRoot: [KEYS_PREFIX.replace(/\/$/, "")] };
 
 type Phase = "backup #1" | "backup #2" | "restore" | "restore to empty" | "forget";
 type Wrapped = "repository" | "source" | "target";
@@ -51,9 +70,9 @@ async function sources(factory: AdapterFactory): Promise<Sources> {
 const TIME = (day: number) => ({ time: new Date(Date.UTC(2026, 0, day)) });
 
 /** A repository (and target) in the state just before `phase`, built without faults. */
-async function world(factory: AdapterFactory, src: Sources, phase: Phase) {
+async function world(factory: AdapterFactory, kind: StoreKind, src: Sources, phase: Phase) {
   const store = await factory.make();
-  const repo = await Repository.init(new FsStore(store));
+  const repo = await Repository.init(await kind.init(store));
   const trees = new Map<string, string>();
   const snap = async (i: number, full = false) => trees.set((await repo.backup(src.trees[i]!, { ...TIME(i + 1), full })).id, src.ids[i]!);
   if (phase !== "backup #1") await snap(0);
@@ -91,8 +110,8 @@ interface Outcome {
   unlocked?: boolean;
 }
 
-async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped: Wrapped, fault: Fault | undefined, check: boolean): Promise<Outcome> {
-  const { store, trees, target } = await world(factory, src, phase);
+async function run(factory: AdapterFactory, kind: StoreKind, src: Sources, phase: Phase, wrapped: Wrapped, fault: Fault | undefined, check: boolean): Promise<Outcome> {
+  const { store, trees, target } = await world(factory, kind, src, phase);
   const state = new FaultState(fault);
   const wrap = (fs: FsAdapter, as: Wrapped) => (as === wrapped ? new FaultyFs(fs, state) : fs);
   const before = [...trees.keys()];
@@ -102,7 +121,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   const targetBefore = restoring ? await DirIndex.build(target!, { signatures: false }) : undefined;
   let result: unknown;
   try {
-    const repo = await Repository.open(new FsStore(wrap(store, "repository")));
+    const repo = await Repository.open(await kind.open(wrap(store, "repository")));
     if (restoring) result = await repo.restore(before[1]!, wrap(target!, "target"), { delete: true });
     else if (phase === "forget") result = await repo.forget({ keepLast: 1 });
     else result = await repo.backup(wrap(src.trees[sourceIndex]!, "source"), TIME(10));
@@ -110,7 +129,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
     out.error = e;
   }
   if (!check) return out;
-  const label = `${factory.name} ${phase}, ${wrapped} adapter, ${JSON.stringify(fault)}`;
+  const label = `${kind.name}${factory.name} ${phase}, ${wrapped} adapter, ${JSON.stringify(fault)}`;
   if (out.error !== undefined) {
     assert.ok(out.error instanceof IbtError, `${label}: not an IbtError: ${out.error instanceof Error ? out.error.stack : String(out.error)}`);
     assert.ok(state.injected > 0, `${label}: failed with no fault injected: ${out.error.message}`);
@@ -118,7 +137,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   }
 
   // The repository, read without faults: only complete snapshots, all of them sound.
-  const repo = await Repository.open(new FsStore(store));
+  const repo = await Repository.open(await kind.open(store));
   const listed = (await repo.snapshots()).map((s) => s.id);
   const report = await repo.verify({ readData: true });
   assert.ok(report.ok, `${label}: verify: ${JSON.stringify(report.problems)}`);
@@ -192,7 +211,7 @@ async function run(factory: AdapterFactory, src: Sources, phase: Phase, wrapped:
   // of a crash.
   const committed = !restoring && phase !== "forget" && listed.length > before.length;
   const root = (await store.list("")).filter((n) => !(committed && n.startsWith("lock~old-")));
-  assert.deepEqual(root.sort(), [CONFIG, DATA, INDEXES, SNAPSHOTS].sort(), `${label}: leftovers at the root`);
+  assert.deepEqual(root.sort(), [CONFIG, DATA, INDEXES, SNAPSHOTS, ...kind.extraRoot].sort(), `${label}: leftovers at the root`);
   return out;
 }
 
@@ -202,11 +221,19 @@ const GROUPS: [Wrapped, Phase[]][] = [
   ["target", ["restore", "restore to empty"]],
 ];
 
-for (const factory of [memoryFactory, nodeFactory]) {
-  for (const [wrapped, phases] of GROUPS) {
-    test(`every fault in the ${wrapped} adapter surfaces and damages nothing backed up or restored (${factory.name})`, async () => {
+const CASES: [AdapterFactory, StoreKind][] = [
+  [memoryFactory, PLAIN],
+  [nodeFactory, PLAIN],
+  [memoryFactory, ENCRYPTED],
+];
+
+for (const [factory, kind] of CASES) {
+  // Encryption sits between the repository and its folder only: the source's and target's
+  // faults meet the same code with or without it.
+  for (const [wrapped, phases] of GROUPS.filter(([w]) => kind === PLAIN || w === "repository")) {
+    test(`every fault in the ${wrapped} adapter surfaces and damages nothing backed up or restored (${kind.name}${factory.name})`, async () => {
       const src = await sources(factory);
-      const t: Tally = tally(`faults: repository, ${wrapped} adapter on ${factory.name}`);
+      const t: Tally = tally(`faults: ${kind.name}repository, ${wrapped} adapter on ${factory.name}`);
       // In memory every N; on disk every fifth in the quick run (every one from IBT_FUZZ_SCALE=5).
       const stride = factory === memoryFactory ? 1 : Math.max(1, Math.round(5 / FUZZ_SCALE));
       let failed = 0;
@@ -215,17 +242,17 @@ for (const factory of [memoryFactory, nodeFactory]) {
       let planned = 0;
       const notes: string[] = [];
       for (const phase of phases) {
-        const clean = await run(factory, src, phase, wrapped, undefined, true);
+        const clean = await run(factory, kind, src, phase, wrapped, undefined, true);
         assert.equal(clean.error, undefined);
         const faults: Fault[] = [];
         for (const op of FAULT_OPS) for (let n = 1; n <= clean.state.counts[op]; n += stride) faults.push({ kind: "fail", op, n });
         for (let n = 1; n <= clean.state.counts.read; n += stride) faults.push({ kind: "short", n });
-        const bytes = (await run(factory, src, phase, wrapped, { kind: "full", bytes: Infinity }, false)).state.bytesWritten;
+        const bytes = (await run(factory, kind, src, phase, wrapped, { kind: "full", bytes: Infinity }, false)).state.bytesWritten;
         if (bytes > 0) for (let i = 0; i < 20; i += stride) faults.push({ kind: "full", bytes: Math.floor((bytes * i) / 20) });
         planned += faults.length;
         for (const fault of faults) {
           t.tried++;
-          const o = await run(factory, src, phase, wrapped, fault, true);
+          const o = await run(factory, kind, src, phase, wrapped, fault, true);
           t.injected += o.state.injected;
           if (o.mixed) mixed++;
           if (o.unlocked) unlocked++;
@@ -248,7 +275,7 @@ for (const factory of [memoryFactory, nodeFactory]) {
       if (unlocked) t.codes["retry needed unlock (release failed)"] = unlocked;
       assert.ok(t.injected > planned * 0.9, `${t.injected} of ${planned} planned faults fired`);
       assert.ok(failed > planned / 2, `only ${failed} of ${planned} runs failed`);
-      process.stderr.write(`# ${factory.name}, ${wrapped}: ${planned} runs, ${t.injected} faults fired, ${failed} failed cleanly, ${mixed} mixed, ${unlocked} unlocked; ${notes.join("; ")}\n`);
+      process.stderr.write(`# ${kind.name}${factory.name}, ${wrapped}: ${planned} runs, ${t.injected} faults fired, ${failed} failed cleanly, ${mixed} mixed, ${unlocked} unlocked; ${notes.join("; ")}\n`);
     });
   }
 }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { deltaOf, signatureOf } from "../../src/index.js";
 import { randomBytes, rng, textBytes } from "./data.js";
 import type { EngineCase, EngineFixtures } from "./engine-cases.js";
+import { CRYPTO_VECTORS_FILE } from "./crypto-cases.js";
 
 function rdiff(args: string[]): Uint8Array {
   const r = spawnSync("rdiff", args, { maxBuffer: 1 << 28 });
@@ -53,6 +54,8 @@ export const KINDS = [
  */
 export async function makeEngineFixtures(dir: string): Promise<EngineFixtures> {
   mkdirSync(dir, { recursive: true });
+  // The encryption vectors travel with the engine fixtures, for crypto-cases.ts.
+  writeFileSync(join(dir, CRYPTO_VECTORS_FILE), readFileSync(new URL("../../../test/crypto/vectors.json", import.meta.url)));
   const cases: EngineCase[] = [];
   const shapes: { size: number; blockLength: number; strongLength: number }[] = [
     { size: 0, blockLength: 0, strongLength: 0 },

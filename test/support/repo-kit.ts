@@ -14,6 +14,7 @@ import type { StoreFactory } from "./store-conformance.js";
 import { NodeFs } from "../../src/node/index.js";
 import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
 import { s3StoreFactory } from "./s3-repo-kit.js";
+import { ENCRYPTED_REPO_CASES, ENCRYPTED_STORES } from "./encrypted-repo-kit.js";
 
 /** A factory of fresh, empty, writable adapters. */
 export interface AdapterFactory {
@@ -44,7 +45,7 @@ export const fsStoreNodeFactory: StoreFactory = { name: "FsStore(NodeFs)", make:
 export const S3_STORES: StoreFactory[] = [s3StoreFactory];
 
 /** Every store a repository is tested on. */
-export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory, ...S3_STORES];
+export const STORES: StoreFactory[] = [memoryStoreFactory, fsStoreMemoryFactory, fsStoreNodeFactory, ...S3_STORES, ...ENCRYPTED_STORES];
 
 /** A repository's store with the adapter its trees are on: what a repository test runs once per. */
 export interface RepoCase {
@@ -60,6 +61,7 @@ export const REPO_CASES: RepoCase[] = [
   { name: "FsStore(MemoryFs)", store: fsStoreMemoryFactory, trees: memoryFactory },
   { name: "FsStore(NodeFs)", store: fsStoreNodeFactory, trees: nodeFactory },
   ...S3_REPO_CASES,
+  ...ENCRYPTED_REPO_CASES,
 ];
 
 /** The identity of what a tree holds: types, paths, sizes, modes, mtimes, content, link targets. */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MemoryFs, signatureOf, MAGIC_RABINKARP_BLAKE2 } from "../../src/index.js";
 import { engineCases } from "../shared/engine-cases.js";
+import { cryptoCases } from "../shared/crypto-cases.js";
 import { assertSameAsReference, directoryRoundTrip, type RoundTripFingerprint } from "../shared/roundtrip-cases.js";
 import { fixture, suiteWorker } from "./harness.js";
 
@@ -27,6 +28,7 @@ export default suiteWorker<SuiteInput>((env, { reference }) => {
   });
 
   engineCases((file) => fixture(env, `engine/${file}`));
+  cryptoCases((file) => fixture(env, `engine/${file}`));
 
   test("workerd: directory round trip in memory (MemoryFs) equals Node's", async () => {
     const report = await directoryRoundTrip({ source: new MemoryFs(), target: new MemoryFs(), store: new MemoryFs() });
