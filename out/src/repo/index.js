@@ -1,2 +1,0 @@
-export { Repository } from "./repository.js";
-//# sourceMappingURL=index.js.map

@@ -1,3 +1,0 @@
-export { checkObjectName } from "./types.js";
-export { MemoryStore } from "./memory.js";
-//# sourceMappingURL=index.js.map
