@@ -101,6 +101,16 @@ test("calibration: a prediction that overshoots by more than a tenth is measured
   assert.equal(measuredMs, 960);
 });
 
+test("calibration: a prediction that undershoots (the first pass costs the most) is refitted upwards", async () => {
+  // Above the floor, passes cost three quarters of what the floor predicts: 25 passes take
+  // 750 ms, which shows 30 ms a pass, so 33 fit.
+  const sim = simulated(120, 0.75);
+  const { params, measuredMs } = await calibrateArgon2id({ targetMs: 1000, derive: sim.derive, now: sim.now });
+  assert.deepEqual(sim.calls.map((c) => c.passes), [3, 3, 25, 33]);
+  assert.deepEqual(params, { ...FLOOR, passes: 33 });
+  assert.equal(measuredMs, 990);
+});
+
 test("calibration: a clock that stands still is UNSUPPORTED after one derivation; bad targets and caps are refused", async () => {
   const sim = simulated(300);
   await rejectsWith(calibrateArgon2id({ targetMs: 500, derive: sim.derive, now: () => 7 }), "UNSUPPORTED");
