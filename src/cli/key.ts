@@ -4,7 +4,9 @@
  * adding or removing one rewrites no data. The repository is opened with a current password
  * (the usual sources); a new one comes from `--new-password-file` or `IBT_NEW_PASSWORD`, or is
  * typed twice at a prompt. `passwd` adds a key for the new password and removes the one that
- * opened the repository. A repository without a password has no keys, and says so.
+ * opened the repository. A new key's Argon2id cost is fitted to a time or pinned, as at init
+ * (`--kdf-time`, `--kdf-memory`, `--kdf-passes`; repo-open.ts). A repository without a password
+ * has no keys, and says so.
  */
 import { IbtError } from "../errors.js";
 import { argon2id } from "../crypto/argon2.js";
@@ -31,6 +33,8 @@ export async function keyCommand(p: Parsed): Promise<void> {
     throw new IbtError("BAD_ARGUMENT", `usage: ibt key list|add|remove|passwd REPO (see ibt key --help)`);
   }
   const { location, args } = repositoryArgs(p, USAGES[sub as Subcommand]);
+  // Checked before any password is asked for.
+  const keyParams = sub === "add" || sub === "passwd" ? newKeyParams(p) : undefined;
   const inner = await existingStore(location);
   if (!(await EncryptedStore.isEncrypted(inner))) {
     throw new IbtError("UNSUPPORTED", `${location} holds no encrypted repository, so it has no keys (a repository made with --insecure-no-password stays without a password)`);
@@ -41,8 +45,8 @@ export async function keyCommand(p: Parsed): Promise<void> {
       return listKeys(p, store);
     case "add": {
       const password = await readNewPassword({ file: value(p, "new-password-file"), prompt: "enter the new password: " });
-      const key = await store.addKey(password, argon2id, newKeyParams(), keyOptions());
-      return print(p, { command: "key add", ...key }, `ibt: added key ${key.id}`);
+      const key = await store.addKey(password, argon2id, keyParams, keyOptions());
+      return print(p, { command: "key add", ...key }, `ibt: added key ${key.id} (${describeKdf(key)})`);
     }
     case "remove": {
       const id = await keyIdOf(store, args[0]!);
@@ -52,7 +56,7 @@ export async function keyCommand(p: Parsed): Promise<void> {
     case "passwd": {
       const old = store.keyId;
       const password = await readNewPassword({ file: value(p, "new-password-file"), prompt: "enter the new password: " });
-      await store.changePassword(password, argon2id, newKeyParams(), keyOptions());
+      await store.changePassword(password, argon2id, keyParams, keyOptions());
       return print(p, { command: "key passwd", removed: old, id: store.keyId }, `ibt: changed the password: added key ${store.keyId}, removed key ${old}`);
     }
   }

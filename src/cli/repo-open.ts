@@ -5,17 +5,20 @@
  * `ibt backup` into a location that holds none, is encrypted under a password asked for the same
  * way; a plain one is made only when `--insecure-no-password` asks for it by name.
  *
- * New keys use the library's Argon2id defaults. `IBT_TEST_KDF_MEMORY_KIB` lowers the memory of
- * new keys (with one pass) for test suites that make many repositories; the parameters are
- * stored in each key, so opening never depends on it, and nothing but a test should set it.
+ * A new key's Argon2id cost is fitted to the library's default time on this machine, or to
+ * `--kdf-time MS`, or pinned with `--kdf-memory MIB` and `--kdf-passes N`; the command line
+ * refuses anything below RFC 9106's setting (64 MiB, 3 passes). `IBT_TEST_KDF_MEMORY_KIB`,
+ * when no flag is given, pins a cost below it (that memory, one pass) for test suites that make
+ * many repositories. The parameters are stored in each key, so opening never depends on any
+ * of these, and nothing but a test should set the variable.
  */
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { IbtError, isIbtError } from "../errors.js";
-import { argon2id } from "../crypto/argon2.js";
+import { argon2id, ARGON2_MAX_MEMORY_KIB, ARGON2_MAX_PASSES } from "../crypto/argon2.js";
 import { EncryptedStore } from "../crypto/encrypted-store.js";
-import { DEFAULT_KDF_PARAMS, KEYS_PREFIX, type KdfParams, type KeyOptions } from "../crypto/keys.js";
+import { DEFAULT_KDF_CHOICE, DEFAULT_KDF_PARAMS, KEYS_PREFIX, type KdfChoice, type KeyOptions } from "../crypto/keys.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
 import { readPassword } from "../node/password.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
@@ -87,6 +90,8 @@ export async function storeForWriting(location: string): Promise<Store> {
  */
 export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
   const options = nodeRepositoryOptions();
+  // Checked before any password is asked for, so a mistyped option costs no typing.
+  const keyParams = newKeyParams(p);
   let password: string | undefined;
   for (let attempt = 1; ; attempt++) {
     if (await EncryptedStore.isEncrypted(inner)) {
@@ -103,7 +108,7 @@ export async function openOrCreate(p: Parsed, location: string, inner: Store, in
     password ??= await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
     let encrypted: EncryptedStore;
     try {
-      encrypted = await EncryptedStore.create(inner, password, argon2id, newKeyParams(), keyOptions());
+      encrypted = await EncryptedStore.create(inner, password, argon2id, keyParams, keyOptions());
     } catch (e) {
       // Another writer's key appeared since the check above: open that repository instead.
       if (isIbtError(e, "EXISTS")) continue;
@@ -118,12 +123,39 @@ export async function openOrCreate(p: Parsed, location: string, inner: Store, in
 
 const MAX_CREATE_ATTEMPTS = 4;
 
-/** Argon2id parameters for a new key (see the note at the top on the test variable). */
-export function newKeyParams(env: Record<string, string | undefined> = process.env): KdfParams {
-  const memory = env["IBT_TEST_KDF_MEMORY_KIB"];
-  if (memory === undefined || memory === "") return { ...DEFAULT_KDF_PARAMS };
-  if (!/^\d+$/.test(memory)) throw new IbtError("BAD_ARGUMENT", "IBT_TEST_KDF_MEMORY_KIB takes a whole number of KiB");
-  return { ...DEFAULT_KDF_PARAMS, memoryKiB: Number(memory), passes: 1 };
+/** The longest --kdf-time taken: a minute per derivation is past any use, and likely a typo. */
+const MAX_KDF_TIME_MS = 60_000;
+
+/** Argon2id parameters for a new key, or the time to fit them to (see the note at the top). */
+export function newKeyParams(p: Parsed, env: Record<string, string | undefined> = process.env): KdfChoice {
+  const time = value(p, "kdf-time");
+  const memory = value(p, "kdf-memory");
+  const passes = value(p, "kdf-passes");
+  const floor = DEFAULT_KDF_PARAMS;
+  if (time !== undefined) {
+    if (memory !== undefined || passes !== undefined) {
+      throw new IbtError("BAD_ARGUMENT", "--kdf-time fits the cost to a time; it cannot be given with --kdf-memory or --kdf-passes, which pin it");
+    }
+    return { targetMs: wholeNumber("--kdf-time", time, 1, MAX_KDF_TIME_MS) };
+  }
+  if (memory !== undefined || passes !== undefined) {
+    return {
+      ...floor,
+      memoryKiB: memory === undefined ? floor.memoryKiB : 1024 * wholeNumber("--kdf-memory", memory, floor.memoryKiB / 1024, ARGON2_MAX_MEMORY_KIB / 1024),
+      passes: passes === undefined ? floor.passes : wholeNumber("--kdf-passes", passes, floor.passes, ARGON2_MAX_PASSES),
+    };
+  }
+  const testMemory = env["IBT_TEST_KDF_MEMORY_KIB"];
+  if (testMemory === undefined || testMemory === "") return DEFAULT_KDF_CHOICE;
+  if (!/^\d+$/.test(testMemory)) throw new IbtError("BAD_ARGUMENT", "IBT_TEST_KDF_MEMORY_KIB takes a whole number of KiB");
+  return { ...floor, memoryKiB: Number(testMemory), passes: 1 };
+}
+
+function wholeNumber(option: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new IbtError("BAD_ARGUMENT", `${option} takes a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  }
+  return Number(text);
 }
 
 /** Who makes a key, recorded in it as restic does, for `ibt key list`. */

@@ -10,6 +10,9 @@ export const REPO_OPTIONS: OptionSpec[] = [
   { long: "password-file", value: true },
   { long: "new-password-file", value: true },
   { long: "insecure-no-password" },
+  { long: "kdf-time", value: true },
+  { long: "kdf-memory", value: true },
+  { long: "kdf-passes", value: true },
   { long: "full" },
   { long: "dry-run" },
   { long: "source", value: true },
@@ -43,8 +46,15 @@ IBT_PASSWORD_FILE, the first line IBT_PASSWORD_COMMAND prints (run by the shell)
 or asked for without echo when stdin is a terminal.
 `;
 
+/** The options that set a new key's Argon2id cost (init, a backup that makes a repository, key add and passwd). */
+const KDF_NOTE = `
+  --kdf-time MS       fit the new key's Argon2id cost to MS milliseconds on this machine
+                      (default 500), never below 64 MiB and 3 passes
+  --kdf-memory MIB    pin the cost instead: MIB of memory (at least 64; 64 if only
+  --kdf-passes N      --kdf-passes is given) and N passes (at least 3; 3 if only --kdf-memory is)`;
+
 export const REPO_HELP: Record<(typeof REPO_COMMANDS)[number], string> = {
-  init: `usage: ibt init REPO [--insecure-no-password] [--json]
+  init: `usage: ibt init REPO [--insecure-no-password] [--kdf-time MS | --kdf-memory MIB --kdf-passes N] [--json]
 
 Creates an empty repository, encrypted under a password (asked for twice at a terminal): every
 object is encrypted and authenticated, and the storage holds no file name, size or time in the
@@ -52,7 +62,7 @@ clear. Without the password nothing in it can be read, so keep it safe; ibt key 
 repository more than one.
 
   --insecure-no-password  create a repository without encryption, readable by anyone who can
-                          read its storage
+                          read its storage${KDF_NOTE}
 ${REPOSITORY_NOTE}`,
   backup: `usage: ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--source LABEL] [--insecure-no-password] [--json]
 
@@ -67,6 +77,7 @@ the latest, until the chain grows past half a full's size, when a new full start
   --dry-run           report what would be stored; write nothing
   --source LABEL      label stored with the snapshot (default: DIR's name)
   --insecure-no-password  if a new repository is made, make it without encryption
+  --kdf-time, --kdf-memory, --kdf-passes  if a new repository is made: as for ibt init
 ${REPOSITORY_NOTE}`,
   snapshots: `usage: ibt snapshots REPO [--json]
 
@@ -98,9 +109,9 @@ Clears a lock left by a backup or forget that no longer runs. A lock held by a p
 running on this host is left in place unless --force.
 ${REPOSITORY_NOTE}`,
   key: `usage: ibt key list REPO [--json]
-       ibt key add REPO [--new-password-file FILE] [--json]
+       ibt key add REPO [--new-password-file FILE] [--kdf-time MS | --kdf-memory MIB --kdf-passes N] [--json]
        ibt key remove REPO ID [--json]
-       ibt key passwd REPO [--new-password-file FILE] [--json]
+       ibt key passwd REPO [--new-password-file FILE] [--kdf-time MS | --kdf-memory MIB --kdf-passes N] [--json]
 
 Manages the passwords of an encrypted repository. Each password is a key object that unlocks the
 same master key, so adding or removing one rewrites no data. The repository is opened with a
@@ -111,6 +122,7 @@ for twice at a terminal.
   add      add a key for a new password
   remove   remove key ID (an id or a unique prefix of one); not the key in use nor the last
   passwd   change the password in use: add a key for the new one, remove the one in use
+${KDF_NOTE}
 ${REPOSITORY_NOTE}`,
 };
 

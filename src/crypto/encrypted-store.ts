@@ -34,7 +34,7 @@ import {
   type CreateOptions,
   type DamagedKey,
   type Kdf,
-  type KdfParams,
+  type KdfChoice,
   type KeyInfo,
   type KeyOptions,
   type RepositoryKey,
@@ -53,8 +53,12 @@ export class EncryptedStore implements Store {
     this.location = `encrypted ${inner.location}`;
   }
 
-  /** Makes `inner` an encrypted repository with its first password; EXISTS if it is one. */
-  static async create(inner: Store, password: string | Uint8Array, kdf: Kdf = argon2id, params?: KdfParams, options: CreateOptions = {}): Promise<EncryptedStore> {
+  /**
+   * Makes `inner` an encrypted repository with its first password; EXISTS if it is one. The
+   * key's Argon2id parameters are `params` if given, else fitted to DEFAULT_KDF_TARGET_MS here
+   * (pass `{ targetMs }` for another time).
+   */
+  static async create(inner: Store, password: string | Uint8Array, kdf: Kdf = argon2id, params?: KdfChoice, options: CreateOptions = {}): Promise<EncryptedStore> {
     return new EncryptedStore(inner, await createRepositoryKey(inner, password, kdf, params, options));
   }
 
@@ -132,7 +136,7 @@ export class EncryptedStore implements Store {
   }
 
   /** Adds a key object for another password. */
-  addKey(password: string | Uint8Array, kdf: Kdf, params?: KdfParams, options?: KeyOptions): Promise<KeyInfo> {
+  addKey(password: string | Uint8Array, kdf: Kdf, params?: KdfChoice, options?: KeyOptions): Promise<KeyInfo> {
     return addRepositoryKey(this.inner, this.key, password, kdf, params, options);
   }
 
@@ -147,7 +151,7 @@ export class EncryptedStore implements Store {
   }
 
   /** Replaces the key in use with a key for `password`; the data stays as it is. */
-  async changePassword(password: string | Uint8Array, kdf: Kdf, params?: KdfParams, options?: KeyOptions): Promise<void> {
+  async changePassword(password: string | Uint8Array, kdf: Kdf, params?: KdfChoice, options?: KeyOptions): Promise<void> {
     this.key = await changeRepositoryPassword(this.inner, this.key, password, kdf, params, options);
   }
 

@@ -22,8 +22,10 @@ export interface KdfParams {
 /** Argon2id, as `argon2id` in argon2.ts computes it. */
 export type Kdf = (password: Uint8Array, salt: Uint8Array, params: KdfParams) => Promise<Uint8Array>;
 
-/** RFC 9106's second recommended setting: 64 MiB and 3 passes, for machines of every size. */
-/** The derivation every new key gets unless told otherwise: see ARGON2ID_DEFAULTS for why. */
+/**
+ * The floor: RFC 9106's second recommended setting with one lane (64 MiB, 3 passes; see
+ * ARGON2ID_DEFAULTS for why). A key fitted to a time gets at least this (kdf-choice.ts).
+ */
 export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = ARGON2ID_DEFAULTS;
 
 export const KEYS_PREFIX = "keys/";

@@ -13,14 +13,15 @@
  * opens the answer is one WRONG_PASSWORD. A sealed key that fails to open cannot be told from
  * a wrong password, and is not meant to be. The KDF is a parameter so the core does not fix
  * one implementation of Argon2id; parameters read from storage are bounded before use, so a
- * planted key object cannot make a reader allocate without limit.
+ * planted key object cannot make a reader allocate without limit. A new key's parameters are
+ * pinned by the caller or fitted to a derivation time above a floor (kdf-choice.ts); either
+ * way they are written into the key object, and opening uses what the object says.
  */
 import { toHex } from "../bytes.js";
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
 import {
   associatedData,
-  DEFAULT_KDF_PARAMS,
   KEYS_PREFIX,
   MAX_TEXT,
   NONCE_BYTES,
@@ -35,7 +36,9 @@ import {
   type KeyObject,
 } from "./key-object.js";
 import { checkSegmentSize, cryptoBytes, DEFAULT_SEGMENT_SIZE, importMasterKey } from "./segments.js";
+import { chooseKdfParams, type KdfChoice } from "./kdf-choice.js";
 
+export { DEFAULT_KDF_CHOICE, DEFAULT_KDF_TARGET_MS, type KdfChoice, type KdfTarget } from "./kdf-choice.js";
 export { DEFAULT_KDF_PARAMS, KEYS_PREFIX, type DamagedKey, type Kdf, type KdfParams, type KeyInfo } from "./key-object.js";
 
 const MASTER_BYTES = 32;
@@ -78,7 +81,7 @@ export async function createRepositoryKey(
   store: Store,
   password: string | Uint8Array,
   kdf: Kdf,
-  params: KdfParams = DEFAULT_KDF_PARAMS,
+  params?: KdfChoice,
   options: CreateOptions = {},
 ): Promise<RepositoryKey> {
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
@@ -123,7 +126,7 @@ export async function addRepositoryKey(
   key: RepositoryKey,
   password: string | Uint8Array,
   kdf: Kdf,
-  params: KdfParams = DEFAULT_KDF_PARAMS,
+  params?: KdfChoice,
   options: KeyOptions = {},
 ): Promise<KeyInfo> {
   return writeKeyObject(store, rawMaster(key), password, kdf, params, key.segmentSize, options);
@@ -177,7 +180,7 @@ export async function changeRepositoryPassword(
   key: RepositoryKey,
   password: string | Uint8Array,
   kdf: Kdf,
-  params: KdfParams = DEFAULT_KDF_PARAMS,
+  params?: KdfChoice,
   options: KeyOptions = {},
 ): Promise<RepositoryKey> {
   const raw = rawMaster(key);
@@ -193,12 +196,10 @@ async function writeKeyObject(
   raw: Uint8Array,
   password: string | Uint8Array,
   kdf: Kdf,
-  params: KdfParams,
+  choice: KdfChoice | undefined,
   segmentSize: number,
   options: KeyOptions,
 ): Promise<KeyInfo> {
-  const problem = paramsProblem(params);
-  if (problem) throw new IbtError("BAD_ARGUMENT", `key derivation parameters: ${problem}`, { caller: "createKey" });
   const passwordBytes = passwordToBytes(password);
   if (passwordBytes.length === 0) throw new IbtError("BAD_ARGUMENT", "a password may not be empty", { caller: "createKey" });
   for (const [field, value] of [["host", options.host], ["user", options.user]] as const) {
@@ -206,6 +207,10 @@ async function writeKeyObject(
       throw new IbtError("BAD_ARGUMENT", `${field} must be a string of at most ${MAX_TEXT} characters`, { caller: "createKey" });
     }
   }
+  // After the cheap checks, since calibrating costs a few derivations.
+  const params = await chooseKdfParams(choice, kdf);
+  const problem = paramsProblem(params);
+  if (problem) throw new IbtError("BAD_ARGUMENT", `key derivation parameters: ${problem}`, { caller: "createKey" });
   const info: KeyInfo = {
     id: toHex(crypto.getRandomValues(new Uint8Array(16))),
     created: (options.created ?? new Date()).toISOString(),

@@ -3,7 +3,8 @@
  * --insecure-no-password asks otherwise (by init and by a first backup), the password from each
  * source in restic's order and from a prompt without echo at a terminal, a clear one-line refusal
  * when there is none or it is wrong, and `ibt key list|add|remove|passwd`. Keys here use the
- * cheap test derivation (IBT_TEST_KDF_MEMORY_KIB), but for the one test that checks the default.
+ * cheap test derivation (IBT_TEST_KDF_MEMORY_KIB), but for the one test that checks the default
+ * (cli-kdf.test.ts tests the options that set it).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -199,10 +200,13 @@ test("ibt key list, add, remove and passwd, with --json", async () => {
   refused(await ibtAsync(["key", "frob", repo], as("fourth-password-1180")), "BAD_ARGUMENT", 2);
 });
 
-test("with no test variable a new key gets the default Argon2id cost (64 MiB, 3 passes)", async () => {
+test("with no test variable a new key is fitted to the default time: 64 MiB, at least 3 passes", async () => {
   const root = tempDir();
   const env = cliEnv({ IBT_PASSWORD: PASSWORD, IBT_TEST_KDF_MEMORY_KIB: undefined });
   json(await ibtAsync(["init", join(root, "repo"), "--json"], env));
   const list = json(await ibtAsync(["key", "list", join(root, "repo"), "--json"], env));
-  assert.deepEqual(list.keys[0].params, { memoryKiB: 65536, passes: 3, parallelism: 1, tagLength: 32 });
+  const { passes, ...rest } = list.keys[0].params;
+  // How many passes fit the time depends on this machine; the floor and the memory do not.
+  assert.deepEqual(rest, { memoryKiB: 65536, parallelism: 1, tagLength: 32 });
+  assert.ok(Number.isInteger(passes) && passes >= 3 && passes <= 64, String(passes));
 });
