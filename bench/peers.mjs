@@ -241,8 +241,8 @@ function summarize(runs, toolNames) {
 
 function cell(stat, format, runs) {
   if (!Number.isFinite(stat.median)) return "–";
-  if (runs < 2 || stat.min === stat.max) return format(stat.median);
-  return `${format(stat.median)} (${format(stat.min)}–${format(stat.max)})`;
+  const [mid, low, high] = [stat.median, stat.min, stat.max].map(format);
+  return runs < 2 || low === high ? mid : `${mid} (${low}–${high})`;
 }
 const seconds = (s) => s.toFixed(2);
 const megabytes = (b) => (b / 1e6).toFixed(2);
