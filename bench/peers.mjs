@@ -270,6 +270,8 @@ function report(series, rows, runs) {
       const met = r <= limit;
       goals.push(`${met ? "met" : "MISSED"}: ${text}: ibt ${r.toFixed(2)}× ${best(key).name}${met ? "" : ` (goal ≤ ${limit}×, ${((r / limit - 1) * 100).toFixed(0)}% over)`}`);
     };
+    const absent = TOOLS.filter((t) => t.name !== "ibt" && !rows.has(t.name)).map((t) => t.name);
+    if (absent.length) goals.push(`note: judged against the peers that ran; ${absent.join(", ")} did not`);
     goal("repository bytes ≤ 0.8× the smallest peer's", "bytes", 0.8);
     goal("mean later-backup time ≤ the fastest peer's", "later", 1);
     goal("restore oldest ≤ the fastest peer's", "restoreOldest", 1);
