@@ -63,8 +63,16 @@ function runRestic(args, env) {
 
 /** A seeded tree of about `mib` MiB: three quarters text in many files, a quarter random binaries. */
 function generate(dir, mib) {
+  // xorshift32: integer arithmetic throughout, so the sequence does not collapse into a short cycle
+  // (a float multiply loses the low bits) and the binaries do not deflate nor repeat.
   let x = 42;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const step = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const next = () => step() / 2 ** 32;
   const words = ["backup", "delta", "tree", "file", "index", "change", "the", "of", "and", "data", "\n"];
   let total = 0;
   const goal = mib * MiB;
@@ -74,7 +82,7 @@ function generate(dir, mib) {
     let body;
     if (i % 40 === 39) {
       body = Buffer.alloc(2 * MiB + Math.floor(next() * 2 * MiB));
-      for (let k = 0; k + 4 <= body.length; k += 4) body.writeUInt32LE((next() * 2 ** 32) >>> 0, k);
+      for (let k = 0; k + 4 <= body.length; k += 4) body.writeUInt32LE(step(), k);
     } else {
       const n = 10_000 + Math.floor(next() * 300_000);
       const parts = [];
