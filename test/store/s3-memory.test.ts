@@ -2,10 +2,11 @@
 // on its own (buffers created, lent at once, a fill that waits for a buffer to come back), the
 // multipart uploader with that pool against the strict server (buffers created and lent while a
 // 40 MiB stream goes up in 5 MiB parts), and S3Store.save seen from outside (bytes taken from the
-// source and not yet stored by the server, request bodies in flight) at two concurrencies.
+// source and not yet stored by the server, request bodies in flight, what was taken when the
+// upload began) at two concurrencies.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PartBuffers, partsOf } from "../../src/store/s3/parts.js";
+import { PartBuffers, partsOf, type Part } from "../../src/store/s3/parts.js";
 import { S3Client } from "../../src/store/s3/client.js";
 import { uploadMultipart } from "../../src/store/s3/multipart.js";
 import { SigV4Signer } from "../../src/store/s3/sigv4.js";
@@ -32,18 +33,25 @@ async function* counted(data: Uint8Array, chunk: number, taken: { bytes: number;
   }
 }
 
+async function* bytesOf(parts: AsyncIterable<Part>): AsyncGenerator<Uint8Array> {
+  for await (const part of parts) yield part.bytes;
+}
+
 describe("PartBuffers and partsOf", () => {
   it("cut a stream into exact parts, reusing at most `capacity` buffers", async () => {
     const buffers = new PartBuffers(1000, 3);
     const data = bytes(10_500, 3);
     const seen: number[] = [];
     const joined: number[] = [];
-    for await (const part of partsOf(counted(data, 333, { bytes: 0 }), buffers)) {
+    const lasts: boolean[] = [];
+    for await (const { bytes: part, last } of partsOf(counted(data, 333, { bytes: 0 }), buffers)) {
       seen.push(part.length);
+      lasts.push(last);
       joined.push(...part);
       buffers.give(part);
     }
     assert.deepEqual(seen, [...Array(10).fill(1000), 500]);
+    assert.deepEqual(lasts, [...Array(10).fill(false), true]);
     assert.deepEqual(Uint8Array.from(joined), data);
     // Each part was given back before the next was filled: one buffer served them all.
     assert.equal(buffers.created, 1);
@@ -56,19 +64,19 @@ describe("PartBuffers and partsOf", () => {
     const first = await parts.next();
     const second = await parts.next();
     assert.equal(buffers.created, 2);
-    let third: IteratorResult<Uint8Array> | undefined;
+    let third: IteratorResult<Part> | undefined;
     const pending = parts.next().then((r) => (third = r));
     // Let every queued job run: the fill has no buffer, so the third part cannot be ready.
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(third, undefined);
-    buffers.give(first.value as Uint8Array);
+    buffers.give(first.value!.bytes);
     await pending;
-    assert.equal(third!.value!.length, 100);
+    assert.equal(third!.value!.bytes.length, 100);
     // The third part is in the buffer the first one gave back.
-    assert.equal(third!.value!.buffer, (first.value as Uint8Array).buffer);
+    assert.equal(third!.value!.bytes.buffer, first.value!.bytes.buffer);
     assert.equal(buffers.created, 2);
-    buffers.give(second.value as Uint8Array);
-    buffers.give(third!.value!);
+    buffers.give(second.value!.bytes);
+    buffers.give(third!.value!.bytes);
     await parts.return(undefined);
   });
 
@@ -76,7 +84,7 @@ describe("PartBuffers and partsOf", () => {
     const buffers = new PartBuffers(100, 1);
     const parts = partsOf(counted(bytes(1000, 5), 30, { bytes: 0 }), buffers);
     const first = await parts.next();
-    buffers.give(first.value as Uint8Array);
+    buffers.give(first.value!.bytes);
     await parts.return(undefined);
     // With its only buffer back, the pool lends it again at once.
     assert.equal((await buffers.take()).length, 100);
@@ -100,7 +108,7 @@ describe("the multipart uploader with a part-buffer pool, against the strict ser
       const buffers = new PartBuffers(partSize, concurrency + 1);
       let released = 0;
       const key = `pool-${concurrency}/forty`;
-      await uploadMultipart(partsOf(counted(data, 256 * 1024, { bytes: 0 }), buffers), {
+      await uploadMultipart(bytesOf(partsOf(counted(data, 256 * 1024, { bytes: 0 }), buffers)), {
         client,
         key,
         name: "forty",
@@ -131,9 +139,11 @@ describe("S3Store.save of a stream, counted from outside", () => {
       let stored = 0;
       let bodiesInFlight = 0;
       let mostInFlight = 0;
+      let takenAtCreate: number | undefined;
       const countingFetch: typeof fetch = async (input, init) => {
         const isPart = String(input).includes("partNumber=");
         const size = isPart ? bodyLength(init?.body) : 0;
+        if (String(input).endsWith("?uploads=")) takenAtCreate = taken.bytes;
         bodiesInFlight += size;
         mostInFlight = Math.max(mostInFlight, bodiesInFlight);
         try {
@@ -151,6 +161,8 @@ describe("S3Store.save of a stream, counted from outside", () => {
       // Taken from the source but not yet stored: the parts in flight, the one being filled, and the chunk being copied.
       assert.ok(mostAhead <= (concurrency + 1) * partSize + 256 * 1024, `${mostAhead} bytes ahead`);
       assert.ok(mostInFlight <= concurrency * partSize, `${mostInFlight} bytes of part bodies in flight`);
+      // The upload began once the first part was full and one chunk past it seen, before a second part was filled.
+      assert.equal(takenAtCreate, partSize + 256 * 1024);
     });
   }
 });

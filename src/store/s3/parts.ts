@@ -65,40 +65,55 @@ export class PartBuffers {
   }
 }
 
-/** The parts of `source`, each in a buffer from `buffers`; the consumer MUST give each one back. */
-export async function* partsOf(source: ByteSource, buffers: PartBuffers): AsyncGenerator<Uint8Array> {
+/** A part and whether the source ends with it. */
+export interface Part {
+  bytes: Uint8Array;
+  last: boolean;
+}
+
+/**
+ * The parts of `source`, each in a buffer from `buffers`; the consumer MUST give each one back.
+ * A full part is handed out as soon as the source shows a byte beyond it (or ends), so a
+ * consumer learns from the first part alone whether one request will do, without filling a
+ * second part first.
+ */
+export async function* partsOf(source: ByteSource, buffers: PartBuffers): AsyncGenerator<Part> {
   const { partSize } = buffers;
   // Taken at its first byte, so a source that ends on a part boundary takes no extra buffer.
   let part: Uint8Array | undefined;
   let used = 0;
+  // A full part held back until the source says whether more follows.
+  let full: Uint8Array | undefined;
   try {
     for await (const chunk of chunksOf(source)) {
       for (let at = 0; at < chunk.length; ) {
+        if (full) {
+          const bytes = full;
+          full = undefined;
+          yield { bytes, last: false };
+        }
         part ??= await buffers.take();
         const n = Math.min(partSize - used, chunk.length - at);
         part.set(chunk.subarray(at, at + n), used);
         used += n;
         at += n;
         if (used === partSize) {
-          const full = part;
+          full = part;
           part = undefined;
           used = 0;
-          yield full;
         }
       }
     }
-    if (part && used > 0) {
-      const last = part.subarray(0, used);
-      part = undefined;
-      yield last;
-    }
+    const bytes = full ?? part?.subarray(0, used);
+    full = part = undefined;
+    if (bytes && bytes.length > 0) yield { bytes, last: true };
   } finally {
-    // A part being filled when the consumer stopped was never handed out: it goes back here.
-    if (part) buffers.give(part);
+    // A part not handed out when the consumer stopped goes back here.
+    for (const held of [full, part]) if (held) buffers.give(held);
   }
 }
 
 /** The parts of an array already in memory: views, no copies, nothing to give back. */
-export function* partsOfArray(data: Uint8Array, partSize: number): Generator<Uint8Array> {
-  for (let at = 0; at < data.length; at += partSize) yield data.subarray(at, at + partSize);
+export function* partsOfArray(data: Uint8Array, partSize: number): Generator<Part> {
+  for (let at = 0; at < data.length; at += partSize) yield { bytes: data.subarray(at, at + partSize), last: at + partSize >= data.length };
 }

@@ -33,7 +33,7 @@ import { checkObjectName, type LoadOptions, type SaveOptions, type Store, type S
 import { S3Client, type Fetch, type S3Response } from "./client.js";
 import { describe } from "./errors.js";
 import { abortUpload, parseDocument, uploadMultipart } from "./multipart.js";
-import { PartBuffers, partsOf, partsOfArray } from "./parts.js";
+import { PartBuffers, partsOf, partsOfArray, type Part } from "./parts.js";
 import { DEFAULT_RETRY, throwIfAborted, type RetryOptions } from "./retry.js";
 import { SigV4Signer, type S3Credentials } from "./sigv4.js";
 import { checkPrefix, formatS3Location, S3Urls } from "./url.js";
@@ -138,17 +138,17 @@ export class S3Store implements Store {
     const { partSize, concurrency } = this.s;
     // Parts in flight plus the one being filled: the bound stated at the top of this file.
     const buffers = data instanceof Uint8Array ? undefined : new PartBuffers(partSize, concurrency + 1);
-    const parts: AsyncIterator<Uint8Array> | Iterator<Uint8Array> = buffers
+    const parts: AsyncIterator<Part> | Iterator<Part> = buffers
       ? partsOf(data as ByteSource, buffers)[Symbol.asyncIterator]()
       : partsOfArray(data as Uint8Array, partSize);
     try {
       const first = await parts.next();
-      const second = first.done ? first : await parts.next();
-      if (second.done) {
-        await this.putWhole(name, first.done ? new Uint8Array(0) : first.value, options);
+      if (first.done || first.value.last) {
+        await this.putWhole(name, first.done ? new Uint8Array(0) : first.value.bytes, options);
         return;
       }
-      await uploadMultipart(chain([first.value as Uint8Array, second.value], parts), {
+      // The first part goes up while the second is filled.
+      await uploadMultipart(chain(first.value.bytes, parts), {
         client: this.client,
         key: this.key(name),
         name,
@@ -317,13 +317,13 @@ export class S3Store implements Store {
   }
 }
 
-async function* chain(head: Uint8Array[], rest: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* chain(head: Uint8Array, rest: AsyncIterator<Part> | Iterator<Part>): AsyncGenerator<Uint8Array> {
   try {
-    for (const part of head) yield part;
+    yield head;
     for (;;) {
       const next = await rest.next();
       if (next.done) return;
-      yield next.value;
+      yield next.value.bytes;
     }
   } finally {
     await rest.return?.();
