@@ -30,7 +30,12 @@
  * A refresh is a read and then a plain save, not a compare-and-swap (the Store has none): a
  * lock removed by hand (a forced unlock) in between is put back, and a writer that took it in
  * that moment is overwritten and fails its own check. Breaking cannot land there, since a
- * holder refreshes only while its lock is far from stale.
+ * holder refreshes only while its lock is far from stale. So the read-then-save window only
+ * matters after a forced unlock of a live writer, which is already a person overriding the lock,
+ * and every writer's check before its commit point still sees the loss. A conditional replace
+ * would close it where the storage has one (S3's If-Match on PutObject, R2's onlyIf with an
+ * etag), but the Store contract offers only create-if-absent, and the folder, memory and
+ * encrypting stores have no ETag to match, so the lock keeps to what every Store can do.
  *
  * Stores that ignore conditional writes. `init` creates a probe object conditionally twice; if
  * the second create succeeds, the store does not honour them, two writers could both take the
