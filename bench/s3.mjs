@@ -35,7 +35,8 @@ async function child([op, kind, location, dir, part]) {
   if (op === "backup") await repo.backup(new NodeFs(dir));
   else await repo.restore((await repo.snapshots()).at(-1).id, new NodeFs(dir));
   const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ ms, rssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  const cpu = process.cpuUsage();
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
 }
 
 function runChild(args) {
@@ -63,8 +64,16 @@ function runRestic(args, env) {
 
 /** A seeded tree of about `mib` MiB: three quarters text in many files, a quarter random binaries. */
 function generate(dir, mib) {
+  // xorshift32: integer arithmetic throughout, so the sequence does not collapse into a short cycle
+  // (a float multiply loses the low bits) and the binaries do not deflate nor repeat.
   let x = 42;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const step = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const next = () => step() / 2 ** 32;
   const words = ["backup", "delta", "tree", "file", "index", "change", "the", "of", "and", "data", "\n"];
   let total = 0;
   const goal = mib * MiB;
@@ -74,7 +83,7 @@ function generate(dir, mib) {
     let body;
     if (i % 40 === 39) {
       body = Buffer.alloc(2 * MiB + Math.floor(next() * 2 * MiB));
-      for (let k = 0; k + 4 <= body.length; k += 4) body.writeUInt32LE((next() * 2 ** 32) >>> 0, k);
+      for (let k = 0; k + 4 <= body.length; k += 4) body.writeUInt32LE(step(), k);
     } else {
       const n = 10_000 + Math.floor(next() * 300_000);
       const parts = [];
@@ -143,11 +152,11 @@ async function main() {
       }
     }
     const m = (name) => (results[name] ? median(results[name].map((r) => r.ms)) : NaN);
-    for (const name of Object.keys(results)) console.log(`${name.padEnd(20)} ${(m(name) / 1000).toFixed(2)} s  (runs: ${results[name].map((r) => (r.ms / 1000).toFixed(2)).join(", ")})${results[name][0].rssMiB ? `  peak RSS ${median(results[name].map((r) => r.rssMiB)).toFixed(0)} MiB` : ""}`);
+    for (const name of Object.keys(results)) console.log(`${name.padEnd(20)} ${(m(name) / 1000).toFixed(2)} s  (runs: ${results[name].map((r) => (r.ms / 1000).toFixed(2)).join(", ")})${results[name][0].rssMiB ? `  CPU ${(median(results[name].map((r) => r.cpuMs)) / 1000).toFixed(2)} s  peak RSS ${median(results[name].map((r) => r.rssMiB)).toFixed(0)} MiB` : ""}`);
     for (const op of ["backup", "restore"]) {
       console.log(`${op}: ibt S3 / ibt folder = ${(m(`ibt S3 ${op}`) / m(`ibt folder ${op}`)).toFixed(2)} (goal <= 1.2); ibt S3 / restic S3 = ${(m(`ibt S3 ${op}`) / m(`restic S3 ${op}`)).toFixed(2)} (goal <= 1.0)`);
     }
-    console.log(`peak RSS of an ibt backup to S3 by part size (2 parts in flight): ${memory.map((x) => `${x.partMiB} MiB parts: ${x.rssMiB.toFixed(0)} MiB`).join("; ")}`);
+    console.log(`peak RSS of an ibt backup to S3 by part size (2 parts in flight, at most 3 part buffers): ${memory.map((x) => `${x.partMiB} MiB parts: ${x.rssMiB.toFixed(0)} MiB`).join("; ")}`);
     if (resticNote) console.log(resticNote);
   } finally {
     await server.close();

@@ -30,7 +30,12 @@
  * A refresh is a read and then a plain save, not a compare-and-swap (the Store has none): a
  * lock removed by hand (a forced unlock) in between is put back, and a writer that took it in
  * that moment is overwritten and fails its own check. Breaking cannot land there, since a
- * holder refreshes only while its lock is far from stale.
+ * holder refreshes only while its lock is far from stale. So the read-then-save window only
+ * matters after a forced unlock of a live writer, which is already a person overriding the lock,
+ * and every writer's check before its commit point still sees the loss. A conditional replace
+ * would close it where the storage has one (S3's If-Match on PutObject, R2's onlyIf with an
+ * etag), but the Store contract offers only create-if-absent, and the folder, memory and
+ * encrypting stores have no ETag to match, so the lock keeps to what every Store can do.
  *
  * Stores that ignore conditional writes. `init` creates a probe object conditionally twice; if
  * the second create succeeds, the store does not honour them, two writers could both take the
@@ -48,7 +53,10 @@ export const LOCK_REFRESH_MS = 5 * 60_000;
 export const LOCK_STALE_MS = 30 * 60_000;
 
 export const BREAKER = "lock-breaker";
-/** Probe objects of `init`'s conditional-write check (removed after; leftovers by the next writer). */
+/**
+ * Probe objects of `init`'s conditional-write check, named `lock-probe-<ms since epoch>-<id>`
+ * (removed after; leftovers by the next writer once stale, see removeStaleProbes).
+ */
 export const PROBE = "lock-probe-";
 
 export interface LockOwner {
@@ -249,6 +257,24 @@ export async function removeStaleBreaker(store: Store, options: LockOptions): Pr
 }
 
 /**
+ * Removes probes that an interrupted `init` left, once they are older than the stale limit. A
+ * younger probe may belong to an `init` running now, which takes no lock while it probes:
+ * removing it between its two creates would let the second succeed and make that `init` judge
+ * a sound store unsafe. A probe whose name carries no time is from an older version and removed.
+ */
+export async function removeStaleProbes(store: Store, options: LockOptions): Promise<string[]> {
+  const { staleMs } = timingOf(options);
+  const removed: string[] = [];
+  for await (const o of store.list(PROBE)) {
+    const made = /^\d+(?=-)/.exec(o.name.slice(PROBE.length));
+    if (made && Date.now() - Number(made[0]) <= staleMs) continue;
+    await store.remove(o.name);
+    removed.push(o.name);
+  }
+  return removed;
+}
+
+/**
  * Clears a lock left by a writer that no longer runs. A lock whose owner `isAlive` reports
  * running is refused with LOCKED unless `force`.
  */
@@ -277,7 +303,7 @@ export async function unlock(store: Store, options: LockOptions, force: boolean)
  * unless `accept`: on such a store two writers can both take the lock.
  */
 export async function checkConditionalWrites(store: Store, accept: boolean): Promise<void> {
-  const name = `${PROBE}${newId()}`;
+  const name = `${PROBE}${Date.now()}-${newId()}`;
   const bytes = new TextEncoder().encode("conditional-write probe\n");
   try {
     await store.save(name, bytes, { ifAbsent: true });

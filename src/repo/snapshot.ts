@@ -15,7 +15,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
-import { PROBE, removeStaleBreaker, type LockOptions } from "./lock.js";
+import { removeStaleBreaker, removeStaleProbes, type LockOptions } from "./lock.js";
 import { DATA, INDEXES, SNAPSHOTS, SNAPSHOT_FORMAT, REPOSITORY_VERSION, idOfName, listNames, readRecord, recordPath } from "./layout.js";
 
 export interface Snapshot {
@@ -168,7 +168,7 @@ const UNFINISHED_AGE_MS = 0;
 
 /**
  * Removes what interrupted writers left: data and index objects no record names, temporaries
- * of interrupted writes, probes of an interrupted `init`, a stale `lock-breaker`, and whatever
+ * of interrupted writes, stale probes of an interrupted `init`, a stale `lock-breaker`, and whatever
  * the store itself keeps of unfinished writes (`store.sweep`). Only a lock holder may call
  * this, since another writer's objects in flight look exactly like leftovers.
  */
@@ -187,7 +187,7 @@ export async function removeLeftovers(store: Store, lock: LockOptions = {}): Pro
       await drop(name);
     }
   }
-  for await (const o of store.list(PROBE)) await drop(o.name);
+  removed.push(...(await removeStaleProbes(store, lock)));
   await removeStaleBreaker(store, lock);
   await store.sweep?.(UNFINISHED_AGE_MS);
   return removed;

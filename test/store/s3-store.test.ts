@@ -8,6 +8,7 @@ import { collect } from "../../src/bytes.js";
 import { isIbtError } from "../../src/errors.js";
 import { startS3, type TestS3 } from "../support/s3rver.js";
 import { faultFetch, type LoggedRequest } from "../support/fault-fetch.js";
+import { bodyLength } from "../support/s3-strict-kit.js";
 
 let s3: TestS3;
 before(async () => {
@@ -128,7 +129,7 @@ test("S3Store: multipart upload of a stream, with bounded parts in flight", asyn
     if (isPart) most = Math.max(most, ++inFlight);
     try {
       const answer = await s3.fetch(input, init);
-      if (isPart && answer.ok) uploaded += (init?.body as Uint8Array).length;
+      if (isPart && answer.ok) uploaded += bodyLength(init?.body);
       return answer;
     } finally {
       if (isPart) inFlight--;

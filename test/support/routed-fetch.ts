@@ -8,7 +8,7 @@
  * Built on node:http. The answer is a web Response whose body streams as it arrives, so a
  * connection reset mid-body fails the reader as it would with fetch; the caller's signal aborts
  * the request at any point. Only what S3Store hands to fetch is supported: a URL string or URL, a
- * method, a flat header record and a Uint8Array body.
+ * method, a flat header record and a Uint8Array or ArrayBuffer body.
  */
 import { type RequestOptions, request } from "node:http";
 import { Readable } from "node:stream";
@@ -21,7 +21,7 @@ export function routedFetch(port: number): typeof fetch {
       const headers: Record<string, string> = {};
       new Headers(init.headers).forEach((value, name) => (headers[name] = value));
       headers["host"] = url.host;
-      const body = init.body == null ? undefined : (init.body as Uint8Array);
+      const body = init.body == null ? undefined : init.body instanceof ArrayBuffer ? new Uint8Array(init.body) : (init.body as Uint8Array);
       // A PUT or POST without a body would otherwise go out chunked, which S3 refuses.
       if (method !== "GET" && method !== "HEAD") headers["content-length"] = String(body?.length ?? 0);
       const options: RequestOptions = { host: "127.0.0.1", port, method, path: url.pathname + url.search, headers };

@@ -61,14 +61,20 @@ export interface SentRequest {
 export function recordingFetch(inner: typeof fetch, sent: SentRequest[], onAnswer?: (request: SentRequest) => void): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const body = init?.body as Uint8Array | undefined | null;
-    const entry: SentRequest = { method: init?.method ?? "GET", path: url.pathname + url.search, bodyLength: body?.length ?? 0, status: 0 };
+    const entry: SentRequest = { method: init?.method ?? "GET", path: url.pathname + url.search, bodyLength: bodyLength(init?.body), status: 0 };
     sent.push(entry);
     const response = await inner(input, init);
     entry.status = response.status;
     onAnswer?.(entry);
     return response;
   };
+}
+
+/** The size of a request body as S3Store hands it to fetch: a Uint8Array or an ArrayBuffer. */
+export function bodyLength(body: BodyInit | null | undefined): number {
+  if (body == null) return 0;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+  throw new Error(`an unexpected kind of request body: ${Object.prototype.toString.call(body)}`);
 }
 
 /** Asserts that `action` fails with an IbtError of `code` whose message matches every pattern and holds no secret. */

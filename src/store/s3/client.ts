@@ -98,7 +98,7 @@ export class S3Client {
       const deadline = new AttemptDeadline(firstWaitMs, this.o.timeoutMs, request.signal);
       try {
         const init: RequestInit = { method: request.method, headers, signal: deadline.signal, ...NO_STORE };
-        if (body !== undefined) init.body = body as Uint8Array<ArrayBuffer>;
+        if (body !== undefined) init.body = bodyInit(body);
         response = await deadline.race(this.o.fetch(url, init));
         deadline.progress();
         bytes = await readBody(response, deadline);
@@ -130,6 +130,17 @@ export class S3Client {
       await sleep(backoffDelay(attempt - 1, retry), request.signal);
     }
   }
+}
+
+/**
+ * What fetch is given for `body`. Fetch copies a body when the request is made, as the Fetch
+ * standard says; a view that spans its whole buffer goes as that ArrayBuffer, which Node's fetch
+ * takes with fewer copies than a Uint8Array, and the bytes sent are the same.
+ */
+function bodyInit(body: Uint8Array): BodyInit {
+  const { buffer } = body;
+  if (buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buffer.byteLength) return buffer;
+  return body as Uint8Array<ArrayBuffer>;
 }
 
 /** The whole body of `response`, each piece moving the deadline on. */

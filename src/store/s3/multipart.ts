@@ -34,6 +34,8 @@ export interface MultipartOptions {
   concurrency: number;
   ifAbsent: boolean;
   signal?: AbortSignal | undefined;
+  /** Called with each part once its upload has settled, success or not; it is not read again. */
+  release?: (part: Uint8Array) => void;
 }
 
 /** Uploads `parts` (each but the last at least S3's minimum) as one object. */
@@ -67,7 +69,10 @@ async function uploadParts(parts: AsyncIterable<Uint8Array>, uploadId: string, o
   let count = 0;
   try {
     for await (const part of parts) {
-      if (failure || o.signal?.aborted) break;
+      if (failure || o.signal?.aborted) {
+        o.release?.(part);
+        break;
+      }
       const number = ++count;
       if (number > MAX_PARTS) {
         throw new IbtError("LIMIT", `${describe({ method: "PUT", what: o.name })}: more than ${MAX_PARTS} parts; use a larger partSize`, { path: o.name });
@@ -75,7 +80,10 @@ async function uploadParts(parts: AsyncIterable<Uint8Array>, uploadId: string, o
       const sending: Promise<void> = uploadPart(part, number, uploadId, o)
         .then((etag) => void (etags[number - 1] = etag))
         .catch((error: unknown) => void (failure ??= { error }))
-        .finally(() => inflight.delete(sending));
+        .finally(() => {
+          inflight.delete(sending);
+          o.release?.(part);
+        });
       inflight.add(sending);
       while (inflight.size >= o.concurrency) await Promise.race(inflight);
     }

@@ -15,6 +15,14 @@
  * because an abort removes the upload a page's markers point at, and a server may then resume
  * past the other uploads of that key.
  *
+ * Memory. A save of a stream holds at most (concurrency + 1) × partSize bytes of its data: the
+ * parts in flight and the one being filled, in buffers lent by a pool of that many (parts.ts),
+ * plus one chunk of the source while it is copied in. A part is held until its upload settles,
+ * because a retry sends it again; the runtime's fetch copies a body while it sends it (the Fetch
+ * standard says so), which adds up to `concurrency` more parts for the duration of those
+ * requests. A save of a Uint8Array sends views of it and copies nothing. loadStream holds one
+ * chunk of `streamChunkSize`.
+ *
  * Region: S3 signs for a region, and an S3-compatible server (MinIO, Ceph, Garage, R2's S3 API)
  * mostly accepts "us-east-1", which is the default when none is given; AWS itself needs the
  * bucket's region.
@@ -25,7 +33,7 @@ import { checkObjectName, type LoadOptions, type SaveOptions, type Store, type S
 import { S3Client, type Fetch, type S3Response } from "./client.js";
 import { describe } from "./errors.js";
 import { abortUpload, parseDocument, uploadMultipart } from "./multipart.js";
-import { partsOf, partsOfArray } from "./parts.js";
+import { PartBuffers, partsOf, partsOfArray, type Part } from "./parts.js";
 import { DEFAULT_RETRY, throwIfAborted, type RetryOptions } from "./retry.js";
 import { SigV4Signer, type S3Credentials } from "./sigv4.js";
 import { checkPrefix, formatS3Location, S3Urls } from "./url.js";
@@ -48,7 +56,7 @@ export interface S3StoreOptions {
   fetch?: Fetch;
   /** Bytes per part of a multipart upload, and the largest single PUT; default 16 MiB, at least 5 MiB. */
   partSize?: number;
-  /** Parts in flight at once; default 2 (each holds a part in memory). */
+  /** Parts in flight at once; default 2. A save of a stream holds at most (concurrency + 1) × partSize bytes. */
   concurrency?: number;
   /** Retries of failed requests; default 5 attempts, 200 ms base, 10 s ceiling. */
   retry?: Partial<RetryOptions>;
@@ -127,23 +135,27 @@ export class S3Store implements Store {
   async save(name: string, data: Uint8Array | ByteSource, options: SaveOptions = {}): Promise<void> {
     checkObjectName(name, "save");
     throwIfAborted(options.signal);
-    const { partSize } = this.s;
-    const parts: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
-      data instanceof Uint8Array ? partsOfArray(data, partSize) : partsOf(data, partSize)[Symbol.asyncIterator]();
+    const { partSize, concurrency } = this.s;
+    // Parts in flight plus the one being filled: the bound stated at the top of this file.
+    const buffers = data instanceof Uint8Array ? undefined : new PartBuffers(partSize, concurrency + 1);
+    const parts: AsyncIterator<Part> | Iterator<Part> = buffers
+      ? partsOf(data as ByteSource, buffers)[Symbol.asyncIterator]()
+      : partsOfArray(data as Uint8Array, partSize);
     try {
       const first = await parts.next();
-      const second = first.done ? first : await parts.next();
-      if (second.done) {
-        await this.putWhole(name, first.done ? new Uint8Array(0) : first.value, options);
+      if (first.done || first.value.last) {
+        await this.putWhole(name, first.done ? new Uint8Array(0) : first.value.bytes, options);
         return;
       }
-      await uploadMultipart(chain([first.value as Uint8Array, second.value], parts), {
+      // The first part goes up while the second is filled.
+      await uploadMultipart(chain(first.value.bytes, parts), {
         client: this.client,
         key: this.key(name),
         name,
-        concurrency: this.s.concurrency,
+        concurrency,
         ifAbsent: options.ifAbsent ?? false,
         signal: options.signal,
+        ...(buffers ? { release: (part: Uint8Array) => buffers.give(part) } : {}),
       });
     } finally {
       // Closes the source where a failure left it unread; a no-op where it was read to its end.
@@ -305,13 +317,13 @@ export class S3Store implements Store {
   }
 }
 
-async function* chain(head: Uint8Array[], rest: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* chain(head: Uint8Array, rest: AsyncIterator<Part> | Iterator<Part>): AsyncGenerator<Uint8Array> {
   try {
-    for (const part of head) yield part;
+    yield head;
     for (;;) {
       const next = await rest.next();
       if (next.done) return;
-      yield next.value;
+      yield next.value.bytes;
     }
   } finally {
     await rest.return?.();
