@@ -31,6 +31,7 @@ import { collect } from "../bytes.js";
 import { lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { hashFile, verifiedContent } from "./content-hash.js";
 import type { ZipReader } from "./zip-read.js";
+import { ArchiveData } from "./group-read.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
@@ -64,6 +65,7 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
   for (const e of archive.entries()) {
     if (!named.has(e.name)) throw new IbtError("CORRUPT", `the archive holds member ${e.name}, which its manifest does not name`, { path: e.name });
   }
+  const data = new ArchiveData(archive, manifest);
 
   const staging = stagingName(manifest);
   const journal = joinPath(staging, JOURNAL);
@@ -86,7 +88,7 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
     try {
       await refuseCaseTwins(target, staging, manifest);
       for (const [i, { change: c, from }] of staged.entries()) {
-        await target.writeFile(from, verifiedContent(c, contentOf(target, archive, c)), { mode: c.new!.mode & 0o7777 });
+        await target.writeFile(from, verifiedContent(c, contentOf(target, data, c)), { mode: c.new!.mode & 0o7777 });
         progress({ phase: "stage", path: c.path, done: i + 1, total: files.length });
       }
       // The commit point: from here on, an interrupted apply is finished by the next one.
@@ -212,11 +214,11 @@ async function isResult(fs: FsAdapter, m: Manifest): Promise<boolean> {
 }
 
 /** The new content of a file change, before verification. */
-function contentOf(fs: FsAdapter, archive: ZipReader, c: ManifestChange): AsyncIterable<Uint8Array> {
+function contentOf(fs: FsAdapter, data: ArchiveData, c: ManifestChange): AsyncIterable<Uint8Array> {
   if (c.kind === "move" || c.kind === "copy") return fs.readStream(c.from!);
-  if (c.encoding === "bytes") return archive.open(c.member!);
+  if (c.encoding === "bytes") return data.open(c);
   const read = (offset: number, length: number) => fs.read(c.path, offset, length);
-  return patch(read, archive.open(c.member!), { basisSize: c.old!.size });
+  return patch(read, data.open(c), { basisSize: c.old!.size });
 }
 
 /**

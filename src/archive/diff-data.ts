@@ -7,6 +7,12 @@
  * through the central directory, so order does not matter). Moves, copies, deletions,
  * directories, symlinks and metadata changes live in the manifest only.
  *
+ * Format 2 (the default) packs the bytes and deltas of files of at most GROUPED_MAX bytes, in the
+ * diff's path order, into group members (`group/NNNNNN.tar`, group-write.ts) deflated as one, so small files
+ * compress with their neighbours' context; larger files and their deltas stay members of their
+ * own, so restoring one reads nothing else. Format 1, kept
+ * for readers that predate groups, gives every file and delta its own member.
+ *
  * Every file is hashed as it is read; if its content no longer matches the index the diff was
  * made from, writing fails with CHANGED rather than producing an archive that lies.
  *
@@ -19,7 +25,7 @@ import type { FsAdapter } from "../fs/types.js";
 import { DeltaJob } from "../rsync/delta.js";
 import { streamJob } from "../rsync/job.js";
 import { Hasher } from "../rsync/hashes.js";
-import { toHex, type ByteSource } from "../bytes.js";
+import { collect, concatBytes, toHex, type ByteSource } from "../bytes.js";
 import type { Diff, Change } from "../dirindex/diff-index.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
@@ -27,6 +33,7 @@ import { ZipWriter, type ZipSink } from "./zip-write.js";
 import type { DeflateCodec } from "./deflate.js";
 import { encodeManifest, MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
+import { GroupWriter } from "./group-write.js";
 
 const SPOOL_LIMIT = 64 << 20;
 
@@ -37,6 +44,10 @@ export interface DiffDataOptions {
   cache?: ContentCache;
   /** Deflates the members. Default fflate (portable); in Node pass `nodeDeflate`, which is faster. */
   deflate?: DeflateCodec;
+  /** Archive format: 2 (default) packs small files and deltas into groups; 1 writes one member per file. */
+  format?: 1 | 2;
+  /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
+  groupSize?: number;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -50,7 +61,12 @@ export interface ArchiveStats {
   deltas: number;
   /** Files stored whole (created, or updated with no smaller delta). */
   wholeFiles: number;
+  /** Group members written (format 2). */
+  groups: number;
 }
+
+/** Where a change's data went: a member of its own, or a span of a group. */
+type Placed = { member: string; offset?: number; length?: number };
 
 export function manifestEntry(e: IndexEntry): ManifestEntry {
   const m: ManifestEntry = { type: e.type, size: e.size, mtimeMs: e.mtimeMs, mode: e.mode };
@@ -79,7 +95,9 @@ export class DiffData {
 
   /** Streams the archive into `sink`. */
   async write(sink: ZipSink): Promise<ArchiveStats> {
-    const stats: ArchiveStats = { changes: 0, bytesIn: 0, bytesOut: 0, deltas: 0, wholeFiles: 0 };
+    const stats: ArchiveStats = { changes: 0, bytesIn: 0, bytesOut: 0, deltas: 0, wholeFiles: 0, groups: 0 };
+    const format = this.options.format ?? MANIFEST_VERSION;
+    if (format !== 1 && format !== 2) throw new IbtError("BAD_ARGUMENT", `archive format ${String(format)} (1 or 2)`);
     const zip = new ZipWriter(
       async (chunk) => {
         stats.bytesOut += chunk.length;
@@ -87,15 +105,18 @@ export class DiffData {
       },
       { deflate: this.options.deflate },
     );
+    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
     const changes: ManifestChange[] = [];
     for (const change of this.diff.changes) {
-      changes.push(await this.writeChange(zip, change, stats));
+      changes.push(await this.writeChange(zip, groups, change, stats));
       stats.changes++;
       this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });
     }
+    await groups?.close();
+    stats.groups = groups?.groups ?? 0;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
+      version: format,
       base: this.diff.base,
       target: this.diff.target,
       created: new Date().toISOString(),
@@ -107,7 +128,7 @@ export class DiffData {
     return stats;
   }
 
-  private async writeChange(zip: ZipWriter, c: Change, stats: ArchiveStats): Promise<ManifestChange> {
+  private async writeChange(zip: ZipWriter, groups: GroupWriter | undefined, c: Change, stats: ArchiveStats): Promise<ManifestChange> {
     switch (c.kind) {
       case "delete":
         return { kind: c.kind, path: c.path, old: manifestEntry(c.old) };
@@ -120,16 +141,13 @@ export class DiffData {
       case "create": {
         const out: ManifestChange = { kind: "create", path: c.path, new: manifestEntry(c.entry) };
         if (c.entry.type !== "file") return out;
-        await this.addWhole(zip, c.entry, stats);
-        return { ...out, member: `new/${c.path}`, encoding: "bytes" };
+        return { ...out, ...(await this.addWhole(zip, groups, c.entry, stats)), encoding: "bytes" };
       }
       case "update": {
         const out: ManifestChange = { kind: "update", path: c.path, old: manifestEntry(c.old), new: manifestEntry(c.entry) };
-        if (c.old.signature && (await this.addDelta(zip, c.old.signature, c.entry, stats))) {
-          return { ...out, member: `delta/${c.path}`, encoding: "delta" };
-        }
-        await this.addWhole(zip, c.entry, stats);
-        return { ...out, member: `new/${c.path}`, encoding: "bytes" };
+        const delta = c.old.signature && (await this.addDelta(zip, groups, c.old.signature, c.entry, stats));
+        if (delta) return { ...out, ...delta, encoding: "delta" };
+        return { ...out, ...(await this.addWhole(zip, groups, c.entry, stats)), encoding: "bytes" };
       }
     }
   }
@@ -163,13 +181,19 @@ export class DiffData {
     }
   }
 
-  private async addWhole(zip: ZipWriter, entry: IndexEntry, stats: ArchiveStats): Promise<void> {
-    await zip.add(`new/${entry.path}`, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode: entry.mode & 0o7777 });
+  private async addWhole(zip: ZipWriter, groups: GroupWriter | undefined, entry: IndexEntry, stats: ArchiveStats): Promise<Placed> {
+    const name = `new/${entry.path}`;
+    const mode = entry.mode & 0o7777;
     stats.wholeFiles++;
+    if (groups && GroupWriter.takes(entry.size)) {
+      return groups.add(name, await collect(this.verified(entry, stats)), entry.mtimeMs, mode);
+    }
+    await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
+    return { member: name };
   }
 
-  /** Adds a delta member when the delta is smaller than the file; returns whether it did. */
-  private async addDelta(zip: ZipWriter, signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): Promise<boolean> {
+  /** Adds a delta when it is smaller than the file; returns where, or undefined when it did not. */
+  private async addDelta(zip: ZipWriter, groups: GroupWriter | undefined, signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): Promise<Placed | undefined> {
     const job = await DeltaJob.create(signature);
     const spool: Uint8Array[] = [];
     let size = 0;
@@ -186,18 +210,20 @@ export class DiffData {
     try {
       for await (const chunk of this.verified(entry, counted, true)) {
         job.push(chunk);
-        if (size >= entry.size) return false; // no smaller than the file: store the file
+        if (size >= entry.size) return undefined; // no smaller than the file: store the file
       }
       job.push(new Uint8Array(0), true);
     } finally {
       job.dispose();
     }
-    if (size >= entry.size) return false;
+    if (size >= entry.size) return undefined;
     stats.bytesIn = counted.bytesIn;
-    const source: ByteSource = spooling ? spool : this.deltaAgain(signature, entry, stats);
-    await zip.add(`delta/${entry.path}`, source, { mtimeMs: entry.mtimeMs, mode: 0o644 });
     stats.deltas++;
-    return true;
+    const name = `delta/${entry.path}`;
+    if (groups && spooling && GroupWriter.takes(entry.size)) return groups.add(name, concatBytes(spool), entry.mtimeMs, 0o644);
+    const source: ByteSource = spooling ? spool : this.deltaAgain(signature, entry, stats);
+    await zip.add(name, source, { mtimeMs: entry.mtimeMs, mode: 0o644 });
+    return { member: name };
   }
 
   private async *deltaAgain(signature: Uint8Array, entry: IndexEntry, stats: ArchiveStats): AsyncGenerator<Uint8Array> {

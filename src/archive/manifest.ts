@@ -7,17 +7,28 @@
  * delta against the old file. Moves, copies, deletions, symlinks, directories and metadata-only
  * changes carry no member.
  *
+ * Version 2 adds group members (group-format.ts): a change whose data is packed with others
+ * names its group and the `offset` and `length` of its data inside the group's uncompressed
+ * bytes. Version 1 has no groups; a reader takes both versions.
+ *
  * Reading a manifest trusts nothing: the version, every path (checkPath), uniqueness, kinds,
  * hashes and member names are checked, and anything off is CORRUPT, UNSAFE_PATH or UNSUPPORTED.
+ * Spans in one group must come in manifest order, each after the previous one's end and its
+ * own tar header, so no two changes share bytes; whether they lie inside the group is checked
+ * against its declared size when the archive is opened (group-read.ts).
  */
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
 import type { EntryType } from "../fs/types.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
+import { BLOCK, isGroupName, padded } from "./group-format.js";
 
 export const MANIFEST_NAME = "ibt-manifest.json";
 export const MANIFEST_FORMAT = "incremental-backups-tools/diff";
-export const MANIFEST_VERSION = 1;
+/** The version new archives are written in. */
+export const MANIFEST_VERSION = 2;
+/** Every version this library reads. */
+export const MANIFEST_VERSIONS: readonly number[] = [1, 2];
 
 /** What a path is (or was): the index entry without signatures and change times. */
 export interface ManifestEntry {
@@ -42,6 +53,10 @@ export interface ManifestChange {
   member?: string;
   /** How the member is to be read. */
   encoding?: "bytes" | "delta";
+  /** Version 2, data in a group: where the data starts in the group's uncompressed bytes. */
+  offset?: number;
+  /** Version 2, data in a group: how many bytes it has. */
+  length?: number;
 }
 
 export interface Manifest {
@@ -98,8 +113,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (typeof m !== "object" || m === null) corrupt("not an object");
   const x = m as Record<string, unknown>;
   if (x.format !== MANIFEST_FORMAT) corrupt(`unknown format ${String(x.format)}`);
-  if (x.version !== MANIFEST_VERSION) {
-    throw new IbtError("UNSUPPORTED", `diff archive version ${String(x.version)} (this library reads ${MANIFEST_VERSION})`);
+  if (!MANIFEST_VERSIONS.includes(x.version as number)) {
+    throw new IbtError("UNSUPPORTED", `diff archive version ${String(x.version)} (this library reads ${MANIFEST_VERSIONS.join(" and ")})`);
   }
   if (typeof x.base !== "string" || !HASH.test(x.base) || typeof x.target !== "string" || !HASH.test(x.target)) {
     corrupt("base or target identity missing");
@@ -107,6 +122,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (!Array.isArray(x.changes)) corrupt("changes is not a list");
   const seen = new Set<string>();
   const members = new Set<string>();
+  /** Per group, where the last span ended. */
+  const groupEnds = new Map<string, number>();
   for (const [i, c] of (x.changes as unknown[]).entries()) {
     if (typeof c !== "object" || c === null) corrupt(`change ${i} is not an object`);
     const ch = c as Record<string, unknown>;
@@ -129,8 +146,15 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (ch.member !== undefined) {
       if (typeof ch.member !== "string" || (ch.encoding !== "bytes" && ch.encoding !== "delta")) corrupt(`change ${i} has a bad member`);
       checkPath(ch.member as string);
-      if (members.has(ch.member as string)) corrupt(`member ${String(ch.member)} used twice`);
-      members.add(ch.member as string);
+      if (x.version !== 1 && isGroupName(ch.member as string)) {
+        checkSpan(ch, i, groupEnds);
+      } else {
+        if (ch.offset !== undefined || ch.length !== undefined) corrupt(`change ${i} has a span outside a group`);
+        if (members.has(ch.member as string)) corrupt(`member ${String(ch.member)} used twice`);
+        members.add(ch.member as string);
+      }
+    } else if (ch.offset !== undefined || ch.length !== undefined) {
+      corrupt(`change ${i} has a span but no member`);
     }
     const isFileData = (ch.kind === "create" || ch.kind === "update") && (ch.new as ManifestEntry).type === "file";
     if (isFileData !== (ch.member !== undefined)) corrupt(`change ${i} (${String(ch.kind)} ${String(ch.path)}) data member mismatch`);
@@ -148,6 +172,20 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     checkMeta(e, `parent ${i}`);
   }
   return x as unknown as Manifest;
+}
+
+/**
+ * A span in a group: whole numbers, its data on a tar block boundary after at least one header
+ * block, and after the end of the group's previous span, so spans neither overlap nor go back.
+ */
+function checkSpan(ch: Record<string, unknown>, i: number, ends: Map<string, number>): void {
+  const { offset, length, member } = ch as { offset: unknown; length: unknown; member: string };
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (length as number) < 0) corrupt(`change ${i} has no valid span in ${member}`);
+  const at = offset as number;
+  if (at % BLOCK !== 0) corrupt(`change ${i}'s data is not on a tar block boundary in ${member}`);
+  const earliest = ends.has(member) ? padded(ends.get(member)!) + BLOCK : BLOCK;
+  if (at < earliest) corrupt(`change ${i}'s data overlaps or precedes the data before it in ${member}`);
+  ends.set(member, at + (length as number));
 }
 
 /**

@@ -5,7 +5,8 @@
  * stored whole (the walk ends), a librsync delta against the same path one link earlier, a move
  * or copy from another path one link earlier, or nothing (unchanged: look one link earlier).
  * The result is a recipe: stored bytes, then the deltas to apply in order. Restoring one file
- * reads that file's member in one archive and its deltas in the later ones, nothing else.
+ * reads that file's member (or the one group holding it) in one archive and its deltas in the
+ * later ones, nothing else.
  *
  * Each delta reads its basis at random offsets, so each intermediate version is held: in memory
  * up to MEMORY_BASIS, else in a scratch file inside the restore's staging directory. Every
@@ -18,6 +19,7 @@ import { collect } from "../bytes.js";
 import { patch } from "../rsync/patch.js";
 import { verifiedContent } from "../archive/content-hash.js";
 import type { ManifestChange } from "../archive/manifest.js";
+import { archiveData } from "../archive/group-read.js";
 import { archivePath } from "./layout.js";
 import { inFile, type Link } from "./stored.js";
 
@@ -79,10 +81,15 @@ export async function* rebuild(target: FsAdapter, steps: readonly Step[], scratc
 }
 
 function produce(step: Step, basis: Basis | undefined): AsyncIterable<Uint8Array> {
-  const member = step.link.reader.open(step.change.member!);
+  const member = dataOf(step);
   if (step.change.encoding === "bytes") return member;
   if (!basis) throw new IbtError("INTERNAL", "a delta without a basis");
   return patch(basis.read, member, { basisSize: basis.size });
+}
+
+/** The step's data as its archive holds it (a member, or a span of a group); errors surface when read. */
+async function* dataOf(step: Step): AsyncGenerator<Uint8Array> {
+  yield* archiveData(step.link.reader, step.link.manifest).open(step.change);
 }
 
 /** The step's content checked against its manifest; errors name the archive. */

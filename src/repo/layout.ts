@@ -4,7 +4,9 @@
  *   ibt-repo.json           the repository's identity; written last by init, so its presence
  *                           means "a repository is here"
  *   snapshots/<id>.json     one record per snapshot: the commit point of a backup
- *   data/<id>.zip           the snapshot's diff archive (a plain ZIP made by DiffData)
+ *   data/<id>.zip           the snapshot's diff archive (a plain ZIP made by DiffData, archive
+ *                           version 1 or 2: archive versions are per archive, and the
+ *                           repository version does not change with them)
  *   index/<id>.ibtindex     the snapshot's DirIndex with signatures: the next backup's base
  *   lock                    present while a writer works (lock.ts)
  *

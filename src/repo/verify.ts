@@ -7,8 +7,8 @@
  * whole and compares them with the BLAKE2b-256 recorded when they were written (so any changed
  * byte is found, in member data or in ZIP headers alike), then reads them the way a restore
  * does: the index must load and be the snapshot's tree, the manifest must lead from the
- * parent's tree to it, every member must pass its CRC-32, and every member stored whole must
- * match its content hash.
+ * parent's tree to it, every member must pass its CRC-32, and every file stored whole (a member,
+ * or a span of a group member in a v2 archive) must match its content hash.
  *
  * Problems name the snapshot, the repository file and, where known, the member: what is
  * damaged, not just that something is. Snapshots that depend on a damaged one are named too,
@@ -18,6 +18,8 @@
 import { IbtError, type ErrorCode } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { verifiedContent } from "../archive/content-hash.js";
+import { archiveData, inGroup } from "../archive/group-read.js";
+import type { ManifestChange } from "../archive/manifest.js";
 import { Hasher } from "../rsync/hashes.js";
 import { toHex } from "../bytes.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
@@ -146,9 +148,27 @@ async function readAsRestore(
     fail(e, path);
     return;
   }
-  const changes = new Map(link.manifest.changes.filter((c) => c.member).map((c) => [c.member!, c]));
+  const changes = new Map(link.manifest.changes.filter((c) => c.member && !inGroup(c)).map((c) => [c.member!, c]));
+  const grouped = new Map<string, ManifestChange[]>();
+  for (const c of link.manifest.changes.filter(inGroup)) {
+    if (!grouped.has(c.member!)) grouped.set(c.member!, []);
+    grouped.get(c.member!)!.push(c);
+  }
+  let data;
+  try {
+    data = archiveData(link.reader, link.manifest);
+  } catch (e) {
+    fail(e, path);
+    return;
+  }
   for (const entry of link.reader.entries()) {
     try {
+      const group = grouped.get(entry.name);
+      if (group) {
+        // Every span of the group, from one inflation of it (the group is kept while its spans are read).
+        for (const c of group) for await (const _ of c.encoding === "bytes" ? verifiedContent(c, data.open(c)) : data.open(c)) void _;
+        continue;
+      }
       const change = changes.get(entry.name);
       const content = link.reader.open(entry);
       // Deltas need their basis to be checked further; their CRC-32 and the archive hash cover them.

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyDiff, isIbtError, MANIFEST_NAME, type ErrorCode } from "../../src/index.js";
+import { applyDiff, isIbtError, MANIFEST_NAME, parseManifest, type ErrorCode } from "../../src/index.js";
 import { rng, tempDir, ROOT } from "../support/helpers.js";
 import { scaled, snapshot, sameSnapshot, tally } from "../support/hostile-kit.js";
 import {
@@ -48,8 +48,12 @@ test("the valid archive applies, so the cases below fail for their own reason", 
     await applyDiff(target.fs, await readerOf(archive));
     assert.ok(sameSnapshot(await snapshot(target.fs), want), kind);
   }
-  const names = (await membersOf(archive)).map(([n]) => n);
-  assert.ok(names.some((n) => n.startsWith("delta/")) && names.some((n) => n.startsWith("new/")), names.join());
+  const members = await membersOf(archive);
+  const names = members.map(([n]) => n);
+  assert.ok(names.filter((n) => n.startsWith("group/")).length >= 3, names.join());
+  const manifest = parseManifest(members.find(([n]) => n === MANIFEST_NAME)![1]);
+  const encodings = manifest.changes.filter((c) => c.member?.startsWith("group/")).map((c) => c.encoding);
+  assert.ok(encodings.includes("delta") && encodings.includes("bytes"), "a grouped delta and grouped bytes");
 });
 
 test("an archive truncated at every byte boundary is refused", async () => {

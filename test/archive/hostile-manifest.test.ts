@@ -79,7 +79,7 @@ test("bad versions, duplicates and malformed structure are refused", async () =>
   const t = tally("manifest: structure");
   const create = (path: string) => ({ kind: "create", path, new: dir });
   const cases: [string, Uint8Array][] = [
-    ...[0, 2, -1, "1", null, 1.5].map((v) => [`version ${JSON.stringify(v)}`, manifest([], [], { version: v })] as [string, Uint8Array]),
+    ...[0, 3, -1, "1", "2", null, 1.5].map((v) => [`version ${JSON.stringify(v)}`, manifest([], [], { version: v })] as [string, Uint8Array]),
     ["format", manifest([], [], { format: "something/else" })],
     ["no base", manifest([], [], { base: undefined })],
     ["changes not a list", manifest([], [], { changes: {} })],

@@ -15,6 +15,17 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
+/** Every file under `dir`, relative to it. */
+function listFiles(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${d.name}` : d.name;
+    if (d.isDirectory()) out.push(...listFiles(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
 async function snapshot(fs: FsAdapter): Promise<Map<string, string>> {
   const index = await DirIndex.build(fs, { signatures: false });
   return new Map([...index.entries.values()].map((e) => [e.path, JSON.stringify([e.type, e.size, e.mode, e.mtimeMs, e.hash, e.target])]));
@@ -29,16 +40,31 @@ test("round trip on disk: index, diff, archive, apply gives exactly the new tree
     source: new NodeFs(join(root, "source")),
     target: new NodeFs(join(root, "target")),
     store,
-    // Any unzip accepts the archive, and rdiff turns the target's v1 files into the source's v2.
+    // Any unzip accepts the archive, `tar x` unpacks its groups, and rdiff turns the target's v1
+    // files into the source's v2, whether their delta is a member or inside a group.
     beforeApply: async () => {
       sh("unzip", ["-tq", zip]);
-      const deltas = (await openArchive(store, "diff.zip")).entries().filter((e) => e.name.startsWith("delta/"));
-      assert.ok(deltas.length >= 1);
-      for (const entry of deltas) {
-        const file = entry.name.slice("delta/".length);
-        writeFileSync(join(root, "x.delta"), spawnSync("unzip", ["-p", zip, entry.name]).stdout);
+      const entries = (await openArchive(store, "diff.zip")).entries();
+      const deltas = entries.filter((e) => e.name.startsWith("delta/"));
+      assert.ok(deltas.length >= 1, "the big file's delta is a member of its own");
+      const groups = entries.filter((e) => e.name.startsWith("group/"));
+      assert.ok(groups.length >= 1, "small files went into groups");
+      const unpacked = join(root, "unpacked");
+      mkdirSync(unpacked);
+      for (const g of groups) sh("sh", ["-c", `unzip -p '${zip}' '${g.name}' | tar xf - -C '${unpacked}'`]);
+      for (const file of listFiles(join(unpacked, "new"))) {
+        assert.ok(equalBytes(readFileSync(join(unpacked, "new", file)), readFileSync(join(root, "source", file))), `tar x of new/${file}`);
+      }
+      const grouped = listFiles(join(unpacked, "delta"));
+      assert.ok(grouped.length >= 1, "some small file went as a delta in a group");
+      const patches = [
+        ...deltas.map((e) => ({ file: e.name.slice("delta/".length), delta: spawnSync("unzip", ["-p", zip, e.name]).stdout })),
+        ...grouped.map((file) => ({ file, delta: readFileSync(join(unpacked, "delta", file)) })),
+      ];
+      for (const { file, delta } of patches) {
+        writeFileSync(join(root, "x.delta"), delta);
         sh("rdiff", ["-f", "patch", join(root, "target", file), join(root, "x.delta"), join(root, "x.out")]);
-        assert.ok(equalBytes(readFileSync(join(root, "x.out")), readFileSync(join(root, "source", file))), `rdiff patch of ${entry.name}`);
+        assert.ok(equalBytes(readFileSync(join(root, "x.out")), readFileSync(join(root, "source", file))), `rdiff patch of ${file}`);
       }
     },
   });
@@ -70,11 +96,12 @@ test("a wrong base or a damaged archive is refused and the target is left exactl
   assert.deepEqual(await snapshot(new NodeFs(wrong)), before);
   assert.ok(!readdirSync(wrong).some((n) => n.startsWith(".ibt-staging")));
 
-  // Damaged archive: flip bytes inside the big file's delta.
+  // Damaged archive: flip bytes inside the big file's delta, and inside a group.
   const bytes = readFileSync(join(root, "diff.zip"));
   const reader = await openArchive(store, "diff.zip");
   const member = reader.get("delta/src/nested/big.bin")!;
-  for (const at of [member.offset + 200, member.offset + Math.floor(member.compressedSize / 2) + 100]) {
+  const group = reader.get("group/000001.tar")!;
+  for (const at of [member.offset + 200, member.offset + Math.floor(member.compressedSize / 2) + 100, group.offset + Math.floor(group.compressedSize / 2) + 60]) {
     const bad = Buffer.from(bytes);
     bad[at] = bad[at]! ^ 0x55;
     writeFileSync(join(root, "bad.zip"), bad);

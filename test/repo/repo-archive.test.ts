@@ -22,7 +22,9 @@ test("archiveChunks streams a snapshot's diff archive, a plain ZIP that unzip ac
   writeFileSync(file, zip);
   ok("unzip", ["-tq", file]);
   const names = ok("unzip", ["-Z1", file]).toString().trim().split("\n").sort();
-  assert.deepEqual(names, ["delta/a.bin", "ibt-manifest.json"], "the incremental holds a delta and the manifest");
+  assert.deepEqual(names, ["group/000001.tar", "ibt-manifest.json"], "the incremental holds a group and the manifest");
+  const listed = ok("sh", ["-c", `unzip -p '${file}' group/000001.tar | tar tf -`]).toString().trim();
+  assert.equal(listed, "delta/a.bin", "the group is a tar holding the delta");
   await assert.rejects(async () => {
     for await (const _ of repo.archiveChunks("ffffffffffffffff")) void _;
   }, (e) => isIbtError(e, "NOT_FOUND"));

@@ -100,6 +100,8 @@ export async function makeV1(fs: FsAdapter, many = MANY_FILES): Promise<void> {
   await put(fs, "to-move.txt", textBytes(next, 2000));
   await put(fs, "type-change", "a file that becomes a directory");
   for (let i = 0; i < many; i++) await put(fs, `many/f${i}.txt`, `small file ${i}\n`);
+  // A small file edited a little in v2: its delta goes into a group (format v2).
+  await put(fs, "src/notes.txt", textBytes(rng(300), 20_000));
   await link(fs, "../README.md", "docs/readme-link");
   await link(fs, "nested/big.bin", "src/big-link");
   await settle(fs, 1_500_000_000);
@@ -112,6 +114,9 @@ export async function makeV2(fs: FsAdapter, many = MANY_FILES): Promise<void> {
   for (let k = 0; k < 10; k++) big.set(randomBytes(next, 50), Math.floor(next() * (big.length - 50)));
   await put(fs, "src/nested/big.bin", big);
   await put(fs, "README.md", "# fixture, version 2\n");
+  const notes = (await fs.read("src/notes.txt", 0, (await fs.lstat("src/notes.txt")).size)).slice();
+  notes.set(enc("EDITED"), 10_000);
+  await put(fs, "src/notes.txt", notes);
   await fs.remove("old subtree", { recursive: true });
   await fs.rename("to-move.txt", "docs/moved here.txt");
   await put(fs, "docs/copy of run.sh", await fs.read("src/run.sh", 0, 1000), 0o755);
@@ -170,7 +175,7 @@ export function describeIndex(index: DirIndex, keeps: { modes: boolean; mtimes: 
  */
 export interface RoundTripFingerprint {
   content: { v1: string[]; v2: string[]; changes: Record<string, string[]> };
-  full?: { v1Id: string; v2Id: string; summary: string; deltas: number; wholeFiles: number };
+  full?: { v1Id: string; v2Id: string; summary: string; deltas: number; wholeFiles: number; groups: number };
 }
 
 export interface RoundTripReport {
@@ -234,7 +239,8 @@ export async function directoryRoundTrip({ source, target, store, beforeApply, m
   assert.ok(s.copied.some((m) => m.to === "docs/copy of run.sh"), "the copy is found");
   assert.ok(s.deletedDirs.includes("old subtree/a/b"));
   assert.ok(s.updatedFiles.includes("src/nested/big.bin"));
-  assert.ok(stats.deltas >= 1, "the big file went as a delta");
+  assert.ok(stats.deltas >= 2, "the big file and the edited small one went as deltas");
+  assert.ok(stats.groups >= 1, "small files and small deltas were packed into groups (archive format v2)");
   assert.ok(stats.bytesOut < 200_000, `archive is ${stats.bytesOut} bytes for a 3 MiB file with 10 small edits`);
 
   const contentLines = (index: DirIndex): string[] =>
@@ -250,7 +256,7 @@ export async function directoryRoundTrip({ source, target, store, beforeApply, m
   };
   const fingerprint: RoundTripFingerprint = { content: { v1: contentLines(v1), v2: contentLines(now), changes: fileChanges } };
   if (full) {
-    fingerprint.full = { v1Id: v1.id, v2Id: now.id, summary: JSON.stringify(s), deltas: stats.deltas, wholeFiles: stats.wholeFiles };
+    fingerprint.full = { v1Id: v1.id, v2Id: now.id, summary: JSON.stringify(s), deltas: stats.deltas, wholeFiles: stats.wholeFiles, groups: stats.groups };
   }
   const treeBytes = [...now.entries.values()].reduce((a, e) => a + (e.type === "file" ? e.size : 0), 0);
   return { fingerprint, archiveBytes: stats.bytesOut, treeBytes };

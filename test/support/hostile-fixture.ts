@@ -151,7 +151,9 @@ export function validFixture(): Promise<Fixture> {
     await next.utimes("mode.txt", 1_600_000_000_000 + 4000);
     const diff = new DiffIndex(await DirIndex.build(next), await DirIndex.build(base)).compute();
     const parts: Uint8Array[] = [];
-    await new DiffData(diff, { source: next }).write(async (c) => {
+    // Format 2 with the smallest groups, so each file's data is a group of its own: the member
+    // surgery below then reaches every group (groups.test.ts has groups of many spans).
+    await new DiffData(diff, { source: next, groupSize: 512 }).write(async (c) => {
       parts.push(c.slice());
     });
     const archive = new Uint8Array(Buffer.concat(parts));

@@ -1,0 +1,84 @@
+/**
+ * ArchiveData: where a change's data comes from in a diff archive of either version, a member of
+ * its own (`new/<path>`, `delta/<path>`) or a span of a group member (group-format.ts).
+ *
+ * Opening checks, before any byte is inflated, that every group the manifest names is in the
+ * archive, declares at most MAX_GROUP_SIZE bytes and holds every span named in it (the manifest
+ * parser has already checked that spans are ordered and disjoint). A group is read through the
+ * ZipReader's member API, so its CRC-32, exact declared size and deflate-ratio checks apply: a
+ * group that inflates past its declared size (a bomb) or stops short of it (cut) is refused
+ * there with CORRUPT. Each span is also checked against the tar header in front of it.
+ *
+ * The last group read is kept, so changes read in manifest order (the order an apply or a
+ * restore goes in) inflate each group once, and a one-path restore inflates at most one group.
+ * Memory is bounded by one group per open archive.
+ */
+import { IbtError } from "../errors.js";
+import type { ZipReader } from "./zip-read.js";
+import type { Manifest, ManifestChange } from "./manifest.js";
+import { BLOCK, MAX_GROUP_SIZE, checkDataHeader, isGroupName } from "./group-format.js";
+
+export class ArchiveData {
+  #cached: { name: string; bytes: Uint8Array } | undefined;
+
+  /** Checks the manifest's groups against the archive (CORRUPT when they do not fit). */
+  constructor(
+    readonly reader: ZipReader,
+    readonly manifest: Manifest,
+  ) {
+    const ends = new Map<string, number>();
+    for (const c of manifest.changes) {
+      if (!inGroup(c)) continue;
+      ends.set(c.member!, Math.max(ends.get(c.member!) ?? 0, c.offset! + c.length!));
+    }
+    for (const [name, end] of ends) {
+      const entry = reader.get(name);
+      if (!entry) throw new IbtError("CORRUPT", `the archive lacks member ${name}`, { path: name });
+      if (entry.size > MAX_GROUP_SIZE) {
+        throw new IbtError("CORRUPT", `${name} declares ${entry.size} bytes, more than a group may hold (${MAX_GROUP_SIZE})`, { path: name });
+      }
+      if (end > entry.size) throw new IbtError("CORRUPT", `${name}: the manifest points to byte ${end}, past the group's end at ${entry.size}`, { path: name });
+    }
+  }
+
+  /** The change's data (file bytes or a delta), streamed; for grouped data, one slice of its group. */
+  async *open(c: ManifestChange): AsyncGenerator<Uint8Array> {
+    if (c.member === undefined) throw new IbtError("INTERNAL", `${c.path} has no data in the archive`);
+    if (!inGroup(c)) {
+      yield* this.reader.open(c.member);
+      return;
+    }
+    const group = await this.#group(c.member);
+    const start = c.offset!;
+    const end = start + c.length!;
+    // The constructor checked the declared size and the reader the real one, but both are cheap to restate.
+    if (end > group.length || start < BLOCK) throw new IbtError("CORRUPT", `${c.member}: span of ${c.path} lies outside the group`, { path: c.member });
+    checkDataHeader(group.subarray(start - BLOCK, start), c.length!, `${c.member} (${c.path})`);
+    yield group.slice(start, end);
+  }
+
+  async #group(name: string): Promise<Uint8Array> {
+    if (this.#cached?.name !== name) {
+      this.#cached = undefined;
+      this.#cached = { name, bytes: await this.reader.bytes(name) };
+    }
+    return this.#cached.bytes;
+  }
+}
+
+/** Whether the change's data is a span of a group member. */
+export function inGroup(c: ManifestChange): boolean {
+  return c.member !== undefined && c.offset !== undefined && isGroupName(c.member);
+}
+
+const opened = new WeakMap<ZipReader, ArchiveData>();
+
+/** The one ArchiveData of an open archive, so every reader of it shares its group cache. */
+export function archiveData(reader: ZipReader, manifest: Manifest): ArchiveData {
+  let data = opened.get(reader);
+  if (!data || data.manifest !== manifest) {
+    data = new ArchiveData(reader, manifest);
+    opened.set(reader, data);
+  }
+  return data;
+}

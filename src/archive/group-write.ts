@@ -1,0 +1,71 @@
+/**
+ * GroupWriter: packs small files and deltas, in the order given (the diff's path order), into
+ * group members of a v2 diff archive (group-format.ts), each a tar deflated as one ZIP member.
+ *
+ * A group is held in memory until it is closed: it is closed before an item that would take it
+ * past its target size, so it never holds more than the target plus one item of at most
+ * GROUPED_MAX bytes (and that only when the item alone is over the target). Each `add` returns
+ * where the item's data lies in the group's uncompressed bytes, for the manifest.
+ */
+import { IbtError } from "../errors.js";
+import { concatBytes } from "../bytes.js";
+import type { ZipWriter } from "./zip-write.js";
+import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, groupName, padded, tarHeader } from "./group-format.js";
+
+export interface GroupSpan {
+  member: string;
+  offset: number;
+  length: number;
+}
+
+export class GroupWriter {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #count = 0;
+  #mtimeMs = 0;
+  /** Groups written so far. */
+  groups = 0;
+
+  constructor(
+    private readonly zip: ZipWriter,
+    private readonly target = DEFAULT_GROUP_SIZE,
+  ) {
+    if (!Number.isSafeInteger(target) || target < BLOCK || target > MAX_GROUP_TARGET) {
+      throw new IbtError("BAD_ARGUMENT", `group size ${String(target)} is not between ${BLOCK} and ${MAX_GROUP_TARGET} bytes`);
+    }
+  }
+
+  /** Whether an item of `size` bytes goes into a group (else it is a member of its own). */
+  static takes(size: number): boolean {
+    return size <= GROUPED_MAX;
+  }
+
+  /** Appends `data` as the tar file `name`; returns where its bytes are. */
+  async add(name: string, data: Uint8Array, mtimeMs: number, mode: number): Promise<GroupSpan> {
+    if (data.length > GROUPED_MAX) throw new IbtError("INTERNAL", `${name} is too large for a group`);
+    const header = tarHeader(name, data.length, mtimeMs, mode);
+    const grows = header.length + padded(data.length);
+    if (this.#size > 0 && this.#size + grows > this.target) await this.close();
+    this.#parts.push(header, data);
+    this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
+    if (padded(data.length) > data.length) this.#parts.push(new Uint8Array(padded(data.length) - data.length));
+    const offset = this.#size + header.length;
+    this.#size += grows;
+    return { member: groupName(this.#count + 1), offset, length: data.length };
+  }
+
+  /** Writes the open group, if any, with the tar's end-of-archive blocks. */
+  async close(): Promise<void> {
+    if (this.#size === 0) return;
+    this.#parts.push(new Uint8Array(2 * BLOCK));
+    const tar = concatBytes(this.#parts);
+    this.#parts = [];
+    this.#size = 0;
+    this.#count++;
+    // The newest item's time, not the clock's: the same diff makes the same archive bytes.
+    const mtimeMs = this.#mtimeMs;
+    this.#mtimeMs = 0;
+    await this.zip.add(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
+    this.groups++;
+  }
+}
