@@ -5,7 +5,7 @@
  * The first snapshot is full (a diff against the empty tree, so every file is stored whole);
  * later ones are incremental against the latest snapshot. A new full starts when asked, or when
  * the latest snapshot's chain is long (`maxChain`) or its incrementals together outweigh
- * `fullShare` of its full, which bounds what any restore has to read. The previous index is
+ * `fullShare` of its full, which bounds what any restore has to read (options.ts says the bound). The previous index is
  * still given to DirIndex for a full backup: its quick check saves re-reading unchanged files
  * whichever kind of archive they go into.
  *

@@ -11,8 +11,9 @@ import type { LockOptions } from "./lock.js";
 export interface RepositoryOptions extends LockOptions {
   /**
    * Start a new full backup when the incrementals since the last full add up to more than this
-   * share of the full's stored size. Default 0.5: a restore then reads at most one and a half
-   * fulls' worth of archives, and a chain costs at most one more full in storage.
+   * share of the full's stored size. Default 1, the bound on restore work: a restore reads at
+   * most twice its full's archive plus its own incremental, and within that bound one chain
+   * stores the least (a smaller share starts fulls that a release series does not need).
    */
   fullShare?: number;
   /**
@@ -47,7 +48,7 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
-  const fullShare = o.fullShare ?? 0.5;
+  const fullShare = o.fullShare ?? 1;
   const maxChain = o.maxChain ?? 50;
   if (!(fullShare >= 0)) throw new IbtError("BAD_ARGUMENT", `fullShare must be a number >= 0, not ${fullShare}`);
   const fullIndexEvery = o.fullIndexEvery ?? 8;
