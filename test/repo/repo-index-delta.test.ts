@@ -144,3 +144,14 @@ test("fullIndexEvery is an integer >= 1", async () => {
   await assert.rejects(Repository.init(new MemoryStore(), { fullIndexEvery: 0 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
   await assert.rejects(Repository.init(new MemoryStore(), { fullIndexEvery: 1.5 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
 });
+
+test("files shorter than one signature block get no signature, and the quick check still passes them over", async () => {
+  const fs = new MemoryFs();
+  for (let i = 0; i < 10; i++) await fs.writeFile(`s${i}`, randomBytes(rng(i), 100 + 150 * i));
+  await fs.writeFile("big", randomBytes(rng(99), 50_000));
+  const first = await DirIndex.build(fs);
+  for (const e of first.entries.values()) assert.equal(e.signature !== undefined, e.size >= 2048, e.path);
+  const again = await DirIndex.build(fs, { previous: first });
+  assert.equal(again.stats.filesRead, 0, "nothing read again");
+  assert.equal(again.id, first.id);
+});
