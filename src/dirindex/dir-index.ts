@@ -36,7 +36,7 @@ export interface DirIndexOptions {
   /** Read every file even when the quick check says it is unchanged. */
   force?: boolean;
   /** Keep librsync signatures of files (true: INDEX_SIGNATURES), with these options, or not (false). */
-  signatures?: boolean | SignatureOptions;
+  signatures?: boolean | IndexSignatureOptions;
   /** Called after each file, directory or symlink is indexed. */
   onProgress?: (progress: IndexProgress) => void;
   /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
@@ -70,30 +70,40 @@ interface Resolved {
   ignoreFiles: readonly string[];
   previous: DirIndex | undefined;
   force: boolean;
-  signatures: SignatureOptions | undefined;
+  signatures: IndexSignatureOptions | undefined;
   onProgress: ((p: IndexProgress) => void) | undefined;
   onError: (e: IbtError, path: string) => "skip" | "abort";
   cache: ContentCache | undefined;
 }
 
+/** Signature options, and the smallest file that gets a signature at all. */
+export interface IndexSignatureOptions extends SignatureOptions {
+  /** Files shorter than this get no signature (and so no delta next time). Default 0. */
+  minFileSize?: number;
+}
+
 /**
  * Signatures an index keeps by default: librsync's recommended block length but never under
- * 1 KiB, and strong sums of 16 bytes instead of BLAKE2b's full 32. An index is mostly
- * signatures, loaded and saved whole on every backup.
+ * 2 KiB, strong sums of 16 bytes instead of BLAKE2b's full 32, and none for files shorter than
+ * one block. An index is mostly signatures, stored (as a delta) with every backup.
  *
  * - Strong sums: 16 bytes make an index little more than half the size 32 would. With 128 bits
  *   a chance false block match has a probability of about 2^-128 per comparison, and there is
  *   no known way to make one on purpose short of a second preimage of BLAKE2b-128; every file is
  *   also checked against its whole BLAKE2b-256 when a diff is applied.
- * - Block length: librsync gives every file up to 64 KiB 256-byte blocks, so their signatures
- *   are 8% of their size (rsync's own minimum is 700 bytes). At 1 KiB an index of many small
- *   files is a fraction of that and indexing it is faster, for a somewhat larger archive: a
- *   small file's delta, with fewer and longer blocks, is less often worth keeping over the file
- *   itself, which the archive then holds whole.
+ * - Block length and the smallest file signed were chosen by the bytes a repository stores,
+ *   archives and indexes together, over release series of real packages (bench/README.md):
+ *   shorter blocks make deltas of edited files smaller but cost more in every index than they
+ *   save, and a file of one block can only match whole, when it needs no delta at all.
  *
  * rdiff reads such signatures like any other.
  */
-export const INDEX_SIGNATURES: SignatureOptions = Object.freeze({ strongLength: 16, minBlockLength: 1024 });
+export const INDEX_SIGNATURES: IndexSignatureOptions = Object.freeze({ strongLength: 16, minBlockLength: 2048, minFileSize: 2048 });
+
+/** Whether a file of `size` bytes gets a signature under `options`. */
+export function signsFile(options: IndexSignatureOptions | undefined, size: number): boolean {
+  return options !== undefined && size >= (options.minFileSize ?? 0);
+}
 
 /** Every default in one place. */
 function resolve(o: DirIndexOptions): Resolved {
@@ -283,7 +293,7 @@ class Walker {
     // the file changes meanwhile. A file it does not keep (too large, the cache full) is read
     // again for the archive, and a change in between fails with CHANGED.
     try {
-      sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
+      sig = signsFile(this.o.signatures, st.size) ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
       if (sig) sig.ondata = (d) => sigParts.push(d);
       const keep = cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
       // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
@@ -321,7 +331,7 @@ class Walker {
   private reusable(path: string, st: FsStat): IndexEntry | undefined {
     const previous = this.o.previous;
     if (!previous) return undefined;
-    const needSignature = this.o.signatures !== undefined;
+    const needSignature = signsFile(this.o.signatures, st.size);
     const here = previous.get(path);
     if (here !== undefined && usable(here, st, needSignature)) return here;
     if (st.ino === undefined || st.ctimeMs === undefined) return undefined;

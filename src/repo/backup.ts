@@ -5,9 +5,14 @@
  * The first snapshot is full (a diff against the empty tree, so every file is stored whole);
  * later ones are incremental against the latest snapshot. A new full starts when asked, or when
  * the latest snapshot's chain is long (`maxChain`) or its incrementals together outweigh
- * `fullShare` of its full, which bounds what any restore has to read. The previous index is
+ * `fullShare` of its full, which bounds what any restore has to read (options.ts says the bound). The previous index is
  * still given to DirIndex for a full backup: its quick check saves re-reading unchanged files
  * whichever kind of archive they go into.
+ *
+ * The index is stored as a delta against the parent's (index-delta.ts) when the snapshot is
+ * incremental and the parent's index is fewer than `fullIndexEvery` reads deep, else whole: so
+ * an index costs about what changed, and loading any snapshot's tree reads a bounded number of
+ * objects.
  *
  * The archive and index are hashed as they are written, and those hashes go into the record, so
  * `verify` can later check every byte. A failure before the record is written removes what was
@@ -21,12 +26,13 @@ import { DirIndex } from "../dirindex/dir-index.js";
 import { DiffIndex } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
 import { encodeIndex } from "../dirindex/index-file.js";
+import { encodeIndexDelta, estimatedDeltaSize, estimatedSize, indexDelta } from "../dirindex/index-delta.js";
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
-import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile } from "./snapshot.js";
-import { loadTree } from "./stored.js";
+import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
+import { indexReads, loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
 
@@ -53,6 +59,8 @@ export interface BackupOptions {
 interface Plan {
   parent: SnapshotRecord | undefined;
   full: boolean;
+  /** The parent's tree, when the new index is stored as a delta against it. */
+  indexBase: DirIndex | undefined;
   now: DirIndex;
   diff: ReturnType<DiffIndex["compute"]>;
   cache: ContentCache;
@@ -66,7 +74,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
     await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
       bytes += chunk.length;
     });
-    return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "" }));
+    return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "", kind: "full" }));
   }
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
@@ -77,7 +85,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
     try {
       const archive = await writeArchive(store, ro, id, plan, source, o);
       throwIfAborted(o.signal);
-      const index = await writeTapped(store, indexPath(id), encodeIndex(plan.now), o.signal);
+      const index = await writeIndex(store, id, plan, o.signal);
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
       const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
@@ -96,7 +104,20 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
   }
 }
 
-function record(plan: Plan, id: string, seq: number, o: BackupOptions, archive: StoredFile, index: StoredFile): SnapshotRecord {
+/**
+ * Writes the snapshot's index: a delta against the parent's when the plan has a base and the
+ * change can be said as one, else the whole index.
+ */
+async function writeIndex(store: Store, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
+  const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
+  // A delta as large as the whole index saves nothing and lengthens the next load.
+  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.entries.values())) {
+    return { ...(await writeTapped(store, indexPath(id), encodeIndex(plan.now), signal)), kind: "full" };
+  }
+  return { ...(await writeTapped(store, indexPath(id), encodeIndexDelta(delta), signal)), kind: "delta", base: plan.parent!.id };
+}
+
+function record(plan: Plan, id: string, seq: number, o: BackupOptions, archive: StoredFile, index: StoredIndex): SnapshotRecord {
   const s = plan.now.stats;
   return {
     format: SNAPSHOT_FORMAT,
@@ -132,7 +153,7 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
   let previous: DirIndex | undefined;
   if (parent) {
     try {
-      previous = await loadTree(store, parent);
+      previous = await loadTree(store, parent, records);
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
@@ -165,7 +186,9 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
   const base = full ? await DirIndex.fromEntries([]) : previous!;
   const diff = new DiffIndex(now, base).compute();
   reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
-  return { parent, full, now, diff, cache };
+  // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
+  const indexBase = !full && indexReads(records, parent!) < ro.fullIndexEvery ? previous : undefined;
+  return { parent, full, indexBase, now, diff, cache };
 }
 
 function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan): DiffDataOptions {

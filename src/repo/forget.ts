@@ -4,7 +4,8 @@
  * The policy picks snapshots to keep: the `keepLast` newest, and the newest snapshot of each of
  * the `keepDaily` most recent days (UTC) that have one, likewise for ISO weeks and months. Every
  * kept incremental then keeps its whole chain (its parent, the parent's parent, down to the
- * full), since a restore reads each link. What remains is removed, newest first and each record
+ * full), since a restore reads each link; an index stored as a delta is built on the parent's
+ * index, so the same chain holds every index a kept snapshot needs. What remains is removed, newest first and each record
  * before its files: an interrupted forget leaves every listed snapshot whole, and at most
  * unreferenced files, which the next writer removes.
  */
@@ -58,6 +59,8 @@ export function keptBy(records: readonly SnapshotRecord[], policy: ForgetPolicy)
   const byId = new Map(records.map((r) => [r.id, r]));
   for (const id of [...keep]) {
     for (let at = byId.get(id); at?.parent; at = byId.get(at.parent)) keep.add(at.parent);
+    // Records make an index delta's base the parent (snapshot.ts); this keeps forget right should that change.
+    for (let at = byId.get(id); at?.index.base; at = byId.get(at.index.base)) keep.add(at.index.base);
   }
   return keep;
 }

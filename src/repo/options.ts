@@ -11,8 +11,9 @@ import type { LockOptions } from "./lock.js";
 export interface RepositoryOptions extends LockOptions {
   /**
    * Start a new full backup when the incrementals since the last full add up to more than this
-   * share of the full's stored size. Default 0.5: a restore then reads at most one and a half
-   * fulls' worth of archives, and a chain costs at most one more full in storage.
+   * share of the full's stored size. Default 1, the bound on restore work: a restore reads at
+   * most twice its full's archive plus its own incremental, and within that bound one chain
+   * stores the least (a smaller share starts fulls that a release series does not need).
    */
   fullShare?: number;
   /**
@@ -20,6 +21,13 @@ export interface RepositoryOptions extends LockOptions {
    * incrementals never reach `fullShare`, and a restore reads one manifest per link.
    */
   maxChain?: number;
+  /**
+   * Store a whole index at least every this many snapshots of a chain (and with every full
+   * backup); the others store a delta against their parent's index. Loading any snapshot's tree
+   * then reads at most this many index objects. Default 8: deltas are small, and applying one is
+   * a merge, so loading costs about what loading one whole index does. 1 stores every index whole.
+   */
+  fullIndexEvery?: number;
   /** Deflates archive members. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
   deflate?: DeflateCodec;
   /**
@@ -33,16 +41,19 @@ export interface RepositoryOptions extends LockOptions {
 export interface ResolvedOptions {
   fullShare: number;
   maxChain: number;
+  fullIndexEvery: number;
   lock: LockOptions;
   deflate?: DeflateCodec;
   unsafeNoConditionalWrites: boolean;
 }
 
 export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
-  const fullShare = o.fullShare ?? 0.5;
+  const fullShare = o.fullShare ?? 1;
   const maxChain = o.maxChain ?? 50;
   if (!(fullShare >= 0)) throw new IbtError("BAD_ARGUMENT", `fullShare must be a number >= 0, not ${fullShare}`);
+  const fullIndexEvery = o.fullIndexEvery ?? 8;
   if (!(Number.isInteger(maxChain) && maxChain >= 1)) throw new IbtError("BAD_ARGUMENT", `maxChain must be an integer >= 1, not ${maxChain}`);
+  if (!(Number.isInteger(fullIndexEvery) && fullIndexEvery >= 1)) throw new IbtError("BAD_ARGUMENT", `fullIndexEvery must be an integer >= 1, not ${fullIndexEvery}`);
   if (o.deflate !== undefined && typeof o.deflate?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "deflate must be a codec with a deflate function");
   const lock: LockOptions = {};
   if (o.owner) lock.owner = o.owner;
@@ -52,7 +63,7 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
     if (!(refreshMs > 0 && staleMs > 2 * refreshMs)) throw new IbtError("BAD_ARGUMENT", "lockTiming needs refreshMs > 0 and staleMs > 2 × refreshMs");
     lock.lockTiming = { refreshMs, staleMs };
   }
-  return { fullShare, maxChain, lock, deflate: o.deflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
+  return { fullShare, maxChain, fullIndexEvery, lock, deflate: o.deflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
 }
 
 export interface Progress {

@@ -41,6 +41,16 @@ export interface StoredFile {
   hash: string;
 }
 
+/**
+ * A snapshot's stored index: a whole index, or a delta against its parent's (index-delta.ts).
+ * Records written before deltas existed have no `kind`: their indexes are whole.
+ */
+export interface StoredIndex extends StoredFile {
+  kind?: "full" | "delta";
+  /** For a delta: the snapshot whose index it applies to, always the parent. */
+  base?: string;
+}
+
 export interface SnapshotRecord extends Snapshot {
   format: typeof SNAPSHOT_FORMAT;
   version: number;
@@ -48,7 +58,7 @@ export interface SnapshotRecord extends Snapshot {
   /** Identity of the snapshot's DirIndex: the tree it restores to. */
   tree: string;
   archive: StoredFile;
-  index: StoredFile;
+  index: StoredIndex;
 }
 
 export function toSnapshot(r: SnapshotRecord): Snapshot {
@@ -77,7 +87,18 @@ function checkRecord(v: Record<string, unknown>, id: string, path: string): Snap
     const f = v[k] as Record<string, unknown> | null;
     if (typeof f !== "object" || f === null || !Number.isSafeInteger(f.size) || typeof f.hash !== "string" || !HASH.test(f.hash)) bad(`bad ${k}`);
   }
+  const index = v.index as Record<string, unknown>;
+  if (index.kind !== undefined && index.kind !== "full" && index.kind !== "delta") bad("unknown index kind");
+  // A delta always applies to the parent's index, so a chain kept whole keeps every index it needs.
+  if ((index.kind === "delta") !== (index.base !== undefined) || (index.base !== undefined && (v.parent === null || index.base !== v.parent))) {
+    bad("an index delta's base is the parent, and only a delta has one");
+  }
   return v as unknown as SnapshotRecord;
+}
+
+/** True when the snapshot stores its index as a delta against its parent's. */
+export function hasIndexDelta(r: SnapshotRecord): boolean {
+  return r.index.kind === "delta";
 }
 
 export async function loadRecord(store: Store, id: string): Promise<SnapshotRecord> {

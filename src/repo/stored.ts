@@ -9,10 +9,12 @@ import type { Store } from "../store/types.js";
 import { storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
+import { applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
+import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
-import { archivePath, indexPath } from "./layout.js";
-import type { SnapshotRecord } from "./snapshot.js";
+import { archivePath, indexPath, recordPath } from "./layout.js";
+import { hasIndexDelta, loadRecord, type SnapshotRecord } from "./snapshot.js";
 
 /** Rethrows `e` with `path` named in its message and data. */
 export function inFile(path: string, e: unknown): never {
@@ -35,7 +37,47 @@ export async function openArchive(store: Store, name: string): Promise<ZipReader
   return ZipReader.from(storedRandomAccess(store, name, size));
 }
 
-export async function loadTree(store: Store, rec: SnapshotRecord): Promise<DirIndex> {
+/**
+ * The snapshot's tree, read from its stored index. `records`, where the caller has them, saves
+ * reading the records of the snapshots whose indexes a delta is built on.
+ */
+export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[]): Promise<DirIndex> {
+  const [whole, ...deltas] = await indexChain(store, rec, records);
+  if (deltas.length === 0) return loadWholeIndex(store, whole!);
+  // Every read is started at once, so the chain costs about one round trip, not one per link.
+  const reads = deltas.map((link) => decodeIndexDelta(store.loadStream(indexPath(link.id))));
+  for (const r of reads) r.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
+  // The whole index's identity is not computed: the result's, checked below, covers every link.
+  let entries: IndexEntry[];
+  try {
+    entries = await decodeIndexEntries(store.loadStream(indexPath(whole!.id)));
+  } catch (e) {
+    inFile(indexPath(whole!.id), e);
+  }
+  let tree = whole!.tree;
+  for (const [i, link] of deltas.entries()) {
+    const path = indexPath(link.id);
+    try {
+      const delta = await reads[i]!;
+      if (delta.base !== tree || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
+      entries = applyIndexDelta(entries, delta);
+    } catch (e) {
+      inFile(path, e);
+    }
+    tree = link.tree;
+  }
+  const path = indexPath(rec.id);
+  let index: DirIndex;
+  try {
+    index = await DirIndex.fromSorted(entries);
+  } catch (e) {
+    inFile(path, e);
+  }
+  if (index.id !== rec.tree) throw new IbtError("CORRUPT", `${path}: the index deltas do not make the tree of snapshot ${rec.id}`, { path });
+  return index;
+}
+
+async function loadWholeIndex(store: Store, rec: SnapshotRecord): Promise<DirIndex> {
   const path = indexPath(rec.id);
   let index: DirIndex;
   try {
@@ -45,6 +87,39 @@ export async function loadTree(store: Store, rec: SnapshotRecord): Promise<DirIn
   }
   if (index.id !== rec.tree) throw new IbtError("CORRUPT", `${path}: not the tree of snapshot ${rec.id}`, { path });
   return index;
+}
+
+/** Index deltas followed before a chain is taken as damaged: far beyond any a backup writes. */
+const MAX_INDEX_CHAIN = 1000;
+
+/** The snapshots whose stored indexes make `rec`'s tree: the one with a whole index first, `rec` last. */
+export async function indexChain(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[]): Promise<SnapshotRecord[]> {
+  const byId = records ? new Map(records.map((r) => [r.id, r])) : undefined;
+  const chain = [rec];
+  for (let at = rec; hasIndexDelta(at); ) {
+    const id = at.index.base!;
+    if (chain.length > MAX_INDEX_CHAIN) throw new IbtError("CORRUPT", `snapshot ${rec.id}'s index deltas do not end`, { path: indexPath(rec.id) });
+    let base = byId?.get(id);
+    if (!base) {
+      try {
+        base = await loadRecord(store, id);
+      } catch (e) {
+        if (!(e instanceof IbtError)) throw e;
+        throw new IbtError(e.code === "NOT_FOUND" ? "CORRUPT" : e.code, `snapshot ${rec.id}'s index is built on snapshot ${id}, which is missing or damaged`, { path: recordPath(id), cause: e });
+      }
+    }
+    chain.unshift(base);
+    at = base;
+  }
+  return chain;
+}
+
+/** How many index objects loading `rec`'s tree reads. */
+export function indexReads(records: readonly SnapshotRecord[], rec: SnapshotRecord): number {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  let n = 1;
+  for (let at: SnapshotRecord | undefined = rec; at && hasIndexDelta(at) && n <= MAX_INDEX_CHAIN; n++) at = byId.get(at.index.base!);
+  return n;
 }
 
 /** One link of a chain: the snapshot's archive and, per path, the change that gives it content. */

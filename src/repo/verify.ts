@@ -6,9 +6,10 @@
  * and index exist with the sizes recorded. With `readData` it also reads every archive and index
  * whole and compares them with the BLAKE2b-256 recorded when they were written (so any changed
  * byte is found, in member data or in ZIP headers alike), then reads them the way a restore
- * does: the index must load and be the snapshot's tree, the manifest must lead from the
- * parent's tree to it, every member must pass its CRC-32, and every file stored whole (a member,
- * or a span of a group member in a v2 archive) must match its content hash.
+ * does: the index must load and be the snapshot's tree (an index delta is applied to its base's
+ * index, and the result must be the tree), the manifest must lead from the parent's tree to it,
+ * every member must pass its CRC-32, and every file stored whole (a member, or a span of a group
+ * member in a v2 archive) must match its content hash.
  *
  * Problems name the snapshot, the repository file and, where known, the member: what is
  * damaged, not just that something is. Snapshots that depend on a damaged one are named too,
@@ -92,7 +93,7 @@ export async function verify(store: Store, o: VerifyOptions): Promise<VerifyRepo
         fromError(e, rec.id, path);
       }
     }
-    if (o.readData) await readAsRestore(store, rec, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
+    if (o.readData) await readAsRestore(store, rec, records, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
     if (problems.length > before) damaged.add(rec.id);
     report(i + 1, bytesRead, { totalFiles: records.length, ...(totalBytes === undefined ? {} : { totalBytes }) });
   }
@@ -117,7 +118,6 @@ function brokenAncestor(rec: SnapshotRecord, byId: Map<string, SnapshotRecord>, 
   return undefined;
 }
 
-/** Reads a snapshot's index and every archive member as a restore would, reporting failures. */
 /** The BLAKE2b-256 of a stored object, read as a stream. */
 async function hashObject(store: Store, name: string): Promise<string> {
   const h = await Hasher.create();
@@ -129,14 +129,16 @@ async function hashObject(store: Store, name: string): Promise<string> {
   }
 }
 
+/** Reads a snapshot's index and every archive member as a restore would, reporting failures. */
 async function readAsRestore(
   store: Store,
   rec: SnapshotRecord,
+  records: readonly SnapshotRecord[],
   parent: SnapshotRecord | undefined,
   fail: (e: unknown, path: string, member?: string) => void,
 ): Promise<void> {
   try {
-    await loadTree(store, rec);
+    await loadTree(store, rec, records);
   } catch (e) {
     fail(e, indexPath(rec.id));
   }

@@ -61,7 +61,8 @@ test("DirIndex records files, empty dirs and symlinks with metadata, hashes and 
   assert.equal(readme.mode & 0o777, 0o600);
   assert.equal(readme.mtimeMs, 1_600_000_000_000);
   assert.match(readme.hash!, /^[0-9a-f]{64}$/);
-  assert.ok(readme.signature && readme.signature.length > 12);
+  assert.equal(readme.signature, undefined, "a file shorter than one block has no signature");
+  assert.ok(index.get("src/deep/er/big.bin")!.signature!.length > 12);
   assert.equal(index.get("docs/link")!.type, "symlink");
   assert.equal(index.get("docs/link")!.target, "../README.md");
   assert.equal(index.get("docs/empty")!.type, "dir");
@@ -279,15 +280,15 @@ test("DirIndex: an entry it cannot index (a FIFO) is no error where the rules ex
   }
 });
 
-test("an index keeps 16-byte strong sums and blocks of 1 KiB or more: byte for byte what rdiff signature -S 16 -b writes, and rdiff makes deltas from them", async () => {
+test("an index keeps 16-byte strong sums and blocks of 2 KiB or more: byte for byte what rdiff signature -S 16 -b writes, and rdiff makes deltas from them", async () => {
   const dir = tempDir();
   const big = randomBytes(rng(9), 300_000);
   writeFileSync(join(dir, "big.bin"), big);
   writeFileSync(join(dir, "small.txt"), textBytes(rng(10), 5000));
   writeFileSync(join(dir, "large.bin"), randomBytes(rng(12), 2_000_000));
   const index = await DirIndex.build(new NodeFs(dir));
-  // rdiff would give the first two 256 and 512-byte blocks; the third keeps its own, floor(sqrt) to 128s.
-  const blocks: Record<string, number> = { "big.bin": 1024, "small.txt": 1024, "large.bin": 1408 };
+  // rdiff would give them 256, 512 and 1408-byte blocks (floor(sqrt) to 128s); an index raises each to 2 KiB.
+  const blocks: Record<string, number> = { "big.bin": 2048, "small.txt": 2048, "large.bin": 2048 };
   for (const [name, block] of Object.entries(blocks)) {
     const sig = index.get(name)!.signature!;
     const header = new DataView(sig.buffer, sig.byteOffset);

@@ -1,0 +1,299 @@
+/**
+ * An index delta: what turns one index (its base) into the next, stored instead of the whole
+ * next index when most entries are unchanged, as between two backups of the same tree.
+ *
+ *   "IBTIDXDL"  8-byte magic
+ *   u32         format version (1)
+ *   32 bytes    identity of the base index (the index the delta applies to)
+ *   32 bytes    identity of the index it makes
+ *   varint      count of removed paths, then each (varint length + UTF-8), in path order
+ *   index       an index file (index-format.ts) of the added and changed entries
+ *   32 bytes    BLAKE2b-256 of every byte before it
+ *
+ * An entry is written when any of its fields differs from the base's, ctime and inode included,
+ * since the quick check of the next backup reads them. Its signature is left out when it is the
+ * base entry's (the common case: a file touched but not changed); a file entry without a
+ * signature whose base entry at the same path has the same hash and a signature takes that
+ * signature. An index where a file keeps its hash but loses its signature cannot be said that
+ * way, so `indexDelta` returns undefined for it and the caller stores the whole index.
+ *
+ * Applying is a merge of two sorted lists, so a delta costs time in proportion to the base plus
+ * the change; chains of deltas are applied one after the other before the one identity check of
+ * the result, which the caller makes against the identity it expects.
+ */
+import { IbtError } from "../errors.js";
+import { checkPath } from "../fs/paths.js";
+import { chunksOf, collect, toHex, type ByteSource } from "../bytes.js";
+import { Hasher } from "../rsync/hashes.js";
+import { DirIndex } from "./dir-index.js";
+import { comparePaths, type IndexEntry } from "./entry.js";
+import { encodeIndex } from "./index-file.js";
+import { ChunkWriter } from "./index-encoder.js";
+import { IndexParser } from "./index-decoder.js";
+
+export const DELTA_MAGIC = new TextEncoder().encode("IBTIDXDL");
+export const DELTA_VERSION = 1;
+const ID_LENGTH = 32;
+const SUM_LENGTH = 32;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The changes from one index to another. */
+export interface IndexDelta {
+  /** Identity of the index the delta applies to. */
+  base: string;
+  /** Identity of the index it makes. */
+  target: string;
+  /** Paths of the base that the target does not hold, in path order. */
+  removed: string[];
+  /** Entries added or changed, in path order; a file may lack the signature it takes from the base. */
+  upserts: IndexEntry[];
+}
+
+/** The delta from `base` to `target`, or undefined when it cannot be said as one (see above). */
+export function indexDelta(base: DirIndex, target: DirIndex): IndexDelta | undefined {
+  const removed: string[] = [];
+  const upserts: IndexEntry[] = [];
+  for (const e of base.entries.keys()) if (!target.entries.has(e)) removed.push(e);
+  for (const e of target.entries.values()) {
+    const old = base.entries.get(e.path);
+    if (old === undefined) {
+      upserts.push(e);
+      continue;
+    }
+    const inherits = old.type === "file" && e.type === "file" && old.signature !== undefined && old.hash === e.hash;
+    if (inherits && e.signature === undefined) return undefined;
+    const sameSignature = inherits && sameBytes(old.signature!, e.signature!);
+    if (sameSignature && sameFields(old, e)) continue;
+    if (!inherits && old.signature === undefined && e.signature === undefined && sameFields(old, e)) continue;
+    if (sameSignature) {
+      const { signature: _, ...rest } = e;
+      upserts.push(rest);
+    } else upserts.push(e);
+  }
+  return { base: base.id, target: target.id, removed, upserts };
+}
+
+/**
+ * About how many bytes an index of `entries` takes: callers compare a delta with the whole
+ * index it stands for, and store the whole one when the delta would be no smaller.
+ */
+export function estimatedSize(entries: Iterable<IndexEntry>): number {
+  let n = 0;
+  // Fixed fields: type, flags, size, mtime, mode, ctime, inode, hash and the lengths.
+  for (const e of entries) n += 72 + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
+  return n;
+}
+
+/** About how many bytes `delta` takes encoded, to compare with `estimatedSize` of its target. */
+export function estimatedDeltaSize(delta: IndexDelta): number {
+  let n = 2 * ID_LENGTH + estimatedSize(delta.upserts);
+  for (const path of delta.removed) n += 2 + path.length;
+  return n;
+}
+
+/** Every field but the signature, ctime and inode included. */
+function sameFields(a: IndexEntry, b: IndexEntry): boolean {
+  return (
+    a.type === b.type &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.mode === b.mode &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.hash === b.hash &&
+    a.target === b.target
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Encodes a delta as a stream of chunks. */
+export async function* encodeIndexDelta(delta: IndexDelta): AsyncGenerator<Uint8Array> {
+  const hasher = await Hasher.create();
+  try {
+    const w = new ChunkWriter();
+    w.bytes(DELTA_MAGIC);
+    w.u32(DELTA_VERSION);
+    w.hash(delta.base);
+    w.hash(delta.target);
+    w.varint(delta.removed.length);
+    for (const path of delta.removed) w.text(path);
+    for (const c of w.take()) {
+      hasher.update(c);
+      yield c;
+    }
+    // The entries are an index file of their own: its reader and writer serve as they are.
+    for await (const c of encodeIndex(await DirIndex.fromSorted(delta.upserts))) {
+      hasher.update(c);
+      yield c;
+    }
+    yield hasher.digest();
+  } finally {
+    hasher.dispose();
+  }
+}
+
+/** Decodes a delta, checking its checksum, paths and order (not yet against a base). */
+export async function decodeIndexDelta(source: ByteSource): Promise<IndexDelta> {
+  const bytes = await collect(source);
+  const corrupt = (why: string, offset?: number): never => {
+    throw new IbtError("CORRUPT", `index delta: ${why}`, offset === undefined ? {} : { offset });
+  };
+  const header = DELTA_MAGIC.length + 4 + 2 * ID_LENGTH;
+  if (bytes.length < DELTA_MAGIC.length || DELTA_MAGIC.some((b, i) => b !== bytes[i])) {
+    // CORRUPT, not BAD_MAGIC: a record said a delta is here, so anything else is damage.
+    throw new IbtError("CORRUPT", "not an ibt index delta", { offset: 0 });
+  }
+  if (bytes.length < header + 1 + SUM_LENGTH) throw new IbtError("TRUNCATED", "index delta cut short", { offset: bytes.length });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(DELTA_MAGIC.length);
+  if (version !== DELTA_VERSION) throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${DELTA_VERSION})`, { offset: 8 });
+  const body = bytes.length - SUM_LENGTH;
+  const sum = await digest(bytes.subarray(0, body));
+  if (sum !== toHex(bytes, body, SUM_LENGTH)) corrupt("checksum mismatch");
+  const base = toHex(bytes, 12, ID_LENGTH);
+  const target = toHex(bytes, 12 + ID_LENGTH, ID_LENGTH);
+  let pos = header;
+  const varint = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (pos >= body) corrupt("cut short", pos);
+      const b = bytes[pos++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return v <= Number.MAX_SAFE_INTEGER ? v : corrupt("integer beyond 2^53", pos);
+      scale *= 128;
+      if (i >= 7) corrupt("varint too long", pos);
+    }
+  };
+  const count = varint();
+  const removed: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = varint();
+    if (n > body - pos) corrupt("cut short", pos);
+    let path: string;
+    try {
+      path = UTF8.decode(bytes.subarray(pos, pos + n));
+    } catch {
+      return corrupt("a path is not valid UTF-8", pos);
+    }
+    pos += n;
+    checkPath(path);
+    if (path === "" || (removed.length > 0 && !(removed.at(-1)! < path))) corrupt("removed paths out of order or repeated", pos);
+    removed.push(path);
+  }
+  let upserts: IndexEntry[];
+  try {
+    // The delta's checksum, checked above, covers these bytes too.
+    upserts = await readEntries([bytes.subarray(pos, body)], false);
+  } catch (e) {
+    if (e instanceof IbtError && e.offset !== undefined) {
+      throw new IbtError(e.code, `index delta: ${e.message}`, { offset: e.offset + pos, cause: e });
+    }
+    throw e;
+  }
+  return { base, target, removed, upserts };
+}
+
+async function digest(bytes: Uint8Array): Promise<string> {
+  const h = await Hasher.create();
+  try {
+    return toHex(h.update(bytes).digest());
+  } finally {
+    h.dispose();
+  }
+}
+
+/**
+ * The entries of an index file, checked as `decodeIndex` checks them (format, paths, order,
+ * count, checksum) but not made into a DirIndex: the base of a chain of deltas is not a tree of
+ * its own, so its identity need not be computed, only that of the result.
+ */
+export async function decodeIndexEntries(source: ByteSource): Promise<IndexEntry[]> {
+  return readEntries(source, true);
+}
+
+/** `decodeIndexEntries`, with the file's own checksum left to a caller that checks a larger one. */
+async function readEntries(source: ByteSource, checksum: boolean): Promise<IndexEntry[]> {
+  const hasher = checksum ? await Hasher.create() : undefined;
+  const chunks = chunksOf(source);
+  let next = chunks.next();
+  try {
+    const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {});
+    // The next read is asked for before the chunk in hand is parsed, so I/O and parsing overlap.
+    for (let r = await next; !r.done; r = await next) {
+      next = chunks.next();
+      parser.push(r.value);
+    }
+    const end = parser.finish();
+    const entries = parser.entries;
+    if (end.count !== entries.length) throw new IbtError("CORRUPT", `index says ${end.count} entries, holds ${entries.length}`);
+    const sum = hasher?.digest();
+    if (sum?.some((b, i) => b !== end.sum[i])) throw new IbtError("CORRUPT", "index checksum mismatch");
+    for (let i = 1; i < entries.length; i++) {
+      const path = entries[i]!.path;
+      if (!(entries[i - 1]!.path < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
+    }
+    return entries;
+  } catch (e) {
+    next.catch(() => undefined);
+    await chunks.return(undefined).catch(() => undefined);
+    throw e;
+  } finally {
+    hasher?.dispose();
+  }
+}
+
+/**
+ * The entries of `base` (in path order) changed by `delta`, in path order. A delta that removes
+ * or inherits from an entry the base does not hold is CORRUPT: it was made against another index.
+ */
+export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  const { removed, upserts } = delta;
+  let r = 0;
+  let u = 0;
+  const mismatch = (path: string): never => {
+    throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
+  };
+  for (const old of base) {
+    while (u < upserts.length && upserts[u]!.path < old.path) {
+      // A new path stands as written: it has nothing to inherit.
+      out.push(upserts[u++]!);
+    }
+    if (r < removed.length && removed[r] === old.path) {
+      r++;
+      if (u < upserts.length && upserts[u]!.path === old.path) mismatch(old.path);
+      continue;
+    }
+    if (r < removed.length && comparePaths(removed[r]!, old.path) < 0) mismatch(removed[r]!);
+    if (u < upserts.length && upserts[u]!.path === old.path) {
+      const e = upserts[u++]!;
+      const inherit = e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
+      out.push(inherit ? { ...e, signature: old.signature! } : e);
+      continue;
+    }
+    out.push(old);
+  }
+  if (r < removed.length) mismatch(removed[r]!);
+  while (u < upserts.length) out.push(upserts[u++]!);
+  return out;
+}
+
+/** Applies `delta` to a whole index and checks that the result is the index it names. */
+export async function appliedIndex(base: DirIndex, delta: IndexDelta): Promise<DirIndex> {
+  if (delta.base !== base.id) throw new IbtError("CORRUPT", "index delta made against another index");
+  const index = await DirIndex.fromSorted(applyIndexDelta([...base.entries.values()], delta));
+  if (index.id !== delta.target) throw new IbtError("CORRUPT", "index delta does not make the index it names");
+  return index;
+}
+
+/** Bytes of an encoded delta (tests and measurements). */
+export async function encodedDelta(delta: IndexDelta): Promise<Uint8Array> {
+  return collect(encodeIndexDelta(delta));
+}

@@ -1,0 +1,157 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter } from "../../src/index.js";
+import { appliedIndex, decodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
+import { encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
+import { loadRecords } from "../../src/repo/snapshot.js";
+import { loadTree } from "../../src/repo/stored.js";
+import { collect } from "../../src/bytes.js";
+import { encodeIndex } from "../../src/dirindex/index-file.js";
+import { randomBytes, rng } from "../support/helpers.js";
+import { treeId } from "../support/repo-kit.js";
+
+async function sourceOf(files: number, size: number): Promise<FsAdapter> {
+  const fs = new MemoryFs();
+  await fs.mkdir("d");
+  for (let i = 0; i < files; i++) await fs.writeFile(`d/f${i}`, randomBytes(rng(1 + i), size));
+  return fs;
+}
+
+/** One file rewritten, one added, one removed: a small change to a larger tree. */
+async function change(fs: FsAdapter, i: number): Promise<void> {
+  await fs.writeFile(`d/f${i % 20}`, randomBytes(rng(500 + i), 3000));
+  await fs.writeFile(`d/new${i}`, randomBytes(rng(900 + i), 2000));
+  if (i > 1) await fs.remove(`d/new${i - 1}`);
+}
+
+test("index deltas: bytes in proportion to the change, a whole index every fullIndexEvery snapshots and with every full", async () => {
+  const source = await sourceOf(40, 3000);
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, { fullIndexEvery: 3, fullShare: Infinity });
+  const trees: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i) await change(source, i);
+    await repo.backup(source, { full: i === 5 });
+    trees.push(await treeId(source));
+  }
+  const { records } = await loadRecords(store);
+  assert.deepEqual(
+    records.map((r) => `${r.kind[0]}${r.index.kind === "delta" ? "d" : "w"}`),
+    ["fw", "id", "id", "iw", "id", "fw", "id", "id"],
+  );
+  for (const [i, r] of records.entries()) {
+    if (r.index.kind === "delta") {
+      assert.equal(r.index.base, r.parent);
+      assert.ok(r.index.size * 5 < records[0]!.index.size, `delta ${i} (${r.index.size} bytes) is a fraction of the whole index (${records[0]!.index.size})`);
+    } else assert.equal(r.index.base, undefined);
+    assert.equal((await loadTree(store, r)).id, r.tree, `snapshot ${i}'s tree`);
+    assert.equal((await loadTree(store, r, records)).id, r.tree);
+    const target = new MemoryFs();
+    await repo.restore(r.id, target);
+    assert.equal(await treeId(target), trees[i], `snapshot ${i} restores`);
+  }
+  assert.equal((await repo.verify({ readData: true })).ok, true);
+});
+
+test("index deltas: a metadata-only change stores no signatures; an index that drops a kept signature is not a delta", async () => {
+  const fs = await sourceOf(5, 5000);
+  const before = await DirIndex.build(fs);
+  await fs.utimes("d/f1", 1_000_000);
+  await fs.writeFile("d/f2", randomBytes(rng(77), 5000));
+  await fs.remove("d/f3");
+  await fs.writeFile("d/g", randomBytes(rng(78), 100));
+  const after = await DirIndex.build(fs, { previous: before });
+  const delta = indexDelta(before, after)!;
+  assert.deepEqual(delta.removed, ["d/f3"]);
+  assert.deepEqual(delta.upserts.map((e) => e.path), ["d", "d/f1", "d/f2", "d/g"]);
+  assert.equal(delta.upserts[1]!.signature, undefined, "a touched file inherits its signature");
+  assert.ok(delta.upserts[2]!.signature, "a rewritten file carries its new one");
+
+  const bytes = await encodedDelta(delta);
+  const whole = (await collect(encodeIndex(after))).length;
+  assert.ok(bytes.length < whole, `${bytes.length} < ${whole}`);
+  const rebuilt = await appliedIndex(before, await decodeIndexDelta([bytes]));
+  assert.equal(rebuilt.id, after.id);
+  for (const e of after.entries.values()) assert.deepEqual(rebuilt.get(e.path), e, e.path);
+
+  await assert.rejects(appliedIndex(after, await decodeIndexDelta([bytes])), (e) => isIbtError(e, "CORRUPT"));
+  const flipped = bytes.slice();
+  flipped[bytes.length - 40]! ^= 1;
+  await assert.rejects(decodeIndexDelta([flipped]), (e) => isIbtError(e, "CORRUPT"));
+
+  const unsigned = await DirIndex.build(fs, { signatures: false });
+  assert.equal(indexDelta(after, unsigned), undefined, "a file keeping its hash but losing its signature");
+});
+
+test("index deltas: a repository of whole indexes (records without an index kind) keeps working and grows deltas", async () => {
+  const source = await sourceOf(20, 3000);
+  const store = new MemoryStore();
+  let repo = await Repository.init(store, { fullIndexEvery: 1 });
+  for (let i = 0; i < 3; i++) {
+    if (i) await change(source, i);
+    await repo.backup(source);
+  }
+  // Records as the code before index deltas wrote them.
+  for (const r of (await loadRecords(store)).records) {
+    const { kind: _, ...index } = r.index;
+    await store.save(recordPath(r.id), await encodeRecord({ ...r, index }));
+  }
+  repo = await Repository.open(store);
+  await change(source, 3);
+  await repo.backup(source);
+  const { records } = await loadRecords(store);
+  assert.deepEqual(records.map((r) => r.index.kind), [undefined, undefined, undefined, "delta"]);
+  const target = new MemoryFs();
+  await repo.restore("latest", target);
+  assert.equal(await treeId(target), await treeId(source));
+  assert.equal((await repo.verify({ readData: true })).ok, true);
+});
+
+test("index deltas: verify names a damaged delta and every snapshot built on it; forget keeps what kept snapshots need", async () => {
+  const source = await sourceOf(20, 3000);
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, { fullShare: Infinity, maxChain: 4 });
+  for (let i = 0; i < 8; i++) {
+    if (i) await change(source, i);
+    await repo.backup(source, { time: new Date(Date.UTC(2026, 0, 1 + i)) });
+  }
+  const { records } = await loadRecords(store);
+  const damaged = records[1]!;
+  assert.equal(damaged.index.kind, "delta");
+  const path = indexPath(damaged.id);
+  const good = await store.load(path);
+  const bad = good.slice();
+  bad[bad.length - 50]! ^= 0x10;
+  await store.save(path, bad);
+  const report = await repo.verify({ readData: true });
+  assert.equal(report.ok, false);
+  const named = new Set(report.problems.filter((p) => p.path === path || p.message.includes(damaged.id)).map((p) => p.snapshot));
+  for (const r of records.slice(1, 4)) assert.ok(named.has(r.id), `snapshot ${r.id} is named: ${JSON.stringify(report.problems)}`);
+  await assert.rejects(repo.restore(records[2]!.id, new MemoryFs()), (e) => isIbtError(e, "CORRUPT"));
+  await store.save(path, good);
+
+  // Keep the newest of the second chain's incrementals: its chain (and its index chain) stays.
+  await repo.forget({ keepLast: 1 });
+  const left = (await loadRecords(store)).records;
+  assert.deepEqual(left.map((r) => r.id), records.slice(4).map((r) => r.id));
+  const target = new MemoryFs();
+  await repo.restore("latest", target);
+  assert.equal(await treeId(target), await treeId(source));
+  assert.equal((await repo.verify({ readData: true })).ok, true);
+});
+
+test("fullIndexEvery is an integer >= 1", async () => {
+  await assert.rejects(Repository.init(new MemoryStore(), { fullIndexEvery: 0 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
+  await assert.rejects(Repository.init(new MemoryStore(), { fullIndexEvery: 1.5 }), (e) => isIbtError(e, "BAD_ARGUMENT"));
+});
+
+test("files shorter than one signature block get no signature, and the quick check still passes them over", async () => {
+  const fs = new MemoryFs();
+  for (let i = 0; i < 10; i++) await fs.writeFile(`s${i}`, randomBytes(rng(i), 100 + 150 * i));
+  await fs.writeFile("big", randomBytes(rng(99), 50_000));
+  const first = await DirIndex.build(fs);
+  for (const e of first.entries.values()) assert.equal(e.signature !== undefined, e.size >= 2048, e.path);
+  const again = await DirIndex.build(fs, { previous: first });
+  assert.equal(again.stats.filesRead, 0, "nothing read again");
+  assert.equal(again.id, first.id);
+});
