@@ -30,6 +30,7 @@ import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
 import { loadTree, openChain } from "./stored.js";
 import { recipe, rebuild, type Step } from "./content.js";
 import { reporter, type Progress } from "./options.js";
+import type { InflateCodec } from "../archive/inflate.js";
 
 export interface RestoreOptions {
   /** Restore only these paths (a directory with everything in it); default the whole tree. */
@@ -55,7 +56,7 @@ export interface RestoreResult {
 
 const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
 
-export async function restore(store: Store, name: string, target: FsAdapter, o: RestoreOptions): Promise<RestoreResult> {
+export async function restore(store: Store, name: string, target: FsAdapter, o: RestoreOptions, inflate?: InflateCodec): Promise<RestoreResult> {
   const { records } = await loadRecords(store);
   const chain = chainOf(records, findSnapshot(records, name).id);
   const rec = chain.at(-1)!;
@@ -71,7 +72,7 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
-  const links = differing.length ? await openChain(store, chain) : [];
+  const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
   const staging = RESTORE_STAGING + newId();
