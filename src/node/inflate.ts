@@ -42,16 +42,24 @@ function inflateStream(): InflateStream {
   zlib.on("error", (err) => (failure ??= err));
   return {
     async push(piece, final) {
-      await new Promise<void>((resolve) => {
-        if (final) {
-          // 'end' comes once every output byte has been emitted; an error ends it early.
-          zlib.once("end", resolve);
-          zlib.once("error", () => resolve());
-          zlib.end(piece);
-        } else {
-          zlib.write(piece, () => resolve());
-        }
-      });
+      if (failure === undefined) {
+        await new Promise<void>((resolve) => {
+          // An error may destroy the stream without calling back: it settles the push too.
+          const done = () => {
+            zlib.off("error", done);
+            zlib.off("end", done);
+            resolve();
+          };
+          zlib.on("error", done);
+          if (final) {
+            // 'end' comes once every output byte has been emitted.
+            zlib.on("end", done);
+            zlib.end(piece);
+          } else {
+            zlib.write(piece, () => done());
+          }
+        });
+      }
       if (failure !== undefined) throw zlibError(failure);
       return out.splice(0);
     },
