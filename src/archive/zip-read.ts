@@ -12,10 +12,10 @@
  * so it can neither allocate more nor pass unnoticed; larger deflated data pushed into the inflate
  * codec's stream (inflate.ts: fflate unless another is given) in pieces sized to yield about
  * 256 KiB at the previous piece's ratio (64 B to 32 KiB of input), and never more than 1/1032 of
- * the room left under the declared size, 1032:1 being deflate's largest expansion. So one push allocates at most ~33 MB even inside an
- * honestly declared huge member, a lying member cannot make the reader produce more than a few
- * hundred KB past its declared size, and it is refused (CORRUPT) as soon as its output passes
- * that size. At the end the exact size and the CRC-32 must match, and the last output is only
+ * the room left under the declared size, 1032:1 being deflate's largest expansion. So one push
+ * allocates at most ~33 MB even inside an honestly declared huge member, a lying member cannot
+ * make the reader produce more than a few hundred KB past its declared size, and it is refused
+ * (CORRUPT) as soon as its output passes that size. At the end the exact size and the CRC-32 must match, and the last output is only
  * handed out after both checks. Every error is an IbtError with the offset concerned: CORRUPT,
  * TRUNCATED (something ends or points past the end), UNSAFE_PATH, UNSUPPORTED, LIMIT.
  */
@@ -234,6 +234,9 @@ export class ZipReader {
             chunks = await inflater.push(block.subarray(i, i + n), final);
           } catch (err) {
             throw inflateError(err, e, pos + i);
+          }
+          if (!Array.isArray(chunks) || !chunks.every((c) => c instanceof Uint8Array)) {
+            throw corrupt(`${e.name}: the inflate codec's stream returned something other than bytes`, pos + i, e.name);
           }
           i += n;
           let output = 0;

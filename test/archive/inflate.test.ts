@@ -168,12 +168,12 @@ test("ZipReader inflates with the codec it is given, whole members and streams, 
   const liars: [string, InflateCodec][] = [
     ["too much", { inflate: (_, limit) => new Uint8Array(limit + 2), inflateStream: () => ({ push: () => [new Uint8Array(10_000_000)] }) }],
     ["wrong bytes", { inflate: (d, limit) => (fflateInflate.inflate(d, limit) as Uint8Array).map((b) => b ^ 1), inflateStream: () => { const s = nodeInflate.inflateStream(); return { push: async (p, f) => (await s.push(p, f)).map((c) => c.map((b) => b ^ 1)) }; } }],
-    ["not bytes", { inflate: () => "text" as unknown as Uint8Array, inflateStream: fflateInflate.inflateStream }],
+    ["not bytes", { inflate: () => "text" as unknown as Uint8Array, inflateStream: () => ({ push: () => ["text"] as unknown as Uint8Array[] }) }],
   ];
   for (const [what, codec] of liars) {
     const r = await ZipReader.from(memoryFile(zip), { inflate: codec });
     await assert.rejects(r.bytes("small.txt"), (e) => isIbtError(e, "CORRUPT"), `${what}: small`);
-    if (what !== "not bytes") await assert.rejects(r.bytes("large.txt"), (e) => isIbtError(e, "CORRUPT"), `${what}: large`);
+    await assert.rejects(r.bytes("large.txt"), (e) => isIbtError(e, "CORRUPT"), `${what}: large`);
   }
 });
 
