@@ -288,7 +288,12 @@ async function commit(
 
   // Modes and mtimes: files and symlinks, then directories deepest first.
   const withMeta = m.changes.filter((c) => c.new && c.kind !== "delete");
-  for (const c of withMeta.filter((c) => c.new!.type !== "dir")) await setMeta(fs, c.path, c.new!);
+  // A staged file got its mode from the staging write: only its mtime is left to set.
+  const placed = new Set(staged.map((s) => s.change.path));
+  for (const c of withMeta.filter((c) => c.new!.type !== "dir")) {
+    if (!placed.has(c.path)) await setMeta(fs, c.path, c.new!);
+    else if (fs.capabilities.mtimes) await fs.utimes(c.path, c.new!.mtimeMs);
+  }
   for (const c of withMeta.filter((c) => c.new!.type === "dir").sort((a, b) => depth(b.path) - depth(a.path))) {
     await setMeta(fs, c.path, c.new!);
   }

@@ -8,22 +8,22 @@
  * Opening a member re-checks its local header against the central record (name, method,
  * flags, CRC and sizes or a matching data descriptor) and that the data ends before the next
  * member. Data is streamed: stored data in 1 MiB reads; a small deflated member (up to 1 MiB
- * compressed and 16 MiB declared) inflated in one call into a buffer one byte past its declared
- * size, so it can neither allocate more nor pass unnoticed; larger deflated data pushed into fflate's
- * streaming Inflate in pieces sized to yield about 256 KiB at the previous piece's ratio (64 B
- * to 32 KiB of input), and never more than 1/1032 of the room left under the declared size,
- * 1032:1 being deflate's largest expansion. So one push allocates at most ~33 MB even inside an
- * honestly declared huge member, a lying member cannot make the reader produce more than a few
- * hundred KB past its declared size, and it is refused (CORRUPT) as soon as its output passes
- * that size. At the end the exact size and the CRC-32 must match, and the last output is only
+ * compressed and 16 MiB declared) inflated in one call allowed one byte past its declared size,
+ * so it can neither allocate more nor pass unnoticed; larger deflated data pushed into the inflate
+ * codec's stream (inflate.ts: fflate unless another is given) in pieces sized to yield about
+ * 256 KiB at the previous piece's ratio (64 B to 32 KiB of input), and never more than 1/1032 of
+ * the room left under the declared size, 1032:1 being deflate's largest expansion. So one push
+ * allocates at most ~33 MB even inside an honestly declared huge member, a lying member cannot
+ * make the reader produce more than a few hundred KB past its declared size, and it is refused
+ * (CORRUPT) as soon as its output passes that size. At the end the exact size and the CRC-32 must match, and the last output is only
  * handed out after both checks. Every error is an IbtError with the offset concerned: CORRUPT,
  * TRUNCATED (something ends or points past the end), UNSAFE_PATH, UNSUPPORTED, LIMIT.
  */
-import { FlateErrorCode, Inflate, inflateSync } from "fflate";
 import { IbtError, isIbtError } from "../errors.js";
 import { collect } from "../bytes.js";
 import type { FsAdapter } from "../fs/types.js";
 import { crc32 } from "./crc32.js";
+import { fflateInflate, inflateCodec, type InflateCodec, type InflateStream } from "./inflate.js";
 import {
   DEFLATE_MAX_RATIO,
   corrupt,
@@ -54,6 +54,8 @@ export interface ZipReaderOptions {
   maxMemberSize?: number;
   /** Archives with more members are refused with LIMIT. Default 10,000,000 (~2 GB of metadata). */
   maxEntries?: number;
+  /** Inflates deflated members. Default fflate (portable); in Node pass `nodeInflate`, which is faster. */
+  inflate?: InflateCodec;
 }
 
 const DEFAULT_MAX_ENTRIES = 10_000_000;
@@ -77,14 +79,16 @@ export class ZipReader {
   readonly #members: Member[];
   readonly #byName: Map<string, Member>;
   readonly #maxMemberSize: number;
+  readonly #codec: InflateCodec;
 
-  private constructor(file: RandomAccessFile, comment: string, zip64: boolean, members: Member[], maxMemberSize: number) {
+  private constructor(file: RandomAccessFile, comment: string, zip64: boolean, members: Member[], maxMemberSize: number, codec: InflateCodec) {
     this.#file = file;
     this.comment = comment;
     this.zip64 = zip64;
     this.#members = members;
     this.#byName = new Map(members.map((m) => [m.entry.name, m]));
     this.#maxMemberSize = maxMemberSize;
+    this.#codec = codec;
   }
 
   /** Reads and checks the archive's structure and central directory. */
@@ -94,6 +98,7 @@ export class ZipReader {
     }
     const maxMemberSize = options.maxMemberSize ?? Number.MAX_SAFE_INTEGER;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const codec = inflateCodec(options.inflate);
     if (typeof maxMemberSize !== "number" || !(maxMemberSize >= 0)) {
       throw new IbtError("BAD_ARGUMENT", `maxMemberSize ${String(maxMemberSize)} is not a non-negative number`);
     }
@@ -107,7 +112,7 @@ export class ZipReader {
       });
     }
     const members = await readCentral(file, end);
-    return new ZipReader(file, end.comment, end.zip64, members, maxMemberSize);
+    return new ZipReader(file, end.comment, end.zip64, members, maxMemberSize, codec);
   }
 
   /** Every member, in central directory order. */
@@ -212,48 +217,52 @@ export class ZipReader {
       return;
     }
     const end = dataStart + e.compressedSize;
-    const out: Uint8Array[] = [];
-    const inflater = new Inflate((data) => {
-      if (data.length > 0) out.push(data);
-    });
+    const inflater: InflateStream = this.#codec.inflateStream?.() ?? fflateInflate.inflateStream();
     let produced = 0;
     let crc = 0;
     let piece = FIRST_PIECE;
-    for (let pos = dataStart; pos < end; ) {
-      const block = await readAt(this.#file, pos, Math.min(DEFLATED_READ, end - pos), "member data");
-      for (let i = 0; i < block.length; ) {
-        // Even a maximal expansion of what is pushed must stay near the declared size.
-        const room = e.size - produced;
-        const n = Math.min(block.length - i, piece, Math.max(MIN_PIECE, Math.ceil((room + 1) / DEFLATE_MAX_RATIO)));
-        const final = pos + i + n === end;
-        try {
-          inflater.push(block.subarray(i, i + n), final);
-        } catch (err) {
-          throw inflateError(err, e, pos + i);
-        }
-        i += n;
-        let output = 0;
-        for (const data of out) output += data.length;
-        piece = Math.min(MAX_PIECE, Math.max(MIN_PIECE, Math.floor((TARGET_OUTPUT * n) / Math.max(output, 1))));
-        const chunks = out.splice(0);
-        for (const data of chunks) {
-          produced += data.length;
-          if (produced > e.size) {
-            throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, pos + i, e.name);
+    try {
+      for (let pos = dataStart; pos < end; ) {
+        const block = await readAt(this.#file, pos, Math.min(DEFLATED_READ, end - pos), "member data");
+        for (let i = 0; i < block.length; ) {
+          // Even a maximal expansion of what is pushed must stay near the declared size.
+          const room = e.size - produced;
+          const n = Math.min(block.length - i, piece, Math.max(MIN_PIECE, Math.ceil((room + 1) / DEFLATE_MAX_RATIO)));
+          const final = pos + i + n === end;
+          let chunks: Uint8Array[];
+          try {
+            chunks = await inflater.push(block.subarray(i, i + n), final);
+          } catch (err) {
+            throw inflateError(err, e, pos + i);
           }
-          crc = crc32(data, crc);
-          if (!final) yield data;
-        }
-        if (final) {
-          // The last output is handed out only once the whole member is known to be right.
-          if (produced !== e.size) {
-            throw corrupt(`${e.name} inflates to ${produced} bytes, not the declared ${e.size}`, dataStart, e.name);
+          if (!Array.isArray(chunks) || !chunks.every((c) => c instanceof Uint8Array)) {
+            throw corrupt(`${e.name}: the inflate codec's stream returned something other than bytes`, pos + i, e.name);
           }
-          checkCrc(e, crc, dataStart);
-          yield* chunks;
+          i += n;
+          let output = 0;
+          for (const data of chunks) output += data.length;
+          piece = Math.min(MAX_PIECE, Math.max(MIN_PIECE, Math.floor((TARGET_OUTPUT * n) / Math.max(output, 1))));
+          for (const data of chunks) {
+            produced += data.length;
+            if (produced > e.size) {
+              throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, pos + i, e.name);
+            }
+            crc = crc32(data, crc);
+            if (!final && data.length > 0) yield data;
+          }
+          if (final) {
+            // The last output is handed out only once the whole member is known to be right.
+            if (produced !== e.size) {
+              throw corrupt(`${e.name} inflates to ${produced} bytes, not the declared ${e.size}`, dataStart, e.name);
+            }
+            checkCrc(e, crc, dataStart);
+            for (const data of chunks) if (data.length > 0) yield data;
+          }
         }
+        pos += block.length;
       }
-      pos += block.length;
+    } finally {
+      inflater.close?.();
     }
   }
 
@@ -269,10 +278,11 @@ export class ZipReader {
     const input = await readAt(this.#file, dataStart, e.compressedSize, "member data");
     let out: Uint8Array;
     try {
-      out = inflateSync(input, { out: new Uint8Array(e.size + 1) });
+      out = await this.#codec.inflate(input, e.size);
     } catch (err) {
       throw inflateError(err, e, dataStart);
     }
+    if (!(out instanceof Uint8Array)) throw corrupt(`${e.name}: the inflate codec returned something other than bytes`, dataStart, e.name);
     if (out.length > e.size) throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, dataStart, e.name);
     if (out.length !== e.size) throw corrupt(`${e.name} inflates to ${out.length} bytes, not the declared ${e.size}`, dataStart, e.name);
     checkCrc(e, crc32(out, 0), dataStart);
@@ -290,14 +300,12 @@ function hex32(v: number): string {
   return v.toString(16).padStart(8, "0");
 }
 
+/** A codec's error with the member and offset named: its own code if it gave one, else CORRUPT. */
 function inflateError(err: unknown, e: ZipEntry, offset: number): IbtError {
-  if (isIbtError(err)) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  if (code === FlateErrorCode.UnexpectedEOF) {
-    return new IbtError("TRUNCATED", `${e.name}: deflate data ends early`, { path: e.name, offset, cause: err });
-  }
-  return new IbtError("CORRUPT", `${e.name}: invalid deflate data (${message})`, { path: e.name, offset, cause: err });
+  if (isIbtError(err) && err.path !== undefined) return err;
+  const code = isIbtError(err) && (err.code === "TRUNCATED" || err.code === "CORRUPT") ? err.code : "CORRUPT";
+  const message = isIbtError(err) ? err.message : `invalid deflate data (${err instanceof Error ? err.message : String(err)})`;
+  return new IbtError(code, `${e.name}: ${message}`, { path: e.name, offset, cause: err });
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -320,9 +328,9 @@ function descriptorMatches(d: Uint8Array, e: ZipEntry): boolean {
 }
 
 /** Opens an archive stored on an adapter for random access. */
-export async function openArchive(fs: FsAdapter, path: string): Promise<ZipReader> {
+export async function openArchive(fs: FsAdapter, path: string, options: ZipReaderOptions = {}): Promise<ZipReader> {
   const st = await fs.lstat(path);
   if (st.type !== "file") throw new IbtError("IS_A_DIRECTORY", `not an archive file: ${path}`, { path });
   const file: RandomAccessFile = { size: st.size, read: (offset, length) => fs.read(path, offset, length) };
-  return ZipReader.from(file);
+  return ZipReader.from(file, options);
 }

@@ -14,6 +14,7 @@ import { DiffData } from "../archive/diff-data.js";
 import { applyDiff } from "../archive/apply.js";
 import { openArchive } from "../archive/zip-read.js";
 import { nodeDeflate } from "../node/deflate.js";
+import { nodeInflate } from "../node/inflate.js";
 import { flag, type Parsed } from "./args.js";
 
 /** A file outside any tree, as (adapter on its directory, name). */
@@ -148,7 +149,7 @@ export async function applyCommand(p: Parsed): Promise<void> {
   const started = Date.now();
   const progress = new Progress();
   const archive = fileAt(archivePath!);
-  const reader = await openArchive(archive.fs, archive.name);
+  const reader = await openArchive(archive.fs, archive.name, { inflate: nodeInflate });
   const result = await applyDiff(tree(dir, "DIR"), reader, {
     onProgress: (x) => progress.line(() => `${x.phase}: ${x.done}/${x.total} — ${x.path}`),
   });

@@ -127,7 +127,7 @@ export async function restoreCommand(p: Parsed): Promise<void> {
   const bar = new ProgressBar();
   const paths = p.options.get("path");
   try {
-    const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target), {
+    const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target, { sync: true }), {
       ...(paths ? { paths } : {}),
       delete: flag(p, "delete"),
       onProgress: bar.update,

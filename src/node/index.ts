@@ -5,5 +5,6 @@ export { NodeFs, type NodeFsOptions } from "./fs-node.js";
 export { isLockOwnerAlive } from "./repo-lock.js";
 export { nodeRepositoryOptions } from "./repo-options.js";
 export { nodeDeflate } from "./deflate.js";
+export { nodeInflate } from "./inflate.js";
 export { s3CredentialsFromEnvironment, type FoundS3Credentials } from "./s3-credentials.js";
 export { openStore, isPathLocation } from "./open-store.js";

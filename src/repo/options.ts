@@ -6,6 +6,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { DeflateCodec } from "../archive/deflate.js";
+import { inflateCodec, type InflateCodec } from "../archive/inflate.js";
 import type { LockOptions } from "./lock.js";
 
 export interface RepositoryOptions extends LockOptions {
@@ -30,6 +31,8 @@ export interface RepositoryOptions extends LockOptions {
   fullIndexEvery?: number;
   /** Deflates archive members. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
   deflate?: DeflateCodec;
+  /** Inflates archive members on restore. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
+  inflate?: InflateCodec;
   /**
    * `init` on a store that does not honour conditional writes (the lock then cannot keep two
    * writers apart) is refused with UNSUPPORTED unless this is true. Default false: never
@@ -44,6 +47,7 @@ export interface ResolvedOptions {
   fullIndexEvery: number;
   lock: LockOptions;
   deflate?: DeflateCodec;
+  inflate: InflateCodec;
   unsafeNoConditionalWrites: boolean;
 }
 
@@ -55,6 +59,7 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
   if (!(Number.isInteger(maxChain) && maxChain >= 1)) throw new IbtError("BAD_ARGUMENT", `maxChain must be an integer >= 1, not ${maxChain}`);
   if (!(Number.isInteger(fullIndexEvery) && fullIndexEvery >= 1)) throw new IbtError("BAD_ARGUMENT", `fullIndexEvery must be an integer >= 1, not ${fullIndexEvery}`);
   if (o.deflate !== undefined && typeof o.deflate?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "deflate must be a codec with a deflate function");
+  const inflate = inflateCodec(o.inflate);
   const lock: LockOptions = {};
   if (o.owner) lock.owner = o.owner;
   if (o.isAlive) lock.isAlive = o.isAlive;
@@ -63,7 +68,7 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
     if (!(refreshMs > 0 && staleMs > 2 * refreshMs)) throw new IbtError("BAD_ARGUMENT", "lockTiming needs refreshMs > 0 and staleMs > 2 × refreshMs");
     lock.lockTiming = { refreshMs, staleMs };
   }
-  return { fullShare, maxChain, fullIndexEvery, lock, deflate: o.deflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
+  return { fullShare, maxChain, fullIndexEvery, lock, deflate: o.deflate, inflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
 }
 
 export interface Progress {

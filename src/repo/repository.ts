@@ -110,7 +110,7 @@ export class Repository {
 
   /** Restores snapshot `id` (an id, a unique prefix of one, or "latest") into `target`. */
   restore(id: string, target: FsAdapter, options: RestoreOptions = {}): Promise<RestoreResult> {
-    return restore(this.store, id, target, options);
+    return restore(this.store, id, target, options, this.options.inflate);
   }
 
   verify(options: VerifyOptions = {}): Promise<VerifyReport> {

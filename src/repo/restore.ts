@@ -16,20 +16,30 @@
  * children: directories made, staged files renamed into place, symlinks made, each replacing an
  * entry of another type. Then modes and mtimes where they differ, directories last and deepest
  * first; directories outside the scope whose children changed get their mtimes back.
+ *
+ * Calls per entry. A whole-tree restore learns what the target holds from one listing per
+ * directory (`listWithStats`), not one lstat per entry, and never lists below a directory the
+ * target lacks. What the commit made itself needs no lstat to know: a staged file already has
+ * its mode (the staging write set it), so only its mtime is set; a directory or symlink it made
+ * gets both. Metadata calls run several at once, directories one depth at a time, deepest first,
+ * so a directory's mode never shuts out work on its children.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter, FsStat } from "../fs/types.js";
+import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
 import type { Store } from "../store/types.js";
-import { depth, joinPath, parentPath } from "../fs/paths.js";
+import { baseName, depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
 import { hashFile } from "../archive/content-hash.js";
 import { lstatOrUndefined, setMeta } from "../fs/entry.js";
+import { listWithStats } from "../fs/list-stat.js";
+import { collect } from "../bytes.js";
 import { newId } from "./layout.js";
 import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
 import { loadTree, openChain } from "./stored.js";
 import { recipe, rebuild, type Step } from "./content.js";
 import { reporter, type Progress } from "./options.js";
+import type { InflateCodec } from "../archive/inflate.js";
 
 export interface RestoreOptions {
   /** Restore only these paths (a directory with everything in it); default the whole tree. */
@@ -54,8 +64,12 @@ export interface RestoreResult {
 }
 
 const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
+/** Files up to this size are rebuilt in memory and handed to the adapter whole: one write. */
+const WHOLE_WRITE = 1 << 20;
+/** Metadata calls in flight at once. */
+const META_CONCURRENCY = 16;
 
-export async function restore(store: Store, name: string, target: FsAdapter, o: RestoreOptions): Promise<RestoreResult> {
+export async function restore(store: Store, name: string, target: FsAdapter, o: RestoreOptions, inflate?: InflateCodec): Promise<RestoreResult> {
   const { records } = await loadRecords(store);
   const chain = chainOf(records, findSnapshot(records, name).id);
   const rec = chain.at(-1)!;
@@ -65,13 +79,14 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
 
   // Plan: which files differ. The chain is opened only if some do.
   const differing: IndexEntry[] = [];
+  const planned = await targetStats(target, scope.filter((e) => e.type === "file"), !o.paths);
   for (const e of scope) {
     if (e.type !== "file") continue;
-    const st = await lstatOrUndefined(target, e.path);
+    const st = await planned(e.path);
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
-  const links = differing.length ? await openChain(store, chain) : [];
+  const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
   const staging = RESTORE_STAGING + newId();
@@ -122,7 +137,8 @@ async function stage(
   try {
     for (const [i, { entry, steps }] of plans.entries()) {
       const file = joinPath(staging, String(i));
-      await target.writeFile(file, rebuild(target, steps, joinPath(staging, `basis-${i}`)), { mode: entry.mode & 0o7777 });
+      const content = rebuild(target, steps, joinPath(staging, `basis-${i}`));
+      await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
       staged.set(entry.path, file);
       result.files++;
       result.bytes += entry.size;
@@ -156,9 +172,12 @@ async function commit(
   }
 
   const made: IndexEntry[] = [];
+  /** Entries this commit wrote: their metadata is set without asking what it is. */
+  const wrote = new Set<string>();
+  const current = await targetStats(target, scope, !o.paths);
   for (const e of scope) {
     await ensureParent(target, index, e.path, made, inScope);
-    const st = await lstatOrUndefined(target, e.path);
+    const st = await current(e.path);
     if (e.type === "dir") {
       if (st?.type === "dir") continue;
       if (st) result.deleted += await removeAny(target, e.path);
@@ -175,13 +194,94 @@ async function commit(
       await target.symlink(e.target!, e.path);
       result.symlinks++;
     }
+    wrote.add(e.path);
   }
 
+  const meta = async (e: IndexEntry): Promise<void> => {
+    // A file or symlink left alone is as the listing found it; a directory may have new children.
+    if (!wrote.has(e.path)) return metaIfDiffers(target, e, e.type === "dir" ? undefined : await current(e.path));
+    // Staged with its mode: only the mtime the write gave it is wrong.
+    if (e.type === "file") return target.capabilities.mtimes ? target.utimes(e.path, e.mtimeMs) : undefined;
+    return setMeta(target, e.path, e);
+  };
+  for (const e of made) wrote.add(e.path);
   const withMeta = [...scope, ...made];
-  for (const e of withMeta.filter((e) => e.type !== "dir")) await metaIfDiffers(target, e);
-  for (const e of withMeta.filter((e) => e.type === "dir").sort((a, b) => depth(b.path) - depth(a.path))) await metaIfDiffers(target, e);
-  for (const [d, st] of [...outside].sort((a, b) => depth(b[0]) - depth(a[0]))) {
-    await metaIfDiffers(target, { path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode });
+  await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir"), meta);
+  const dirs = withMeta.filter((e) => e.type === "dir");
+  for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
+  const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
+  for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
+}
+
+/** `items` grouped by the depth of their path, deepest group first. */
+function deepestFirst<T>(items: readonly T[], pathOf: (item: T) => string): T[][] {
+  const levels = new Map<number, T[]>();
+  for (const item of items) {
+    const d = depth(pathOf(item));
+    levels.set(d, [...(levels.get(d) ?? []), item]);
+  }
+  return [...levels].sort((a, b) => b[0] - a[0]).map(([, level]) => level);
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at once. After a failure it starts no more, waits
+ * for those running (so nothing still writes once the error is out), and throws the first error.
+ */
+async function eachSettled<T>(limit: number, items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}
+
+/**
+ * What the target has at each of `entries`' paths, as `lstatOrUndefined` would say. A path
+ * restore asks for each entry; a whole-tree restore lists each directory holding one once,
+ * parents first, and lists nothing below a directory the target lacks. A name that matches only
+ * when case and Unicode form are folded is asked for itself, so a target that folds them sees
+ * its entry.
+ */
+async function targetStats(target: FsAdapter, entries: readonly IndexEntry[], whole: boolean): Promise<(path: string) => Promise<FsStat | undefined>> {
+  if (!whole) return (path) => lstatOrUndefined(target, path);
+  const fold = (name: string) => name.normalize("NFC").toLowerCase();
+  const listed = new Map<string, { exact: Map<string, ListedEntry>; folded: Set<string> } | undefined>();
+  // Every directory above an entry, parents first: a directory is listed only if its parent's
+  // listing shows it.
+  const dirs = new Set<string>([""]);
+  for (const e of entries) for (let d = parentPath(e.path); d !== "" && !dirs.has(d); d = parentPath(d)) dirs.add(d);
+  for (const dir of [...dirs].sort((a, b) => depth(a) - depth(b))) {
+    const shown = dir === "" || listed.get(parentPath(dir))?.exact.get(baseName(dir))?.stat?.type === "dir";
+    listed.set(dir, shown ? await listing(target, dir) : undefined);
+  }
+  return async (path) => {
+    const dir = listed.get(parentPath(path));
+    const name = baseName(path);
+    const entry = dir?.exact.get(name);
+    if (entry?.stat) return entry.stat;
+    if (entry?.error && entry.error.code !== "NOT_FOUND") throw entry.error;
+    if (dir?.folded.has(fold(name))) return lstatOrUndefined(target, path);
+    return undefined;
+  };
+
+  async function listing(fs: FsAdapter, dir: string) {
+    let all: ListedEntry[];
+    try {
+      all = await listWithStats(fs, dir);
+    } catch (e) {
+      if (e instanceof IbtError && (e.code === "NOT_FOUND" || e.code === "NOT_A_DIRECTORY")) return undefined;
+      throw e;
+    }
+    return { exact: new Map(all.map((e) => [e.name, e])), folded: new Set(all.map((e) => fold(e.name))) };
   }
 }
 
@@ -217,8 +317,8 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, sta
   return n;
 }
 
-async function metaIfDiffers(target: FsAdapter, e: IndexEntry): Promise<void> {
-  const st = await target.lstat(e.path);
+async function metaIfDiffers(target: FsAdapter, e: IndexEntry, known?: FsStat): Promise<void> {
+  const st = known ?? (await target.lstat(e.path));
   const modeDiffers = target.capabilities.modes && e.type !== "symlink" && (st.mode & 0o7777) !== (e.mode & 0o7777);
   if (modeDiffers || Math.round(st.mtimeMs) !== e.mtimeMs) await setMeta(target, e.path, e);
 }

@@ -12,6 +12,7 @@ import { decodeIndex } from "../dirindex/index-file.js";
 import { applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
+import type { InflateCodec } from "../archive/inflate.js";
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
 import { archivePath, indexPath, recordPath } from "./layout.js";
 import { hasIndexDelta, loadRecord, type SnapshotRecord } from "./snapshot.js";
@@ -32,9 +33,9 @@ export function emptyTreeId(): Promise<string> {
 }
 
 /** Opens a stored archive for random access through ranged loads (never a whole download). */
-export async function openArchive(store: Store, name: string): Promise<ZipReader> {
+export async function openArchive(store: Store, name: string, inflate?: InflateCodec): Promise<ZipReader> {
   const { size } = await store.stat(name);
-  return ZipReader.from(storedRandomAccess(store, name, size));
+  return ZipReader.from(storedRandomAccess(store, name, size), inflate ? { inflate } : {});
 }
 
 /**
@@ -131,10 +132,10 @@ export interface Link {
   changes: Map<string, ManifestChange>;
 }
 
-export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<Link> {
+export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec): Promise<Link> {
   const path = archivePath(rec.id);
   try {
-    const reader = await openArchive(store, path);
+    const reader = await openArchive(store, path, inflate);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
     const manifest = parseManifest(await reader.bytes(entry));
@@ -155,8 +156,8 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
 }
 
 /** Opens every link of a chain (full first). */
-export async function openChain(store: Store, chain: readonly SnapshotRecord[]): Promise<Link[]> {
+export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<Link[]> {
   const links: Link[] = [];
-  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1]));
+  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate));
   return links;
 }

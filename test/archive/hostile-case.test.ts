@@ -11,7 +11,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyDiff, blake2b, joinPath, MANIFEST_NAME, MemoryFs, type ByteSource, type FsAdapter, type WriteOptions } from "../../src/index.js";
+import { applyDiff, blake2b, fflateInflate, joinPath, MANIFEST_NAME, MemoryFs, type ByteSource, type FsAdapter, type InflateCodec, type WriteOptions } from "../../src/index.js";
+import { nodeInflate } from "../../src/node/index.js";
 import { hex } from "../support/helpers.js";
 import { judge, snapshot, tally } from "../support/hostile-kit.js";
 import { BASE_SPEC, build, readerOf, zipOf } from "../support/hostile-fixture.js";
@@ -93,51 +94,59 @@ test("the stand-in folds case: one entry answers to every spelling", async () =>
   assert.deepEqual((await fs.list("")).filter((n) => n.toLowerCase() === "keep.txt"), ["keep.txt"]);
 });
 
-test("names differing only by case never clobber on a case-insensitive target", async () => {
-  const t = tally("manifest: case on a case-folding target");
-  const twins: [string, Uint8Array][] = [
-    [MANIFEST_NAME, manifest([
-      { kind: "create", path: "dir/Readme", new: await file("one"), member: "new/1", encoding: "bytes" },
-      { kind: "create", path: "dir/README", new: await file("two"), member: "new/2", encoding: "bytes" },
-    ])],
-    ["new/1", enc("one")],
-    ["new/2", enc("two")],
-  ];
-  const baseTwin: [string, Uint8Array][] = [
-    [MANIFEST_NAME, manifest([{ kind: "create", path: "KEEP.txt", new: await file("other"), member: "new/K", encoding: "bytes" }])],
-    ["new/K", enc("other")],
-  ];
-  const rename: [string, Uint8Array][] = [
-    [MANIFEST_NAME, manifest([
-      { kind: "delete", path: "keep.txt", old: await file("unchanged") },
-      { kind: "create", path: "Keep.txt", new: await file("unchanged"), member: "new/k", encoding: "bytes" },
-    ])],
-    ["new/k", enc("unchanged")],
-  ];
-  for (const [label, members, fold, code] of [
-    ["twins created by one diff", twins, true, "UNSUPPORTED"],
-    ["a twin of a base file", baseTwin, true, "BASE_MISMATCH"],
-    ["twins created by one diff, case-sensitive target", twins, false, undefined],
-    ["a twin of a base file, case-sensitive target", baseTwin, false, undefined],
-    // Safe but limiting: the created name finds the deleted one during the base check.
-    ["a case-only rename", rename, true, "BASE_MISMATCH"],
-    ["a case-only rename, case-sensitive target", rename, false, undefined],
-  ] as const) {
-    const fs = await target(fold);
-    const zip = await zipOf(members as [string, Uint8Array][]);
-    const outcome = await judge(t, label, {
-      target: fs,
-      before: await snapshot(fs),
-      allowed: code ? [code] : [],
-      work: async () => applyDiff(fs, await readerOf(zip)),
-      accept: async () => {
-        const s = await snapshot(fs);
-        if (code !== undefined) return false;
-        if (label.startsWith("twins")) return s.has("dir/Readme") && s.has("dir/README");
-        if (label.includes("rename")) return s.has("Keep.txt") && !s.has("keep.txt");
-        return s.has("KEEP.txt") && s.has("keep.txt");
-      },
-    });
-    assert.equal(outcome, code ? "refused" : "accepted", label);
-  }
-});
+const CODECS: [string, InflateCodec][] = [
+  ["fflate", fflateInflate],
+  ["node:zlib", nodeInflate],
+];
+
+// Every case runs once per inflate codec.
+for (const [codecName, inflate] of CODECS) {
+  test(`names differing only by case never clobber on a case-insensitive target (${codecName})`, async () => {
+    const t = tally(`manifest: case on a case-folding target (${codecName})`);
+    const twins: [string, Uint8Array][] = [
+      [MANIFEST_NAME, manifest([
+        { kind: "create", path: "dir/Readme", new: await file("one"), member: "new/1", encoding: "bytes" },
+        { kind: "create", path: "dir/README", new: await file("two"), member: "new/2", encoding: "bytes" },
+      ])],
+      ["new/1", enc("one")],
+      ["new/2", enc("two")],
+    ];
+    const baseTwin: [string, Uint8Array][] = [
+      [MANIFEST_NAME, manifest([{ kind: "create", path: "KEEP.txt", new: await file("other"), member: "new/K", encoding: "bytes" }])],
+      ["new/K", enc("other")],
+    ];
+    const rename: [string, Uint8Array][] = [
+      [MANIFEST_NAME, manifest([
+        { kind: "delete", path: "keep.txt", old: await file("unchanged") },
+        { kind: "create", path: "Keep.txt", new: await file("unchanged"), member: "new/k", encoding: "bytes" },
+      ])],
+      ["new/k", enc("unchanged")],
+    ];
+    for (const [label, members, fold, code] of [
+      ["twins created by one diff", twins, true, "UNSUPPORTED"],
+      ["a twin of a base file", baseTwin, true, "BASE_MISMATCH"],
+      ["twins created by one diff, case-sensitive target", twins, false, undefined],
+      ["a twin of a base file, case-sensitive target", baseTwin, false, undefined],
+      // Safe but limiting: the created name finds the deleted one during the base check.
+      ["a case-only rename", rename, true, "BASE_MISMATCH"],
+      ["a case-only rename, case-sensitive target", rename, false, undefined],
+    ] as const) {
+      const fs = await target(fold);
+      const zip = await zipOf(members as [string, Uint8Array][]);
+      const outcome = await judge(t, label, {
+        target: fs,
+        before: await snapshot(fs),
+        allowed: code ? [code] : [],
+        work: async () => applyDiff(fs, await readerOf(zip, inflate)),
+        accept: async () => {
+          const s = await snapshot(fs);
+          if (code !== undefined) return false;
+          if (label.startsWith("twins")) return s.has("dir/Readme") && s.has("dir/README");
+          if (label.includes("rename")) return s.has("Keep.txt") && !s.has("keep.txt");
+          return s.has("KEEP.txt") && s.has("keep.txt");
+        },
+      });
+      assert.equal(outcome, code ? "refused" : "accepted", label);
+    }
+  });
+}

@@ -25,6 +25,7 @@ import {
   joinPath,
   type ErrorCode,
   type FsAdapter,
+  type InflateCodec,
   type TreeSpec,
 } from "../../src/index.js";
 import { NodeFs } from "../../src/node/index.js";
@@ -122,16 +123,16 @@ export async function baseTarget(kind: "memory" | "node", spec: TreeSpec = BASE_
  * Judges applying the archive `zip` to a fresh base `target`: refused with one of `allowed`
  * and the target (and its sentinel) unchanged, or, when `accept` is given, applied and confirmed.
  */
-export function judgeApply(t: Tally, label: string, target: Target, zip: Uint8Array, allowed: readonly ErrorCode[], accept?: () => Promise<boolean>): Promise<"refused" | "accepted"> {
-  const opts: Parameters<typeof judge>[2] = { target: target.fs, before: target.before, allowed, work: async () => applyDiff(target.fs, await readerOf(zip)) };
+export function judgeApply(t: Tally, label: string, target: Target, zip: Uint8Array, allowed: readonly ErrorCode[], accept?: () => Promise<boolean>, inflate?: InflateCodec): Promise<"refused" | "accepted"> {
+  const opts: Parameters<typeof judge>[2] = { target: target.fs, before: target.before, allowed, work: async () => applyDiff(target.fs, await readerOf(zip, inflate)) };
   if (target.sentinel) opts.sentinel = target.sentinel;
   if (accept) opts.accept = accept;
   return judge(t, label, opts);
 }
 
-/** Bytes of a ZipReader source over an array. */
-export function readerOf(bytes: Uint8Array): Promise<ZipReader> {
-  return ZipReader.from({ size: bytes.length, read: async (o, n) => bytes.slice(o, o + n) });
+/** Bytes of a ZipReader source over an array, inflated by `inflate` (default fflate). */
+export function readerOf(bytes: Uint8Array, inflate?: InflateCodec): Promise<ZipReader> {
+  return ZipReader.from({ size: bytes.length, read: async (o, n) => bytes.slice(o, o + n) }, inflate ? { inflate } : {});
 }
 
 export interface Fixture {
