@@ -16,7 +16,7 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
 import { checkPath, joinPath } from "../fs/paths.js";
-import { listWithStats } from "../fs/list-stat.js";
+import { listWithStats, wholeFileReader, type ReadWhole } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
@@ -176,6 +176,9 @@ export class DirIndex {
 /** File-system calls in flight at once while indexing: one per lane. */
 const CONCURRENCY = 16;
 
+/** Files up to this size are read in one call where the adapter can (`wholeFileReader`). */
+const WHOLE_FILE_LIMIT = 64 * 1024;
+
 /** A listed directory whose entries are still being visited. */
 interface Frame {
   readonly dir: string;
@@ -210,10 +213,15 @@ class Walker {
   /** The error that aborts the walk, once `onError` (or a failure it cannot see) decided so. */
   private failure: { error: unknown } | undefined;
 
+  /** The adapter's one-call read of a small file, where it has one. */
+  private readonly readWhole: ReadWhole | undefined;
+
   constructor(
     private readonly fs: FsAdapter,
     private readonly o: Resolved,
-  ) {}
+  ) {
+    this.readWhole = wholeFileReader(fs);
+  }
 
   /** Walks the tree from the root; rejects with the error that aborted it, once no task is running. */
   async walk(rules: IgnoreRules): Promise<void> {
@@ -344,43 +352,45 @@ class Walker {
 
   /** Reads a file that the quick check could not vouch for: hash, signature, cached bytes. */
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
-    const hasher = await Hasher.create();
-    let sig: SignatureJob | undefined;
-    const sigParts: Uint8Array[] = [];
+    const digest = await FileDigest.create(this.o.signatures, st.size);
     let n = 0;
-    let digest: Uint8Array;
+    let after: FsStat;
     let kept: Uint8Array[] | undefined;
     const cache = this.o.cache;
     // The archive is made from the bytes the cache keeps, exactly the bytes hashed here however
     // the file changes meanwhile. A file it does not keep (too large, the cache full) is read
     // again for the archive, and a change in between fails with CHANGED.
     try {
-      sig = this.o.signatures ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
-      if (sig) sig.ondata = (d) => sigParts.push(d);
       const keep = cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
-      // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
-      for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
-        hasher.update(chunk);
-        sig?.push(chunk);
-        keep?.push(chunk);
-        n += chunk.length;
+      if (st.size <= WHOLE_FILE_LIMIT && this.readWhole) {
+        // One call for the bytes and the metadata after them: the same check as the stream's.
+        const whole = await this.readWhole(path, st.size);
+        digest.push(whole.data);
+        keep?.push(whole.data);
+        n = whole.data.length;
+        after = whole.stat;
+      } else {
+        // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
+        for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
+          digest.push(chunk);
+          keep?.push(chunk);
+          n += chunk.length;
+        }
+        after = await this.fs.lstat(path);
       }
       kept = keep;
-      sig?.push(new Uint8Array(0), true);
-      digest = hasher.digest();
+      digest.finish();
     } finally {
-      hasher.dispose();
-      sig?.dispose();
+      digest.dispose();
     }
-    const after = await this.fs.lstat(path);
-    if (n !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+    if (n !== st.size || after.type !== "file" || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
       throw new IbtError("CHANGED", `${path} changed while it was read`, { path });
     }
     this.filesRead++;
     this.bytesRead += n;
-    const hash = toHex(digest);
+    const hash = toHex(digest.hash!);
     if (kept) cache!.put(path, hash, kept);
-    return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
+    return fileEntry(path, st, hash, digest.signature);
   }
 
   /**
@@ -436,6 +446,49 @@ class Walker {
     const err = e instanceof IbtError ? e : new IbtError("IO", `${path}: ${e instanceof Error ? e.message : String(e)}`, { path, cause: e });
     if (this.o.onError(err, path) !== "skip") throw err;
     this.skipped.push(path);
+  }
+}
+
+/** A file's content hash and, if asked for, its librsync signature, fed the same chunks. */
+class FileDigest {
+  hash: Uint8Array | undefined;
+  signature: Uint8Array | undefined;
+  private readonly sigParts: Uint8Array[] = [];
+
+  private constructor(
+    private readonly hasher: Hasher,
+    private readonly sig: SignatureJob | undefined,
+  ) {
+    if (sig) sig.ondata = (d) => this.sigParts.push(d);
+  }
+
+  static async create(signatures: SignatureOptions | undefined, size: number): Promise<FileDigest> {
+    const hasher = await Hasher.create();
+    try {
+      return new FileDigest(hasher, signatures ? await SignatureJob.create({ ...signatures, size }) : undefined);
+    } catch (e) {
+      hasher.dispose();
+      throw e;
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    this.hasher.update(chunk);
+    this.sig?.push(chunk);
+  }
+
+  finish(): void {
+    if (this.sig) {
+      this.sig.push(new Uint8Array(0), true);
+      this.signature = concatBytes(this.sigParts);
+    }
+    this.hash = this.hasher.digest();
+  }
+
+  /** Gives the engine instances back, finished or not. */
+  dispose(): void {
+    this.hasher.dispose();
+    this.sig?.dispose();
   }
 }
 
