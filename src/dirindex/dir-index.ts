@@ -182,7 +182,7 @@ const WHOLE_FILE_LIMIT = 64 * 1024;
 /** A listed directory whose entries are still being visited. */
 interface Frame {
   readonly dir: string;
-  /** Sorted; entries already visited are dropped from it, so a huge directory shrinks as it goes. */
+  /** Sorted; each entry is cleared once visited, so what it held can be freed as the walk goes. */
   readonly listing: (ListedEntry | undefined)[];
   readonly inside: IgnoreRules;
   next: number;
