@@ -14,9 +14,9 @@
  * skipping the path and aborting the walk.
  */
 import { IbtError } from "../errors.js";
-import type { FsAdapter, FsStat } from "../fs/types.js";
+import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
 import { checkPath, joinPath } from "../fs/paths.js";
-import { listWithStats } from "../fs/list-stat.js";
+import { listWithStats, wholeFileReader, type ReadWhole } from "../fs/list-stat.js";
 import { Hasher } from "../rsync/hashes.js";
 import { SignatureJob } from "../rsync/signature.js";
 import type { SignatureOptions } from "../rsync/format.js";
@@ -178,30 +178,125 @@ export class DirIndex {
   static async build(fs: FsAdapter, options: DirIndexOptions = {}): Promise<DirIndex> {
     const o = resolve(options);
     const walker = new Walker(fs, o);
-    await walker.walk("", IgnoreRules.root(o.exclude));
+    await walker.walk(IgnoreRules.root(o.exclude));
     return DirIndex.fromEntries(walker.entries, { filesRead: walker.filesRead, bytesRead: walker.bytesRead, skipped: walker.skipped });
   }
 }
 
-/** File-system calls in flight at once while indexing. */
+/** File-system calls in flight at once while indexing: one per lane. */
 const CONCURRENCY = 16;
 
+/** Files up to this size are read in one call where the adapter can (`wholeFileReader`). */
+const WHOLE_FILE_LIMIT = 64 * 1024;
+
+/** A listed directory whose entries are still being visited. */
+interface Frame {
+  readonly dir: string;
+  /** Sorted; each entry is cleared once visited, so what it held can be freed as the walk goes. */
+  readonly listing: (ListedEntry | undefined)[];
+  readonly inside: IgnoreRules;
+  next: number;
+}
+
+/** One piece of I/O a lane runs: a directory's listing, or one file or symlink. */
+type Task = () => Promise<unknown>;
+
+/**
+ * The walk. CONCURRENCY lanes each take the next piece of I/O, run it, and come back for more;
+ * what a lane takes is found by advancing a cursor through the listing on top of a stack of
+ * listed directories (depth first, so the stack stays as short as the tree is deep). Work is
+ * made only as a lane is free to run it: what is pending at any moment is the lanes' tasks, the
+ * lanes waiting for a directory to be listed, and the stack of listings, never a promise or a
+ * queued closure per entry of the tree. Entries that need no I/O (directories' own entries,
+ * files the quick check vouches for, excluded names) are recorded as the cursor passes them.
+ */
 class Walker {
   readonly entries: IndexEntry[] = [];
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
   filesRead = 0;
   bytesRead = 0;
   readonly skipped: string[] = [];
+  private readonly frames: Frame[] = [];
+  /** Tasks being run, at most one per lane. */
+  private busy = 0;
+  /** Lanes with nothing to take until a running task lists a directory (at most CONCURRENCY). */
+  private idle: (() => void)[] = [];
+  /** The error that aborts the walk, once `onError` (or a failure it cannot see) decided so. */
+  private failure: { error: unknown } | undefined;
+
+  /** The adapter's one-call read of a small file, where it has one. */
+  private readonly readWhole: ReadWhole | undefined;
 
   constructor(
     private readonly fs: FsAdapter,
     private readonly o: Resolved,
-  ) {}
+  ) {
+    this.readWhole = wholeFileReader(fs);
+  }
 
-  async walk(dir: string, rules: IgnoreRules): Promise<void> {
+  /** Walks the tree from the root; rejects with the error that aborted it, once no task is running. */
+  async walk(rules: IgnoreRules): Promise<void> {
+    this.busy = 1; // the root's listing, which the first lane starts with
+    const lanes = [this.lane(() => this.list("", rules))];
+    for (let i = 1; i < CONCURRENCY; i++) lanes.push(this.lane(undefined));
+    await Promise.all(lanes);
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async lane(first: Task | undefined): Promise<void> {
+    let task = first;
+    for (;;) {
+      if (task) {
+        try {
+          await task();
+        } catch (e) {
+          this.failure ??= { error: e };
+        } finally {
+          this.busy--;
+          this.wake(); // a listing may have given the idle lanes work, or this was the last task
+        }
+      }
+      task = this.failure ? undefined : this.take();
+      if (task) {
+        this.busy++;
+        continue;
+      }
+      if (this.failure || this.busy === 0) {
+        this.wake(); // nothing left to take and nothing running that could list more: done
+        return;
+      }
+      await new Promise<void>((r) => this.idle.push(r));
+    }
+  }
+
+  private wake(): void {
+    const idle = this.idle;
+    if (idle.length === 0) return;
+    this.idle = [];
+    for (const r of idle) r();
+  }
+
+  /** The next piece of I/O, recording on the way every entry that needs none. */
+  private take(): Task | undefined {
+    for (;;) {
+      const frame = this.frames[this.frames.length - 1];
+      if (!frame) return undefined;
+      if (frame.next === frame.listing.length) {
+        this.frames.pop();
+        continue;
+      }
+      const at = frame.next++;
+      const { name, stat, error } = frame.listing[at]!;
+      frame.listing[at] = undefined;
+      if (frame.dir === "" && name.startsWith(STAGING_PREFIX)) continue; // never part of a tree
+      const task = this.visit(joinPath(frame.dir, name), stat, error, frame.inside);
+      if (task || this.failure) return task;
+    }
+  }
+
+  /** Lists a directory, reads its ignore files, and puts its entries on the stack. */
+  private async list(dir: string, rules: IgnoreRules): Promise<void> {
     // One call per directory for its names and their metadata (see FsAdapter.listStat).
-    const listing = (await this.guard(dir, () => this.limit(() => listWithStats(this.fs, dir)))) ?? [];
+    const listing = (await this.guard(dir, () => listWithStats(this.fs, dir))) ?? [];
     listing.sort((a, b) => comparePaths(a.name, b.name));
     const texts: string[] = [];
     for (const ignoreName of this.o.ignoreFiles) {
@@ -212,43 +307,40 @@ class Walker {
       if (bytes) texts.push(new TextDecoder().decode(bytes));
     }
     const inside = rules.child(dir, texts);
-    // What needs I/O (a subdirectory, a file to read, a symlink) runs concurrently: a tree of
-    // many small files is bound by the latency of each call, not by bandwidth; the limiter bounds
-    // what is in flight and the index sorts its entries, so the order of completion does not
-    // matter. A file that passes the quick check is recorded here and now, with no I/O at all.
-    const pending: Promise<unknown>[] = [];
-    for (const { name, stat, error } of listing) {
-      if (dir === "" && name.startsWith(STAGING_PREFIX)) continue; // never part of a tree
-      const path = joinPath(dir, name);
-      const visit = this.visit(path, stat, error, inside);
-      if (visit) pending.push(visit);
-    }
-    await Promise.all(pending);
+    if (listing.length > 0) this.frames.push({ dir, listing, inside, next: 0 });
   }
 
-  /** Records one listed entry; returns a promise only when that needs I/O. */
-  private visit(path: string, st: FsStat | undefined, error: IbtError | undefined, inside: IgnoreRules): Promise<unknown> | undefined {
+  /**
+   * Records one listed entry, or returns the I/O that will. A tree of many small files is bound
+   * by the latency of each call, not by bandwidth, hence the lanes; the index sorts its
+   * entries, so the order in which they complete does not matter.
+   */
+  private visit(path: string, st: FsStat | undefined, error: IbtError | undefined, inside: IgnoreRules): Task | undefined {
     // An entry that cannot be used is no error if the rules leave it out anyway (as a file: no
     // directory pattern can be meant for it), a socket in an excluded folder, say.
-    if (error) return ignoredAsFile(inside, path) ? undefined : this.fail(path, error);
+    if (error) {
+      if (!ignoredAsFile(inside, path)) this.failNow(path, error);
+      return undefined;
+    }
     try {
       checkPath(path);
       if (inside.ignores(path, st!.type === "dir")) return undefined;
     } catch (e) {
-      return this.fail(path, e);
+      this.failNow(path, e);
+      return undefined;
     }
     const stat = st!;
     if (stat.type === "dir") {
       this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(stat.mtimeMs), mode: stat.mode, ...changeInfo(stat) });
-      return this.walk(path, inside);
+      return () => this.list(path, inside);
     }
-    if (stat.type === "symlink") return this.guard(path, () => this.limit(() => this.symlink(path, stat)));
+    if (stat.type === "symlink") return () => this.guard(path, () => this.symlink(path, stat));
     const old = this.o.force ? undefined : this.reusable(path, stat);
     if (old) {
       this.add(path, reusedEntry(path, stat, old, this.o.signatures !== undefined));
       return undefined;
     }
-    return this.guard(path, async () => this.add(path, await this.limit(() => this.file(path, stat))));
+    return () => this.guard(path, async () => this.add(path, await this.file(path, stat)));
   }
 
   private async symlink(path: string, st: FsStat): Promise<void> {
@@ -263,18 +355,6 @@ class Walker {
     this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
   }
 
-  /** Runs `work` when fewer than CONCURRENCY others are running. */
-  private async limit<T>(work: () => Promise<T>): Promise<T> {
-    while (this.running >= CONCURRENCY) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      return await work();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-
   private add(path: string, entry: IndexEntry): void {
     this.entries.push(entry);
     this.o.onProgress?.({ path, entries: this.entries.length, bytesRead: this.bytesRead });
@@ -282,43 +362,45 @@ class Walker {
 
   /** Reads a file that the quick check could not vouch for: hash, signature, cached bytes. */
   private async file(path: string, st: FsStat): Promise<IndexEntry> {
-    const hasher = await Hasher.create();
-    let sig: SignatureJob | undefined;
-    const sigParts: Uint8Array[] = [];
+    const digest = await FileDigest.create(signsFile(this.o.signatures, st.size) ? this.o.signatures : undefined, st.size);
     let n = 0;
-    let digest: Uint8Array;
+    let after: FsStat;
     let kept: Uint8Array[] | undefined;
     const cache = this.o.cache;
     // The archive is made from the bytes the cache keeps, exactly the bytes hashed here however
     // the file changes meanwhile. A file it does not keep (too large, the cache full) is read
     // again for the archive, and a change in between fails with CHANGED.
     try {
-      sig = signsFile(this.o.signatures, st.size) ? await SignatureJob.create({ ...this.o.signatures, size: st.size }) : undefined;
-      if (sig) sig.ondata = (d) => sigParts.push(d);
       const keep = cache?.wants(st.size) ? ([] as Uint8Array[]) : undefined;
-      // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
-      for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
-        hasher.update(chunk);
-        sig?.push(chunk);
-        keep?.push(chunk);
-        n += chunk.length;
+      if (st.size <= WHOLE_FILE_LIMIT && this.readWhole) {
+        // One call for the bytes and the metadata after them: the same check as the stream's.
+        const whole = await this.readWhole(path, st.size);
+        digest.push(whole.data);
+        keep?.push(whole.data);
+        n = whole.data.length;
+        after = whole.stat;
+      } else {
+        // Kept chunks are the adapter's fresh ones (no copy); the rest are only read here.
+        for await (const chunk of this.fs.readStream(path, { transient: !keep })) {
+          digest.push(chunk);
+          keep?.push(chunk);
+          n += chunk.length;
+        }
+        after = await this.fs.lstat(path);
       }
       kept = keep;
-      sig?.push(new Uint8Array(0), true);
-      digest = hasher.digest();
+      digest.finish();
     } finally {
-      hasher.dispose();
-      sig?.dispose();
+      digest.dispose();
     }
-    const after = await this.fs.lstat(path);
-    if (n !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+    if (n !== st.size || after.type !== "file" || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
       throw new IbtError("CHANGED", `${path} changed while it was read`, { path });
     }
     this.filesRead++;
     this.bytesRead += n;
-    const hash = toHex(digest);
+    const hash = toHex(digest.hash!);
     if (kept) cache!.put(path, hash, kept);
-    return fileEntry(path, st, hash, sig ? concatBytes(sigParts) : undefined);
+    return fileEntry(path, st, hash, digest.signature);
   }
 
   /**
@@ -350,9 +432,13 @@ class Walker {
     return this.inodes;
   }
 
-  /** Hands a failure found without I/O to onError, as `guard` does. */
-  private fail(path: string, error: unknown): Promise<undefined> {
-    return this.guard(path, () => Promise.reject(error));
+  /** Hands a failure found without I/O to onError, as `guard` does; an abort stops the lanes. */
+  private failNow(path: string, error: unknown): void {
+    try {
+      this.decide(path, error);
+    } catch (e) {
+      this.failure ??= { error: e };
+    }
   }
 
   /** Runs one path's work; a failure goes to onError, which skips the path or aborts. */
@@ -360,13 +446,59 @@ class Walker {
     try {
       return await work();
     } catch (e) {
-      const err = e instanceof IbtError ? e : new IbtError("IO", `${path}: ${e instanceof Error ? e.message : String(e)}`, { path, cause: e });
-      if (this.o.onError(err, path) === "skip") {
-        this.skipped.push(path);
-        return undefined;
-      }
-      throw err;
+      this.decide(path, e);
+      return undefined;
     }
+  }
+
+  /** Asks onError about one path's failure: returns if it is skipped, throws the error if not. */
+  private decide(path: string, e: unknown): void {
+    const err = e instanceof IbtError ? e : new IbtError("IO", `${path}: ${e instanceof Error ? e.message : String(e)}`, { path, cause: e });
+    if (this.o.onError(err, path) !== "skip") throw err;
+    this.skipped.push(path);
+  }
+}
+
+/** A file's content hash and, if asked for, its librsync signature, fed the same chunks. */
+class FileDigest {
+  hash: Uint8Array | undefined;
+  signature: Uint8Array | undefined;
+  private readonly sigParts: Uint8Array[] = [];
+
+  private constructor(
+    private readonly hasher: Hasher,
+    private readonly sig: SignatureJob | undefined,
+  ) {
+    if (sig) sig.ondata = (d) => this.sigParts.push(d);
+  }
+
+  static async create(signatures: SignatureOptions | undefined, size: number): Promise<FileDigest> {
+    const hasher = await Hasher.create();
+    try {
+      return new FileDigest(hasher, signatures ? await SignatureJob.create({ ...signatures, size }) : undefined);
+    } catch (e) {
+      hasher.dispose();
+      throw e;
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    this.hasher.update(chunk);
+    this.sig?.push(chunk);
+  }
+
+  finish(): void {
+    if (this.sig) {
+      this.sig.push(new Uint8Array(0), true);
+      this.signature = concatBytes(this.sigParts);
+    }
+    this.hash = this.hasher.digest();
+  }
+
+  /** Gives the engine instances back, finished or not. */
+  dispose(): void {
+    this.hasher.dispose();
+    this.sig?.dispose();
   }
 }
 

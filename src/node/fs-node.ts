@@ -25,6 +25,7 @@ import { chunksOf, type ByteSource } from "../bytes.js";
 import { checkCapability, checkLinkTarget, checkMode, checkMtime, checkRange, checkWritable, unsupportedError } from "../fs/arguments.js";
 import { statFollowingLinks } from "../fs/follow.js";
 import { baseName, checkPath, joinPath } from "../fs/paths.js";
+import type { WholeFile } from "../fs/list-stat.js";
 import type { EntryType, FsAdapter, FsCapabilities, FsStat, ListedEntry, ReadStreamOptions, WriteOptions } from "../fs/types.js";
 import { BufferPool } from "./buffer-pool.js";
 import { tempName } from "./temp-name.js";
@@ -187,13 +188,61 @@ export class NodeFs implements FsAdapter {
         }
         left = Math.max(0, left - bytesRead);
         if (bytesRead === 0) return;
+        // A short read of a regular file is its end: once it brings the size the fstat gave,
+        // another read to see nothing come back is a call per file for nothing.
+        const end = bytesRead < want && left === 0;
         yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+        if (end) return;
       }
     } finally {
       if (lent) this.buffers.give(lent);
       const closing = closeQuietly(file);
       if (closing) await closing;
     }
+  }
+
+  /**
+   * A small file whole, with the metadata of the file read (the walker's fast path, see
+   * `ReadWhole` in list-stat.ts): open, one read, fstat, close, where `readStream` and an lstat
+   * after it make six calls. The fstat comes after the read, so it also tells a file that
+   * changed meanwhile, and a FIFO or a device is refused before its bytes are handed out.
+   */
+  async readWhole(path: string, size: number): Promise<WholeFile> {
+    checkPath(path);
+    checkRange(0, size, "readStream", path);
+    const { file, abs } = await this.openNoFollow(path, "readStream");
+    try {
+      const buf = new Uint8Array(size + 1);
+      let got = 0;
+      let failed: { error: unknown } | undefined;
+      try {
+        const n = this.readAt(file, buf, 0);
+        got = typeof n === "number" ? n : await n;
+      } catch (e) {
+        failed = { error: e }; // reported once the fstat has said what was read
+      }
+      const st = await this.checkOpened(file, abs, path, "readStream");
+      if (failed) throw failed.error;
+      // A read that stops short of the file's size (a platform that hands out part of it)
+      // goes on up to that size, and one byte past what was expected.
+      while (got < buf.length && got < st.size) {
+        const r = this.readAt(file, buf, got);
+        const n = typeof r === "number" ? r : await r;
+        if (n === 0) break;
+        got += n;
+      }
+      return { data: got === buf.length ? buf : buf.subarray(0, got), stat: toFsStat(st, path) };
+    } catch (e) {
+      throw fsFailure(e, path, "readStream");
+    } finally {
+      const closing = closeQuietly(file);
+      if (closing) await closing;
+    }
+  }
+
+  /** One positional read into `buf` from offset `at`, answered synchronously where it can be. */
+  private readAt(file: ReadableFile, buf: Uint8Array, at: number): number | Promise<number> {
+    return file.read(buf, at, buf.length - at, at);
   }
 
   async writeFile(path: string, data: Uint8Array | ByteSource, options: WriteOptions = {}): Promise<void> {
@@ -435,24 +484,33 @@ export class NodeFs implements FsAdapter {
 
   /** Opens a regular file for reading, never through a final symlink. */
   private async openFile(path: string, caller: string): Promise<{ file: ReadableFile; size: number }> {
-    const abs = await this.locate(path, caller);
-    let file: ReadableFile;
+    const { file, abs } = await this.openNoFollow(path, caller);
     try {
-      const opened = this.calls.openRead(abs, OPEN_READ);
-      file = opened instanceof Promise ? await opened : opened;
-    } catch (e) {
-      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
-    }
-    try {
-      const got = file.stat();
-      const st = got instanceof Promise ? await got : got;
-      if (DENO && !sameFile(await this.calls.lstat(abs), st)) throw notFile(path, "symlink", caller);
-      if (st.isFile()) return { file, size: st.size };
-      throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
+      return { file, size: (await this.checkOpened(file, abs, path, caller)).size };
     } catch (e) {
       await closeQuietly(file);
       throw fsFailure(e, path, caller);
     }
+  }
+
+  /** Opens `path` for reading, refusing a final symlink; what it is gets checked after. */
+  private async openNoFollow(path: string, caller: string): Promise<{ file: ReadableFile; abs: string }> {
+    const abs = await this.locate(path, caller);
+    try {
+      const opened = this.calls.openRead(abs, OPEN_READ);
+      return { file: opened instanceof Promise ? await opened : opened, abs };
+    } catch (e) {
+      throw errnoOf(e) === "ELOOP" ? notFile(path, "symlink", caller) : fsFailure(e, path, caller);
+    }
+  }
+
+  /** The fstat of an opened file, which must be a regular file and (under Deno) not a symlink's target. */
+  private async checkOpened(file: ReadableFile, abs: string, path: string, caller: string): Promise<Stats> {
+    const got = file.stat();
+    const st = got instanceof Promise ? await got : got;
+    if (DENO && !sameFile(await this.calls.lstat(abs), st)) throw notFile(path, "symlink", caller);
+    if (st.isFile()) return st;
+    throw st.isDirectory() ? notFile(path, "dir", caller) : unsupportedError("files of this type", caller, path);
   }
 
   /** mkdir -p, one segment at a time so that no symlink along the way is followed. */
