@@ -106,7 +106,8 @@ export async function indexChain(store: Store, rec: SnapshotRecord, records?: re
         base = await loadRecord(store, id);
       } catch (e) {
         if (!(e instanceof IbtError)) throw e;
-        throw new IbtError(e.code === "NOT_FOUND" ? "CORRUPT" : e.code, `snapshot ${rec.id}'s index is built on snapshot ${id}, which is missing or damaged`, { path: recordPath(id), cause: e });
+        const why = e.code === "NOT_FOUND" || e.code === "CORRUPT" ? "which is missing or damaged" : "whose record could not be read";
+        throw new IbtError(e.code === "NOT_FOUND" ? "CORRUPT" : e.code, `snapshot ${rec.id}'s index is built on snapshot ${id}, ${why}: ${e.message}`, { path: recordPath(id), cause: e });
       }
     }
     chain.unshift(base);
