@@ -367,7 +367,7 @@ async function main() {
   });
   const cpu = (fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
   const header = [
-    `Measured ${new Date().toISOString()} at commit ${gitCommit()} on ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} at the start.`,
+    `Measured ${new Date().toISOString()} with the worktree at commit ${gitCommit()}, on ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} at the start.`,
     `Tools: ${names.map((n) => all[n].version()).join("; ")}. Peak RSS by ${HAS_GNU_TIME ? "`/usr/bin/time -f %M`" : "VmHWM polled from /proc"}.`,
   ];
   const results = [];
