@@ -4,9 +4,9 @@
  * opened by repo-open.ts, with a password where it is encrypted; source and target trees are
  * folders through NodeFs.
  * Human output goes to stderr (a table for snapshots goes to stdout, being the answer), `--json`
- * puts one JSON document on stdout, and a progress bar is drawn on stderr only when it is a
- * terminal. Node's repository options are used, so a lock left by a crashed ibt on this host is
- * recognised and broken.
+ * puts one JSON document on stdout, and progress goes to stderr: a bar when it is a terminal,
+ * JSON lines when IBT_PROGRESS=json. Node's repository options are used, so a lock left by a
+ * crashed ibt on this host is recognised and broken.
  */
 import { basename, relative, resolve, isAbsolute, sep } from "node:path";
 import { mkdirSync, rmSync, existsSync } from "node:fs";
@@ -14,32 +14,16 @@ import { NodeFs } from "../node/fs-node.js";
 import { MemoryStore } from "../store/memory.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
-import { Repository, type Progress, type Snapshot } from "../repo/index.js";
+import { Repository, type Snapshot } from "../repo/index.js";
 import { flag, integer, value, type Parsed } from "./args.js";
 import { repositoryArgs } from "./repo-location.js";
 import { holdsRepository, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
+import { ProgressDisplay, progressMode } from "./progress.js";
 
-/** A one-line progress bar on stderr, redrawn at most ten times a second, only on a terminal. */
-class ProgressBar {
-  private last = 0;
-  private readonly tty = process.stderr.isTTY === true;
-  readonly update = (p: Progress): void => {
-    if (!this.tty) return;
-    const now = Date.now();
-    if (now - this.last < 100) return;
-    this.last = now;
-    const total = p.totalBytes ?? p.totalFiles;
-    const done = p.totalBytes !== undefined ? p.bytes : p.files;
-    const share = total ? Math.min(1, done / total) : undefined;
-    const bar = share === undefined ? "" : `[${"#".repeat(Math.round(share * 20)).padEnd(20, ".")}] ${Math.round(share * 100)}% `;
-    process.stderr.write(`\r\x1b[K${p.phase} ${bar}${p.files}${p.totalFiles ? `/${p.totalFiles}` : ""} files, ${mib(p.bytes)} MiB, ${mib(p.rate)} MiB/s`);
-  };
-  done(): void {
-    if (this.tty) process.stderr.write("\r\x1b[K");
-  }
+/** Progress on stderr: a bar on a terminal, JSON lines where IBT_PROGRESS=json asks for them (progress.ts). */
+function progressDisplay(): ProgressDisplay {
+  return new ProgressDisplay(progressMode(process.env["IBT_PROGRESS"], process.stderr.isTTY === true), (text) => process.stderr.write(text));
 }
-
-const mib = (n: number) => (n / (1 << 20)).toFixed(1);
 
 function print(p: Parsed, json: unknown, text: string, stream: NodeJS.WriteStream = process.stderr): void {
   if (flag(p, "json")) process.stdout.write(JSON.stringify(json) + "\n");
@@ -77,6 +61,7 @@ export async function initCommand(p: Parsed): Promise<void> {
 
 export async function backupCommand(p: Parsed): Promise<void> {
   const { location: repoPath, args: [dir] } = repositoryArgs(p, "backup DIR REPO");
+  const bar = progressDisplay();
   const started = Date.now();
   const source = sourceFs(dir);
   const exclude = [...(p.options.get("exclude") ?? [])];
@@ -95,7 +80,6 @@ export async function backupCommand(p: Parsed): Promise<void> {
     ({ repo, created } = opened);
     encrypted = opened.encrypted !== undefined;
   }
-  const bar = new ProgressBar();
   const snapshot = await repo
     .backup(source, { source: value(p, "source") ?? basename(resolve(dir!)), full: flag(p, "full"), exclude, dryRun, onProgress: bar.update })
     .finally(() => bar.done());
@@ -119,12 +103,12 @@ export async function snapshotsCommand(p: Parsed): Promise<void> {
 
 export async function restoreCommand(p: Parsed): Promise<void> {
   const { location, args: [targetPath] } = repositoryArgs(p, "restore REPO TARGET");
+  const bar = progressDisplay();
   const started = Date.now();
   const repo = await openRepo(p, location);
   const target = resolve(targetPath!);
   const created = !existsSync(target);
   mkdirSync(target, { recursive: true });
-  const bar = new ProgressBar();
   const paths = p.options.get("path");
   try {
     const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target, { sync: true }), {
@@ -148,9 +132,9 @@ export async function restoreCommand(p: Parsed): Promise<void> {
 
 export async function verifyCommand(p: Parsed): Promise<void> {
   const { location } = repositoryArgs(p, "verify REPO");
+  const bar = progressDisplay();
   const started = Date.now();
   const repo = await openRepo(p, location);
-  const bar = new ProgressBar();
   const report = await repo.verify({ readData: flag(p, "read-data"), onProgress: bar.update }).finally(() => bar.done());
   const lines = report.problems.map((x) => `ibt: ${x.code}: ${x.snapshot ? `snapshot ${x.snapshot}: ` : ""}${x.message}${x.member ? ` (member ${x.member})` : ""}`);
   print(
