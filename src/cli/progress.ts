@@ -3,8 +3,10 @@
  * On a terminal: one line redrawn at most ten times a second, with the phase, a bar where the
  * phase knows its total, files and MiB done, the rates, and an estimate of the time left. For
  * scripts (`IBT_PROGRESS=json`): one JSON object per line, at most four a second per phase, and
- * always the last state of every phase, so a reader sees each phase's final counts. Otherwise
- * (stderr is a file or a pipe) nothing, so logs do not fill with redraws.
+ * always the last state of every phase, so a reader sees each phase's final counts; `--json`
+ * asks for the same lines unless IBT_PROGRESS says otherwise, so a script that reads the result
+ * as JSON on stdout reads progress as JSON on stderr. Otherwise (stderr is a file or a pipe)
+ * nothing, so logs do not fill with redraws.
  *
  * Counts within a phase only grow; a new phase starts its own clock. The estimate assumes the
  * rest of the phase goes at the phase's average rate so far: in bytes where the phase knows its
@@ -15,9 +17,12 @@ import type { Progress } from "../repo/index.js";
 
 export type ProgressMode = "bar" | "json" | "none";
 
-/** The mode from IBT_PROGRESS (json, bar or none); unset, a bar on a terminal and nothing elsewhere. */
-export function progressMode(setting: string | undefined, isTerminal: boolean): ProgressMode {
-  if (setting === undefined || setting === "") return isTerminal ? "bar" : "none";
+/**
+ * The mode from IBT_PROGRESS (json, bar or none); unset, JSON lines where the command was given
+ * `--json`, else a bar on a terminal and nothing elsewhere.
+ */
+export function progressMode(setting: string | undefined, isTerminal: boolean, json = false): ProgressMode {
+  if (setting === undefined || setting === "") return json ? "json" : isTerminal ? "bar" : "none";
   if (setting === "json" || setting === "bar" || setting === "none") return setting;
   throw new IbtError("BAD_ARGUMENT", `IBT_PROGRESS must be json, bar or none, not "${setting}"`);
 }

@@ -39,7 +39,8 @@ AWS_DEFAULT_REGION (default us-east-1).
 
   -r, --repo REPO       the repository, when it is not given as an argument
   --password-file FILE  read the password from FILE's first line
-  --json                print the result as JSON on stdout
+  --json                print the result as JSON on stdout, and progress as JSON lines on
+                        stderr (IBT_PROGRESS=none turns them off)
 
 An encrypted repository's password is taken, in this order, from --password-file,
 IBT_PASSWORD_FILE, the first line IBT_PASSWORD_COMMAND prints (run by the shell), IBT_PASSWORD,

@@ -5,7 +5,7 @@
  * folders through NodeFs.
  * Human output goes to stderr (a table for snapshots goes to stdout, being the answer), `--json`
  * puts one JSON document on stdout, and progress goes to stderr: a bar when it is a terminal,
- * JSON lines when IBT_PROGRESS=json. Node's repository options are used, so a lock left by a
+ * JSON lines with `--json` or IBT_PROGRESS=json. Node's repository options are used, so a lock left by a
  * crashed ibt on this host is recognised and broken.
  */
 import { basename, relative, resolve, isAbsolute, sep } from "node:path";
@@ -20,9 +20,10 @@ import { repositoryArgs } from "./repo-location.js";
 import { holdsRepository, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
 import { ProgressDisplay, progressMode } from "./progress.js";
 
-/** Progress on stderr: a bar on a terminal, JSON lines where IBT_PROGRESS=json asks for them (progress.ts). */
-function progressDisplay(): ProgressDisplay {
-  return new ProgressDisplay(progressMode(process.env["IBT_PROGRESS"], process.stderr.isTTY === true), (text) => process.stderr.write(text));
+/** Progress on stderr: a bar on a terminal, JSON lines where `--json` or IBT_PROGRESS=json asks for them (progress.ts). */
+function progressDisplay(p: Parsed): ProgressDisplay {
+  const mode = progressMode(process.env["IBT_PROGRESS"], process.stderr.isTTY === true, flag(p, "json"));
+  return new ProgressDisplay(mode, (text) => process.stderr.write(text));
 }
 
 function print(p: Parsed, json: unknown, text: string, stream: NodeJS.WriteStream = process.stderr): void {
@@ -61,7 +62,7 @@ export async function initCommand(p: Parsed): Promise<void> {
 
 export async function backupCommand(p: Parsed): Promise<void> {
   const { location: repoPath, args: [dir] } = repositoryArgs(p, "backup DIR REPO");
-  const bar = progressDisplay();
+  const bar = progressDisplay(p);
   const started = Date.now();
   const source = sourceFs(dir);
   const exclude = [...(p.options.get("exclude") ?? [])];
@@ -103,7 +104,7 @@ export async function snapshotsCommand(p: Parsed): Promise<void> {
 
 export async function restoreCommand(p: Parsed): Promise<void> {
   const { location, args: [targetPath] } = repositoryArgs(p, "restore REPO TARGET");
-  const bar = progressDisplay();
+  const bar = progressDisplay(p);
   const started = Date.now();
   const repo = await openRepo(p, location);
   const target = resolve(targetPath!);
@@ -132,7 +133,7 @@ export async function restoreCommand(p: Parsed): Promise<void> {
 
 export async function verifyCommand(p: Parsed): Promise<void> {
   const { location } = repositoryArgs(p, "verify REPO");
-  const bar = progressDisplay();
+  const bar = progressDisplay(p);
   const started = Date.now();
   const repo = await openRepo(p, location);
   const report = await repo.verify({ readData: flag(p, "read-data"), onProgress: bar.update }).finally(() => bar.done());

@@ -16,9 +16,12 @@ interface Line {
   etaSeconds?: number;
 }
 
-/** Runs ibt with IBT_PROGRESS=json; returns its --json answer and the progress lines, every stderr line parsed. */
-function withProgress(args: string[]): { answer: any; lines: Line[] } {
-  const r = spawnSync(process.execPath, [IBT, ...args, "--json"], { env: { ...process.env, IBT_PROGRESS: "json" }, maxBuffer: 1 << 26 });
+/** Runs ibt with --json (and IBT_PROGRESS as given); returns its answer and the progress lines, every stderr line parsed. */
+function withProgress(args: string[], setting: string | undefined = "json"): { answer: any; lines: Line[] } {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env["IBT_PROGRESS"];
+  if (setting !== undefined) env["IBT_PROGRESS"] = setting;
+  const r = spawnSync(process.execPath, [IBT, ...args, "--json"], { env, maxBuffer: 1 << 26 });
   assert.equal(r.status, 0, r.stderr.toString());
   const lines = r.stderr.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line);
   return { answer: JSON.parse(r.stdout.toString()), lines };
@@ -71,6 +74,19 @@ test("IBT_PROGRESS=json: backup and restore write one JSON progress line per tic
   assert.equal(done.bytes, bytes);
   assert.equal(done.totalBytes, bytes);
   assert.equal(done.etaSeconds, 0, "the last line of a finished phase estimates nothing left");
+});
+
+test("--json alone writes JSON progress lines on stderr (stderr not a terminal); IBT_PROGRESS=none silences them", () => {
+  const root = tempDir();
+  const src = join(root, "src");
+  mkdirSync(src);
+  for (let i = 0; i < 20; i++) writeFileSync(join(src, `f${i}.txt`), `file ${i}\n`.repeat(i + 1));
+  const first = withProgress(["backup", src, join(root, "repo"), "--insecure-no-password"], undefined);
+  assert.deepEqual(assertWellFormed(first.lines), ["index", "diff", "write", "commit"]);
+  assert.equal(first.answer.files, 20);
+  const quiet = withProgress(["backup", src, join(root, "repo")], "none");
+  assert.deepEqual(quiet.lines, [], "IBT_PROGRESS=none: nothing on stderr");
+  assert.equal(quiet.answer.files, 20);
 });
 
 test("IBT_PROGRESS with an unknown value is a usage error, before anything is written", () => {

@@ -45,6 +45,15 @@ test("progressMode: IBT_PROGRESS chooses; unset, a bar only on a terminal; anyth
   assert.throws(() => progressMode("yes", false), { code: "BAD_ARGUMENT" });
 });
 
+test("progressMode: --json asks for JSON lines where IBT_PROGRESS is unset, and IBT_PROGRESS still wins", () => {
+  assert.equal(progressMode(undefined, false, true), "json");
+  assert.equal(progressMode(undefined, true, true), "json");
+  assert.equal(progressMode("", false, true), "json");
+  assert.equal(progressMode("none", false, true), "none");
+  assert.equal(progressMode("bar", false, true), "bar");
+  assert.equal(progressMode(undefined, false, false), "none");
+});
+
 test("ProgressDisplay (json): throttled within a phase, yet every phase's first and last state is written", () => {
   let now = 0;
   const out: string[] = [];
