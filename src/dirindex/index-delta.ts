@@ -2,8 +2,8 @@
  * An index delta: what turns one index (its base) into the next, stored instead of the whole
  * next index when most entries are unchanged, as between two backups of the same tree.
  *
- *   "IBTIDXDL"  8-byte magic
- *   u32         format version (1)
+ *   "IBTINDEX"  8-byte magic, the index file's
+ *   u32         format version 2: a delta (1 is a whole index, index-format.ts)
  *   32 bytes    identity of the base index (the index the delta applies to)
  *   32 bytes    identity of the index it makes
  *   varint      count of removed paths, then each (varint length + UTF-8), in path order
@@ -20,6 +20,10 @@
  * Applying is a merge of two sorted lists, so a delta costs time in proportion to the base plus
  * the change; chains of deltas are applied one after the other before the one identity check of
  * the result, which the caller makes against the identity it expects.
+ *
+ * The header is the index file's magic with the next version, so a library that reads only whole
+ * indexes refuses a delta as an index version it does not read (UNSUPPORTED), not as a foreign
+ * file. Deltas written with the header "IBTIDXDL", version 1, before that are still read.
  */
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
@@ -30,9 +34,13 @@ import { comparePaths, type IndexEntry } from "./entry.js";
 import { encodeIndex } from "./index-file.js";
 import { ChunkWriter } from "./index-encoder.js";
 import { IndexParser } from "./index-decoder.js";
+import { MAGIC } from "./index-format.js";
 
-export const DELTA_MAGIC = new TextEncoder().encode("IBTIDXDL");
-export const DELTA_VERSION = 1;
+export const DELTA_MAGIC = MAGIC;
+export const DELTA_VERSION = 2;
+/** The header deltas had before they took the index file's: still read. */
+const LEGACY_MAGIC = new TextEncoder().encode("IBTIDXDL");
+const LEGACY_VERSION = 1;
 const ID_LENGTH = 32;
 const SUM_LENGTH = 32;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -145,14 +153,18 @@ export async function decodeIndexDelta(source: ByteSource): Promise<IndexDelta> 
     throw new IbtError("CORRUPT", `index delta: ${why}`, offset === undefined ? {} : { offset });
   };
   const header = DELTA_MAGIC.length + 4 + 2 * ID_LENGTH;
-  if (bytes.length < DELTA_MAGIC.length || DELTA_MAGIC.some((b, i) => b !== bytes[i])) {
+  const starts = (magic: Uint8Array) => bytes.length >= magic.length && magic.every((b, i) => b === bytes[i]);
+  const legacy = starts(LEGACY_MAGIC);
+  if (!legacy && !starts(DELTA_MAGIC)) {
     // CORRUPT, not BAD_MAGIC: a record said a delta is here, so anything else is damage.
     throw new IbtError("CORRUPT", "not an ibt index delta", { offset: 0 });
   }
   if (bytes.length < header + 1 + SUM_LENGTH) throw new IbtError("TRUNCATED", "index delta cut short", { offset: bytes.length });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(DELTA_MAGIC.length);
-  if (version !== DELTA_VERSION) throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${DELTA_VERSION})`, { offset: 8 });
+  if (version !== (legacy ? LEGACY_VERSION : DELTA_VERSION)) {
+    throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${DELTA_VERSION})`, { offset: 8 });
+  }
   const body = bytes.length - SUM_LENGTH;
   const sum = await digest(bytes.subarray(0, body));
   if (sum !== toHex(bytes, body, SUM_LENGTH)) corrupt("checksum mismatch");

@@ -4,8 +4,8 @@
  *
  * The first snapshot is full (a diff against the empty tree, so every file is stored whole);
  * later ones are incremental against the latest snapshot. A new full starts when asked, or when
- * the latest snapshot's chain is long (`maxChain`) or its incrementals together outweigh
- * `fullShare` of its full, which bounds what any restore has to read (options.ts says the bound). The previous index is
+ * the chain policy (chain.ts) says so: the incremental is written within a byte budget that
+ * bounds what any restore has to read, and one that passes it is replaced by a full. The previous index is
  * still given to DirIndex for a full backup: its quick check saves re-reading unchanged files
  * whichever kind of archive they go into.
  *
@@ -31,6 +31,7 @@ import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
+import { ArchiveBudget, incrementalBudget } from "./chain.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
 import { indexReads, loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
@@ -64,26 +65,39 @@ interface Plan {
   now: DirIndex;
   diff: ReturnType<DiffIndex["compute"]>;
   cache: ContentCache;
+  /** Bytes an incremental's archive may take before a full is written instead (chain.ts). */
+  budget: number;
 }
 
 export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
   throwIfAborted(o.signal);
   if (o.dryRun) {
-    const plan = await makePlan(store, ro, source, o);
-    let bytes = 0;
-    await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
-      bytes += chunk.length;
-    });
+    let plan = await makePlan(store, ro, source, o);
+    const count = async (budget: ArchiveBudget): Promise<number> => {
+      let bytes = 0;
+      await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
+        budget.add(chunk.length);
+        bytes += chunk.length;
+      });
+      return bytes;
+    };
+    const first = new ArchiveBudget(plan.budget);
+    const bytes = await count(first).catch(async (e) => (first.passed ? count(new ArchiveBudget((plan = await asFull(plan)).budget)) : Promise.reject(e)));
     return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "", kind: "full" }));
   }
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
     await removeLeftovers(store, ro.lock);
-    const plan = await makePlan(store, ro, source, o);
+    let plan = await makePlan(store, ro, source, o);
     throwIfAborted(o.signal);
     const id = newId();
     try {
-      const archive = await writeArchive(store, ro, id, plan, source, o);
+      const budget = new ArchiveBudget(plan.budget);
+      const archive = await writeArchive(store, ro, id, plan, source, o, budget).catch(async (e) => {
+        if (!budget.passed) throw e;
+        plan = await asFull(plan);
+        return writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity));
+      });
       throwIfAborted(o.signal);
       const index = await writeIndex(store, id, plan, o.signal);
       throwIfAborted(o.signal);
@@ -139,12 +153,10 @@ function record(plan: Plan, id: string, seq: number, o: BackupOptions, archive: 
   };
 }
 
-/** Whether the next snapshot after `latest` starts a new chain. */
-function needsFull(ro: ResolvedOptions, records: SnapshotRecord[], latest: SnapshotRecord): boolean {
-  const chain = chainOf(records, latest.id);
-  if (chain.length >= ro.maxChain) return true;
-  const incrementals = chain.slice(1).reduce((sum, r) => sum + r.bytesStored, 0);
-  return incrementals > ro.fullShare * chain[0]!.bytesStored;
+/** The plan made a full: its diff against the empty tree, a whole index, no budget. */
+async function asFull(plan: Plan): Promise<Plan> {
+  const diff = new DiffIndex(plan.now, await DirIndex.fromEntries([])).compute();
+  return { ...plan, full: true, indexBase: undefined, diff, budget: Infinity };
 }
 
 async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Plan> {
@@ -160,9 +172,10 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
     }
   }
   let full = o.full === true || !parent;
+  let chain: SnapshotRecord[] | undefined;
   if (!full) {
     try {
-      full = needsFull(ro, records, parent!);
+      chain = chainOf(records, parent!.id);
     } catch (e) {
       // A broken chain cannot be extended; a new full is the repair.
       if (!(e instanceof IbtError && e.code === "CORRUPT")) throw e;
@@ -183,19 +196,21 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
     onError: (e, path) => (e.code !== "ABORTED" && skips(onError?.(e, path)) ? "skip" : "abort"),
   });
   throwIfAborted(o.signal);
+  const budget = full ? Infinity : incrementalBudget(ro, chain!, now.stats.bytes);
+  if (budget <= 0) full = true;
   const base = full ? await DirIndex.fromEntries([]) : previous!;
   const diff = new DiffIndex(now, base).compute();
   reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
   // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
   const indexBase = !full && indexReads(records, parent!) < ro.fullIndexEvery ? previous : undefined;
-  return { parent, full, indexBase, now, diff, cache };
+  return { parent, full, indexBase, now, diff, cache, budget };
 }
 
 function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan): DiffDataOptions {
   return { source, cache: plan.cache, deflate: ro.deflate };
 }
 
-async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions): Promise<StoredFile> {
+async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions, budget: ArchiveBudget): Promise<StoredFile> {
   const report = reporter(o.onProgress, "write");
   const total = { totalFiles: plan.diff.changes.length };
   const data = new DiffData(plan.diff, {
@@ -205,7 +220,7 @@ async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan:
       report(p.changes, p.bytesOut, total);
     },
   });
-  return writeTapped(store, archivePath(id), pushToPull((sink) => data.write(sink).then(() => {})), o.signal);
+  return writeTapped(store, archivePath(id), budget.through(pushToPull((sink) => data.write(sink).then(() => {}))), o.signal);
 }
 
 /** Saves an object whole or not at all, returning the size and hash of what was saved. */

@@ -11,10 +11,11 @@ import type { LockOptions } from "./lock.js";
 
 export interface RepositoryOptions extends LockOptions {
   /**
-   * Start a new full backup when the incrementals since the last full add up to more than this
-   * share of the full's stored size. Default 1, the bound on restore work: a restore reads at
-   * most twice its full's archive plus its own incremental, and within that bound one chain
-   * stores the least (a smaller share starts fulls that a release series does not need).
+   * The bound on restore work: a chain's incrementals together stay within this share of its
+   * full's archive, so restoring any snapshot reads at most (1 + fullShare) times its full's
+   * archive. An incremental that would pass the bound, or cost as much as a full, is replaced by
+   * a full (chain.ts). Default 1: on the release series of bench/README.md ("Chain policy") it
+   * stores within 6% of an unbounded chain while a restore reads at most twice a full's bytes.
    */
   fullShare?: number;
   /**

@@ -114,7 +114,7 @@ export class Repository {
   }
 
   verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    return verify(this.store, options);
+    return verify(this.store, options, this.options.inflate);
   }
 
   forget(policy: ForgetPolicy): Promise<ForgetResult> {

@@ -21,6 +21,7 @@ import type { Store } from "../store/types.js";
 import { verifiedContent } from "../archive/content-hash.js";
 import { archiveData, inGroup } from "../archive/group-read.js";
 import type { ManifestChange } from "../archive/manifest.js";
+import type { InflateCodec } from "../archive/inflate.js";
 import { Hasher } from "../rsync/hashes.js";
 import { toHex } from "../bytes.js";
 import { CONFIG, archivePath, indexPath, readRecord, recordPath } from "./layout.js";
@@ -51,7 +52,8 @@ export interface VerifyOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export async function verify(store: Store, o: VerifyOptions): Promise<VerifyReport> {
+/** `inflate` is the codec restore uses, so that what verify reads is read as a restore reads it. */
+export async function verify(store: Store, o: VerifyOptions, inflate?: InflateCodec): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const report = reporter(o.onProgress, "verify");
   let bytesRead = 0;
@@ -93,7 +95,7 @@ export async function verify(store: Store, o: VerifyOptions): Promise<VerifyRepo
         fromError(e, rec.id, path);
       }
     }
-    if (o.readData) await readAsRestore(store, rec, records, rec.parent === null ? undefined : byId.get(rec.parent), (e, path, member) => fromError(e, rec.id, path, member));
+    if (o.readData) await readAsRestore(store, rec, records, rec.parent === null ? undefined : byId.get(rec.parent), inflate, (e, path, member) => fromError(e, rec.id, path, member));
     if (problems.length > before) damaged.add(rec.id);
     report(i + 1, bytesRead, { totalFiles: records.length, ...(totalBytes === undefined ? {} : { totalBytes }) });
   }
@@ -135,6 +137,7 @@ async function readAsRestore(
   rec: SnapshotRecord,
   records: readonly SnapshotRecord[],
   parent: SnapshotRecord | undefined,
+  inflate: InflateCodec | undefined,
   fail: (e: unknown, path: string, member?: string) => void,
 ): Promise<void> {
   try {
@@ -145,7 +148,7 @@ async function readAsRestore(
   const path = archivePath(rec.id);
   let link;
   try {
-    link = await openLink(store, rec, parent);
+    link = await openLink(store, rec, parent, inflate);
   } catch (e) {
     fail(e, path);
     return;

@@ -13,30 +13,6 @@ async function sourceOf(files: number, size: number, seed = 1): Promise<FsAdapte
   return fs;
 }
 
-test("a new full starts once the chain's incrementals exceed fullShare of the full", async () => {
-  const source = await sourceOf(10, 10_000);
-  const repo = await Repository.init(new MemoryStore(), { fullShare: 0.25 });
-  const kinds: string[] = [];
-  const sizes: number[] = [];
-  for (let i = 0; i < 12; i++) {
-    // One whole file replaced each time: an incremental of about a tenth of the full.
-    if (i) await source.writeFile(`d/f${i % 10}`, randomBytes(rng(1000 + i), 10_000));
-    const s = await repo.backup(source);
-    kinds.push(s.kind);
-    sizes.push(s.bytesStored);
-  }
-  // The rule, replayed from the sizes: full when the incrementals so far exceed a quarter of the full.
-  let full = 0;
-  let sum = 0;
-  for (let i = 1; i < kinds.length; i++) {
-    const want = sum > 0.25 * sizes[full]! ? "full" : "incremental";
-    assert.equal(kinds[i], want, `snapshot ${i}: ${kinds.join(" ")}`);
-    if (want === "full") [full, sum] = [i, 0];
-    else sum += sizes[i]!;
-  }
-  assert.ok(kinds.filter((k) => k === "full").length >= 3, kinds.join(" "));
-});
-
 test("maxChain bounds the chain however small the incrementals; full: true forces a full", async () => {
   const source = await sourceOf(3, 1000);
   const repo = await Repository.init(new MemoryStore(), { maxChain: 4, fullShare: Infinity });

@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter } from "../../src/index.js";
-import { appliedIndex, decodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
+import { appliedIndex, decodeIndexDelta, encodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
 import { encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
 import { loadTree } from "../../src/repo/stored.js";
 import { collect } from "../../src/bytes.js";
-import { encodeIndex } from "../../src/dirindex/index-file.js";
+import { decodeIndex, encodeIndex } from "../../src/dirindex/index-file.js";
+import { Hasher } from "../../src/rsync/hashes.js";
 import { randomBytes, rng } from "../support/helpers.js";
 import { treeId } from "../support/repo-kit.js";
 
@@ -154,4 +155,35 @@ test("files shorter than one signature block get no signature, and the quick che
   const again = await DirIndex.build(fs, { previous: first });
   assert.equal(again.stats.filesRead, 0, "nothing read again");
   assert.equal(again.id, first.id);
+});
+
+test("an index delta carries the index file's magic and version 2: a whole-index reader refuses it as UNSUPPORTED; deltas with the older header still read", async () => {
+  const source = await sourceOf(10, 3000);
+  const base = await DirIndex.build(source);
+  await change(source, 1);
+  const next = await DirIndex.build(source);
+  const bytes = await collect(encodeIndexDelta(indexDelta(base, next)!));
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), "IBTINDEX");
+  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8), 2);
+  // What a library that predates deltas runs on an index object.
+  await assert.rejects(decodeIndex([bytes]), (e) => isIbtError(e, "UNSUPPORTED") && /version 2/.test((e as Error).message));
+  const decoded = await decodeIndexDelta([bytes]);
+  assert.equal((await appliedIndex(base, decoded)).id, next.id);
+
+  /** The same delta under another header, its checksum made again. */
+  const reheaded = async (magic: string, version: number): Promise<Uint8Array> => {
+    const out = bytes.slice();
+    out.set(new TextEncoder().encode(magic), 0);
+    new DataView(out.buffer).setUint32(8, version);
+    const h = await Hasher.create();
+    h.update(out.subarray(0, out.length - 32));
+    out.set(h.digest(), out.length - 32);
+    h.dispose();
+    return out;
+  };
+  const legacy = await decodeIndexDelta([await reheaded("IBTIDXDL", 1)]);
+  assert.deepEqual(legacy, decoded, "a delta written with the older header reads the same");
+  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 3)]), (e) => isIbtError(e, "UNSUPPORTED"));
+  await assert.rejects(decodeIndexDelta([await reheaded("IBTIDXDL", 2)]), (e) => isIbtError(e, "UNSUPPORTED"));
+  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 1)]), (e) => isIbtError(e, "UNSUPPORTED"), "a whole index's version is not a delta");
 });
