@@ -48,6 +48,8 @@ export interface DiffDataOptions {
   format?: 1 | 2;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
   groupSize?: number;
+  /** When the archive was made: the manifest's `created` and its member's time. Default: when the manifest is written. */
+  time?: Date;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -114,16 +116,17 @@ export class DiffData {
     }
     await groups?.close();
     stats.groups = groups?.groups ?? 0;
+    const created = this.options.time ?? new Date();
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       version: format,
       base: this.diff.base,
       target: this.diff.target,
-      created: new Date().toISOString(),
+      created: created.toISOString(),
       changes,
       parents: this.diff.parents,
     };
-    await zip.add(MANIFEST_NAME, encodeManifest(manifest), { compress: true });
+    await zip.queue(MANIFEST_NAME, encodeManifest(manifest), { compress: true, mtimeMs: created.getTime() });
     await zip.finish();
     return stats;
   }

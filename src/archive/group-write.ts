@@ -5,7 +5,8 @@
  * A group is held in memory until it is closed: it is closed before an item that would take it
  * past its target size, so it never holds more than the target plus one item of at most
  * GROUPED_MAX bytes (and that only when the item alone is over the target). Each `add` returns
- * where the item's data lies in the group's uncompressed bytes, for the manifest.
+ * where the item's data lies in the group's uncompressed bytes, for the manifest. A closed group
+ * is handed to the ZipWriter's `queue`, so it may still be deflating when the next one fills.
  */
 import { IbtError } from "../errors.js";
 import { concatBytes } from "../bytes.js";
@@ -65,7 +66,8 @@ export class GroupWriter {
     // The newest item's time, not the clock's: the same diff makes the same archive bytes.
     const mtimeMs = this.#mtimeMs;
     this.#mtimeMs = 0;
-    await this.zip.add(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
+    // Queued: with a codec that deflates off this thread, the caller fills the next group meanwhile.
+    await this.zip.queue(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
     this.groups++;
   }
 }
