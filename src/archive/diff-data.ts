@@ -160,8 +160,8 @@ export class DiffData {
    * `transient`: the consumer only reads each chunk before asking for the next (a delta job).
    */
   private async *verified(entry: IndexEntry, stats: ArchiveStats, transient = false): AsyncGenerator<Uint8Array> {
-    const cached = this.options.cache?.get(entry.path, entry.hash);
-    if (cached && cached.size === entry.size) {
+    const cached = this.cached(entry);
+    if (cached) {
       // Hashed when it was indexed: these are exactly the bytes the index describes.
       stats.bytesIn += cached.size;
       yield* cached.chunks;
@@ -184,12 +184,26 @@ export class DiffData {
     }
   }
 
+  /** The bytes the index's walk kept for `entry`: hashed when it was indexed, so exactly the bytes the index describes. */
+  private cached(entry: IndexEntry): { chunks: readonly Uint8Array[]; size: number } | undefined {
+    const cached = this.options.cache?.get(entry.path, entry.hash);
+    return cached && cached.size === entry.size ? cached : undefined;
+  }
+
+  /** A small file's verified bytes, in one array. */
+  private async bytesOf(entry: IndexEntry, stats: ArchiveStats): Promise<Uint8Array> {
+    const cached = this.cached(entry);
+    if (!cached) return collect(this.verified(entry, stats));
+    stats.bytesIn += cached.size;
+    return concatBytes(cached.chunks);
+  }
+
   private async addWhole(zip: ZipWriter, groups: GroupWriter | undefined, entry: IndexEntry, stats: ArchiveStats): Promise<Placed> {
     const name = `new/${entry.path}`;
     const mode = entry.mode & 0o7777;
     stats.wholeFiles++;
     if (groups && GroupWriter.takes(entry.size)) {
-      return groups.add(name, await collect(this.verified(entry, stats)), entry.mtimeMs, mode);
+      return groups.add(name, await this.bytesOf(entry, stats), entry.mtimeMs, mode);
     }
     await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
     return { member: name };

@@ -13,6 +13,9 @@ import { concatBytes } from "../bytes.js";
 import type { ZipWriter } from "./zip-write.js";
 import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, groupName, padded, tarHeader } from "./group-format.js";
 
+/** Padding and the end-of-archive blocks: read only, copied into each group's tar. */
+const ZEROS = new Uint8Array(2 * BLOCK);
+
 export interface GroupSpan {
   member: string;
   offset: number;
@@ -49,7 +52,7 @@ export class GroupWriter {
     if (this.#size > 0 && this.#size + grows > this.target) await this.close();
     this.#parts.push(header, data);
     this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
-    if (padded(data.length) > data.length) this.#parts.push(new Uint8Array(padded(data.length) - data.length));
+    if (padded(data.length) > data.length) this.#parts.push(ZEROS.subarray(0, padded(data.length) - data.length));
     const offset = this.#size + header.length;
     this.#size += grows;
     return { member: groupName(this.#count + 1), offset, length: data.length };
@@ -58,7 +61,7 @@ export class GroupWriter {
   /** Writes the open group, if any, with the tar's end-of-archive blocks. */
   async close(): Promise<void> {
     if (this.#size === 0) return;
-    this.#parts.push(new Uint8Array(2 * BLOCK));
+    this.#parts.push(ZEROS);
     const tar = concatBytes(this.#parts);
     this.#parts = [];
     this.#size = 0;
