@@ -26,6 +26,13 @@ export interface DeflateStream {
    * follows that one. The codec MUST be done with `piece` when it returns.
    */
   push(piece: Uint8Array, final: boolean): Uint8Array;
+  /**
+   * `push`'s output made off the calling thread, so that pieces of one member deflate at once.
+   * The caller may push again before an earlier promise settles, and uses the outputs in the
+   * order it pushed; they MUST be exactly what `push` returns for the same pieces. The caller
+   * leaves `piece` unchanged until its promise settles.
+   */
+  pushAsync?(piece: Uint8Array, final: boolean): Promise<Uint8Array>;
 }
 
 export interface DeflateCodec {
@@ -36,10 +43,17 @@ export interface DeflateCodec {
   deflate(data: Uint8Array, level: number): Uint8Array;
   /** A stream for members too large to deflate whole; without it, those use fflate. */
   deflateStream?(level: number): DeflateStream;
+  /**
+   * `deflate`'s bytes made off the calling thread (node:zlib's thread pool), so the writer
+   * prepares the next member while this one deflates, and deflates two at once on two cores.
+   * It MUST resolve to exactly what `deflate(data, level)` returns: an archive's bytes do not
+   * depend on which form made them. The caller leaves `data` unchanged until the promise settles.
+   */
+  deflateAsync?(data: Uint8Array, level: number): Promise<Uint8Array>;
 }
 
-/** fflate: portable, and the default. */
-export const fflateDeflate: Required<DeflateCodec> = {
+/** fflate: portable, and the default. It runs on the calling thread only. */
+export const fflateDeflate: Required<Omit<DeflateCodec, "deflateAsync">> = {
   deflate: (data, level) => deflateSync(data, { level: level as 6 }),
   deflateStream(level) {
     const out: Uint8Array[] = [];

@@ -48,6 +48,8 @@ export interface DiffDataOptions {
   format?: 1 | 2;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
   groupSize?: number;
+  /** When the archive was made: the manifest's `created` and its member's time. Default: when the manifest is written. */
+  time?: Date;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -114,16 +116,17 @@ export class DiffData {
     }
     await groups?.close();
     stats.groups = groups?.groups ?? 0;
+    const created = this.options.time ?? new Date();
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       version: format,
       base: this.diff.base,
       target: this.diff.target,
-      created: new Date().toISOString(),
+      created: created.toISOString(),
       changes,
       parents: this.diff.parents,
     };
-    await zip.add(MANIFEST_NAME, encodeManifest(manifest), { compress: true });
+    await zip.queue(MANIFEST_NAME, encodeManifest(manifest), { compress: true, mtimeMs: created.getTime() });
     await zip.finish();
     return stats;
   }
@@ -157,8 +160,8 @@ export class DiffData {
    * `transient`: the consumer only reads each chunk before asking for the next (a delta job).
    */
   private async *verified(entry: IndexEntry, stats: ArchiveStats, transient = false): AsyncGenerator<Uint8Array> {
-    const cached = this.options.cache?.get(entry.path, entry.hash);
-    if (cached && cached.size === entry.size) {
+    const cached = this.cached(entry);
+    if (cached) {
       // Hashed when it was indexed: these are exactly the bytes the index describes.
       stats.bytesIn += cached.size;
       yield* cached.chunks;
@@ -181,12 +184,26 @@ export class DiffData {
     }
   }
 
+  /** The bytes the index's walk kept for `entry`: hashed when it was indexed, so exactly the bytes the index describes. */
+  private cached(entry: IndexEntry): { chunks: readonly Uint8Array[]; size: number } | undefined {
+    const cached = this.options.cache?.get(entry.path, entry.hash);
+    return cached && cached.size === entry.size ? cached : undefined;
+  }
+
+  /** A small file's verified bytes, in one array. */
+  private async bytesOf(entry: IndexEntry, stats: ArchiveStats): Promise<Uint8Array> {
+    const cached = this.cached(entry);
+    if (!cached) return collect(this.verified(entry, stats));
+    stats.bytesIn += cached.size;
+    return concatBytes(cached.chunks);
+  }
+
   private async addWhole(zip: ZipWriter, groups: GroupWriter | undefined, entry: IndexEntry, stats: ArchiveStats): Promise<Placed> {
     const name = `new/${entry.path}`;
     const mode = entry.mode & 0o7777;
     stats.wholeFiles++;
     if (groups && GroupWriter.takes(entry.size)) {
-      return groups.add(name, await collect(this.verified(entry, stats)), entry.mtimeMs, mode);
+      return groups.add(name, await this.bytesOf(entry, stats), entry.mtimeMs, mode);
     }
     await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
     return { member: name };

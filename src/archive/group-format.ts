@@ -15,6 +15,7 @@
  * reader enforces on the declared size before inflating anything.
  */
 import { IbtError } from "../errors.js";
+import { copyAscii } from "../bytes.js";
 
 /** Files up to this size (and their deltas) are packed into groups; larger ones stay members of their own. */
 export const GROUPED_MAX = 256 * 1024;
@@ -44,13 +45,11 @@ const enc = new TextEncoder();
 
 /** The header blocks (a pax record block when needed, then the ustar header) in front of a file's data. */
 export function tarHeader(name: string, size: number, mtimeMs: number, mode: number): Uint8Array {
-  const nameBytes = enc.encode(name);
-  const ascii = nameBytes.length === name.length;
-  const split = ascii ? splitName(name) : undefined;
+  const split = isAscii(name) ? splitName(name) : undefined;
   const mtime = Math.max(0, Math.floor(mtimeMs / 1000));
   if (split) return ustar(split.name, split.prefix, size, mtime, mode, "0");
   // A pax extended header carries the whole UTF-8 name; the ustar name is a readable stand-in.
-  const record = paxRecord("path", nameBytes);
+  const record = paxRecord("path", enc.encode(name));
   const stand = `${name.replace(/[^\x20-\x7e]/g, "_").slice(-99)}`;
   const pax = ustar(`PaxHeader/${stand}`.slice(0, 100), "", record.length, mtime, 0o644, "x");
   const out = new Uint8Array(BLOCK + padded(record.length) + BLOCK);
@@ -58,6 +57,12 @@ export function tarHeader(name: string, size: number, mtimeMs: number, mode: num
   out.set(record, BLOCK);
   out.set(ustar(stand, "", size, mtime, mode, "0"), BLOCK + padded(record.length));
   return out;
+}
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+function isAscii(s: string): boolean {
+  return ASCII_ONLY.test(s);
 }
 
 /** A name that fits ustar's 100-byte name and 155-byte prefix, split at a slash; undefined if none does. */
@@ -82,18 +87,19 @@ function paxRecord(key: string, value: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Every field is ASCII here (the caller makes sure of the names), so it is copied a byte a character. */
 function ustar(name: string, prefix: string, size: number, mtime: number, mode: number, type: string): Uint8Array {
   const h = new Uint8Array(BLOCK);
-  h.set(enc.encode(name), 0);
+  copyAscii(name, h, 0);
   octal(h, 100, 8, mode & 0o7777);
   octal(h, 108, 8, 0);
   octal(h, 116, 8, 0);
   octal(h, 124, 12, size);
   octal(h, 136, 12, Math.min(mtime, 0o77777777777));
   h[156] = type.charCodeAt(0);
-  h.set(enc.encode("ustar\0"), 257);
-  h.set(enc.encode("00"), 263);
-  h.set(enc.encode(prefix), 345);
+  copyAscii("ustar\0", h, 257);
+  copyAscii("00", h, 263);
+  copyAscii(prefix, h, 345);
   h.fill(0x20, 148, 156);
   octal(h, 148, 7, checksum(h));
   h[155] = 0x20;
@@ -102,7 +108,11 @@ function ustar(name: string, prefix: string, size: number, mtime: number, mode: 
 
 /** Writes `value` as zero-padded octal in `width - 1` digits and a NUL. */
 function octal(h: Uint8Array, at: number, width: number, value: number): void {
-  h.set(enc.encode(value.toString(8).padStart(width - 1, "0")), at);
+  let v = value;
+  for (let i = at + width - 2; i >= at; i--) {
+    h[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
   h[at + width - 1] = 0;
 }
 

@@ -5,12 +5,16 @@
  * A group is held in memory until it is closed: it is closed before an item that would take it
  * past its target size, so it never holds more than the target plus one item of at most
  * GROUPED_MAX bytes (and that only when the item alone is over the target). Each `add` returns
- * where the item's data lies in the group's uncompressed bytes, for the manifest.
+ * where the item's data lies in the group's uncompressed bytes, for the manifest. A closed group
+ * is handed to the ZipWriter's `queue`, so it may still be deflating when the next one fills.
  */
 import { IbtError } from "../errors.js";
 import { concatBytes } from "../bytes.js";
 import type { ZipWriter } from "./zip-write.js";
 import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, groupName, padded, tarHeader } from "./group-format.js";
+
+/** Padding and the end-of-archive blocks: read only, copied into each group's tar. */
+const ZEROS = new Uint8Array(2 * BLOCK);
 
 export interface GroupSpan {
   member: string;
@@ -48,7 +52,7 @@ export class GroupWriter {
     if (this.#size > 0 && this.#size + grows > this.target) await this.close();
     this.#parts.push(header, data);
     this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
-    if (padded(data.length) > data.length) this.#parts.push(new Uint8Array(padded(data.length) - data.length));
+    if (padded(data.length) > data.length) this.#parts.push(ZEROS.subarray(0, padded(data.length) - data.length));
     const offset = this.#size + header.length;
     this.#size += grows;
     return { member: groupName(this.#count + 1), offset, length: data.length };
@@ -57,7 +61,7 @@ export class GroupWriter {
   /** Writes the open group, if any, with the tar's end-of-archive blocks. */
   async close(): Promise<void> {
     if (this.#size === 0) return;
-    this.#parts.push(new Uint8Array(2 * BLOCK));
+    this.#parts.push(ZEROS);
     const tar = concatBytes(this.#parts);
     this.#parts = [];
     this.#size = 0;
@@ -65,7 +69,8 @@ export class GroupWriter {
     // The newest item's time, not the clock's: the same diff makes the same archive bytes.
     const mtimeMs = this.#mtimeMs;
     this.#mtimeMs = 0;
-    await this.zip.add(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
+    // Queued: with a codec that deflates off this thread, the caller fills the next group meanwhile.
+    await this.zip.queue(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
     this.groups++;
   }
 }

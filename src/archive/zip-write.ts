@@ -20,6 +20,12 @@
  * source's chunk sizes either. Empty members and directories are always stored. Deflating is
  * done by a codec (deflate.ts): fflate unless the caller gives a faster one.
  *
+ * With a codec that deflates off the calling thread (node:zlib's thread pool), `queue` lets a
+ * caller hand over an in-memory member and go on preparing the next while it deflates, and a
+ * streamed member's pieces deflate `parallel` at a time. Members and pieces are still written in
+ * the order given, each with exactly the bytes the codec's synchronous form makes, so the
+ * archive is the one `add` writes; what is held meanwhile is bounded by `parallel` members.
+ *
  * ZIP64 appears only where a value does not fit: the ZIP64 extra field in a local header (for
  * an in-memory member of 4 GiB or more) or a central record (size, compressed size or offset of
  * 0xFFFFFFFF or more), and the ZIP64 end record and locator when there are 65,535 members or
@@ -77,6 +83,13 @@ export interface ZipWriterOptions {
   level?: number;
   /** The deflate implementation. Default fflate (portable); Node's `nodeDeflate` is faster. */
   deflate?: DeflateCodec;
+  /**
+   * With a codec that has `deflateAsync`: how many members given to `queue` may wait to be
+   * written, deflating meanwhile, and how many pieces of a streamed member deflate at once.
+   * Default 2, so two cores deflate while this thread prepares what comes next. Memory held
+   * for this is about `parallel` members and their deflated bytes.
+   */
+  parallel?: number;
 }
 
 export interface ZipAddOptions {
@@ -111,6 +124,7 @@ const SINK_PIECE = 1024 * 1024;
 /** "auto" keeps deflate only when it shrinks data to this fraction or less. */
 const AUTO_MAX_RATIO = 15 / 16;
 const DEFAULT_LEVEL = 6;
+const DEFAULT_PARALLEL = 2;
 
 interface Member {
   name: string;
@@ -128,10 +142,24 @@ interface Member {
 
 type State = "idle" | "busy" | "finished" | "failed";
 
+/** What an in-memory member stores. */
+interface Encoded {
+  method: typeof METHOD_STORED | typeof METHOD_DEFLATED;
+  payload: Uint8Array;
+}
+
+/** A member given to `queue`, its bytes being made. */
+interface Queued {
+  m: Member;
+  encoded: Promise<Encoded>;
+}
+
 export class ZipWriter {
   readonly #sink: ZipSink;
   readonly #level: number;
   readonly #codec: DeflateCodec;
+  readonly #parallel: number;
+  readonly #queued: Queued[] = [];
   #offset = 0;
   #count = 0;
   #state: State = "idle";
@@ -149,14 +177,17 @@ export class ZipWriter {
     this.#level = level;
     this.#codec = options.deflate ?? fflateDeflate;
     if (typeof this.#codec?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "the deflate codec has no deflate function");
+    const parallel = options.parallel ?? DEFAULT_PARALLEL;
+    if (!Number.isInteger(parallel) || parallel < 1) throw new IbtError("BAD_ARGUMENT", `parallel ${String(parallel)} is not an integer >= 1`);
+    this.#parallel = parallel;
   }
 
-  /** Bytes handed to the sink so far. */
+  /** Bytes handed to the sink so far (not counting queued members not yet written). */
   get bytesWritten(): number {
     return this.#offset;
   }
 
-  /** Members written so far. */
+  /** Members written so far (not counting queued members not yet written). */
   get entryCount(): number {
     return this.#count;
   }
@@ -167,14 +198,48 @@ export class ZipWriter {
    * byte reached the sink, the archive is unusable and every later call fails.
    */
   async add(name: string, source: Uint8Array | ByteSource, options: ZipAddOptions = {}): Promise<ZipWritten> {
-    const compress = options.compress ?? "auto";
-    if (compress !== true && compress !== false && compress !== "auto") {
-      throw new IbtError("BAD_ARGUMENT", `compress must be true, false or "auto", not ${String(compress)}`);
-    }
+    const compress = compressOption(options.compress);
     return this.#member(name, false, options, async (m) => {
       if (source instanceof Uint8Array) await this.#writeWhole(m, source, compress);
       else await this.#writeStream(m, source, compress);
     });
+  }
+
+  /**
+   * Adds a file member with the bytes of `data` as `add` does, but may return before it is
+   * written: with a codec that has `deflateAsync` it deflates off this thread while the caller
+   * prepares the next member, and is written in turn, when a later `queue` would otherwise have
+   * more than `parallel` members deflating, or at the next `flush`, `add`, `addDirectory` or
+   * `finish`. The archive is byte for byte what `add` would have written. `data` MUST stay
+   * unchanged until then. A bad name or option is
+   * refused here; a failure of the codec or the sink surfaces from a later call, and leaves the
+   * writer failed. Without `deflateAsync` this is `add`.
+   */
+  async queue(name: string, data: Uint8Array, options: ZipAddOptions = {}): Promise<void> {
+    const compress = compressOption(options.compress);
+    const deflateAsync = this.#codec.deflateAsync;
+    if (!deflateAsync) {
+      await this.add(name, data, options);
+      return;
+    }
+    const m = this.#begin(name, false, options);
+    this.#enter();
+    // The name is taken now, so that later names are checked against it as `add` would.
+    this.#taken(name, false);
+    await this.#drain(this.#parallel - 1);
+    m.crc = crc32(data);
+    m.size = data.length;
+    const encoded = this.#encode(data, compress, name, (d) => deflateAsync.call(this.#codec, d, this.#level));
+    encoded.catch(() => {}); // it is awaited when written; a failure before then must not go unhandled
+    this.#queued.push({ m, encoded });
+    this.#state = "idle";
+  }
+
+  /** Writes every queued member. */
+  async flush(): Promise<void> {
+    this.#enter();
+    await this.#drain(0);
+    this.#state = "idle";
   }
 
   /** Adds a directory member ("name/", no data). Parents need no member of their own. */
@@ -196,6 +261,7 @@ export class ZipWriter {
       throw new IbtError("BAD_ARGUMENT", "archive comment contains the end-of-central-directory signature");
     }
     this.#enter();
+    await this.#drain(0);
     try {
       const cdOffset = this.#offset;
       for (const chunk of this.#central.take(true)) await this.#write(chunk);
@@ -237,6 +303,25 @@ export class ZipWriter {
     options: Omit<ZipAddOptions, "compress">,
     write: (m: Member) => Promise<void>,
   ): Promise<ZipWritten> {
+    const m = this.#begin(name, isDirectory, options);
+    this.#enter();
+    await this.#drain(0);
+    m.offset = this.#offset;
+    try {
+      await write(m);
+    } catch (e) {
+      // Nothing reached the sink: the archive is still whole, so the writer stays usable.
+      this.#state = this.#offset === m.offset ? "idle" : "failed";
+      throw e;
+    }
+    this.#written(m);
+    this.#state = "idle";
+    const { offset, size, compressedSize, crc, method } = m;
+    return { name, isDirectory, offset, size, compressedSize, crc32: crc, method };
+  }
+
+  /** A new member, its name and options checked. */
+  #begin(name: string, isDirectory: boolean, options: Omit<ZipAddOptions, "compress">): Member {
     const nameBytes = this.#checkName(name, isDirectory);
     const mtimeMs = options.mtimeMs ?? Date.now();
     if (typeof mtimeMs !== "number" || !Number.isFinite(mtimeMs)) {
@@ -246,37 +331,42 @@ export class ZipWriter {
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
       throw new IbtError("BAD_ARGUMENT", `mode ${String(mode)} is not an integer in 0..0o7777`, { path: name });
     }
-    this.#enter();
-    const m: Member = {
-      name,
-      nameBytes,
-      isDirectory,
-      mtimeMs,
-      mode,
-      offset: this.#offset,
-      flags: FLAG_UTF8,
-      method: METHOD_STORED,
-      crc: 0,
-      size: 0,
-      compressedSize: 0,
-    };
-    try {
-      await write(m);
-    } catch (e) {
-      // Nothing reached the sink: the archive is still whole, so the writer stays usable.
-      this.#state = this.#offset === m.offset ? "idle" : "failed";
-      throw e;
-    }
+    const flags = FLAG_UTF8;
+    return { name, nameBytes, isDirectory, mtimeMs, mode, offset: 0, flags, method: METHOD_STORED, crc: 0, size: 0, compressedSize: 0 };
+  }
+
+  /** Records a member that reached the sink. */
+  #written(m: Member): void {
     this.#central.append(centralRecord(m));
     this.#count++;
+    this.#taken(m.name, m.isDirectory);
+  }
+
+  #taken(name: string, isDirectory: boolean): void {
     this.#names.set(name, isDirectory ? "dir" : "file");
     for (let i = name.indexOf("/"); i >= 0; i = name.indexOf("/", i + 1)) {
       const parent = name.slice(0, i);
       if (!this.#names.has(parent)) this.#names.set(parent, "parent");
     }
-    this.#state = "idle";
-    const { offset, size, compressedSize, crc, method } = m;
-    return { name, isDirectory, offset, size, compressedSize, crc32: crc, method };
+  }
+
+  /** Writes queued members, oldest first, until at most `keep` wait. Called busy; a failure fails the writer. */
+  async #drain(keep: number): Promise<void> {
+    try {
+      while (this.#queued.length > keep) {
+        const { m, encoded } = this.#queued.shift()!;
+        const { method, payload } = await encoded;
+        m.offset = this.#offset;
+        m.method = method;
+        m.compressedSize = payload.length;
+        await this.#writePayload(m, payload);
+        this.#written(m);
+      }
+    } catch (e) {
+      this.#queued.length = 0;
+      this.#state = "failed";
+      throw e;
+    }
   }
 
   /** Checks a member name against the path rules and the names already written. */
@@ -315,19 +405,31 @@ export class ZipWriter {
   async #writeWhole(m: Member, data: Uint8Array, compress: boolean | "auto"): Promise<void> {
     m.crc = crc32(data);
     m.size = data.length;
-    let payload = data;
-    if (data.length > 0 && compress !== false) {
-      const worthTrying = compress === true || data.length <= PROBE || this.#worthDeflating(m, data.subarray(0, PROBE));
-      if (worthTrying) {
-        const out = codecBytes(this.#codec.deflate(data, this.#level), m.name);
-        checkDeflatedSize(data.length, out.length, m.name);
-        if (compress === true || out.length <= data.length * AUTO_MAX_RATIO) {
-          m.method = METHOD_DEFLATED;
-          payload = out;
-        }
-      }
-    }
+    const { method, payload } = await this.#encode(data, compress, m.name, (d) => this.#codec.deflate(d, this.#level));
+    m.method = method;
     m.compressedSize = payload.length;
+    await this.#writePayload(m, payload);
+  }
+
+  /**
+   * What an in-memory member stores: "auto" deflates when the probe (the first 64 KiB of a
+   * larger member) and then the whole shrink to AUTO_MAX_RATIO. The same decision and bytes
+   * whichever form of the codec `deflate` is.
+   */
+  async #encode(data: Uint8Array, compress: boolean | "auto", name: string, deflate: (d: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<Encoded> {
+    const stored: Encoded = { method: METHOD_STORED, payload: data };
+    if (data.length === 0 || compress === false) return stored;
+    if (compress === "auto" && data.length > PROBE) {
+      const probe = codecBytes(await deflate(data.subarray(0, PROBE)), name);
+      if (probe.length > PROBE * AUTO_MAX_RATIO) return stored;
+    }
+    const out = codecBytes(await deflate(data), name);
+    checkDeflatedSize(data.length, out.length, name);
+    return compress === true || out.length <= data.length * AUTO_MAX_RATIO ? { method: METHOD_DEFLATED, payload: out } : stored;
+  }
+
+  /** The local header and data of a member whose CRC, sizes and method are set. */
+  async #writePayload(m: Member, payload: Uint8Array): Promise<void> {
     const header = localHeader(m);
     if (payload.length <= PROBE) {
       await this.#write(concatBytes([header, payload]));
@@ -404,10 +506,20 @@ export class ZipWriter {
   async #deflateData(m: Member, pull: () => Promise<Uint8Array | undefined>): Promise<void> {
     const codec = this.#codec.deflateStream ? this.#codec : fflateDeflate;
     const deflater = codec.deflateStream!(this.#level);
+    const output = async (out: Uint8Array | Promise<Uint8Array>): Promise<void> => {
+      const bytes = codecBytes(await out, m.name);
+      m.compressedSize += bytes.length;
+      await this.#write(bytes);
+    };
+    // Pieces deflating off this thread, written in the order they were pushed.
+    const inFlight: Promise<Uint8Array>[] = [];
     const push = async (piece: Uint8Array, final: boolean): Promise<void> => {
-      const out = codecBytes(deflater.push(piece, final), m.name);
-      m.compressedSize += out.length;
-      await this.#write(out);
+      if (!deflater.pushAsync) return output(deflater.push(piece, final));
+      while (inFlight.length >= this.#parallel) await output(inFlight.shift()!);
+      const out = deflater.pushAsync(piece, final);
+      out.catch(() => {}); // awaited in turn; a failure before then must not go unhandled
+      inFlight.push(out);
+      if (final) while (inFlight.length > 0) await output(inFlight.shift()!);
     };
     const pieces = new ChunkQueue(DEFLATE_PIECE);
     for (let chunk = await pull(); chunk !== undefined; chunk = await pull()) {
@@ -423,6 +535,14 @@ export class ZipWriter {
   #worthDeflating(m: Member, probe: Uint8Array): boolean {
     return codecBytes(this.#codec.deflate(probe, this.#level), m.name).length <= probe.length * AUTO_MAX_RATIO;
   }
+}
+
+function compressOption(compress: ZipAddOptions["compress"]): boolean | "auto" {
+  const c = compress ?? "auto";
+  if (c !== true && c !== false && c !== "auto") {
+    throw new IbtError("BAD_ARGUMENT", `compress must be true, false or "auto", not ${String(c)}`);
+  }
+  return c;
 }
 
 function versionNeeded(m: Member, zip64: boolean): number {

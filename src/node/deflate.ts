@@ -9,8 +9,15 @@
  * no block is final), and each piece is given the 32 KiB of input before it as a preset
  * dictionary, so matches reach back across pieces as in one continuous stream. An inflater sees
  * a single raw deflate stream; the cost is about 5 bytes per 64 KiB piece.
+ *
+ * The async forms run the same zlib calls with the same options on libuv's thread pool, so they
+ * give the same bytes, and the writer deflates on both cores while its own thread reads and
+ * frames the next member. Each is one thread-pool job: the output buffer is sized to deflate's
+ * bound, since a smaller one would hand the job back to the main thread at every buffer filled,
+ * where it waits for the writer's synchronous work. Level 0 stays on the calling thread: it
+ * only copies, and zlib sizes its stored blocks by the output buffer, so the bytes would differ.
  */
-import { constants, deflateRawSync } from "node:zlib";
+import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from "node:zlib";
 import type { DeflateCodec, DeflateStream } from "../archive/deflate.js";
 
 /** Deflate's window: how far back a match may reach. */
@@ -18,18 +25,38 @@ const WINDOW = 32 * 1024;
 
 function deflateStream(level: number): DeflateStream {
   let window: Uint8Array = new Uint8Array(0);
+  /** The options for `piece`, and the window moved past it: each piece's call is independent. */
+  const next = (piece: Uint8Array, final: boolean): ZlibOptions => {
+    const options: ZlibOptions = {
+      level,
+      finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      ...(window.length > 0 ? { dictionary: window } : {}),
+    };
+    window = lastWindow(window, piece);
+    return options;
+  };
+  const push = (piece: Uint8Array, final: boolean): Uint8Array => {
+    if (piece.length === 0 && !final) return piece;
+    return deflateRawSync(piece, next(piece, final));
+  };
   return {
-    push(piece, final) {
-      if (piece.length === 0 && !final) return piece;
-      const out = deflateRawSync(piece, {
-        level,
-        finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-        ...(window.length > 0 ? { dictionary: window } : {}),
-      });
-      window = lastWindow(window, piece);
-      return out;
+    push,
+    pushAsync(piece, final) {
+      if ((piece.length === 0 && !final) || level === 0) return Promise.resolve(push(piece, final));
+      return deflateOffThread(piece, next(piece, final));
     },
   };
+}
+
+/** zlib's conservative bound on deflate's output (any window and memLevel), with room for a flush marker. */
+function outputBound(length: number): number {
+  return length + Math.ceil(length / 8) + Math.ceil(length / 64) + 64;
+}
+
+function deflateOffThread(data: Uint8Array, options: ZlibOptions): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    deflateRaw(data, { ...options, chunkSize: outputBound(data.length) }, (error, out) => (error ? reject(error) : resolve(out)));
+  });
 }
 
 /** The last 32 KiB of `window` followed by `piece`, copied: the caller may reuse `piece`. */
@@ -58,5 +85,6 @@ function sizedFor(length: number): { windowBits: number; memLevel: number } {
 /** Raw deflate by node:zlib, whole and streamed. */
 export const nodeDeflate: Required<DeflateCodec> = {
   deflate: (data, level) => deflateRawSync(data, { level, ...sizedFor(data.length) }),
+  deflateAsync: (data, level) => (level === 0 ? Promise.resolve(nodeDeflate.deflate(data, level)) : deflateOffThread(data, { level, ...sizedFor(data.length) })),
   deflateStream,
 };
