@@ -520,8 +520,24 @@ function ignoredAsFile(rules: IgnoreRules, path: string): boolean {
   }
 }
 
-/** The entry of a file the quick check vouched for: its metadata now, its old hash and signature. */
+/**
+ * The entry of a file the quick check vouched for: its metadata now, its old hash and signature.
+ * Where that is the old entry field for field (a file untouched since the last backup, nearly
+ * every file of most runs) it is the old entry itself, so the new index shares it with the
+ * previous one instead of holding a copy.
+ */
 function reusedEntry(path: string, st: FsStat, old: IndexEntry, signatures: boolean): IndexEntry {
+  if (
+    old.path === path &&
+    old.mtimeMs === ms(st.mtimeMs) &&
+    old.mode === st.mode &&
+    old.ctimeMs === (st.ctimeMs === undefined ? undefined : ms(st.ctimeMs)) &&
+    old.ino === st.ino &&
+    old.target === undefined &&
+    (signatures || old.signature === undefined)
+  ) {
+    return old; // type, size and hash are the quick check's
+  }
   return fileEntry(path, st, old.hash!, signatures ? old.signature : undefined);
 }
 
