@@ -490,7 +490,10 @@ class FileDigest {
   finish(): void {
     if (this.sig) {
       this.sig.push(new Uint8Array(0), true);
-      this.signature = concatBytes(this.sigParts);
+      // The index keeps the signature as long as it lives: a view of a larger output buffer
+      // (what a small file's job hands out) would keep that whole buffer too.
+      const sig = concatBytes(this.sigParts);
+      this.signature = sig.byteLength === sig.buffer.byteLength ? sig : sig.slice();
     }
     this.hash = this.hasher.digest();
   }
