@@ -49,8 +49,8 @@ export class DiffIndex {
   compute(): Diff {
     const changes: Change[] = [];
     const parents = diffSorted(
-      () => this.newIndex.entries.values(),
-      () => this.oldIndex.entries.values(),
+      () => this.newIndex.sortedEntries,
+      () => this.oldIndex.sortedEntries,
       (c) => changes.push(c),
     );
     return { base: this.oldIndex.id, target: this.newIndex.id, changes, parents };

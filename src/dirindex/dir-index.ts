@@ -125,15 +125,15 @@ function resolve(o: DirIndexOptions): Resolved {
 
 export class DirIndex {
   /** Entries in path order. */
-  readonly entries: ReadonlyMap<string, IndexEntry>;
+  readonly sortedEntries: readonly IndexEntry[];
   /** BLAKE2b-256 of the entries' content and metadata: the identity a diff names as its base. */
   readonly id: string;
   readonly stats: IndexStats;
+  /** Entries by path, made on first need: a backup reads most indexes only in order. */
+  private byPath: Map<string, IndexEntry> | undefined;
 
   private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
-    const entries = new Map<string, IndexEntry>();
-    for (const e of sorted) entries.set(e.path, e);
-    this.entries = entries;
+    this.sortedEntries = sorted;
     this.id = id;
     let files = 0;
     let dirs = 0;
@@ -147,6 +147,15 @@ export class DirIndex {
       else symlinks++;
     }
     this.stats = { files, dirs, symlinks, bytes, filesRead: 0, bytesRead: 0, skipped: [], ...stats };
+  }
+
+  /** Entries by path, iterated in path order. */
+  get entries(): ReadonlyMap<string, IndexEntry> {
+    if (!this.byPath) {
+      this.byPath = new Map();
+      for (const e of this.sortedEntries) this.byPath.set(e.path, e);
+    }
+    return this.byPath;
   }
 
   /** An index of the given entries (any order; paths must be unique). */
@@ -427,7 +436,7 @@ class Walker {
   private byInode(): Map<number, IndexEntry> {
     if (!this.inodes) {
       this.inodes = new Map();
-      for (const e of this.o.previous!.entries.values()) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
+      for (const e of this.o.previous!.sortedEntries) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
     }
     return this.inodes;
   }

@@ -111,7 +111,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
 async function writeIndex(store: Store, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
   const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
   // A delta as large as the whole index saves nothing and lengthens the next load.
-  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.entries.values())) {
+  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {
     return { ...(await writeTapped(store, indexPath(id), encodeIndex(plan.now), signal)), kind: "full" };
   }
   return { ...(await writeTapped(store, indexPath(id), encodeIndexDelta(delta), signal)), kind: "delta", base: plan.parent!.id };
