@@ -37,6 +37,17 @@ export class ContentCache {
     return f && f.hash === hash ? f : undefined;
   }
 
+  /**
+   * Lets go of the bytes of `path`, once nothing will ask for them again (a backup calls this as
+   * each change goes into the archive), so what the archive writer holds next has the room.
+   */
+  release(path: string): void {
+    const f = this.files.get(path);
+    if (!f) return;
+    this.files.delete(path);
+    this.used -= f.size;
+  }
+
   clear(): void {
     this.files.clear();
     this.used = 0;

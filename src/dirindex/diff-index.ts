@@ -12,6 +12,7 @@
  * An updated file whose mode or mtime also changed is one `update`; the new entry carries them.
  * Empty files are always created, never moved or copied (there is nothing to save).
  */
+import { IbtError } from "../errors.js";
 import type { DirIndex } from "./dir-index.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
 import { parentPath } from "../fs/paths.js";
@@ -46,71 +47,130 @@ export class DiffIndex {
   ) {}
 
   compute(): Diff {
-    const oldIdx = this.oldIndex;
-    const newIdx = this.newIndex;
     const changes: Change[] = [];
-    const created: IndexEntry[] = [];
-
-    for (const [path, old] of oldIdx.entries) {
-      const now = newIdx.get(path);
-      if (!now || now.type !== old.type) changes.push({ kind: "delete", path, old });
-    }
-    for (const [path, entry] of newIdx.entries) {
-      const old = oldIdx.get(path);
-      if (!old || old.type !== entry.type) {
-        created.push(entry);
-        continue;
-      }
-      const metaChanged = old.mode !== entry.mode || old.mtimeMs !== entry.mtimeMs;
-      if (entry.type === "file" && old.hash !== entry.hash) changes.push({ kind: "update", path, old, entry });
-      else if (entry.type === "symlink" && old.target !== entry.target) changes.push({ kind: "relink", path, old, entry });
-      else if (metaChanged) changes.push({ kind: "metadata", path, old, entry });
-    }
-
-    // Content already in the old tree, by hash: files that are deleted first (moves), then any.
-    const gone = new Map<string, string>();
-    const anywhere = new Map<string, string>();
-    for (const [path, old] of oldIdx.entries) {
-      if (old.type !== "file" || old.size === 0 || old.hash === undefined) continue;
-      const now = newIdx.get(path);
-      const stays = now?.type === "file" && now.hash === old.hash;
-      if (!anywhere.has(old.hash)) anywhere.set(old.hash, path);
-      if (!stays && !gone.has(old.hash)) gone.set(old.hash, path);
-    }
-    for (const entry of created) {
-      const path = entry.path;
-      if (entry.type === "file" && entry.size > 0 && entry.hash !== undefined) {
-        const movedFrom = gone.get(entry.hash);
-        if (movedFrom !== undefined) {
-          gone.delete(entry.hash); // one move per source; later twins copy
-          changes.push({ kind: "move", path, from: movedFrom, entry });
-          continue;
-        }
-        const copyFrom = anywhere.get(entry.hash);
-        if (copyFrom !== undefined) {
-          changes.push({ kind: "copy", path, from: copyFrom, entry });
-          continue;
-        }
-      }
-      changes.push({ kind: "create", path, entry });
-    }
-    changes.sort((a, b) => comparePaths(a.path, b.path) || order(a) - order(b));
-    const changed = new Set(changes.filter((c) => c.kind !== "delete").map((c) => c.path));
-    const parents = new Map<string, { path: string; mtimeMs: number; mode: number }>();
-    for (const c of changes) {
-      for (let dir = parentPath(c.path); dir !== ""; dir = parentPath(dir)) {
-        const e = newIdx.get(dir);
-        if (!e || e.type !== "dir" || changed.has(dir) || parents.has(dir)) continue;
-        parents.set(dir, { path: dir, mtimeMs: e.mtimeMs, mode: e.mode });
-      }
-    }
-    return { base: oldIdx.id, target: newIdx.id, changes, parents: [...parents.values()].sort((a, b) => comparePaths(a.path, b.path)) };
+    const parents = diffSorted(
+      () => this.newIndex.sortedEntries,
+      () => this.oldIndex.sortedEntries,
+      (c) => changes.push(c),
+    );
+    return { base: this.oldIndex.id, target: this.newIndex.id, changes, parents };
   }
 }
 
-/** A delete sorts before a create at the same path (a type change). */
-function order(c: Change): number {
-  return c.kind === "delete" ? 0 : 1;
+/** Entries in path order, readable more than once (each call starts over). */
+export type SortedEntries = () => Iterable<IndexEntry>;
+
+/**
+ * The diff of two sorted entry streams, as a merge: each change goes to `onChange` in path order
+ * (a delete before a create at the same path), and the directories whose metadata must be put
+ * back are returned at the end. Besides the changes, it holds only the hashes of created files,
+ * the old paths those hashes are found at, and the new tree's directories: so its memory follows
+ * what changed and how many directories there are, not how many entries the trees hold.
+ *
+ * The streams are read three times: the hashes of created files, then where the old tree holds
+ * them (a move takes the first old file with that content that is gone, a copy the first that
+ * stays, as the created files come in path order), then the changes. Entries out of order are
+ * CORRUPT.
+ */
+export function diffSorted(newer: SortedEntries, older: SortedEntries, onChange: (c: Change) => void): { path: string; mtimeMs: number; mode: number }[] {
+  // Content already in the old tree, by hash: files that are deleted first (moves), then any.
+  const wanted = new Set<string>();
+  merge(newer, older, (now, old) => {
+    if (now && (!old || old.type !== now.type) && now.type === "file" && now.size > 0 && now.hash !== undefined) wanted.add(now.hash);
+  });
+  const gone = new Map<string, string>();
+  const anywhere = new Map<string, string>();
+  if (wanted.size > 0) {
+    merge(newer, older, (now, old) => {
+      if (!old || old.type !== "file" || old.size === 0 || old.hash === undefined || !wanted.has(old.hash)) return;
+      const stays = now?.type === "file" && now.hash === old.hash;
+      if (!anywhere.has(old.hash)) anywhere.set(old.hash, old.path);
+      if (!stays && !gone.has(old.hash)) gone.set(old.hash, old.path);
+    });
+  }
+  wanted.clear();
+
+  // A directory precedes everything under it in path order, so its entry and its own change
+  // are known by the time a change below it comes.
+  const dirs = new Map<string, IndexEntry>();
+  const changedDirs = new Set<string>();
+  const parents = new Map<string, { path: string; mtimeMs: number; mode: number }>();
+  const emit = (c: Change): void => {
+    if (c.kind !== "delete" && c.entry.type === "dir") changedDirs.add(c.path);
+    for (let dir = parentPath(c.path); dir !== ""; dir = parentPath(dir)) {
+      const e = dirs.get(dir);
+      if (!e || changedDirs.has(dir) || parents.has(dir)) continue;
+      parents.set(dir, { path: dir, mtimeMs: e.mtimeMs, mode: e.mode });
+    }
+    onChange(c);
+  };
+  merge(newer, older, (now, old) => {
+    if (now?.type === "dir") dirs.set(now.path, now);
+    if (old && (!now || now.type !== old.type)) emit({ kind: "delete", path: old.path, old });
+    if (!now) return;
+    const path = now.path;
+    if (!old || old.type !== now.type) {
+      emit(created(now, gone, anywhere));
+      return;
+    }
+    const metaChanged = old.mode !== now.mode || old.mtimeMs !== now.mtimeMs;
+    if (now.type === "file" && old.hash !== now.hash) emit({ kind: "update", path, old, entry: now });
+    else if (now.type === "symlink" && old.target !== now.target) emit({ kind: "relink", path, old, entry: now });
+    else if (metaChanged) emit({ kind: "metadata", path, old, entry: now });
+  });
+  return [...parents.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** The change for a path the old tree did not hold (as this type): a move, a copy or a create. */
+function created(entry: IndexEntry, gone: Map<string, string>, anywhere: Map<string, string>): Change {
+  const path = entry.path;
+  if (entry.type === "file" && entry.size > 0 && entry.hash !== undefined) {
+    const movedFrom = gone.get(entry.hash);
+    if (movedFrom !== undefined) {
+      gone.delete(entry.hash); // one move per source; later twins copy
+      return { kind: "move", path, from: movedFrom, entry };
+    }
+    const copyFrom = anywhere.get(entry.hash);
+    if (copyFrom !== undefined) return { kind: "copy", path, from: copyFrom, entry };
+  }
+  return { kind: "create", path, entry };
+}
+
+/** Calls `visit` for every path of either stream, in path order, with its entry in each. */
+function merge(newer: SortedEntries, older: SortedEntries, visit: (now: IndexEntry | undefined, old: IndexEntry | undefined) => void): void {
+  const a = ordered(newer()[Symbol.iterator]());
+  const b = ordered(older()[Symbol.iterator]());
+  let x = a.next();
+  let y = b.next();
+  while (x !== undefined || y !== undefined) {
+    const c = x === undefined ? 1 : y === undefined ? -1 : comparePaths(x.path, y.path);
+    if (c < 0) {
+      visit(x, undefined);
+      x = a.next();
+    } else if (c > 0) {
+      visit(undefined, y);
+      y = b.next();
+    } else {
+      visit(x, y);
+      x = a.next();
+      y = b.next();
+    }
+  }
+}
+
+/** An iterator's entries, one at a time, refusing a path not greater than the one before. */
+function ordered(it: Iterator<IndexEntry>): { next(): IndexEntry | undefined } {
+  let last: string | undefined;
+  return {
+    next() {
+      const r = it.next();
+      if (r.done) return undefined;
+      const path = r.value.path;
+      if (last !== undefined && !(last < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
+      last = path;
+      return r.value;
+    },
+  };
 }
 
 /** The Python library's groupings of a diff, for callers that want them. */

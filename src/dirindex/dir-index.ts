@@ -125,15 +125,15 @@ function resolve(o: DirIndexOptions): Resolved {
 
 export class DirIndex {
   /** Entries in path order. */
-  readonly entries: ReadonlyMap<string, IndexEntry>;
+  readonly sortedEntries: readonly IndexEntry[];
   /** BLAKE2b-256 of the entries' content and metadata: the identity a diff names as its base. */
   readonly id: string;
   readonly stats: IndexStats;
+  /** Entries by path, made on first need: a backup reads most indexes only in order. */
+  private byPath: Map<string, IndexEntry> | undefined;
 
   private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
-    const entries = new Map<string, IndexEntry>();
-    for (const e of sorted) entries.set(e.path, e);
-    this.entries = entries;
+    this.sortedEntries = sorted;
     this.id = id;
     let files = 0;
     let dirs = 0;
@@ -147,6 +147,15 @@ export class DirIndex {
       else symlinks++;
     }
     this.stats = { files, dirs, symlinks, bytes, filesRead: 0, bytesRead: 0, skipped: [], ...stats };
+  }
+
+  /** Entries by path, iterated in path order. */
+  get entries(): ReadonlyMap<string, IndexEntry> {
+    if (!this.byPath) {
+      this.byPath = new Map();
+      for (const e of this.sortedEntries) this.byPath.set(e.path, e);
+    }
+    return this.byPath;
   }
 
   /** An index of the given entries (any order; paths must be unique). */
@@ -427,7 +436,7 @@ class Walker {
   private byInode(): Map<number, IndexEntry> {
     if (!this.inodes) {
       this.inodes = new Map();
-      for (const e of this.o.previous!.entries.values()) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
+      for (const e of this.o.previous!.sortedEntries) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
     }
     return this.inodes;
   }
@@ -490,7 +499,10 @@ class FileDigest {
   finish(): void {
     if (this.sig) {
       this.sig.push(new Uint8Array(0), true);
-      this.signature = concatBytes(this.sigParts);
+      // The index keeps the signature as long as it lives: a view of a larger output buffer
+      // (what a small file's job hands out) would keep that whole buffer too.
+      const sig = concatBytes(this.sigParts);
+      this.signature = sig.byteLength === sig.buffer.byteLength ? sig : sig.slice();
     }
     this.hash = this.hasher.digest();
   }
@@ -520,8 +532,24 @@ function ignoredAsFile(rules: IgnoreRules, path: string): boolean {
   }
 }
 
-/** The entry of a file the quick check vouched for: its metadata now, its old hash and signature. */
+/**
+ * The entry of a file the quick check vouched for: its metadata now, its old hash and signature.
+ * Where that is the old entry field for field (a file untouched since the last backup, nearly
+ * every file of most runs) it is the old entry itself, so the new index shares it with the
+ * previous one instead of holding a copy.
+ */
 function reusedEntry(path: string, st: FsStat, old: IndexEntry, signatures: boolean): IndexEntry {
+  if (
+    old.path === path &&
+    old.mtimeMs === ms(st.mtimeMs) &&
+    old.mode === st.mode &&
+    old.ctimeMs === (st.ctimeMs === undefined ? undefined : ms(st.ctimeMs)) &&
+    old.ino === st.ino &&
+    old.target === undefined &&
+    (signatures || old.signature === undefined)
+  ) {
+    return old; // type, size and hash are the quick check's
+  }
   return fileEntry(path, st, old.hash!, signatures ? old.signature : undefined);
 }
 

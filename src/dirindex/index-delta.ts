@@ -61,13 +61,17 @@ export interface IndexDelta {
 export function indexDelta(base: DirIndex, target: DirIndex): IndexDelta | undefined {
   const removed: string[] = [];
   const upserts: IndexEntry[] = [];
-  for (const e of base.entries.keys()) if (!target.entries.has(e)) removed.push(e);
-  for (const e of target.entries.values()) {
-    const old = base.entries.get(e.path);
+  // A merge of the two in path order: neither index needs its entries by path.
+  const olds = base.sortedEntries;
+  let i = 0;
+  for (const e of target.sortedEntries) {
+    while (i < olds.length && olds[i]!.path < e.path) removed.push(olds[i++]!.path);
+    const old = i < olds.length && olds[i]!.path === e.path ? olds[i++] : undefined;
     if (old === undefined) {
       upserts.push(e);
       continue;
     }
+    if (old === e) continue; // the same entry object: the walk vouched for the file unchanged
     const inherits = old.type === "file" && e.type === "file" && old.signature !== undefined && old.hash === e.hash;
     if (inherits && e.signature === undefined) return undefined;
     const sameSignature = inherits && sameBytes(old.signature!, e.signature!);
@@ -78,6 +82,7 @@ export function indexDelta(base: DirIndex, target: DirIndex): IndexDelta | undef
       upserts.push(rest);
     } else upserts.push(e);
   }
+  while (i < olds.length) removed.push(olds[i++]!.path);
   return { base: base.id, target: target.id, removed, upserts };
 }
 
@@ -300,7 +305,7 @@ export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta):
 /** Applies `delta` to a whole index and checks that the result is the index it names. */
 export async function appliedIndex(base: DirIndex, delta: IndexDelta): Promise<DirIndex> {
   if (delta.base !== base.id) throw new IbtError("CORRUPT", "index delta made against another index");
-  const index = await DirIndex.fromSorted(applyIndexDelta([...base.entries.values()], delta));
+  const index = await DirIndex.fromSorted(applyIndexDelta(base.sortedEntries, delta));
   if (index.id !== delta.target) throw new IbtError("CORRUPT", "index delta does not make the index it names");
   return index;
 }

@@ -26,11 +26,11 @@ export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> 
       }
     };
     writeHeader(w);
-    for (const entry of index.entries.values()) {
+    for (const entry of index.sortedEntries) {
       writeEntry(w, entry);
       if (w.pending >= OUTPUT_CHUNK) yield* taken();
     }
-    writeEnd(w, index.entries.size);
+    writeEnd(w, index.sortedEntries.length);
     yield* taken();
     yield hasher.digest();
   } finally {

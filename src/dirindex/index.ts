@@ -1,5 +1,5 @@
 export { DirIndex, INDEX_SIGNATURES, type DirIndexOptions, type IndexProgress, type IndexStats } from "./dir-index.js";
-export { DiffIndex, summarize, type Change, type Diff } from "./diff-index.js";
+export { DiffIndex, diffSorted, summarize, type Change, type Diff, type SortedEntries } from "./diff-index.js";
 export { saveIndex, loadIndex, encodeIndex, decodeIndex } from "./index-file.js";
 export { IgnoreRules } from "./ignore-rules.js";
 export type { IndexEntry } from "./entry.js";

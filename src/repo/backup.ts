@@ -125,7 +125,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
 async function writeIndex(store: Store, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
   const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
   // A delta as large as the whole index saves nothing and lengthens the next load.
-  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.entries.values())) {
+  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {
     return { ...(await writeTapped(store, indexPath(id), encodeIndex(plan.now), signal)), kind: "full" };
   }
   return { ...(await writeTapped(store, indexPath(id), encodeIndexDelta(delta), signal)), kind: "delta", base: plan.parent!.id };
@@ -206,20 +206,29 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
   return { parent, full, indexBase, now, diff, cache, budget };
 }
 
-function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan): DiffDataOptions {
-  return { source, cache: plan.cache, deflate: ro.deflate };
+/** The archive writer's options; each change's cached bytes are let go once it is written. */
+function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan, onProgress?: (changes: number, bytesOut: number) => void): DiffDataOptions {
+  return {
+    source,
+    cache: plan.cache,
+    deflate: ro.deflate,
+    onProgress: (p) => {
+      plan.cache.release(p.path);
+      onProgress?.(p.changes, p.bytesOut);
+    },
+  };
 }
 
 async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions, budget: ArchiveBudget): Promise<StoredFile> {
   const report = reporter(o.onProgress, "write");
   const total = { totalFiles: plan.diff.changes.length };
-  const data = new DiffData(plan.diff, {
-    ...archiveOptions(ro, source, plan),
-    onProgress: (p) => {
+  const data = new DiffData(
+    plan.diff,
+    archiveOptions(ro, source, plan, (changes, bytesOut) => {
       throwIfAborted(o.signal);
-      report(p.changes, p.bytesOut, total);
-    },
-  });
+      report(changes, bytesOut, total);
+    }),
+  );
   return writeTapped(store, archivePath(id), budget.through(pushToPull((sink) => data.write(sink).then(() => {}))), o.signal);
 }
 
