@@ -83,9 +83,9 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
     throwIfAborted(o.signal);
     const id = newId();
     try {
-      const archive = await writeArchive(store, ro, id, plan, source, o);
-      throwIfAborted(o.signal);
-      const index = await writeIndex(store, id, plan, o.signal);
+      // The index goes up while the archive is made, so neither waits for the other's last
+      // request; both settle before anything is removed or the record is written.
+      const [archive, index] = await settledBoth(writeArchive(store, ro, id, plan, source, o), writeIndex(store, id, plan, o.signal));
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
       const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
@@ -218,6 +218,14 @@ async function writeTapped(store: Store, name: string, source: AsyncIterable<Uin
     throw e;
   }
   return tap.finish();
+}
+
+/** Both results once both have settled; the first failure, if any. */
+async function settledBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+  return [x.value, y.value];
 }
 
 /** Whether an onError answer skips the path ("continue" being the older word for "skip"). */
