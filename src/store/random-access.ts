@@ -8,16 +8,22 @@
  * missing byte: at least what the read wants, and `window` bytes if more. The window starts at
  * READ_AHEAD and doubles, up to MAX_WINDOW, with every miss that continues the walk: one that
  * starts where a kept window ends, or just past the furthest byte fetched so far. Any other miss
- * (a jump, such as a one-path restore going to its member) starts again at READ_AHEAD. A window
- * stops where a kept one begins, so a member's data is fetched up to its data descriptor (read
- * first) and not past it: a miss costs one request, as before, and larger windows only mean
- * fewer misses, so no reader makes more requests than one load per read.
+ * (a jump: a one-path restore going to its member, a whole restore taking files in path order
+ * rather than archive order) halves it, down to READ_AHEAD. A window stops where a kept one
+ * begins, so a member's data is fetched up to its data descriptor (read first) and not past it.
+ *
+ * Pieces. A window is fetched as loads of at most PIECE bytes, all started at once: a read waits
+ * only for the piece holding its bytes (which reaches at least as far as the read) while the
+ * rest arrive, since a store's answer is whole before any of it can be used. A whole restore
+ * makes about one load per PIECE; a one-path restore, whose windows stay small, no more loads
+ * than it has reads.
  *
  * Read-ahead. Once the window has grown to SPECULATE_FROM (the reader has walked forward through
  * several windows: a whole restore streaming the archive, not a one-path restore), a read served
- * from the furthest window (not the miss that fetched it) starts fetching the next window, one
- * at a time, so the reader works through one window while the next arrives. A window fetched
- * ahead that fails is dropped and its bytes are loaded again when a read needs them.
+ * from the furthest piece (not one a miss fetched for it) starts fetching the next window, one
+ * window at a time, so the reader works through one while the next arrives. A piece fetched
+ * ahead (every piece but the one a read waits for) that fails is dropped and its bytes are loaded
+ * again when a read needs them; a piece a read waits for fails that read.
  *
  * Memory: windows kept and in flight hold at most KEPT_BYTES per `ReadBudget`, the least
  * recently used going first and none while a read waits for it. Readers that are open together
@@ -34,6 +40,8 @@ import type { Store } from "./types.js";
 export const READ_AHEAD = 256 * 1024;
 /** The largest window: large enough that a request's fixed cost is small beside its transfer. */
 export const MAX_WINDOW = 8 * 1024 * 1024;
+/** The largest load: a window is fetched as pieces of this size, all at once, so a read waits only for its piece. */
+export const PIECE = 2 * 1024 * 1024;
 /** The window at which a walk counts as streaming and windows are fetched ahead. */
 const SPECULATE_FROM = 1024 * 1024;
 /** Bytes of windows kept or in flight per budget: the one being read, the one arriving, older ones. */
@@ -98,7 +106,8 @@ export function storedRandomAccess(store: Store, name: string, size: number, bud
   let window = READ_AHEAD;
   /** End of the furthest window of the current walk, and that window. */
   let frontier: Window | undefined;
-  let aheadInFlight = false;
+  /** Windows fetched ahead and not yet settled. */
+  let aheadInFlight = 0;
 
   const load = async (offset: number, length: number): Promise<Uint8Array> => {
     loads++;
@@ -146,32 +155,48 @@ export function storedRandomAccess(store: Store, name: string, size: number, bud
     return next;
   };
 
+  const aheadSettled = () => void aheadInFlight--;
+
+  /**
+   * Fetches [at, stop) as windows of at most PIECE bytes, all requested at once, so a read waits
+   * only for the piece it needs while the others arrive. The first piece reaches at least to
+   * `need`; it is what a read waits for unless `ahead`. Returns the first and the last piece.
+   */
+  const fetchSpan = (at: number, need: number, stop: number, ahead: boolean): [Window, Window] => {
+    const piece = (from: number, to: number, isAhead: boolean): Window => {
+      const w = fetchWindow(from, to, isAhead);
+      if (isAhead) {
+        aheadInFlight++;
+        void w.bytes.then(aheadSettled, aheadSettled);
+      }
+      return w;
+    };
+    const first = piece(at, Math.max(need, Math.min(stop, at + PIECE)), ahead);
+    let last = first;
+    while (last.end < stop) last = piece(last.end, Math.min(stop, last.end + PIECE), true);
+    return [first, last];
+  };
+
   /** Fetches the window for a miss at `at` by a read that wants bytes up to `end`. */
   const miss = (at: number, end: number): Window | undefined => {
     const continues = kept.some((w) => w.end === at) || (frontier !== undefined && at >= frontier.end && at <= frontier.end + window);
-    window = continues ? Math.min(MAX_WINDOW, window * 2) : READ_AHEAD;
+    window = continues ? Math.min(MAX_WINDOW, window * 2) : Math.max(READ_AHEAD, window / 2);
     const stop = Math.max(end, Math.min(at + window, nextKept(end)));
     if (stop - at > MAX_WINDOW || !makeRoom(budget, stop - at)) return undefined;
-    const w = fetchWindow(at, stop, false);
-    if (!continues || !frontier || w.end >= frontier.end) frontier = w;
-    return w;
+    const [first, last] = fetchSpan(at, end, stop, false);
+    if (!continues || !frontier || last.end >= frontier.end) frontier = last;
+    return first;
   };
 
   /** After a hit in the furthest window of a streaming walk: fetch the next window. */
   const readAhead = (): void => {
-    if (aheadInFlight || !frontier || window < SPECULATE_FROM || frontier.end >= size) return;
+    if (aheadInFlight > 0 || !frontier || window < SPECULATE_FROM || frontier.end >= size) return;
     const at = frontier.end;
     if (holding(at)) return;
     window = Math.min(MAX_WINDOW, window * 2);
     const stop = Math.min(at + window, nextKept(at));
     if (!makeRoom(budget, stop - at)) return;
-    const w = fetchWindow(at, stop, true);
-    frontier = w;
-    aheadInFlight = true;
-    void w.bytes.then(
-      () => (aheadInFlight = false),
-      () => (aheadInFlight = false),
-    );
+    frontier = fetchSpan(at, at, stop, true)[1];
   };
 
   /**
