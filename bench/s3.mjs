@@ -9,7 +9,9 @@
  * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
  * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
  * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
- * several part sizes. Needs the test build (dist/test) for the server.
+ * several part sizes. Each run does every variant in turn, so a change in the machine's load
+ * falls on all of them; beside wall time it prints CPU time: ibt's and restic's own, and the S3
+ * server's (this process) while each ran. Needs the test build (dist/test) for the server.
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -31,33 +33,61 @@ async function child([op, kind, location, dir, part]) {
     ? new S3Store({ endpoint: location.split("|")[0], bucket: BUCKET, prefix: location.split("|")[1], credentials: KEY, partSize: Number(part) })
     : new FsStore(new NodeFs(location));
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const repo = await Repository.openOrInit(store, nodeRepositoryOptions());
   if (op === "backup") await repo.backup(new NodeFs(dir));
   else await repo.restore((await repo.snapshots()).at(-1).id, new NodeFs(dir));
   const ms = performance.now() - started;
-  const cpu = process.cpuUsage();
-  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: peakRssMiB() }) + "\n");
 }
 
+/**
+ * This process's peak RSS. Linux's getrusage maxRSS (process.resourceUsage) keeps the high-water
+ * mark of the process image before exec, which here is a fork of the bench holding the server's
+ * objects, so it is read from /proc/self/status (VmHWM) where there is one.
+ */
+function peakRssMiB() {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** CPU time of this process (the S3 server's, while a child runs), in ms. */
+const ownCpuMs = (since) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+
 function runChild(args) {
+  const since = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", ...args]);
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
-    p.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`child ${args[0]} ${args[1]}: ${err}`))));
+    p.on("exit", (code) => (code === 0 ? resolve({ ...JSON.parse(out.trim().split("\n").at(-1)), serverCpuMs: ownCpuMs(since) }) : reject(new Error(`child ${args[0]} ${args[1]}: ${err}`))));
   });
 }
 
+/** One restic command, timed; bash's `time` gives its CPU time (user + system) on the last line of stderr. */
 function runRestic(args, env) {
+  const since = process.cpuUsage();
   return new Promise((resolve) => {
     const started = performance.now();
-    const p = spawn("restic", args, { env });
+    const p = spawn("bash", ["-c", 'TIMEFORMAT="%U %S"; time restic "$@"', "restic", ...args], { env });
     let err = "";
     p.stderr.on("data", (d) => (err += d));
     p.stdout.resume();
-    p.on("exit", (code) => resolve({ ms: performance.now() - started, ok: code === 0, err }));
+    p.on("exit", (code) => {
+      const times = err.trim().split("\n").at(-1).split(" ").map(Number);
+      resolve({ ms: performance.now() - started, cpuMs: (times[0] + times[1]) * 1000, serverCpuMs: ownCpuMs(since), ok: code === 0, err });
+    });
     p.on("error", (e) => resolve({ ms: 0, ok: false, err: String(e) }));
   });
 }
@@ -117,13 +147,36 @@ async function main() {
     const record = (name, r) => (results[name] ??= []).push(r);
     const fresh = (name) => fs.mkdtempSync(path.join(work, name + "-"));
     const part = 16 * MiB;
+    // restic against the same server, its runs interleaved with ibt's.
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey, RESTIC_PASSWORD: "bench", RESTIC_CACHE_DIR: path.join(work, "restic-cache") };
+    let resticNote = "";
     for (let run = 0; run < runs; run++) {
       const folder = fresh("repo");
       const prefix = `ibt-${run}`;
+      const restic = ["-r", `s3:${server.endpoint}/${BUCKET}/restic-${run}`, "-o", "s3.region=us-east-1"];
+      let resticOk = !resticNote;
+      if (resticOk) {
+        const init = await runRestic([...restic, "init"], env);
+        if (!init.ok) {
+          const refused = server.log.filter((e) => e.status >= 400).at(-1);
+          resticNote = `restic init failed against the strict server (last refusal: ${refused ? `${refused.op} ${refused.status} ${refused.error}` : "none"}): ${init.err.trim().split("\n").at(-2)}`;
+          resticOk = false;
+        }
+      }
       record("ibt folder backup", await runChild(["backup", "folder", folder, src, part]));
       record("ibt S3 backup", await runChild(["backup", "s3", `${server.endpoint}|${prefix}`, src, part]));
+      if (resticOk) {
+        const b = await runRestic([...restic, "backup", "--no-cache", src], env);
+        if (b.ok) record("restic S3 backup", b);
+        else resticNote = `restic backup failed: ${b.err.trim().split("\n").at(-2)}`;
+      }
       record("ibt folder restore", await runChild(["restore", "folder", folder, fresh("out"), part]));
       record("ibt S3 restore", await runChild(["restore", "s3", `${server.endpoint}|${prefix}`, fresh("out"), part]));
+      if (resticOk && !resticNote) {
+        const r = await runRestic([...restic, "restore", "latest", "--no-cache", "--target", fresh("restic-out")], env);
+        if (r.ok) record("restic S3 restore", r);
+        else resticNote = `restic restore failed: ${r.err.trim().split("\n").at(-2)}`;
+      }
     }
     // Peak memory against part size (backups to S3).
     const memory = [];
@@ -131,28 +184,15 @@ async function main() {
       const r = await runChild(["backup", "s3", `${server.endpoint}|mem-${mibPart}`, src, mibPart * MiB]);
       memory.push({ partMiB: mibPart, rssMiB: r.rssMiB });
     }
-    // restic against the same server.
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey, RESTIC_PASSWORD: "bench", RESTIC_CACHE_DIR: path.join(work, "restic-cache") };
-    let resticNote = "";
-    for (let run = 0; run < runs && !resticNote; run++) {
-      const repo = ["-r", `s3:${server.endpoint}/${BUCKET}/restic-${run}`, "-o", "s3.region=us-east-1"];
-      const init = await runRestic([...repo, "init"], env);
-      if (!init.ok) {
-        const refused = server.log.filter((e) => e.status >= 400).at(-1);
-        resticNote = `restic init failed against the strict server (last refusal: ${refused ? `${refused.op} ${refused.status} ${refused.error}` : "none"}): ${init.err.trim().split("\n").at(-1)}`;
-        break;
-      }
-      const b = await runRestic([...repo, "backup", "--no-cache", src], env);
-      const out = fresh("restic-out");
-      const r = await runRestic([...repo, "restore", "latest", "--no-cache", "--target", out], env);
-      if (!b.ok || !r.ok) resticNote = `restic failed: ${(b.err + r.err).trim().split("\n").at(-1)}`;
-      else {
-        record("restic S3 backup", { ms: b.ms });
-        record("restic S3 restore", { ms: r.ms });
-      }
-    }
     const m = (name) => (results[name] ? median(results[name].map((r) => r.ms)) : NaN);
-    for (const name of Object.keys(results)) console.log(`${name.padEnd(20)} ${(m(name) / 1000).toFixed(2)} s  (runs: ${results[name].map((r) => (r.ms / 1000).toFixed(2)).join(", ")})${results[name][0].rssMiB ? `  CPU ${(median(results[name].map((r) => r.cpuMs)) / 1000).toFixed(2)} s  peak RSS ${median(results[name].map((r) => r.rssMiB)).toFixed(0)} MiB` : ""}`);
+    const seconds = (name, field) => (median(results[name].map((r) => r[field])) / 1000).toFixed(2);
+    for (const name of Object.keys(results)) {
+      const r = results[name][0];
+      const cpu = r.cpuMs === undefined ? "" : `  CPU ${seconds(name, "cpuMs")} s`;
+      const server = name.includes("S3") ? `  server CPU ${seconds(name, "serverCpuMs")} s` : "";
+      const rss = r.rssMiB === undefined ? "" : `  peak RSS ${median(results[name].map((x) => x.rssMiB)).toFixed(0)} MiB`;
+      console.log(`${name.padEnd(20)} ${(m(name) / 1000).toFixed(2)} s  (runs: ${results[name].map((x) => (x.ms / 1000).toFixed(2)).join(", ")})${cpu}${server}${rss}`);
+    }
     for (const op of ["backup", "restore"]) {
       console.log(`${op}: ibt S3 / ibt folder = ${(m(`ibt S3 ${op}`) / m(`ibt folder ${op}`)).toFixed(2)} (goal <= 1.2); ibt S3 / restic S3 = ${(m(`ibt S3 ${op}`) / m(`restic S3 ${op}`)).toFixed(2)} (goal <= 1.0)`);
     }

@@ -92,14 +92,15 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
     throwIfAborted(o.signal);
     const id = newId();
     try {
+      // The index goes up while the archive is made, so neither waits for the other's last
+      // request; both settle before anything is removed or the record is written. An
+      // incremental that passes its budget is redone as a full, whole index included.
       const budget = new ArchiveBudget(plan.budget);
-      const archive = await writeArchive(store, ro, id, plan, source, o, budget).catch(async (e) => {
+      const [archive, index] = await settledBoth(writeArchive(store, ro, id, plan, source, o, budget), writeIndex(store, id, plan, o.signal)).catch(async (e) => {
         if (!budget.passed) throw e;
         plan = await asFull(plan);
-        return writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity));
+        return settledBoth(writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity)), writeIndex(store, id, plan, o.signal));
       });
-      throwIfAborted(o.signal);
-      const index = await writeIndex(store, id, plan, o.signal);
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
       const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
@@ -242,6 +243,14 @@ async function writeTapped(store: Store, name: string, source: AsyncIterable<Uin
     throw e;
   }
   return tap.finish();
+}
+
+/** Both results once both have settled; the first failure, if any. */
+async function settledBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+  return [x.value, y.value];
 }
 
 /** Whether an onError answer skips the path ("continue" being the older word for "skip"). */

@@ -6,7 +6,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
-import { storedRandomAccess } from "../store/random-access.js";
+import { ReadBudget, storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
 import { applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
@@ -32,10 +32,13 @@ export function emptyTreeId(): Promise<string> {
   return (emptyTree ??= DirIndex.fromEntries([]).then((i) => i.id));
 }
 
-/** Opens a stored archive for random access through ranged loads (never a whole download). */
-export async function openArchive(store: Store, name: string, inflate?: InflateCodec): Promise<ZipReader> {
+/**
+ * Opens a stored archive for random access through ranged loads (never a whole download), its
+ * read-ahead within `budget` (shared by archives open together).
+ */
+export async function openArchive(store: Store, name: string, inflate?: InflateCodec, budget?: ReadBudget): Promise<ZipReader> {
   const { size } = await store.stat(name);
-  return ZipReader.from(storedRandomAccess(store, name, size), inflate ? { inflate } : {});
+  return ZipReader.from(storedRandomAccess(store, name, size, budget), inflate ? { inflate } : {});
 }
 
 /**
@@ -133,10 +136,10 @@ export interface Link {
   changes: Map<string, ManifestChange>;
 }
 
-export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec): Promise<Link> {
+export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec, budget?: ReadBudget): Promise<Link> {
   const path = archivePath(rec.id);
   try {
-    const reader = await openArchive(store, path, inflate);
+    const reader = await openArchive(store, path, inflate, budget);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
     const manifest = parseManifest(await reader.bytes(entry));
@@ -156,9 +159,10 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
   }
 }
 
-/** Opens every link of a chain (full first). */
+/** Opens every link of a chain (full first); their archives' read-ahead shares one budget. */
 export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<Link[]> {
   const links: Link[] = [];
-  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate));
+  const budget = new ReadBudget();
+  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget));
   return links;
 }

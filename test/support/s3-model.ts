@@ -85,10 +85,13 @@ export function singlePartEtag(body: Uint8Array): string {
   return `"${md5(body).toString("hex")}"`;
 }
 
-/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then `-` and the part count. */
-export function multipartEtag(parts: readonly Uint8Array[]): string {
-  const digests = Buffer.concat(parts.map((part) => md5(part)));
-  return `"${md5(digests).toString("hex")}-${parts.length}"`;
+/**
+ * S3's multipart ETag: the MD5 of the parts' binary MD5s, then `-` and the part count. A part's
+ * ETag is its MD5 (quoted hex), computed when it was uploaded, so the parts are not hashed again.
+ */
+export function multipartEtag(partEtags: readonly string[]): string {
+  const digests = Buffer.concat(partEtags.map((etag) => Buffer.from(etag.replace(/^"|"$/g, ""), "hex")));
+  return `"${md5(digests).toString("hex")}-${partEtags.length}"`;
 }
 
 export function compareKeys(a: string, b: string): number {

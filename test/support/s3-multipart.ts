@@ -123,7 +123,7 @@ export function completeMultipartUpload(state: S3State, request: S3Request): S3R
   checkWritePreconditions(request, bucket.objects.get(upload.key));
 
   const bodies = parts.map((part) => part.body);
-  const object = storeObject(bucket, upload.key, Buffer.concat(bodies), multipartEtag(bodies), request, state.now());
+  const object = storeObject(bucket, upload.key, Buffer.concat(bodies), multipartEtag(parts.map((part) => part.etag)), request, state.now());
   object.contentType = upload.contentType;
   object.metadata = upload.metadata;
   bucket.uploads.delete(upload.uploadId);

@@ -53,7 +53,7 @@ export interface S3ClientOptions {
   fetch: Fetch;
   retry: RetryOptions;
   now: () => number;
-  /** Send `UNSIGNED-PAYLOAD` instead of the body's SHA-256. */
+  /** Sign a body as `UNSIGNED-PAYLOAD` instead of by its SHA-256 (a request without one carries the empty body's hash). */
   unsignedPayload: boolean;
   /** An attempt fails when its answer does not begin, or its body stalls, for this long. */
   timeoutMs: number;
@@ -85,7 +85,7 @@ export class S3Client {
   async send(request: S3Request): Promise<S3Response> {
     const { retry } = this.o;
     const body = request.body;
-    const payloadHash = this.o.unsignedPayload ? "UNSIGNED-PAYLOAD" : body && body.length > 0 ? await sha256Hex(body) : EMPTY_SHA256;
+    const payloadHash = !body || body.length === 0 ? EMPTY_SHA256 : this.o.unsignedPayload ? "UNSIGNED-PAYLOAD" : await sha256Hex(body);
     const url = this.o.urls.url(request.key, request.query);
     let uncertain = false;
     for (let attempt = 1; ; attempt++) {
@@ -101,7 +101,7 @@ export class S3Client {
         if (body !== undefined) init.body = bodyInit(body);
         response = await deadline.race(this.o.fetch(url, init));
         deadline.progress();
-        bytes = await readBody(response, deadline);
+        bytes = await readBody(response, deadline, request.method !== "HEAD");
       } catch (e) {
         if (request.signal?.aborted) throw aborted(request.signal);
         if (e instanceof IbtError) throw e;
@@ -143,16 +143,33 @@ function bodyInit(body: Uint8Array): BodyInit {
   return body as Uint8Array<ArrayBuffer>;
 }
 
-/** The whole body of `response`, each piece moving the deadline on. */
-async function readBody(response: Response, deadline: AttemptDeadline): Promise<Uint8Array> {
+/** Declared lengths up to this are read into one array as they arrive; a larger claim is not trusted with an allocation. */
+const MAX_DECLARED = 64 * 1024 * 1024;
+
+/**
+ * The whole body of `response`, each piece moving the deadline on. A body of declared length is
+ * copied once, into an array of that length (a HEAD declares the object's length and sends
+ * nothing, so it allocates nothing); a body that turns out longer goes on in pieces.
+ */
+async function readBody(response: Response, deadline: AttemptDeadline, hasBody: boolean): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  let whole = hasBody && Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_DECLARED ? new Uint8Array(declared) : undefined;
+  let filled = 0;
   const chunks: Uint8Array[] = [];
   try {
     for (;;) {
       const { done, value } = await deadline.race(reader.read());
-      if (done) return concatBytes(chunks);
-      chunks.push(value);
+      if (done) break;
+      if (whole && filled + value.length <= whole.length) {
+        whole.set(value, filled);
+        filled += value.length;
+      } else {
+        if (whole) chunks.push(whole.subarray(0, filled));
+        whole = undefined;
+        chunks.push(value);
+      }
       deadline.progress();
     }
   } catch (e) {
@@ -160,4 +177,5 @@ async function readBody(response: Response, deadline: AttemptDeadline): Promise<
     reader.cancel().catch(() => {});
     throw e;
   }
+  return whole ? whole.subarray(0, filled) : concatBytes(chunks);
 }

@@ -62,7 +62,12 @@ export interface S3StoreOptions {
   retry?: Partial<RetryOptions>;
   /** The clock, in ms since the epoch, for signatures and sweep; default Date.now. */
   now?: () => number;
-  /** Send `UNSIGNED-PAYLOAD` instead of each body's SHA-256 (saves hashing; loses S3's check). */
+  /**
+   * Sign a body as `UNSIGNED-PAYLOAD` instead of by its SHA-256. Default: over https, where TLS
+   * already guards the body in transit (as restic's S3 library does); the repository's own hashes
+   * check every object end to end, so the SHA-256 only spares S3 a corrupt upload that TLS would
+   * catch, at the price of hashing every part. Over plain http the body is hashed and signed.
+   */
   unsignedPayload?: boolean;
   /** Keys asked per ListObjectsV2 page; default 1000 (S3's maximum). */
   listPageSize?: number;
@@ -108,6 +113,7 @@ export class S3Store implements Store {
     positive("requestTimeoutMs", timeoutMs, 1);
     const urls = new S3Urls(options.endpoint, options.bucket, options.style ?? "path");
     const now = options.now ?? Date.now;
+    const endpoint = new URL(options.endpoint);
     this.s = {
       prefix,
       partSize,
@@ -125,10 +131,9 @@ export class S3Store implements Store {
       fetch: fetchFn,
       retry,
       now,
-      unsignedPayload: options.unsignedPayload ?? false,
+      unsignedPayload: options.unsignedPayload ?? endpoint.protocol === "https:",
       timeoutMs,
     });
-    const endpoint = new URL(options.endpoint);
     this.location = formatS3Location({ endpoint: `${endpoint.protocol}//${endpoint.host}${endpoint.pathname.replace(/\/+$/, "")}`, bucket: options.bucket, prefix });
   }
 

@@ -1,0 +1,98 @@
+/**
+ * Restores from S3 through the archive's read-ahead, counted on the strict server: a one-path
+ * restore makes no more ranged GETs of the archive than it did with fixed 256 KiB blocks (2 for
+ * a small file, 7 for a 3 MiB one on this tree, and never GETs past its member), a whole restore
+ * streams the archive in pieces of 2 MiB (14 GETs instead of 32, each byte once), and ranged GETs
+ * struck by faults (500, a reset mid body, a dropped connection) are retried or fetched again,
+ * and the tree restores exactly.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Repository } from "../../src/index.js";
+import { MemoryFs } from "../../src/fs/memory.js";
+import { randomBytes, rng } from "../support/helpers.js";
+import { treeId } from "../support/repo-kit.js";
+import { repoStoreOn, serverForThisTest } from "../support/s3-repo-kit.js";
+import type { S3TestServer } from "../support/s3-server.js";
+
+const MiB = 1024 * 1024;
+const PREFIX = "readahead";
+
+/** Big incompressible files (stored members of several MiB), text files (grouped) and one small file. */
+async function tree(): Promise<MemoryFs> {
+  const fs = new MemoryFs();
+  const random = rng(21);
+  await fs.mkdir("big");
+  for (let d = 0; d < 7; d++) await fs.mkdir(`text/d${d}`, { recursive: true });
+  for (let i = 0; i < 6; i++) await fs.writeFile(`big/b${i}.bin`, randomBytes(random, 3 * MiB + i * 1000));
+  const words = ["alpha", "beta", "gamma", "delta", "\n"];
+  for (let i = 0; i < 120; i++) {
+    const n = 2000 + Math.floor(random() * 60_000);
+    let text = "";
+    while (text.length < n) text += words[Math.floor(random() * words.length)] + " ";
+    await fs.writeFile(`text/d${i % 7}/t${i}.txt`, new TextEncoder().encode(text));
+  }
+  await fs.writeFile("small.txt", new TextEncoder().encode("the one file\n"));
+  return fs;
+}
+
+/** Ranged GETs of the archive since log entry `from`, and the bytes they asked for. */
+function archiveGets(server: S3TestServer, from: number): { gets: number; bytes: number } {
+  let gets = 0;
+  let bytes = 0;
+  for (const e of server.log.slice(from)) {
+    if (e.op !== "GetObject" || !e.key?.startsWith(`${PREFIX}/data/`) || e.status >= 300) continue;
+    gets++;
+    const m = /^bytes=(\d+)-(\d+)$/.exec(e.range ?? "");
+    bytes += m ? Number(m[2]) - Number(m[1]) + 1 : Infinity;
+  }
+  return { gets, bytes };
+}
+
+test("restores from S3: a one-path restore reads its member only, a whole restore streams the archive in few GETs, faults are retried", async (t) => {
+  const server = await serverForThisTest(5 * MiB);
+  const store = repoStoreOn(server, PREFIX, { partSize: 5 * MiB, minPartSize: 5 * MiB });
+  const source = await tree();
+  const repo = await Repository.init(store);
+  const snap = await repo.backup(source);
+  const archive = snap.bytesStored;
+  assert.ok(archive > 15 * MiB, `archive of ${archive} bytes`);
+
+  // One small file: the end record, the central directory, the manifest, then its member.
+  let from = server.log.length;
+  const one = new MemoryFs();
+  await repo.restore(snap.id, one, { paths: ["small.txt"] });
+  assert.equal(new TextDecoder().decode(await one.read("small.txt", 0, 100)), "the one file\n");
+  const small = archiveGets(server, from);
+  assert.ok(small.gets <= 2, `${small.gets} GETs for one small file`);
+  assert.ok(small.bytes <= 2 * 256 * 1024, `${small.bytes} bytes for one small file`);
+
+  // One 3 MiB file: with fixed blocks, a GET per MiB of its data besides the above.
+  from = server.log.length;
+  const big = new MemoryFs();
+  await repo.restore(snap.id, big, { paths: ["big/b3.bin"] });
+  const member = archiveGets(server, from);
+  assert.ok(member.gets <= 6, `${member.gets} GETs for one 3 MiB file`);
+  assert.ok(member.bytes <= 3 * MiB + 2 * 256 * 1024, `${member.bytes} bytes for one 3 MiB file`);
+
+  // The whole tree: far fewer GETs than one per MiB of archive.
+  from = server.log.length;
+  const whole = new MemoryFs();
+  await repo.restore(snap.id, whole);
+  assert.equal(await treeId(whole), await treeId(source));
+  const all = archiveGets(server, from);
+  assert.ok(all.gets < archive / MiB, `${all.gets} GETs for a ${archive}-byte archive`);
+  assert.ok(all.bytes <= archive + 256 * 1024, `${all.bytes} bytes loaded for a ${archive}-byte archive`);
+
+  t.diagnostic(`archive ${archive} bytes; ranged GETs (bytes): one small file ${small.gets} (${small.bytes}), one 3 MiB file ${member.gets} (${member.bytes}), the whole tree ${all.gets} (${all.bytes})`);
+
+  // Faults on the archive's ranged GETs, past the first few (so they strike windows fetched ahead too).
+  for (const kind of ["500", "reset-mid-body", "drop"] as const) {
+    from = server.log.length;
+    server.faults.push({ kind, op: "GetObject", key: new RegExp(`^${PREFIX}/data/`), skip: 4, times: 3 });
+    const faulty = new MemoryFs();
+    await repo.restore(snap.id, faulty);
+    assert.equal(await treeId(faulty), await treeId(source), `${kind}: the tree restores exactly`);
+    assert.equal(server.log.slice(from).filter((e) => e.fault === kind).length, 3, `${kind}: three GETs struck`);
+  }
+});
