@@ -320,6 +320,26 @@ export class NodeFs implements FsAdapter {
     }
   }
 
+  /**
+   * A new file whole, with its mode and mtime (see `CreateFile` in fs/entry.ts): create, write,
+   * fchmod, futimes and close on one descriptor, where `writeFile` and `utimes` after it take an
+   * lstat, a temporary file, a rename and another lstat besides.
+   */
+  async createFile(path: string, data: Uint8Array, meta: { mode: number; mtimeMs: number }): Promise<void> {
+    checkPath(path);
+    checkWritable(this.capabilities.writable, "writeFile", path);
+    const mode = checkMode(meta.mode, "writeFile", path);
+    checkMtime(meta.mtimeMs, "utimes", path);
+    if (path === "") throw new IbtError("EXISTS", "writeFile: the root exists", { path, caller: "writeFile" });
+    const abs = await this.locate(path, "writeFile");
+    try {
+      const made = this.calls.createFile(abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs));
+      if (made) await made;
+    } catch (e) {
+      throw fsFailure(e, path, "writeFile");
+    }
+  }
+
   async mkdir(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     checkPath(path);
     checkWritable(this.capabilities.writable, "mkdir", path);

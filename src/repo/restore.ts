@@ -31,7 +31,7 @@ import { baseName, depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
 import { hashFile } from "../archive/content-hash.js";
-import { lstatOrUndefined, setMeta } from "../fs/entry.js";
+import { fileCreator, lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { listWithStats } from "../fs/list-stat.js";
 import { collect } from "../bytes.js";
 import { newId } from "./layout.js";
@@ -77,36 +77,72 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
   const scope = select(index, o.paths);
   const result: RestoreResult = { snapshot: rec.id, files: 0, unchanged: 0, dirs: 0, symlinks: 0, deleted: 0, bytes: 0 };
 
-  // Plan: which files differ. The chain is opened only if some do.
+  // Plan: which files differ, and which subtrees the target lacks. The chain is opened only if
+  // some file is to be written.
+  const planned = await targetStats(target, scope, !o.paths);
+  const fresh = await freshSubtrees(scope, planned);
   const differing: IndexEntry[] = [];
-  const planned = await targetStats(target, scope.filter((e) => e.type === "file"), !o.paths);
   for (const e of scope) {
     if (e.type !== "file") continue;
-    const st = await planned(e.path);
+    const st = fresh.all.has(e.path) ? undefined : await planned(e.path);
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
   const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
-  const staging = RESTORE_STAGING + newId();
-  const staged = new Map<string, string>();
-  if (plans.length) await stage(target, staging, plans, staged, o.onProgress, result);
+  const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };
+  const staged = plans.length > 0 || fresh.roots.size > 0;
+  if (staged) await stage(target, scope, staging, plans, o.onProgress, result);
   try {
-    await commit(target, index, scope, staged, o, result, staging);
+    await commit(target, index, scope, staging, o, result);
   } catch (e) {
-    if (plans.length) await target.remove(staging, { recursive: true }).catch(() => {});
+    if (staged) await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
   }
   // Left in silence, a staging directory would stay in the restored tree for good (indexes skip
   // it, people do not): after a commit, failing to remove it is reported, naming it.
-  if (plans.length) {
-    await target.remove(staging, { recursive: true }).catch((e: unknown) => {
+  if (staged) {
+    await target.remove(staging.dir, { recursive: true }).catch((e: unknown) => {
       if (!(e instanceof IbtError)) throw e;
-      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging} could not be removed (${e.message}); delete it`, { path: staging, cause: e });
+      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging.dir} could not be removed (${e.message}); delete it`, { path: staging.dir, cause: e });
     });
   }
   return result;
+}
+
+/**
+ * Entries in scope the target lacks, with everything below them: each root is staged whole,
+ * under the staging directory's `tree/` at its own path, and moved into place with one rename.
+ */
+interface Fresh {
+  roots: Set<string>;
+  /** The roots and every path below them. */
+  all: Set<string>;
+}
+
+/** Where the stage put things, for the commit. */
+interface Staging {
+  dir: string;
+  fresh: Fresh;
+  /** Files outside fresh subtrees: path → staged file, renamed into place one by one. */
+  files: Map<string, string>;
+  /** Files staged with their mode and mtime already set. */
+  timed: Set<string>;
+}
+
+const TREE = "tree";
+
+async function freshSubtrees(scope: readonly IndexEntry[], current: (path: string) => Promise<FsStat | undefined>): Promise<Fresh> {
+  const fresh: Fresh = { roots: new Set(), all: new Set() };
+  for (const e of scope) {
+    if (fresh.all.has(parentPath(e.path))) fresh.all.add(e.path);
+    else if (!(await current(e.path))) {
+      fresh.roots.add(e.path);
+      fresh.all.add(e.path);
+    }
+  }
+  return fresh;
 }
 
 /** The entries in scope, in path order (parents before children). */
@@ -125,41 +161,56 @@ function select(index: DirIndex, paths: readonly string[] | undefined): IndexEnt
 
 async function stage(
   target: FsAdapter,
-  staging: string,
+  scope: readonly IndexEntry[],
+  staging: Staging,
   plans: { entry: IndexEntry; steps: Step[] }[],
-  staged: Map<string, string>,
   onProgress: RestoreOptions["onProgress"],
   result: RestoreResult,
 ): Promise<void> {
   const report = reporter(onProgress, "restore");
   const totals = { totalFiles: plans.length, totalBytes: plans.reduce((n, p) => n + p.entry.size, 0) };
-  await target.mkdir(staging);
+  const { fresh } = staging;
+  const tree = joinPath(staging.dir, TREE);
+  const create = fileCreator(target);
+  await target.mkdir(staging.dir);
   try {
+    // Fresh subtrees' directories and symlinks first, parents before children, so their files
+    // can be written in place.
+    if (fresh.roots.size) await target.mkdir(tree);
+    for (const e of scope) {
+      if (!fresh.all.has(e.path)) continue;
+      const parent = parentPath(e.path);
+      if (fresh.roots.has(e.path) && parent !== "") await target.mkdir(joinPath(tree, parent), { recursive: true });
+      if (e.type === "dir") await target.mkdir(joinPath(tree, e.path));
+      else if (e.type === "symlink") await target.symlink(e.target!, joinPath(tree, e.path));
+    }
     for (const [i, { entry, steps }] of plans.entries()) {
-      const file = joinPath(staging, String(i));
-      const content = rebuild(target, steps, joinPath(staging, `basis-${i}`));
-      await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
-      staged.set(entry.path, file);
+      const inTree = fresh.all.has(entry.path);
+      const file = inTree ? joinPath(tree, entry.path) : joinPath(staging.dir, String(i));
+      const content = rebuild(target, steps, joinPath(staging.dir, `basis-${i}`));
+      if (inTree && entry.size <= WHOLE_WRITE) {
+        await create(file, await collect(content), { mode: entry.mode & 0o7777, mtimeMs: entry.mtimeMs });
+        staging.timed.add(entry.path);
+      } else {
+        await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
+      }
+      if (!inTree) staging.files.set(entry.path, file);
       result.files++;
       result.bytes += entry.size;
       report(result.files, result.bytes, totals);
     }
   } catch (e) {
-    await target.remove(staging, { recursive: true }).catch(() => {});
+    await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
   }
 }
 
-async function commit(
-  target: FsAdapter,
-  index: DirIndex,
-  scope: IndexEntry[],
-  staged: Map<string, string>,
-  o: RestoreOptions,
-  result: RestoreResult,
-  staging: string,
-): Promise<void> {
-  if (o.delete && !o.paths) result.deleted += await deleteExtras(target, index, "", staging);
+/**
+ * The commit. A fresh subtree moved into place is removed again if a later step fails, so a
+ * target that lacked it lacks it still; a file replaced one by one cannot be taken back.
+ */
+async function commit(target: FsAdapter, index: DirIndex, scope: IndexEntry[], staging: Staging, o: RestoreOptions, result: RestoreResult): Promise<void> {
+  if (o.delete && !o.paths) result.deleted += await deleteExtras(target, index, "");
 
   // Directories outside the scope that will see changes: their mtimes are put back at the end.
   const inScope = new Set(scope.map((e) => e.path));
@@ -171,46 +222,68 @@ async function commit(
     }
   }
 
+  const { fresh, timed } = staging;
   const made: IndexEntry[] = [];
   /** Entries this commit wrote: their metadata is set without asking what it is. */
   const wrote = new Set<string>();
+  const moved: string[] = [];
   const current = await targetStats(target, scope, !o.paths);
-  for (const e of scope) {
-    await ensureParent(target, index, e.path, made, inScope);
-    const st = await current(e.path);
-    if (e.type === "dir") {
-      if (st?.type === "dir") continue;
-      if (st) result.deleted += await removeAny(target, e.path);
-      await target.mkdir(e.path);
-      result.dirs++;
-    } else if (e.type === "file") {
-      const from = staged.get(e.path);
-      if (from === undefined) continue;
-      if (st?.type === "dir") result.deleted += await removeAny(target, e.path);
-      await target.rename(from, e.path);
-    } else {
-      if (st?.type === "symlink" && (await target.readlink(e.path)) === e.target) continue;
-      if (st) result.deleted += await removeAny(target, e.path);
-      await target.symlink(e.target!, e.path);
-      result.symlinks++;
+  try {
+    for (const e of scope) {
+      const count = () => (e.type === "dir" ? result.dirs++ : e.type === "symlink" ? result.symlinks++ : 0);
+      wrote.add(e.path);
+      if (fresh.all.has(e.path) && !fresh.roots.has(e.path)) {
+        count(); // moved in with its root
+        continue;
+      }
+      await ensureParent(target, index, e.path, made, inScope);
+      const st = await current(e.path);
+      if (fresh.roots.has(e.path)) {
+        if (st) result.deleted += await removeAny(target, e.path); // appeared since the plan
+        await target.rename(joinPath(joinPath(staging.dir, TREE), e.path), e.path);
+        moved.push(e.path);
+        count();
+      } else if (e.type === "dir") {
+        if (st?.type === "dir") wrote.delete(e.path);
+        else {
+          if (st) result.deleted += await removeAny(target, e.path);
+          await target.mkdir(e.path);
+          result.dirs++;
+        }
+      } else if (e.type === "file") {
+        const from = staging.files.get(e.path);
+        if (from === undefined) wrote.delete(e.path);
+        else {
+          if (st?.type === "dir") result.deleted += await removeAny(target, e.path);
+          await target.rename(from, e.path);
+        }
+      } else if (st?.type === "symlink" && (await target.readlink(e.path)) === e.target) {
+        wrote.delete(e.path);
+      } else {
+        if (st) result.deleted += await removeAny(target, e.path);
+        await target.symlink(e.target!, e.path);
+        result.symlinks++;
+      }
     }
-    wrote.add(e.path);
-  }
 
-  const meta = async (e: IndexEntry): Promise<void> => {
-    // A file or symlink left alone is as the listing found it; a directory may have new children.
-    if (!wrote.has(e.path)) return metaIfDiffers(target, e, e.type === "dir" ? undefined : await current(e.path));
-    // Staged with its mode: only the mtime the write gave it is wrong.
-    if (e.type === "file") return target.capabilities.mtimes ? target.utimes(e.path, e.mtimeMs) : undefined;
-    return setMeta(target, e.path, e);
-  };
-  for (const e of made) wrote.add(e.path);
-  const withMeta = [...scope, ...made];
-  await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir"), meta);
-  const dirs = withMeta.filter((e) => e.type === "dir");
-  for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
-  const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
-  for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
+    const meta = async (e: IndexEntry): Promise<void> => {
+      // A file or symlink left alone is as the listing found it; a directory may have new children.
+      if (!wrote.has(e.path)) return metaIfDiffers(target, e, e.type === "dir" ? undefined : await current(e.path));
+      // Staged with its mode: only the mtime the write gave it is wrong.
+      if (e.type === "file") return target.capabilities.mtimes ? target.utimes(e.path, e.mtimeMs) : undefined;
+      return setMeta(target, e.path, e);
+    };
+    for (const e of made) wrote.add(e.path);
+    const withMeta = [...scope, ...made];
+    await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir" && !timed.has(e.path)), meta);
+    const dirs = withMeta.filter((e) => e.type === "dir");
+    for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
+    const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
+    for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
+  } catch (e) {
+    for (const path of moved.reverse()) await target.remove(path, { recursive: true }).catch(() => {});
+    throw e;
+  }
 }
 
 /** `items` grouped by the depth of their path, deepest group first. */
@@ -304,7 +377,7 @@ async function removeAny(target: FsAdapter, path: string): Promise<number> {
   return 1;
 }
 
-async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, staging: string): Promise<number> {
+async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string): Promise<number> {
   let n = 0;
   for (const name of await target.list(dir)) {
     const path = joinPath(dir, name);
@@ -312,7 +385,7 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, sta
     const e = index.get(path);
     const st = await target.lstat(path);
     if (!e) n += await removeAny(target, path);
-    else if (e.type === "dir" && st.type === "dir") n += await deleteExtras(target, index, path, staging);
+    else if (e.type === "dir" && st.type === "dir") n += await deleteExtras(target, index, path);
   }
   return n;
 }
