@@ -13,7 +13,8 @@
  * growth of time and RSS from one size to the next. Every restore is compared with the source
  * tree (contents by `diff -r`, then each entry's type, mode, size and file mtime); the script exits
  * non-zero if any differs. `--runs N` repeats everything and reports medians with the spread
- * (default 3 up to 50,000 files, 1 above); `--tools ibt,restic` picks tools; `--clean` removes
+ * (default 3 up to 50,000 files, 1 above); `--tools ibt,restic` picks tools; `--steps
+ * first,noChange` measures only those steps (the first backup always runs); `--clean` removes
  * the generated trees afterwards; `--ibt FILE` runs another build of the CLI (a copy of dist/cli,
  * so that rebuilding during a long run does not change what is measured).
  *
@@ -36,7 +37,9 @@ const SEED = 20261204;
 const FILES_PER_DIR = 200;
 const DIRS_PER_TOP = 50;
 const TREE_FORMAT = 1; // bump when the generator changes, so kept trees are made again
-const STEPS = ["first", "noChange", "changed", "restore"];
+const ALL_STEPS = ["first", "noChange", "changed", "restore"];
+/** The steps measured (`--steps`); the first backup always runs, as the others need it. */
+let STEPS = ALL_STEPS;
 const STEP_NAMES = { first: "first backup", noChange: "no-change backup", changed: "1% changed backup", restore: "restore" };
 
 // ---- arguments ----
@@ -49,9 +52,14 @@ function parseArgs(argv) {
     if (a === "--sizes") o.sizes = next().split(",").map(parseCount);
     else if (a === "--runs") o.runs = Number.parseInt(next(), 10);
     else if (a === "--tools") o.tools = next().split(",");
+    else if (a === "--steps") {
+      const want = new Set(next().split(","));
+      for (const w of want) if (!ALL_STEPS.includes(w)) fail(`unknown step ${w} (${ALL_STEPS.join(", ")})`);
+      STEPS = ALL_STEPS.filter((x) => x === "first" || want.has(x));
+    }
     else if (a === "--clean") o.clean = true;
     else if (a === "--ibt") IBT = path.resolve(next());
-    else if (a === "--help") fail("usage: node bench/scale.mjs [--sizes 50k,200k,1m] [--runs N] [--tools ibt,restic,borg] [--ibt CLI] [--clean]", 0);
+    else if (a === "--help") fail("usage: node bench/scale.mjs [--sizes 50k,200k,1m] [--runs N] [--tools ibt,restic,borg] [--steps first,noChange,changed,restore] [--ibt CLI] [--clean]", 0);
     else fail(`unknown argument ${a}`);
   }
   return o;
@@ -270,22 +278,27 @@ async function runTool(name, tool, t, files, work) {
   fs.rmSync(target, { recursive: true, force: true });
   for (const d of ["restic-cache", "borg-home"]) fs.rmSync(path.join(work, d), { recursive: true, force: true });
   tool.init(repo);
-  const out = {};
+  const out = { same: true };
   out.first = await tool.backup(repo, t.tree);
   out.repoFirst = du(repo);
-  out.noChange = await tool.backup(repo, t.tree);
-  setEdited(t.home, files, true);
+  if (STEPS.includes("noChange")) out.noChange = await tool.backup(repo, t.tree);
+  const edit = STEPS.includes("changed");
+  if (edit) setEdited(t.home, files, true);
   try {
-    out.changed = await tool.backup(repo, t.tree);
-    out.repoChanged = du(repo);
-    out.restore = await tool.restore(repo, target);
-    out.same = sameTree(t.tree, target);
+    if (edit) {
+      out.changed = await tool.backup(repo, t.tree);
+      out.repoChanged = du(repo);
+    }
+    if (STEPS.includes("restore")) {
+      out.restore = await tool.restore(repo, target);
+      out.same = sameTree(t.tree, target);
+    }
   } finally {
-    setEdited(t.home, files, false);
+    if (edit) setEdited(t.home, files, false);
     fs.rmSync(repo, { recursive: true, force: true });
     fs.rmSync(target, { recursive: true, force: true });
   }
-  log(`  ${name}: ${STEPS.map((s) => `${s} ${out[s].seconds.toFixed(1)} s ${out[s].rss.toFixed(0)} MB`).join(", ")}, restore ${out.same ? "exact" : "DIFFERS"}`);
+  log(`  ${name}: ${STEPS.map((s) => `${s} ${out[s].seconds.toFixed(1)} s ${out[s].rss.toFixed(0)} MB`).join(", ")}, ${STEPS.includes("restore") ? `restore ${out.same ? "exact" : "DIFFERS"}` : "not restored"}`);
   return out;
 }
 
@@ -321,7 +334,7 @@ function sizeTable(result, names) {
     ...names.flatMap((n) => [cell(per(n, step, "seconds"), 1), cell(per(n, step, "rss"), 0)]),
     ...(head.length > 1 + 2 * names.length ? [ratio(med("ibt", step, "seconds"), med("restic", step, "seconds")), ratio(med("ibt", step, "rss"), med("restic", step, "rss"))] : []),
   ]);
-  for (const [key, label] of [["repoFirst", "repository MB after the first backup"], ["repoChanged", "repository MB after all three"]]) {
+  for (const [key, label] of [["repoFirst", "repository MB after the first backup"], ["repoChanged", "repository MB after all three"]].filter(([key]) => key === "repoFirst" || STEPS.includes("changed"))) {
     const vals = names.map((n) => mb(median(runs[n].map((r) => r[key]))));
     const extra = head.length > 1 + 2 * names.length ? [ratio(median(runs.ibt.map((r) => r[key])), median(runs.restic.map((r) => r[key]))), ""] : [];
     rows.push([label, ...vals.flatMap((v) => [v, ""]), ...extra]);
