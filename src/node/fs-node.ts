@@ -31,6 +31,7 @@ import { BufferPool } from "./buffer-pool.js";
 import { tempName } from "./temp-name.js";
 import { asyncCalls, type FsCalls, type ReadableFile, type TempFile } from "./fs-calls.js";
 import { syncCalls } from "./sync-files.js";
+import { CreateWorker } from "./create-worker.js";
 
 export interface NodeFsOptions {
   /** Refuse every write with READ_ONLY (default false): for trees that must not change. */
@@ -44,6 +45,12 @@ export interface NodeFsOptions {
    * rename, whole or not at all.
    */
   sync?: boolean;
+  /**
+   * Make `createFile`'s system calls on a worker thread (default false), so that a caller that
+   * keeps several creates in flight (a restore) overlaps them with its own work and uses a
+   * second core. For a command-line run that owns its process, as `sync`.
+   */
+  createInWorker?: boolean;
 }
 
 const READ_CHUNK = 256 * 1024;
@@ -71,6 +78,8 @@ export class NodeFs implements FsAdapter {
   private readonly calls: FsCalls;
   /** What transient streams read into. */
   private readonly buffers = new BufferPool(READ_CHUNK);
+  /** Where `createFile` runs with the `createInWorker` option. */
+  private readonly creator: CreateWorker | undefined;
 
   constructor(root: string, options: NodeFsOptions = {}) {
     if (typeof root !== "string" || !isAbsolute(root)) {
@@ -79,6 +88,7 @@ export class NodeFs implements FsAdapter {
     this.root = resolve(root);
     this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: !DENO, writable: !options.readOnly };
     this.calls = options.sync ? syncCalls : asyncCalls;
+    this.creator = options.createInWorker ? new CreateWorker() : undefined;
   }
 
   async list(path: string): Promise<string[]> {
@@ -333,7 +343,8 @@ export class NodeFs implements FsAdapter {
     if (path === "") throw new IbtError("EXISTS", "writeFile: the root exists", { path, caller: "writeFile" });
     const abs = await this.locate(path, "writeFile");
     try {
-      const made = this.calls.createFile(abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs));
+      const args = [abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs)] as const;
+      const made = this.creator ? this.creator.createFile(...args) : this.calls.createFile(...args);
       if (made) await made;
     } catch (e) {
       throw fsFailure(e, path, "writeFile");

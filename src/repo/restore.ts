@@ -66,6 +66,12 @@ export interface RestoreResult {
 const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
 /** Files up to this size are rebuilt in memory and handed to the adapter whole: one write. */
 const WHOLE_WRITE = 1 << 20;
+/**
+ * Files being created at once, by an adapter that can work on several: a few of a worker's
+ * batches (create-worker.ts), so the next batch is ready when it finishes one.
+ */
+const CREATES_IN_FLIGHT = 256;
+const CREATE_BYTES_IN_FLIGHT = 32 << 20;
 /** Metadata calls in flight at once. */
 const META_CONCURRENCY = 16;
 
@@ -172,6 +178,7 @@ async function stage(
   const { fresh } = staging;
   const tree = joinPath(staging.dir, TREE);
   const create = fileCreator(target);
+  const creating = new InFlight(CREATES_IN_FLIGHT, CREATE_BYTES_IN_FLIGHT);
   await target.mkdir(staging.dir);
   try {
     // Fresh subtrees' directories and symlinks first, parents before children, so their files
@@ -189,7 +196,9 @@ async function stage(
       const file = inTree ? joinPath(tree, entry.path) : joinPath(staging.dir, String(i));
       const content = rebuild(target, steps, joinPath(staging.dir, `basis-${i}`));
       if (inTree && entry.size <= WHOLE_WRITE) {
-        await create(file, await collect(content), { mode: entry.mode & 0o7777, mtimeMs: entry.mtimeMs });
+        // Not awaited one by one: an adapter that creates files on another thread works on
+        // these while the next ones are rebuilt.
+        await creating.add(create(file, await collect(content), { mode: entry.mode & 0o7777, mtimeMs: entry.mtimeMs }), entry.size);
         staging.timed.add(entry.path);
       } else {
         await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
@@ -199,9 +208,45 @@ async function stage(
       result.bytes += entry.size;
       report(result.files, result.bytes, totals);
     }
+    await creating.drain();
   } catch (e) {
+    await creating.drain().catch(() => {}); // nothing may still write into what is removed
     await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * Calls kept in flight, at most `limit`: `add` waits for the oldest once there are that many,
+ * `drain` for all. Either throws the first failure; every call is waited for before `drain`
+ * returns or throws.
+ */
+class InFlight {
+  #calls: { done: Promise<void>; bytes: number }[] = [];
+  #bytes = 0;
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly limit: number,
+    private readonly byteLimit: number,
+  ) {}
+
+  /** Adds a call holding `bytes` of memory until it settles. */
+  async add(call: Promise<void>, bytes: number): Promise<void> {
+    this.#calls.push({ done: call.catch((error: unknown) => void (this.#failure ??= { error })), bytes });
+    this.#bytes += bytes;
+    while (this.#calls.length >= this.limit || this.#bytes > this.byteLimit) {
+      const oldest = this.#calls.shift()!;
+      await oldest.done;
+      this.#bytes -= oldest.bytes;
+    }
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.#calls.splice(0).map((c) => c.done));
+    this.#bytes = 0;
+    if (this.#failure) throw this.#failure.error;
   }
 }
 
