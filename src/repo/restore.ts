@@ -8,21 +8,28 @@
  * `paths` are never looked at.
  *
  * Stage. Every file to write is rebuilt and verified against its hash into a staging directory
- * inside the target (`.ibt-staging-restore-*`, which indexes exclude). If anything fails here,
- * damage in the repository included, the staging directory is removed and the error thrown: the
- * target's tree is as it was.
+ * inside the target (`.ibt-staging-restore-*`, which indexes exclude). An entry the target lacks
+ * is staged with everything below it as a fresh subtree, at its own path under the staging
+ * directory's `tree/`: directories and symlinks made, files created with their mode and mtime in
+ * one call (`createFile`, several in flight). Other files are staged one by one. If anything
+ * fails here, damage in the repository included, the staging directory is removed and the error
+ * thrown: the target's tree is as it was.
  *
  * Commit. With `delete`, entries the snapshot does not have are removed. Then, parents before
- * children: directories made, staged files renamed into place, symlinks made, each replacing an
- * entry of another type. Then modes and mtimes where they differ, directories last and deepest
- * first; directories outside the scope whose children changed get their mtimes back.
+ * children: each fresh subtree moved into place with one rename, directories made, staged files
+ * renamed into place, symlinks made, each replacing an entry of another type. Then modes and
+ * mtimes where they differ, directories last and deepest first; directories outside the scope
+ * whose children changed get their mtimes back. If the commit fails, the fresh subtrees already
+ * moved are removed again, so a restore into an empty target leaves it empty; a file replaced in
+ * place cannot be taken back.
  *
  * Calls per entry. A whole-tree restore learns what the target holds from one listing per
  * directory (`listWithStats`), not one lstat per entry, and never lists below a directory the
- * target lacks. What the commit made itself needs no lstat to know: a staged file already has
- * its mode (the staging write set it), so only its mtime is set; a directory or symlink it made
- * gets both. Metadata calls run several at once, directories one depth at a time, deepest first,
- * so a directory's mode never shuts out work on its children.
+ * target lacks. What the commit made itself needs no lstat to know: a file created in a fresh
+ * subtree is done, a staged file already has its mode (the staging write set it), so only its
+ * mtime is set; a directory or symlink it made gets both. Metadata calls run several at once,
+ * directories one depth at a time, deepest first, so a directory's mode never shuts out work on
+ * its children (nor a move: a directory's mode is set only once it is in place).
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
@@ -336,7 +343,9 @@ function deepestFirst<T>(items: readonly T[], pathOf: (item: T) => string): T[][
   const levels = new Map<number, T[]>();
   for (const item of items) {
     const d = depth(pathOf(item));
-    levels.set(d, [...(levels.get(d) ?? []), item]);
+    const level = levels.get(d);
+    if (level) level.push(item);
+    else levels.set(d, [item]);
   }
   return [...levels].sort((a, b) => b[0] - a[0]).map(([, level]) => level);
 }
