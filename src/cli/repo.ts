@@ -112,7 +112,7 @@ export async function restoreCommand(p: Parsed): Promise<void> {
   mkdirSync(target, { recursive: true });
   const paths = p.options.get("path");
   try {
-    const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target, { sync: true }), {
+    const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target, { sync: true, createInWorker: true }), {
       ...(paths ? { paths } : {}),
       delete: flag(p, "delete"),
       onProgress: bar.update,

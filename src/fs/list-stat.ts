@@ -37,7 +37,7 @@ export function wholeFileReader(fs: FsAdapter): ReadWhole | undefined {
 }
 
 /** The object on `fs`'s prototype chain that defines `name` itself. */
-function definer(fs: FsAdapter, name: string): FsAdapter | undefined {
+export function definer(fs: FsAdapter, name: string): FsAdapter | undefined {
   for (let o: object | null = fs; o !== null; o = Object.getPrototypeOf(o) as object | null) {
     if (Object.prototype.hasOwnProperty.call(o, name)) return o as FsAdapter;
   }

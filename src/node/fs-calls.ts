@@ -1,6 +1,7 @@
 /**
  * The few system calls NodeFs makes often enough for their cost to matter (lstat, readdir,
- * opening and reading a file, writing a temporary file and renaming it), as one interface with
+ * opening and reading a file, writing a temporary file and renaming it, creating a file whole
+ * with its mode and mtime), as one interface with
  * two implementations: `asyncCalls` here, through the promise API, and `syncCalls` in
  * sync-files.ts, where all synchronous file I/O lives. NodeFs picks one by its `sync` option and
  * otherwise runs the same code, so both kinds make the same checks and hand out the same chunks.
@@ -10,7 +11,7 @@ import type { Stats } from "node:fs";
 // fs.promises, not "node:fs/promises": the command-line bundle then loads the promise API (and
 // the stream and readline modules it brings) only when a call first needs it, and a NodeFs with
 // `sync` never does for these calls.
-import { promises as fsp } from "node:fs";
+import { constants, promises as fsp } from "node:fs";
 import { eachAtMost } from "../fs/list-stat.js";
 
 /** lstat calls in flight at once for `lstatMany`: a directory's entries are stated together. */
@@ -42,7 +43,18 @@ export interface FsCalls {
   /** Creates a new file (`wx`); it must not exist. */
   createTemp(abs: string): TempFile | Promise<TempFile>;
   rename(from: string, to: string): void | Promise<void>;
+  /**
+   * Creates `abs`, which must not exist (O_EXCL, so a symlink there is not followed), writes
+   * `data`, sets `mode` (unless undefined) and the mtime on the open file, and closes it; after
+   * an error it removes the file it made.
+   */
+  createFile(abs: string, data: Uint8Array, mode: number | undefined, mtimeSeconds: number): void | Promise<void>;
 }
+
+// Missing on Windows, where 0 asks for nothing.
+const flags = constants as Partial<typeof constants> | undefined;
+/** Exclusive create for writing, never through a final symlink. */
+export const CREATE_NEW = (flags?.O_WRONLY ?? 1) | (flags?.O_CREAT ?? 0o100) | (flags?.O_EXCL ?? 0o200) | (flags?.O_NOFOLLOW ?? 0);
 
 export const asyncCalls: FsCalls = {
   lstat: (abs) => fsp.lstat(abs),
@@ -75,6 +87,19 @@ export const asyncCalls: FsCalls = {
     };
   },
   rename: (from, to) => fsp.rename(from, to),
+  async createFile(abs, data, mode, mtimeSeconds) {
+    const handle = await fsp.open(abs, CREATE_NEW, 0o600);
+    try {
+      for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at, at)).bytesWritten;
+      if (mode !== undefined) await handle.chmod(mode);
+      await handle.utimes(Date.now() / 1000, mtimeSeconds);
+      await handle.close();
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      await fsp.unlink(abs).catch(() => undefined);
+      throw e;
+    }
+  },
 };
 
 export function asError(e: unknown): Error {

@@ -5,12 +5,12 @@
  * buffer, random access to a basis, and an output file that appears whole or not at all. All
  * synchronous file I/O lives here.
  */
-import { openSync, readSync, writeSync, closeSync, fstatSync, fchmodSync, renameSync, unlinkSync, lstatSync, readdirSync, fsyncSync } from "node:fs";
+import { openSync, readSync, writeSync, closeSync, fstatSync, fchmodSync, futimesSync, renameSync, unlinkSync, lstatSync, readdirSync, fsyncSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IbtError } from "../errors.js";
 import { tempName } from "./temp-name.js";
 import { fsError } from "./files.js";
-import { asError, type FsCalls } from "./fs-calls.js";
+import { CREATE_NEW, asError, type FsCalls } from "./fs-calls.js";
 
 const CHUNK = 1 << 20;
 
@@ -47,6 +47,29 @@ export const syncCalls: FsCalls = {
     };
   },
   rename: (from, to) => renameSync(from, to),
+  createFile(abs, data, mode, mtimeSeconds) {
+    const fd = openSync(abs, CREATE_NEW, 0o600);
+    let open = true;
+    try {
+      for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at, at);
+      if (mode !== undefined) fchmodSync(fd, mode);
+      futimesSync(fd, Date.now() / 1000, mtimeSeconds);
+      open = false;
+      closeSync(fd);
+    } catch (e) {
+      try {
+        if (open) closeSync(fd);
+      } catch {
+        // the write failed already; that error is the one to report
+      }
+      try {
+        unlinkSync(abs);
+      } catch {
+        // removing what we made is all that is left to try
+      }
+      throw e;
+    }
+  },
 };
 
 function openOrThrow(path: string, flags: string, mode?: number): number {

@@ -8,21 +8,28 @@
  * `paths` are never looked at.
  *
  * Stage. Every file to write is rebuilt and verified against its hash into a staging directory
- * inside the target (`.ibt-staging-restore-*`, which indexes exclude). If anything fails here,
- * damage in the repository included, the staging directory is removed and the error thrown: the
- * target's tree is as it was.
+ * inside the target (`.ibt-staging-restore-*`, which indexes exclude). An entry the target lacks
+ * is staged with everything below it as a fresh subtree, at its own path under the staging
+ * directory's `tree/`: directories and symlinks made, files created with their mode and mtime in
+ * one call (`createFile`, several in flight). Other files are staged one by one. If anything
+ * fails here, damage in the repository included, the staging directory is removed and the error
+ * thrown: the target's tree is as it was.
  *
  * Commit. With `delete`, entries the snapshot does not have are removed. Then, parents before
- * children: directories made, staged files renamed into place, symlinks made, each replacing an
- * entry of another type. Then modes and mtimes where they differ, directories last and deepest
- * first; directories outside the scope whose children changed get their mtimes back.
+ * children: each fresh subtree moved into place with one rename, directories made, staged files
+ * renamed into place, symlinks made, each replacing an entry of another type. Then modes and
+ * mtimes where they differ, directories last and deepest first; directories outside the scope
+ * whose children changed get their mtimes back. If the commit fails, the fresh subtrees already
+ * moved are removed again, so a restore into an empty target leaves it empty; a file replaced in
+ * place cannot be taken back.
  *
  * Calls per entry. A whole-tree restore learns what the target holds from one listing per
  * directory (`listWithStats`), not one lstat per entry, and never lists below a directory the
- * target lacks. What the commit made itself needs no lstat to know: a staged file already has
- * its mode (the staging write set it), so only its mtime is set; a directory or symlink it made
- * gets both. Metadata calls run several at once, directories one depth at a time, deepest first,
- * so a directory's mode never shuts out work on its children.
+ * target lacks. What the commit made itself needs no lstat to know: a file created in a fresh
+ * subtree is done, a staged file already has its mode (the staging write set it), so only its
+ * mtime is set; a directory or symlink it made gets both. Metadata calls run several at once,
+ * directories one depth at a time, deepest first, so a directory's mode never shuts out work on
+ * its children (nor a move: a directory's mode is set only once it is in place).
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
@@ -31,7 +38,7 @@ import { baseName, depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
 import { hashFile } from "../archive/content-hash.js";
-import { lstatOrUndefined, setMeta } from "../fs/entry.js";
+import { fileCreator, lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { listWithStats } from "../fs/list-stat.js";
 import { collect } from "../bytes.js";
 import { newId } from "./layout.js";
@@ -66,6 +73,12 @@ export interface RestoreResult {
 const RESTORE_STAGING = `${STAGING_PREFIX}restore-`;
 /** Files up to this size are rebuilt in memory and handed to the adapter whole: one write. */
 const WHOLE_WRITE = 1 << 20;
+/**
+ * Files being created at once, by an adapter that can work on several: a few of a worker's
+ * batches (create-worker.ts), so the next batch is ready when it finishes one.
+ */
+const CREATES_IN_FLIGHT = 256;
+const CREATE_BYTES_IN_FLIGHT = 32 << 20;
 /** Metadata calls in flight at once. */
 const META_CONCURRENCY = 16;
 
@@ -77,36 +90,72 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
   const scope = select(index, o.paths);
   const result: RestoreResult = { snapshot: rec.id, files: 0, unchanged: 0, dirs: 0, symlinks: 0, deleted: 0, bytes: 0 };
 
-  // Plan: which files differ. The chain is opened only if some do.
+  // Plan: which files differ, and which subtrees the target lacks. The chain is opened only if
+  // some file is to be written.
+  const planned = await targetStats(target, scope, !o.paths);
+  const fresh = await freshSubtrees(scope, planned);
   const differing: IndexEntry[] = [];
-  const planned = await targetStats(target, scope.filter((e) => e.type === "file"), !o.paths);
   for (const e of scope) {
     if (e.type !== "file") continue;
-    const st = await planned(e.path);
+    const st = fresh.all.has(e.path) ? undefined : await planned(e.path);
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
   const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
 
-  const staging = RESTORE_STAGING + newId();
-  const staged = new Map<string, string>();
-  if (plans.length) await stage(target, staging, plans, staged, o.onProgress, result);
+  const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };
+  const staged = plans.length > 0 || fresh.roots.size > 0;
+  if (staged) await stage(target, scope, staging, plans, o.onProgress, result);
   try {
-    await commit(target, index, scope, staged, o, result, staging);
+    await commit(target, index, scope, staging, o, result);
   } catch (e) {
-    if (plans.length) await target.remove(staging, { recursive: true }).catch(() => {});
+    if (staged) await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
   }
   // Left in silence, a staging directory would stay in the restored tree for good (indexes skip
   // it, people do not): after a commit, failing to remove it is reported, naming it.
-  if (plans.length) {
-    await target.remove(staging, { recursive: true }).catch((e: unknown) => {
+  if (staged) {
+    await target.remove(staging.dir, { recursive: true }).catch((e: unknown) => {
       if (!(e instanceof IbtError)) throw e;
-      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging} could not be removed (${e.message}); delete it`, { path: staging, cause: e });
+      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging.dir} could not be removed (${e.message}); delete it`, { path: staging.dir, cause: e });
     });
   }
   return result;
+}
+
+/**
+ * Entries in scope the target lacks, with everything below them: each root is staged whole,
+ * under the staging directory's `tree/` at its own path, and moved into place with one rename.
+ */
+interface Fresh {
+  roots: Set<string>;
+  /** The roots and every path below them. */
+  all: Set<string>;
+}
+
+/** Where the stage put things, for the commit. */
+interface Staging {
+  dir: string;
+  fresh: Fresh;
+  /** Files outside fresh subtrees: path → staged file, renamed into place one by one. */
+  files: Map<string, string>;
+  /** Files staged with their mode and mtime already set. */
+  timed: Set<string>;
+}
+
+const TREE = "tree";
+
+async function freshSubtrees(scope: readonly IndexEntry[], current: (path: string) => Promise<FsStat | undefined>): Promise<Fresh> {
+  const fresh: Fresh = { roots: new Set(), all: new Set() };
+  for (const e of scope) {
+    if (fresh.all.has(parentPath(e.path))) fresh.all.add(e.path);
+    else if (!(await current(e.path))) {
+      fresh.roots.add(e.path);
+      fresh.all.add(e.path);
+    }
+  }
+  return fresh;
 }
 
 /** The entries in scope, in path order (parents before children). */
@@ -125,41 +174,95 @@ function select(index: DirIndex, paths: readonly string[] | undefined): IndexEnt
 
 async function stage(
   target: FsAdapter,
-  staging: string,
+  scope: readonly IndexEntry[],
+  staging: Staging,
   plans: { entry: IndexEntry; steps: Step[] }[],
-  staged: Map<string, string>,
   onProgress: RestoreOptions["onProgress"],
   result: RestoreResult,
 ): Promise<void> {
   const report = reporter(onProgress, "restore");
   const totals = { totalFiles: plans.length, totalBytes: plans.reduce((n, p) => n + p.entry.size, 0) };
-  await target.mkdir(staging);
+  const { fresh } = staging;
+  const tree = joinPath(staging.dir, TREE);
+  const create = fileCreator(target);
+  const creating = new InFlight(CREATES_IN_FLIGHT, CREATE_BYTES_IN_FLIGHT);
+  await target.mkdir(staging.dir);
   try {
+    // Fresh subtrees' directories and symlinks first, parents before children, so their files
+    // can be written in place.
+    if (fresh.roots.size) await target.mkdir(tree);
+    for (const e of scope) {
+      if (!fresh.all.has(e.path)) continue;
+      const parent = parentPath(e.path);
+      if (fresh.roots.has(e.path) && parent !== "") await target.mkdir(joinPath(tree, parent), { recursive: true });
+      if (e.type === "dir") await target.mkdir(joinPath(tree, e.path));
+      else if (e.type === "symlink") await target.symlink(e.target!, joinPath(tree, e.path));
+    }
     for (const [i, { entry, steps }] of plans.entries()) {
-      const file = joinPath(staging, String(i));
-      const content = rebuild(target, steps, joinPath(staging, `basis-${i}`));
-      await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
-      staged.set(entry.path, file);
+      const inTree = fresh.all.has(entry.path);
+      const file = inTree ? joinPath(tree, entry.path) : joinPath(staging.dir, String(i));
+      const content = rebuild(target, steps, joinPath(staging.dir, `basis-${i}`));
+      if (inTree && entry.size <= WHOLE_WRITE) {
+        // Not awaited one by one: an adapter that creates files on another thread works on
+        // these while the next ones are rebuilt.
+        await creating.add(create(file, await collect(content), { mode: entry.mode & 0o7777, mtimeMs: entry.mtimeMs }), entry.size);
+        staging.timed.add(entry.path);
+      } else {
+        await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
+      }
+      if (!inTree) staging.files.set(entry.path, file);
       result.files++;
       result.bytes += entry.size;
       report(result.files, result.bytes, totals);
     }
+    await creating.drain();
   } catch (e) {
-    await target.remove(staging, { recursive: true }).catch(() => {});
+    await creating.drain().catch(() => {}); // nothing may still write into what is removed
+    await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
   }
 }
 
-async function commit(
-  target: FsAdapter,
-  index: DirIndex,
-  scope: IndexEntry[],
-  staged: Map<string, string>,
-  o: RestoreOptions,
-  result: RestoreResult,
-  staging: string,
-): Promise<void> {
-  if (o.delete && !o.paths) result.deleted += await deleteExtras(target, index, "", staging);
+/**
+ * Calls kept in flight, at most `limit`: `add` waits for the oldest once there are that many,
+ * `drain` for all. Either throws the first failure; every call is waited for before `drain`
+ * returns or throws.
+ */
+class InFlight {
+  #calls: { done: Promise<void>; bytes: number }[] = [];
+  #bytes = 0;
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly limit: number,
+    private readonly byteLimit: number,
+  ) {}
+
+  /** Adds a call holding `bytes` of memory until it settles. */
+  async add(call: Promise<void>, bytes: number): Promise<void> {
+    this.#calls.push({ done: call.catch((error: unknown) => void (this.#failure ??= { error })), bytes });
+    this.#bytes += bytes;
+    while (this.#calls.length >= this.limit || this.#bytes > this.byteLimit) {
+      const oldest = this.#calls.shift()!;
+      await oldest.done;
+      this.#bytes -= oldest.bytes;
+    }
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.#calls.splice(0).map((c) => c.done));
+    this.#bytes = 0;
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
+/**
+ * The commit. A fresh subtree moved into place is removed again if a later step fails, so a
+ * target that lacked it lacks it still; a file replaced one by one cannot be taken back.
+ */
+async function commit(target: FsAdapter, index: DirIndex, scope: IndexEntry[], staging: Staging, o: RestoreOptions, result: RestoreResult): Promise<void> {
+  if (o.delete && !o.paths) result.deleted += await deleteExtras(target, index, "");
 
   // Directories outside the scope that will see changes: their mtimes are put back at the end.
   const inScope = new Set(scope.map((e) => e.path));
@@ -171,46 +274,68 @@ async function commit(
     }
   }
 
+  const { fresh, timed } = staging;
   const made: IndexEntry[] = [];
   /** Entries this commit wrote: their metadata is set without asking what it is. */
   const wrote = new Set<string>();
+  const moved: string[] = [];
   const current = await targetStats(target, scope, !o.paths);
-  for (const e of scope) {
-    await ensureParent(target, index, e.path, made, inScope);
-    const st = await current(e.path);
-    if (e.type === "dir") {
-      if (st?.type === "dir") continue;
-      if (st) result.deleted += await removeAny(target, e.path);
-      await target.mkdir(e.path);
-      result.dirs++;
-    } else if (e.type === "file") {
-      const from = staged.get(e.path);
-      if (from === undefined) continue;
-      if (st?.type === "dir") result.deleted += await removeAny(target, e.path);
-      await target.rename(from, e.path);
-    } else {
-      if (st?.type === "symlink" && (await target.readlink(e.path)) === e.target) continue;
-      if (st) result.deleted += await removeAny(target, e.path);
-      await target.symlink(e.target!, e.path);
-      result.symlinks++;
+  try {
+    for (const e of scope) {
+      const count = () => (e.type === "dir" ? result.dirs++ : e.type === "symlink" ? result.symlinks++ : 0);
+      wrote.add(e.path);
+      if (fresh.all.has(e.path) && !fresh.roots.has(e.path)) {
+        count(); // moved in with its root
+        continue;
+      }
+      await ensureParent(target, index, e.path, made, inScope);
+      const st = await current(e.path);
+      if (fresh.roots.has(e.path)) {
+        if (st) result.deleted += await removeAny(target, e.path); // appeared since the plan
+        await target.rename(joinPath(joinPath(staging.dir, TREE), e.path), e.path);
+        moved.push(e.path);
+        count();
+      } else if (e.type === "dir") {
+        if (st?.type === "dir") wrote.delete(e.path);
+        else {
+          if (st) result.deleted += await removeAny(target, e.path);
+          await target.mkdir(e.path);
+          result.dirs++;
+        }
+      } else if (e.type === "file") {
+        const from = staging.files.get(e.path);
+        if (from === undefined) wrote.delete(e.path);
+        else {
+          if (st?.type === "dir") result.deleted += await removeAny(target, e.path);
+          await target.rename(from, e.path);
+        }
+      } else if (st?.type === "symlink" && (await target.readlink(e.path)) === e.target) {
+        wrote.delete(e.path);
+      } else {
+        if (st) result.deleted += await removeAny(target, e.path);
+        await target.symlink(e.target!, e.path);
+        result.symlinks++;
+      }
     }
-    wrote.add(e.path);
-  }
 
-  const meta = async (e: IndexEntry): Promise<void> => {
-    // A file or symlink left alone is as the listing found it; a directory may have new children.
-    if (!wrote.has(e.path)) return metaIfDiffers(target, e, e.type === "dir" ? undefined : await current(e.path));
-    // Staged with its mode: only the mtime the write gave it is wrong.
-    if (e.type === "file") return target.capabilities.mtimes ? target.utimes(e.path, e.mtimeMs) : undefined;
-    return setMeta(target, e.path, e);
-  };
-  for (const e of made) wrote.add(e.path);
-  const withMeta = [...scope, ...made];
-  await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir"), meta);
-  const dirs = withMeta.filter((e) => e.type === "dir");
-  for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
-  const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
-  for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
+    const meta = async (e: IndexEntry): Promise<void> => {
+      // A file or symlink left alone is as the listing found it; a directory may have new children.
+      if (!wrote.has(e.path)) return metaIfDiffers(target, e, e.type === "dir" ? undefined : await current(e.path));
+      // Staged with its mode: only the mtime the write gave it is wrong.
+      if (e.type === "file") return target.capabilities.mtimes ? target.utimes(e.path, e.mtimeMs) : undefined;
+      return setMeta(target, e.path, e);
+    };
+    for (const e of made) wrote.add(e.path);
+    const withMeta = [...scope, ...made];
+    await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir" && !timed.has(e.path)), meta);
+    const dirs = withMeta.filter((e) => e.type === "dir");
+    for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
+    const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
+    for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
+  } catch (e) {
+    for (const path of moved.reverse()) await target.remove(path, { recursive: true }).catch(() => {});
+    throw e;
+  }
 }
 
 /** `items` grouped by the depth of their path, deepest group first. */
@@ -218,7 +343,9 @@ function deepestFirst<T>(items: readonly T[], pathOf: (item: T) => string): T[][
   const levels = new Map<number, T[]>();
   for (const item of items) {
     const d = depth(pathOf(item));
-    levels.set(d, [...(levels.get(d) ?? []), item]);
+    const level = levels.get(d);
+    if (level) level.push(item);
+    else levels.set(d, [item]);
   }
   return [...levels].sort((a, b) => b[0] - a[0]).map(([, level]) => level);
 }
@@ -304,7 +431,7 @@ async function removeAny(target: FsAdapter, path: string): Promise<number> {
   return 1;
 }
 
-async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, staging: string): Promise<number> {
+async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string): Promise<number> {
   let n = 0;
   for (const name of await target.list(dir)) {
     const path = joinPath(dir, name);
@@ -312,7 +439,7 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string, sta
     const e = index.get(path);
     const st = await target.lstat(path);
     if (!e) n += await removeAny(target, path);
-    else if (e.type === "dir" && st.type === "dir") n += await deleteExtras(target, index, path, staging);
+    else if (e.type === "dir" && st.type === "dir") n += await deleteExtras(target, index, path);
   }
   return n;
 }

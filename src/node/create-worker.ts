@@ -1,0 +1,102 @@
+/**
+ * NodeFs's `createFile` on a worker thread (its `createInWorker` option). Creating a small file
+ * is five system calls (open, write, fchmod, futimes, close) whose cost is mostly the kernel's;
+ * made on another thread they overlap the main thread's work on the next files (inflating,
+ * hashing), so a restore that keeps several creates in flight uses both cores.
+ *
+ * Jobs are sent in batches: those queued in one turn of the event loop go in one message, and
+ * the worker answers each batch with one message. The worker runs the same calls as
+ * `syncCalls.createFile` (sync-files.ts): an exclusive create that never follows a final
+ * symlink, and the file removed again after an error. Paths are absolute and their parents
+ * already checked by NodeFs. The thread holds the process open only while jobs are pending.
+ */
+import { Worker } from "node:worker_threads";
+import { CREATE_NEW } from "./fs-calls.js";
+
+/** Jobs per message at most: a batch is also cut when the event loop turns. */
+const BATCH = 64;
+
+// CommonJS source, so that it runs the same from the library's modules and the CLI's bundle.
+const SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+parentPort.on("message", (jobs) => {
+  const out = [];
+  for (const [id, abs, data, mode, mtime] of jobs) {
+    let fd = -1;
+    let made = false;
+    try {
+      fd = fs.openSync(abs, ${CREATE_NEW}, 0o600);
+      made = true;
+      for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at, at);
+      if (mode !== null) fs.fchmodSync(fd, mode);
+      fs.futimesSync(fd, Date.now() / 1000, mtime);
+      const open = fd;
+      fd = -1;
+      fs.closeSync(open);
+      out.push([id]);
+    } catch (e) {
+      try { if (fd >= 0) fs.closeSync(fd); } catch {}
+      try { if (made) fs.unlinkSync(abs); } catch {}
+      out.push([id, e && e.code, e && e.message]);
+    }
+  }
+  parentPort.postMessage(out);
+});
+`;
+
+type Job = [id: number, abs: string, data: Uint8Array, mode: number | null, mtimeSeconds: number];
+type Answer = [id: number, code?: string, message?: string];
+
+export class CreateWorker {
+  #worker: Worker | undefined;
+  #waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  #batch: Job[] = [];
+  #nextId = 0;
+  #scheduled = false;
+
+  /** Creates `abs` (see FsCalls.createFile); rejects with an Error carrying the errno code. */
+  createFile(abs: string, data: Uint8Array, mode: number | undefined, mtimeSeconds: number): Promise<void> {
+    const id = this.#nextId++;
+    const done = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
+    this.#batch.push([id, abs, data, mode ?? null, mtimeSeconds]);
+    if (this.#batch.length >= BATCH) this.#flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return done;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (!this.#batch.length) return;
+    const worker = (this.#worker ??= this.#start());
+    worker.ref();
+    worker.postMessage(this.#batch);
+    this.#batch = [];
+  }
+
+  #start(): Worker {
+    const worker = new Worker(SOURCE, { eval: true });
+    worker.on("message", (answers: Answer[]) => {
+      for (const [id, code, message] of answers) {
+        const waiter = this.#waiting.get(id);
+        this.#waiting.delete(id);
+        if (code === undefined && message === undefined) waiter?.resolve();
+        else waiter?.reject(Object.assign(new Error(message ?? "createFile failed"), { code }));
+      }
+      if (!this.#waiting.size) worker.unref();
+    });
+    // A worker that dies takes its pending jobs with it: each fails, and the next job starts another.
+    const fail = (e: unknown) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      const error = e instanceof Error ? e : new Error(`the file-creating worker stopped (${String(e)})`);
+      for (const waiter of this.#waiting.values()) waiter.reject(error);
+      this.#waiting.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`the file-creating worker exited with code ${code}`)));
+    return worker;
+  }
+}
