@@ -20,6 +20,7 @@
  * grows past the file's size the file's bytes are stored instead; if it grows past the spool
  * limit it is finished only to learn its size, then made again straight into the archive.
  */
+import { Breather } from "../breather.js";
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { DeltaJob } from "../rsync/delta.js";
@@ -109,7 +110,11 @@ export class DiffData {
     );
     const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
     const changes: ManifestChange[] = [];
+    // Cached files and synchronous reads make no macrotask of their own; timers need turns.
+    const breather = new Breather();
     for (const change of this.diff.changes) {
+      const pause = breather.breathe();
+      if (pause) await pause;
       changes.push(await this.writeChange(zip, groups, change, stats));
       stats.changes++;
       this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });

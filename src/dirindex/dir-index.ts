@@ -13,6 +13,7 @@
  * error (CHANGED), handed to `onError` like any other per-path failure, which decides between
  * skipping the path and aborting the walk.
  */
+import { Breather } from "../breather.js";
 import { IbtError } from "../errors.js";
 import type { FsAdapter, FsStat, ListedEntry } from "../fs/types.js";
 import { checkPath, joinPath } from "../fs/paths.js";
@@ -231,6 +232,8 @@ class Walker {
   private idle: (() => void)[] = [];
   /** The error that aborts the walk, once `onError` (or a failure it cannot see) decided so. */
   private failure: { error: unknown } | undefined;
+  /** Lets timers run now and then: on a synchronous adapter the walk never waits for a macrotask. */
+  private readonly breather = new Breather();
 
   /** The adapter's one-call read of a small file, where it has one. */
   private readonly readWhole: ReadWhole | undefined;
@@ -264,6 +267,8 @@ class Walker {
           this.wake(); // a listing may have given the idle lanes work, or this was the last task
         }
       }
+      const pause = this.breather.breathe();
+      if (pause) await pause;
       task = this.failure ? undefined : this.take();
       if (task) {
         this.busy++;

@@ -34,7 +34,7 @@ import { comparePaths, type IndexEntry } from "./entry.js";
 import { encodeIndex } from "./index-file.js";
 import { ChunkWriter } from "./index-encoder.js";
 import { IndexParser } from "./index-decoder.js";
-import { MAGIC } from "./index-format.js";
+import { MAGIC, VERSION } from "./index-format.js";
 
 export const DELTA_MAGIC = MAGIC;
 export const DELTA_VERSION = 2;
@@ -167,6 +167,10 @@ export async function decodeIndexDelta(source: ByteSource): Promise<IndexDelta> 
   if (bytes.length < header + 1 + SUM_LENGTH) throw new IbtError("TRUNCATED", "index delta cut short", { offset: bytes.length });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(DELTA_MAGIC.length);
+  if (!legacy && version === VERSION) {
+    // A whole index under the delta's name: the record said a delta is here, so this is damage.
+    corrupt("a whole index where a delta belongs", 8);
+  }
   if (version !== (legacy ? LEGACY_VERSION : DELTA_VERSION)) {
     throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${DELTA_VERSION})`, { offset: 8 });
   }

@@ -157,7 +157,7 @@ test("files shorter than one signature block get no signature, and the quick che
   assert.equal(again.id, first.id);
 });
 
-test("an index delta carries the index file's magic and version 2: a whole-index reader refuses it as UNSUPPORTED; deltas with the older header still read", async () => {
+test("an index delta carries the index file's magic and version 2: a whole-index reader refuses it as UNSUPPORTED, a whole index read as a delta is CORRUPT; deltas with the older header still read", async () => {
   const source = await sourceOf(10, 3000);
   const base = await DirIndex.build(source);
   await change(source, 1);
@@ -185,5 +185,7 @@ test("an index delta carries the index file's magic and version 2: a whole-index
   assert.deepEqual(legacy, decoded, "a delta written with the older header reads the same");
   await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 3)]), (e) => isIbtError(e, "UNSUPPORTED"));
   await assert.rejects(decodeIndexDelta([await reheaded("IBTIDXDL", 2)]), (e) => isIbtError(e, "UNSUPPORTED"));
-  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 1)]), (e) => isIbtError(e, "UNSUPPORTED"), "a whole index's version is not a delta");
+  // A whole index where the record says a delta is: damage (CORRUPT), not a newer format.
+  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 1)]), (e) => isIbtError(e, "CORRUPT"), "a whole index's version is not a delta");
+  await assert.rejects(decodeIndexDelta([await collect(encodeIndex(base))]), (e) => isIbtError(e, "CORRUPT") && /whole index/.test((e as Error).message));
 });
