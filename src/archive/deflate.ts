@@ -35,6 +35,22 @@ export interface DeflateStream {
   pushAsync?(piece: Uint8Array, final: boolean): Promise<Uint8Array>;
 }
 
+/**
+ * `deflate`'s bytes for data given in pieces while the caller does other work: the pieces are
+ * deflated as they come, so what is held is the deflated bytes, not the data.
+ */
+export interface DeflateIncremental {
+  /** Takes the next piece. The codec MUST be done with `piece` when the promise settles. */
+  push(piece: Uint8Array): Promise<void>;
+  /**
+   * Ends the data and returns the output: concatenated, it MUST be exactly what `deflate`
+   * returns for all the pieces joined, at the same level. No call follows.
+   */
+  finish(): Promise<Uint8Array[]>;
+  /** Lets go of everything held, when `finish` will not be called; a no-op after it. */
+  dispose(): void;
+}
+
 export interface DeflateCodec {
   /**
    * Raw deflate of all of `data` at `level` (an integer 0..9, zlib's scale), ending with the
@@ -50,10 +66,16 @@ export interface DeflateCodec {
    * depend on which form made them. The caller leaves `data` unchanged until the promise settles.
    */
   deflateAsync?(data: Uint8Array, level: number): Promise<Uint8Array>;
+  /**
+   * `deflate`'s bytes made from pieces as they come (a member written after the others whose
+   * data grows meanwhile, as an archive's manifest does). Without it, the writer keeps the
+   * pieces and deflates them joined at the end.
+   */
+  deflateIncremental?(level: number): DeflateIncremental;
 }
 
 /** fflate: portable, and the default. It runs on the calling thread only. */
-export const fflateDeflate: Required<Omit<DeflateCodec, "deflateAsync">> = {
+export const fflateDeflate: Required<Omit<DeflateCodec, "deflateAsync" | "deflateIncremental">> = {
   deflate: (data, level) => deflateSync(data, { level: level as 6 }),
   deflateStream(level) {
     const out: Uint8Array[] = [];

@@ -4,7 +4,9 @@
  * Members: `new/<path>` with the bytes of each created file (and of an updated file whose delta
  * would not be smaller), `delta/<path>` with a librsync delta (apply it with `rdiff patch`), and
  * `ibt-manifest.json` last, once every member's encoding is known (ZIP readers find members
- * through the central directory, so order does not matter). Moves, copies, deletions,
+ * through the central directory, so order does not matter). The manifest's text is made and
+ * deflated change by change as the members are written (ManifestText, ZipWriter.later), so its
+ * changes are never held together, only its deflated bytes. Moves, copies, deletions,
  * directories, symlinks and metadata changes live in the manifest only.
  *
  * Format 2 (the default) packs the bytes and deltas of files of at most GROUPED_MAX bytes, in the
@@ -32,7 +34,7 @@ import type { IndexEntry } from "../dirindex/entry.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
 import { ZipWriter, type ZipSink } from "./zip-write.js";
 import type { DeflateCodec } from "./deflate.js";
-import { encodeManifest, MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
+import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestText, type ManifestChange, type ManifestEntry, type ManifestHead } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
 import { GroupWriter } from "./group-write.js";
 
@@ -49,7 +51,7 @@ export interface DiffDataOptions {
   format?: 1 | 2;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
   groupSize?: number;
-  /** When the archive was made: the manifest's `created` and its member's time. Default: when the manifest is written. */
+  /** When the archive was made: the manifest's `created` and its member's time. Default: when writing begins. */
   time?: Date;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
@@ -109,29 +111,27 @@ export class DiffData {
       { deflate: this.options.deflate },
     );
     const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
-    const changes: ManifestChange[] = [];
-    // Cached files and synchronous reads make no macrotask of their own; timers need turns.
-    const breather = new Breather();
-    for (const change of this.diff.changes) {
-      const pause = breather.breathe();
-      if (pause) await pause;
-      changes.push(await this.writeChange(zip, groups, change, stats));
-      stats.changes++;
-      this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });
-    }
-    await groups?.close();
-    stats.groups = groups?.groups ?? 0;
     const created = this.options.time ?? new Date();
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      version: format,
-      base: this.diff.base,
-      target: this.diff.target,
-      created: created.toISOString(),
-      changes,
-      parents: this.diff.parents,
-    };
-    await zip.queue(MANIFEST_NAME, encodeManifest(manifest), { compress: true, mtimeMs: created.getTime() });
+    const member = zip.later(MANIFEST_NAME);
+    try {
+      const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, target: this.diff.target, created: created.toISOString() };
+      const manifest = new ManifestText(head, (piece) => member.push(piece));
+      // Cached files and synchronous reads make no macrotask of their own; timers need turns.
+      const breather = new Breather();
+      for (const change of this.diff.changes) {
+        const pause = breather.breathe();
+        if (pause) await pause;
+        await manifest.change(await this.writeChange(zip, groups, change, stats));
+        stats.changes++;
+        this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });
+      }
+      await groups?.close();
+      stats.groups = groups?.groups ?? 0;
+      await manifest.end(this.diff.parents);
+      await zip.addLater(member, { mtimeMs: created.getTime() });
+    } finally {
+      member.dispose();
+    }
     await zip.finish();
     return stats;
   }

@@ -208,6 +208,50 @@ function checkAncestors(changes: ManifestChange[]): void {
   }
 }
 
-export function encodeManifest(m: Manifest): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(m));
+/** The manifest's fields before its changes. */
+export type ManifestHead = Pick<Manifest, "format" | "version" | "base" | "target" | "created">;
+
+/** ManifestText hands its text on in pieces of about this many UTF-16 code units. */
+const PIECE = 64 * 1024;
+
+/**
+ * The manifest's UTF-8 JSON text, made change by change as the archive is written and handed
+ * on in pieces, so the changes are never held together: exactly the bytes of
+ * `JSON.stringify(manifest)` (the same keys in the same order, numbers and escapes), since each
+ * change and parent is its own `JSON.stringify` and the text around them is that of the object.
+ * Pieces end between values, so none splits a surrogate pair (JSON.stringify escapes lone ones).
+ */
+export class ManifestText {
+  #text: string;
+  #changes = 0;
+
+  constructor(
+    head: ManifestHead,
+    private readonly out: (piece: Uint8Array) => Promise<void>,
+  ) {
+    const { format, version, base, target, created } = head;
+    this.#text = `${JSON.stringify({ format, version, base, target, created }).slice(0, -1)},"changes":[`;
+  }
+
+  async change(c: ManifestChange): Promise<void> {
+    this.#text += (this.#changes++ === 0 ? "" : ",") + JSON.stringify(c);
+    if (this.#text.length >= PIECE) await this.#flush();
+  }
+
+  /** Ends the text with the parents. */
+  async end(parents: Manifest["parents"]): Promise<void> {
+    this.#text += '],"parents":[';
+    for (const [i, p] of parents.entries()) {
+      this.#text += (i === 0 ? "" : ",") + JSON.stringify(p);
+      if (this.#text.length >= PIECE) await this.#flush();
+    }
+    this.#text += "]}";
+    await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    const piece = new TextEncoder().encode(this.#text);
+    this.#text = "";
+    await this.out(piece);
+  }
 }

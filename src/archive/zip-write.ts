@@ -20,6 +20,10 @@
  * source's chunk sizes either. Empty members and directories are always stored. Deflating is
  * done by a codec (deflate.ts): fflate unless the caller gives a faster one.
  *
+ * A member whose data grows while others are written (an archive's manifest) is made with
+ * `later` and written with `addLater`: its pieces are deflated as they come (zip-later.ts), and
+ * it is the member `add` writes for its data joined with `compress: true`.
+ *
  * With a codec that deflates off the calling thread (node:zlib's thread pool), `queue` lets a
  * caller hand over an in-memory member and go on preparing the next while it deflates, and a
  * streamed member's pieces deflate `parallel` at a time. Members and pieces are still written in
@@ -41,6 +45,7 @@ import { checkPath } from "../fs/paths.js";
 import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { crc32 } from "./crc32.js";
 import { checkDeflatedSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
+import { LaterMember } from "./zip-later.js";
 import {
   CENTRAL_LEN,
   DOS_DIRECTORY,
@@ -233,6 +238,33 @@ export class ZipWriter {
     encoded.catch(() => {}); // it is awaited when written; a failure before then must not go unhandled
     this.#queued.push({ m, encoded });
     this.#state = "idle";
+  }
+
+  /**
+   * A deflated member whose data is pushed in pieces while other members are written; give it
+   * to `addLater` when the data is complete, or `dispose` it. The name is checked now and again
+   * when it is written.
+   */
+  later(name: string): LaterMember {
+    this.#checkName(name, false);
+    return new LaterMember(name, this.#codec, this.#level);
+  }
+
+  /**
+   * Writes a member made with `later`, ending its data: byte for byte what `add` writes for its
+   * data joined, with `compress: true`.
+   */
+  async addLater(member: LaterMember, options: Omit<ZipAddOptions, "compress"> = {}): Promise<ZipWritten> {
+    if (!(member instanceof LaterMember)) throw new IbtError("BAD_ARGUMENT", "addLater takes a member made by ZipWriter.later");
+    return this.#member(member.name, false, options, async (m) => {
+      const { crc, size, deflated } = await member.finish();
+      m.crc = crc;
+      m.size = size;
+      m.method = size === 0 ? METHOD_STORED : METHOD_DEFLATED;
+      m.compressedSize = deflated.reduce((n, c) => n + c.length, 0);
+      checkDeflatedSize(m.size, m.compressedSize, m.name);
+      await this.#writePayload(m, deflated);
+    });
   }
 
   /** Writes every queued member. */
@@ -429,13 +461,14 @@ export class ZipWriter {
   }
 
   /** The local header and data of a member whose CRC, sizes and method are set. */
-  async #writePayload(m: Member, payload: Uint8Array): Promise<void> {
+  async #writePayload(m: Member, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const header = localHeader(m);
-    if (payload.length <= PROBE) {
-      await this.#write(concatBytes([header, payload]));
+    const pieces = payload instanceof Uint8Array ? [payload] : payload;
+    if (pieces.reduce((n, p) => n + p.length, 0) <= PROBE) {
+      await this.#write(concatBytes([header, ...pieces]));
     } else {
       await this.#write(header);
-      for (let at = 0; at < payload.length; at += SINK_PIECE) await this.#write(payload.subarray(at, at + SINK_PIECE));
+      for (const piece of pieces) for (let at = 0; at < piece.length; at += SINK_PIECE) await this.#write(piece.subarray(at, at + SINK_PIECE));
     }
   }
 

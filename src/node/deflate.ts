@@ -17,8 +17,8 @@
  * where it waits for the writer's synchronous work. Level 0 stays on the calling thread: it
  * only copies, and zlib sizes its stored blocks by the output buffer, so the bytes would differ.
  */
-import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from "node:zlib";
-import type { DeflateCodec, DeflateStream } from "../archive/deflate.js";
+import { constants, createDeflateRaw, deflateRaw, deflateRawSync, type DeflateRaw, type ZlibOptions } from "node:zlib";
+import type { DeflateCodec, DeflateIncremental, DeflateStream } from "../archive/deflate.js";
 
 /** Deflate's window: how far back a match may reach. */
 const WINDOW = 32 * 1024;
@@ -82,9 +82,56 @@ function sizedFor(length: number): { windowBits: number; memLevel: number } {
   return { windowBits: bits, memLevel: Math.max(1, bits - 7) };
 }
 
+/**
+ * `deflate`'s bytes from pieces: one zlib stream that is never flushed, whose output does not
+ * depend on how its input is cut (level 0 excepted, see above). Its options must be those
+ * `deflate` picks for the whole, which are known once the data is long enough that `sizedFor`
+ * gives zlib's largest window; until then the pieces are kept, and a shorter whole is deflated
+ * at the end as `deflate` does.
+ */
+function deflateIncremental(level: number): DeflateIncremental {
+  let head: Uint8Array[] = [];
+  let headLength = 0;
+  let stream: DeflateRaw | undefined;
+  let failure: Error | undefined;
+  const out: Uint8Array[] = [];
+  const write = (piece: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => stream!.write(piece, (error) => (error || failure ? reject(error ?? failure) : resolve())));
+  return {
+    async push(piece) {
+      if (stream) return write(piece);
+      head.push(piece.slice());
+      headLength += piece.length;
+      if (level === 0 || sizedFor(headLength).windowBits < 15) return;
+      stream = createDeflateRaw({ level, ...sizedFor(headLength) });
+      stream.on("data", (chunk: Uint8Array) => out.push(chunk));
+      stream.on("error", (error) => (failure = error));
+      const joined = Buffer.concat(head);
+      head = [];
+      await write(joined);
+    },
+    async finish() {
+      if (!stream) return [nodeDeflate.deflate(Buffer.concat(head), level)];
+      const s = stream;
+      await new Promise<void>((resolve, reject) => {
+        s.once("end", () => (failure ? reject(failure) : resolve()));
+        s.once("error", reject);
+        s.end();
+      });
+      return out;
+    },
+    dispose() {
+      stream?.destroy();
+      head = [];
+      out.length = 0;
+    },
+  };
+}
+
 /** Raw deflate by node:zlib, whole and streamed. */
 export const nodeDeflate: Required<DeflateCodec> = {
   deflate: (data, level) => deflateRawSync(data, { level, ...sizedFor(data.length) }),
   deflateAsync: (data, level) => (level === 0 ? Promise.resolve(nodeDeflate.deflate(data, level)) : deflateOffThread(data, { level, ...sizedFor(data.length) })),
   deflateStream,
+  deflateIncremental,
 };
