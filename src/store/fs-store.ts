@@ -169,10 +169,16 @@ export class FsStore implements Store {
         const path = joinPath(dir, e.name);
         if (e.name.includes(CANDIDATE) || e.name.includes(RETIRED)) {
           if (e.stat.mtimeMs > before) continue;
-          await this.fs.remove(path, { recursive: true }).catch((err) => {
-            if (!(err instanceof IbtError && err.code === "NOT_FOUND")) throw asStoreError(err, path, "sweep");
-          });
-          removed++;
+          const gone = await this.fs.remove(path, { recursive: true }).then(
+            () => true,
+            (err: unknown) => {
+              // NOT_FOUND: removed meanwhile. EXISTS: a file landed in it while it was being
+              // removed, so a conditional create is writing it now (it copes with the sweep).
+              if (err instanceof IbtError && (err.code === "NOT_FOUND" || err.code === "EXISTS")) return false;
+              throw asStoreError(err, path, "sweep");
+            },
+          );
+          if (gone) removed++;
         } else if (SEGMENT.test(e.name)) await visit(path);
       }
     };

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { FsStore, MemoryFs, Repository, isIbtError } from "../../src/index.js";
+import { FsStore, IbtError, MemoryFs, Repository, isIbtError } from "../../src/index.js";
 import { S3Store } from "../../src/store/index.js";
 import { NodeFs, openStore } from "../../src/node/index.js";
 import { tempDir } from "../support/helpers.js";
@@ -52,6 +52,23 @@ test("FsStore: entries that are not objects are not listed; sweep removes what k
   assert.deepEqual((await fs.list("a")).sort(), ["b", "has space", "link"]);
   assert.deepEqual((await fs.list("")).sort(), ["a"]);
   await assert.rejects(store.load("a/link"), (e) => isIbtError(e, "NOT_FOUND"), "symlinks are not objects");
+});
+
+test("FsStore: sweep passes over a candidate that a conditional create fills while it is being removed", async () => {
+  // The lock holder sweeps every candidate, and another writer trying for the lock may be
+  // writing one at that moment: the recursive removal then finds the directory not empty.
+  class Filling extends MemoryFs {
+    override async remove(path: string, options?: { recursive?: boolean }): Promise<void> {
+      if (path.includes("~new-")) throw new IbtError("EXISTS", `remove: ${path}: directory not empty`, { path, caller: "remove" });
+      return super.remove(path, options);
+    }
+  }
+  const fs = new Filling();
+  const store = new FsStore(fs);
+  await fs.mkdir("lock~new-0011223344556677");
+  await fs.mkdir("x~old-8899aabbccddeeff");
+  assert.equal(await store.sweep(0), 1, "the retired object is removed, the candidate being written is not counted");
+  assert.deepEqual(await fs.list(""), ["lock~new-0011223344556677"]);
 });
 
 test("FsStore: a name under an object cannot be saved (a file is not a directory): IO naming it", async () => {
