@@ -33,6 +33,7 @@ import { pushToPull } from "../archive/pipe.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
 import { ArchiveBudget, incrementalBudget } from "./chain.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
+import { deflatedIndex } from "./index-object.js";
 import { indexReads, loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
@@ -96,10 +97,10 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
       // request; both settle before anything is removed or the record is written. An
       // incremental that passes its budget is redone as a full, whole index included.
       const budget = new ArchiveBudget(plan.budget);
-      const [archive, index] = await settledBoth(writeArchive(store, ro, id, plan, source, o, budget), writeIndex(store, id, plan, o.signal)).catch(async (e) => {
+      const [archive, index] = await settledBoth(writeArchive(store, ro, id, plan, source, o, budget), writeIndex(store, ro, id, plan, o.signal)).catch(async (e) => {
         if (!budget.passed) throw e;
         plan = await asFull(plan);
-        return settledBoth(writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity)), writeIndex(store, id, plan, o.signal));
+        return settledBoth(writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity)), writeIndex(store, ro, id, plan, o.signal));
       });
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
@@ -123,13 +124,13 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
  * Writes the snapshot's index: a delta against the parent's when the plan has a base and the
  * change can be said as one, else the whole index.
  */
-async function writeIndex(store: Store, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
+async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
   const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
   // A delta as large as the whole index saves nothing and lengthens the next load.
   if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {
-    return { ...(await writeTapped(store, indexPath(id), encodeIndex(plan.now), signal)), kind: "full" };
+    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndex(plan.now), ro.deflate), signal)), kind: "full" };
   }
-  return { ...(await writeTapped(store, indexPath(id), encodeIndexDelta(delta), signal)), kind: "delta", base: plan.parent!.id };
+  return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndexDelta(delta), ro.deflate), signal)), kind: "delta", base: plan.parent!.id };
 }
 
 function record(plan: Plan, id: string, seq: number, o: BackupOptions, archive: StoredFile, index: StoredIndex): SnapshotRecord {
@@ -166,7 +167,7 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
   let previous: DirIndex | undefined;
   if (parent) {
     try {
-      previous = await loadTree(store, parent, records);
+      previous = await loadTree(store, parent, records, ro.inflate);
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });

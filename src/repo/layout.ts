@@ -7,7 +7,8 @@
  *   data/<id>.zip           the snapshot's diff archive (a plain ZIP made by DiffData, archive
  *                           version 1 or 2: archive versions are per archive, and the
  *                           repository version does not change with them)
- *   index/<id>.ibtindex     the snapshot's DirIndex with signatures: the next backup's base
+ *   index/<id>.ibtindex     the snapshot's DirIndex with signatures, deflated (index-object.ts): the
+ *                           next backup's base
  *   lock                    present while a writer works (lock.ts)
  *
  * These are object names in a Store (on a file tree through FsStore, the same paths as files).

@@ -9,6 +9,7 @@ import type { Store } from "../store/types.js";
 import { ReadBudget, storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
+import { indexFileOf } from "./index-object.js";
 import { applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
@@ -45,16 +46,16 @@ export async function openArchive(store: Store, name: string, inflate?: InflateC
  * The snapshot's tree, read from its stored index. `records`, where the caller has them, saves
  * reading the records of the snapshots whose indexes a delta is built on.
  */
-export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[]): Promise<DirIndex> {
+export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<DirIndex> {
   const [whole, ...deltas] = await indexChain(store, rec, records);
-  if (deltas.length === 0) return loadWholeIndex(store, whole!);
+  if (deltas.length === 0) return loadWholeIndex(store, whole!, inflate);
   // Every read is started at once, so the chain costs about one round trip, not one per link.
-  const reads = deltas.map((link) => decodeIndexDelta(store.loadStream(indexPath(link.id))));
+  const reads = deltas.map((link) => decodeIndexDelta(indexFileOf(store.loadStream(indexPath(link.id)), inflate)));
   for (const r of reads) r.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
   // The whole index's identity is not computed: the result's, checked below, covers every link.
   let entries: IndexEntry[];
   try {
-    entries = await decodeIndexEntries(store.loadStream(indexPath(whole!.id)));
+    entries = await decodeIndexEntries(indexFileOf(store.loadStream(indexPath(whole!.id)), inflate));
   } catch (e) {
     inFile(indexPath(whole!.id), e);
   }
@@ -81,11 +82,11 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
   return index;
 }
 
-async function loadWholeIndex(store: Store, rec: SnapshotRecord): Promise<DirIndex> {
+async function loadWholeIndex(store: Store, rec: SnapshotRecord, inflate: InflateCodec | undefined): Promise<DirIndex> {
   const path = indexPath(rec.id);
   let index: DirIndex;
   try {
-    index = await decodeIndex(store.loadStream(path));
+    index = await decodeIndex(indexFileOf(store.loadStream(path), inflate));
   } catch (e) {
     inFile(path, e);
   }

@@ -141,7 +141,7 @@ async function readAsRestore(
   fail: (e: unknown, path: string, member?: string) => void,
 ): Promise<void> {
   try {
-    await loadTree(store, rec, records);
+    await loadTree(store, rec, records, inflate);
   } catch (e) {
     fail(e, indexPath(rec.id));
   }

@@ -1,7 +1,7 @@
 /**
  * A repository written by a library that knew only archive format 1 (test/fixtures/v1-repo, made
  * by test/fixtures/make-v1-repo.mjs): every snapshot restores exactly and verifies with today's
- * code, and a new backup into it writes format 2 on top of the v1 chain.
+ * code, and a new backup into it writes format 2 (and a deflated index object) on top of the v1 chain.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,6 +26,13 @@ async function files(fs: FsAdapter): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** The u32 after the magic of a snapshot's stored index object: 1 whole, 2 delta, 3 deflated. */
+async function indexVersionOf(store: Store, id: string): Promise<number> {
+  const head = await store.load(`index/${id}.ibtindex`, { offset: 0, length: 12 });
+  assert.equal(new TextDecoder().decode(head.subarray(0, 8)), "IBTINDEX");
+  return new DataView(head.buffer, head.byteOffset).getUint32(8);
+}
+
 async function versionOf(store: Store, id: string): Promise<number> {
   const name = `data/${id}.zip`;
   const { size } = await store.stat(name);
@@ -45,6 +52,7 @@ test("a v1 repository restores every snapshot exactly and verifies; a new backup
   assert.equal(expected.map((e) => e.kind).join(" "), "full incremental incremental");
   for (const snap of expected) {
     assert.equal(await versionOf(store, snap.id), 1, "the fixture is format 1");
+    assert.ok([1, 2].includes(await indexVersionOf(store, snap.id)), "the fixture's index objects are not deflated");
     const target = new MemoryFs();
     await repo.restore(snap.id, target);
     assert.deepEqual(await files(target), snap.files, `snapshot ${snap.id}`);
@@ -64,6 +72,7 @@ test("a v1 repository restores every snapshot exactly and verifies; a new backup
   const next = await repo.backup(source, { source: "fixture" });
   assert.equal(next.kind, "incremental");
   assert.equal(await versionOf(store, next.id), 2);
+  assert.equal(await indexVersionOf(store, next.id), 3, "the new index object is deflated, on top of the fixture's plain ones");
   const back = new MemoryFs();
   await repo.restore(next.id, back);
   assert.deepEqual(await files(back), await files(source));

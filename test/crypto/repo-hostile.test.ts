@@ -21,6 +21,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { IbtError, MANIFEST_NAME, MemoryFs, MemoryStore, Repository, blake2b, type FsAdapter, type Store } from "../../src/index.js";
 import { CONFIG, archivePath, decodeRecord, encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
+import { deflatedIndex, indexFileOf } from "../../src/repo/index-object.js";
+import { collect } from "../../src/bytes.js";
 import { BASE_SPEC, NEW_SPEC, centralRecords, crc32, handZip, memoryTree, membersOf, withU32, zeroBomb, zipOf } from "../support/hostile-fixture.js";
 import { tally } from "../support/hostile-kit.js";
 import { rng } from "../support/helpers.js";
@@ -214,6 +216,13 @@ test("hostile archives, validly sealed, are refused as in a plain repository: cu
   assert.ok(t.tried >= 45, `${t.tried} cases`);
 });
 
+/** An index file as the repository stores it. */
+function deflated(file: Uint8Array): Promise<Uint8Array> {
+  return collect(deflatedIndex((async function* () {
+    yield file;
+  })()));
+}
+
 /** Re-seals an edited index: its last 32 bytes are the BLAKE2b-256 of everything before. */
 async function resealIndex(bytes: Uint8Array): Promise<Uint8Array> {
   const out = bytes.slice();
@@ -233,27 +242,39 @@ test("hostile indexes, validly sealed, are refused as in a plain repository: cut
   const t = tally("encrypted repository: hostile indexes");
   const next = rng(31);
   for (const role of ["index incr", "index full"] as const) {
-    const index = plain.original.get(nameOf(plain, role))!;
+    // The repository stores the index file deflated: the surgery is on the file, deflated again.
+    const stored = plain.original.get(nameOf(plain, role))!;
+    const index = await collect(indexFileOf([stored]));
     const n = index.length;
     const cases: [string, () => Promise<Uint8Array> | Uint8Array][] = [];
-    for (const at of [0, 11, n >> 1, n - 32, n - 1]) cases.push([`cut at ${at}`, () => index.slice(0, at)]);
+    const m = stored.length;
+    for (const at of [0, 11, 12, 13, m >> 1, m - 1]) cases.push([`the stored object cut at ${at}`, () => stored.slice(0, at)]);
+    cases.push(["the stored object with a byte after its end", () => new Uint8Array([...stored, 0])]);
+    cases.push(["the stored object's version made 4", () => {
+      const out = stored.slice();
+      new DataView(out.buffer).setUint32(8, 4);
+      return out;
+    }]);
+    for (const at of [0, 11, n >> 1, n - 32, n - 1]) cases.push([`cut at ${at}`, () => deflated(index.slice(0, at))]);
     for (let i = 0; i < 4; i++) {
       const at = Math.floor(next() * n);
       cases.push([`flip at ${at}`, () => {
         const out = index.slice();
         out[at]! ^= 0x10;
-        return out;
+        return deflated(out);
       }]);
     }
-    cases.push(["a trailing byte", () => new Uint8Array([...index, 0])]);
-    cases.push(["version 2", () => {
+    cases.push(["a trailing byte", () => deflated(new Uint8Array([...index, 0]))]);
+    cases.push(["version 2", async () => {
       const out = index.slice();
       new DataView(out.buffer).setUint32(8, 2);
-      return resealIndex(out);
+      return deflated(await resealIndex(out));
     }]);
     // keep.txt is in both trees; each replacement has its length.
-    for (const to of ["../x.txt", "/x/x.txt", "a\\bc.txt", "keep.tx\0"]) cases.push([`path keep.txt made ${JSON.stringify(to)}`, () => resealIndex(replaced(index, "keep.txt", to))]);
-    cases.push(["mode.txt renamed keep.txt: a duplicate, out of order", () => resealIndex(replaced(index, "mode.txt", "keep.txt"))]);
+    for (const to of ["../x.txt", "/x/x.txt", "a\\bc.txt", "keep.tx\0"]) cases.push([`path keep.txt made ${JSON.stringify(to)}`, async () => deflated(await resealIndex(replaced(index, "keep.txt", to)))]);
+    cases.push(["mode.txt renamed keep.txt: a duplicate, out of order", async () => deflated(await resealIndex(replaced(index, "mode.txt", "keep.txt")))]);
+    // As an older library stored it, the file as it is: read the same way.
+    cases.push(["the plain file, a path made unsafe", () => resealIndex(replaced(index, "keep.txt", "../x.txt"))]);
     for (const [label, make] of cases) {
       const bytes = await make();
       t.tried++;
@@ -261,7 +282,7 @@ test("hostile indexes, validly sealed, are refused as in a plain repository: cut
       t.refused++;
     }
   }
-  assert.ok(t.tried >= 25, `${t.tried} cases`);
+  assert.ok(t.tried >= 40, `${t.tried} cases`);
 });
 
 test("snapshot and repository records, edited and checksummed again, are refused as in a plain repository", async () => {
