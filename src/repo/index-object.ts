@@ -168,9 +168,12 @@ class Input {
   async upTo(n: number): Promise<Uint8Array> {
     while (this.#buf.length - this.#pos < n && !this.#done) {
       const r = await this.#chunks.next();
-      if (r.done) this.#done = true;
-      else this.#buf = joined(this.#buf.subarray(this.#pos), r.value);
-      if (!r.done) this.#pos = 0;
+      if (r.done) {
+        this.#done = true;
+        break;
+      }
+      this.#buf = joined(this.#buf.subarray(this.#pos), r.value);
+      this.#pos = 0;
     }
     const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += out.length;
