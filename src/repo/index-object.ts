@@ -19,10 +19,11 @@
  * is encoded, and the reader inflate without a streaming codec's per-piece round trips.
  */
 import { IbtError } from "../errors.js";
-import { chunksOf, type ByteSource } from "../bytes.js";
+import { ChunkQueue, chunksOf, type ByteSource } from "../bytes.js";
 import { fflateDeflate, type DeflateCodec } from "../archive/deflate.js";
 import { fflateInflate, type InflateCodec } from "../archive/inflate.js";
 import { MAGIC } from "../dirindex/index-format.js";
+import { ChunkWriter } from "../dirindex/index-encoder.js";
 
 export const DEFLATED_INDEX_VERSION = 3;
 /** zlib's scale: on real indexes level 1 keeps nearly all of level 6's saving, for less CPU. */
@@ -34,7 +35,7 @@ const FRAME = 64 * 1024;
 const MAX_DEFLATED_FRAME = FRAME + 1024;
 
 /** An index or delta file's bytes as the repository stores them. */
-export async function* deflatedIndex(file: AsyncIterable<Uint8Array>, codec?: DeflateCodec): AsyncGenerator<Uint8Array> {
+export async function* deflatedIndex(file: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, codec?: DeflateCodec): AsyncGenerator<Uint8Array> {
   const header = new Uint8Array(HEADER);
   header.set(MAGIC);
   new DataView(header.buffer).setUint32(MAGIC.length, DEFLATED_INDEX_VERSION);
@@ -46,54 +47,32 @@ export async function* deflatedIndex(file: AsyncIterable<Uint8Array>, codec?: De
   for await (const frame of framesOf(file)) {
     const next = deflate(frame);
     next.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
-    if (pending) yield framed(await pending);
+    if (pending) yield* framed(await pending);
     pending = next;
   }
-  if (pending) yield framed(await pending);
+  if (pending) yield* framed(await pending);
   yield new Uint8Array([0]);
 }
 
 /** The file cut into fresh FRAME-byte buffers (the last shorter), none empty. */
-async function* framesOf(file: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let frame = new Uint8Array(FRAME);
-  let used = 0;
+async function* framesOf(file: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const frames = new ChunkQueue(FRAME);
   for await (const chunk of file) {
-    for (let i = 0; i < chunk.length; ) {
-      const n = Math.min(FRAME - used, chunk.length - i);
-      frame.set(chunk.subarray(i, i + n), used);
-      used += n;
-      i += n;
-      if (used === FRAME) {
-        yield frame;
-        frame = new Uint8Array(FRAME);
-        used = 0;
-      }
-    }
+    frames.append(chunk);
+    yield* frames.take();
   }
-  if (used > 0) yield frame.subarray(0, used);
+  yield* frames.take(true);
 }
 
-function framed(deflated: Uint8Array): Uint8Array {
+/** A frame's length and deflated bytes. */
+function framed(deflated: Uint8Array): Uint8Array[] {
   if (!(deflated instanceof Uint8Array) || deflated.length === 0 || deflated.length > MAX_DEFLATED_FRAME) {
     throw new IbtError("BAD_ARGUMENT", "the deflate codec returned something other than deflate of an index frame");
   }
-  const out = new Uint8Array(varintLength(deflated.length) + deflated.length);
-  let at = 0;
-  for (let v = deflated.length; ; v >>>= 7) {
-    out[at++] = v > 0x7f ? (v & 0x7f) | 0x80 : v;
-    if (v <= 0x7f) break;
-  }
-  out.set(deflated, at);
-  return out;
-}
-
-function varintLength(v: number): number {
-  let n = 1;
-  while (v > 0x7f) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
+  const w = new ChunkWriter();
+  w.varint(deflated.length);
+  w.bytes(deflated);
+  return w.take();
 }
 
 /**

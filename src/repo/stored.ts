@@ -50,12 +50,12 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
   const [whole, ...deltas] = await indexChain(store, rec, records);
   if (deltas.length === 0) return loadWholeIndex(store, whole!, inflate);
   // Every read is started at once, so the chain costs about one round trip, not one per link.
-  const reads = deltas.map((link) => decodeIndexDelta(indexFileOf(store.loadStream(indexPath(link.id)), inflate)));
+  const reads = deltas.map((link) => decodeIndexDelta(indexFile(store, link.id, inflate)));
   for (const r of reads) r.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
   // The whole index's identity is not computed: the result's, checked below, covers every link.
   let entries: IndexEntry[];
   try {
-    entries = await decodeIndexEntries(indexFileOf(store.loadStream(indexPath(whole!.id)), inflate));
+    entries = await decodeIndexEntries(indexFile(store, whole!.id, inflate));
   } catch (e) {
     inFile(indexPath(whole!.id), e);
   }
@@ -82,11 +82,16 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
   return index;
 }
 
+/** The index or delta file of a snapshot's stored index object, as it is read. */
+function indexFile(store: Store, id: string, inflate: InflateCodec | undefined): AsyncGenerator<Uint8Array> {
+  return indexFileOf(store.loadStream(indexPath(id)), inflate);
+}
+
 async function loadWholeIndex(store: Store, rec: SnapshotRecord, inflate: InflateCodec | undefined): Promise<DirIndex> {
   const path = indexPath(rec.id);
   let index: DirIndex;
   try {
-    index = await decodeIndex(indexFileOf(store.loadStream(path), inflate));
+    index = await decodeIndex(indexFile(store, rec.id, inflate));
   } catch (e) {
     inFile(path, e);
   }

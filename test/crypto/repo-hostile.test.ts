@@ -218,9 +218,7 @@ test("hostile archives, validly sealed, are refused as in a plain repository: cu
 
 /** An index file as the repository stores it. */
 function deflated(file: Uint8Array): Promise<Uint8Array> {
-  return collect(deflatedIndex((async function* () {
-    yield file;
-  })()));
+  return collect(deflatedIndex([file]));
 }
 
 /** Re-seals an edited index: its last 32 bytes are the BLAKE2b-256 of everything before. */
