@@ -4,11 +4,14 @@
  *
  *   "IBTINDEX"  8-byte magic
  *   u32         3: a deflated index object
- *   frames      each: varint length (1 or more), then that many bytes of raw deflate (RFC 1951,
- *               one whole stream) that inflate to 1..65536 bytes of the index or delta file
+ *   frames      each: varint length (1 or more), u32 CRC-32 of the deflate bytes, then that many
+ *               bytes of raw deflate (RFC 1951, one whole stream) that inflate to 1..65536 bytes
+ *               of the index or delta file
  *   end         varint 0, and nothing after it
  *
- * The file inside keeps its own header and BLAKE2b-256 checksum. Paths, metadata and weak sums
+ * The file inside keeps its own header and BLAKE2b-256 checksum; the CRC-32 covers what that
+ * cannot, bits of the deflate data that inflating ignores (the padding after a stream's last
+ * block), so every damaged byte of the object is refused, as in a plain index. Paths, metadata and weak sums
  * compress; content hashes and strong sums do not. Objects written before (the index or delta
  * file as it is, versions 1 and 2) are read as they are, so a repository may hold both; a library
  * that reads only those refuses version 3 as UNSUPPORTED.
@@ -23,6 +26,7 @@ import { ChunkQueue, chunksOf, type ByteSource } from "../bytes.js";
 import { fflateDeflate, type DeflateCodec } from "../archive/deflate.js";
 import { fflateInflate, type InflateCodec } from "../archive/inflate.js";
 import { MAGIC } from "../dirindex/index-format.js";
+import { crc32 } from "../archive/crc32.js";
 import { ChunkWriter } from "../dirindex/index-encoder.js";
 
 export const DEFLATED_INDEX_VERSION = 3;
@@ -71,6 +75,7 @@ function framed(deflated: Uint8Array): Uint8Array[] {
   }
   const w = new ChunkWriter();
   w.varint(deflated.length);
+  w.u32(crc32(deflated));
   w.bytes(deflated);
   return w.take();
 }
@@ -78,8 +83,8 @@ function framed(deflated: Uint8Array): Uint8Array[] {
 /**
  * The index or delta file in a stored index object: inflated when it is deflated (version 3),
  * else the object as it is. An object that ends before its end mark is TRUNCATED; anything else
- * wrong with the frames (a length out of range, data that is not deflate or inflates to more
- * than a frame, bytes after the end) is CORRUPT.
+ * wrong with the frames (a length out of range, a CRC-32 that does not match, data that is not
+ * deflate or inflates to more than a frame, bytes after the end) is CORRUPT.
  */
 export async function* indexFileOf(object: ByteSource, codec?: InflateCodec): AsyncGenerator<Uint8Array> {
   const input = new Input(chunksOf(object));
@@ -94,7 +99,10 @@ export async function* indexFileOf(object: ByteSource, codec?: InflateCodec): As
     for (;;) {
       const length = await frameLength(input);
       if (length === 0) break;
+      const sum = await input.exactly(4);
+      const want = ((sum[0]! << 24) | (sum[1]! << 16) | (sum[2]! << 8) | sum[3]!) >>> 0;
       const frame = await input.exactly(length);
+      if (crc32(frame) !== want) throw new IbtError("CORRUPT", `index object: the frame at ${input.offset - length} does not match its CRC-32`, { offset: input.offset - length });
       let out: Uint8Array;
       try {
         out = await inflate.inflate(frame, FRAME);

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { crc32 as zlibCrc32, deflateRawSync, inflateRawSync } from "node:zlib";
 import { MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter } from "../../src/index.js";
 import { fflateInflate, type InflateCodec } from "../../src/archive/inflate.js";
 import { decodeIndex } from "../../src/dirindex/index-file.js";
@@ -32,7 +32,7 @@ const versionOf = (bytes: Uint8Array): number => new DataView(bytes.buffer, byte
 
 /**
  * The file in a deflated index object, read as docs/formats.md describes it with an inflater we
- * did not write: frames of a varint length and raw deflate, each inflating to at most 64 KiB,
+ * did not write: frames of a varint length, a CRC-32 and raw deflate, each inflating to at most 64 KiB,
  * then a 0.
  */
 function unframed(object: Uint8Array): Uint8Array {
@@ -48,6 +48,9 @@ function unframed(object: Uint8Array): Uint8Array {
       if (b < 0x80) break;
     }
     if (length === 0) break;
+    const sum = new DataView(object.buffer, object.byteOffset + at, 4).getUint32(0);
+    at += 4;
+    assert.equal(zlibCrc32(object.subarray(at, at + length)), sum, "the frame's CRC-32");
     const out = inflateRawSync(object.subarray(at, at + length));
     assert.ok(out.length > 0 && out.length <= 65536, `a frame of ${out.length} bytes`);
     parts.push(out);
@@ -66,7 +69,9 @@ function envelope(frames: Uint8Array[], end = true): Uint8Array {
       len.push(v > 0x7f ? (v & 0x7f) | 0x80 : v);
       if (v <= 0x7f) break;
     }
-    parts.push(new Uint8Array(len), f);
+    const sum = new Uint8Array(4);
+    new DataView(sum.buffer).setUint32(0, zlibCrc32(f));
+    parts.push(new Uint8Array(len), sum, f);
   }
   if (end) parts.push(new Uint8Array([0]));
   return new Uint8Array(Buffer.concat(parts));
@@ -143,9 +148,15 @@ function counting(): { codec: InflateCodec; made: () => number } {
   };
 }
 
+function flippedAt(object: Uint8Array, at: number): Uint8Array {
+  const out = object.slice();
+  out[at]! ^= 0x80;
+  return out;
+}
+
 const deflate = (data: Uint8Array): Uint8Array => new Uint8Array(deflateRawSync(data, { level: 9 }));
 
-test("hostile index objects: cut, bad frames, a bomb, bytes after the end, a file that is not an index: refused with a stable code, the target unchanged", async () => {
+test("hostile index objects: cut, bad frames or CRC-32s, a bomb, bytes after the end, a file that is not an index: refused with a stable code, the target unchanged", async () => {
   const fs = await source(600);
   const store = new MemoryStore();
   const snap = await (await Repository.init(store)).backup(fs);
@@ -171,6 +182,7 @@ test("hostile index objects: cut, bad frames, a bomb, bytes after the end, a fil
     ["a frame of more than 64 KiB", envelope([deflate(file.subarray(0, 65537)), ...frames(file.subarray(65537))]), "CORRUPT"],
     ["an empty frame", envelope([deflate(new Uint8Array(0)), ...frames(file)]), "CORRUPT"],
     ["bytes after the end mark", new Uint8Array([...good, 0x42]), "CORRUPT"],
+    ["a frame's CRC-32 changed", flippedAt(envelope(frames(file)), 13), "CORRUPT"],
     ["a frame cut from the middle", envelope(frames(file).filter((_, i) => i !== 0)), "BAD_MAGIC"],
     ["deflated frames of a file that is not an index", envelope(frames(textBytes(rng(9), 150_000))), "BAD_MAGIC"],
   ];
@@ -213,4 +225,32 @@ test("an index object reads the same from any chunking of the stored bytes, defl
     assert.deepEqual(await collect(indexFileOf(inChunks(want, size))), want, `a plain file in chunks of ${size}`);
   }
   assert.deepEqual(await collect(indexFileOf([])), new Uint8Array(0), "an empty object passes through as it is");
+});
+
+test("a change that inflating cannot see (a padding bit after deflate's last block) is refused by the frame's CRC-32", async () => {
+  // The bits of the last byte past the end of the final block change nothing zlib inflates; a
+  // stream that ends on a byte boundary has none, so a few deterministic inputs are tried.
+  const unseenChange = (data: Uint8Array, deflated: Uint8Array): Uint8Array | undefined =>
+    [0, 1, 2, 3, 4, 5, 6, 7].map((bit) => {
+      const changed = deflated.slice();
+      changed[changed.length - 1]! ^= 1 << bit;
+      try {
+        return Buffer.compare(inflateRawSync(changed), Buffer.from(data)) === 0 ? changed : undefined;
+      } catch {
+        return undefined;
+      }
+    }).find((c) => c !== undefined);
+  let data: Uint8Array = new Uint8Array(0);
+  let deflated: Uint8Array = new Uint8Array(0);
+  let unseen: Uint8Array | undefined;
+  for (let seed = 10; seed < 40 && !unseen; seed++) {
+    data = textBytes(rng(seed), 30_000 + seed);
+    deflated = deflate(data);
+    unseen = unseenChange(data, deflated);
+  }
+  assert.ok(unseen, "this deflate stream ends with padding bits");
+  assert.deepEqual(await collect(indexFileOf([envelope([deflated])])), data, "the frame as written reads");
+  const object = envelope([deflated]);
+  object.set(unseen, object.length - 1 - deflated.length);
+  await assert.rejects(collect(indexFileOf([object])), (e) => isIbtError(e, "CORRUPT") && /CRC-32/.test((e as Error).message));
 });
