@@ -28,7 +28,7 @@ import type { FsAdapter } from "../fs/types.js";
 import { DeltaJob } from "../rsync/delta.js";
 import { streamJob } from "../rsync/job.js";
 import { Hasher } from "../rsync/hashes.js";
-import { collect, concatBytes, toHex, type ByteSource } from "../bytes.js";
+import { collect, concatBytes, toHex } from "../bytes.js";
 import type { Diff, Change } from "../dirindex/diff-index.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
@@ -39,6 +39,14 @@ import { pushToPull } from "./pipe.js";
 import { GroupWriter } from "./group-write.js";
 
 const SPOOL_LIMIT = 64 << 20;
+
+/**
+ * Members of their own up to this size (files and deltas too large for a group) are taken whole
+ * and deflated off this thread beside the next ones (ZipWriter.queue); larger ones stream
+ * through one deflate stream while everything else waits. Which way a member goes depends on its
+ * size alone, so an archive's bytes do not depend on what the cache kept.
+ */
+const QUEUED_MAX = 8 << 20;
 
 export interface DiffDataOptions {
   /** The new tree, which the diff's new index describes: created and updated files are read from it. */
@@ -80,9 +88,19 @@ export function manifestEntry(e: IndexEntry): ManifestEntry {
   return m;
 }
 
+/**
+ * A diff whose changes come as they are found, in path order: a full backup's, made while the
+ * walk goes on. The target's identity and the parents are asked for once every change is read.
+ */
+export interface DiffStream {
+  base: string;
+  changes: AsyncIterable<Change>;
+  end(): Promise<Pick<Diff, "target" | "parents">>;
+}
+
 export class DiffData {
   constructor(
-    readonly diff: Diff,
+    readonly diff: Diff | DiffStream,
     private readonly options: DiffDataOptions,
   ) {}
 
@@ -114,11 +132,11 @@ export class DiffData {
     const created = this.options.time ?? new Date();
     const member = zip.later(MANIFEST_NAME);
     try {
-      const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, target: this.diff.target, created: created.toISOString() };
+      const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, created: created.toISOString() };
       const manifest = new ManifestText(head, (piece) => member.push(piece));
       // Cached files and synchronous reads make no macrotask of their own; timers need turns.
       const breather = new Breather();
-      for (const change of this.diff.changes) {
+      for await (const change of this.diff.changes) {
         const pause = breather.breathe();
         if (pause) await pause;
         await manifest.change(await this.writeChange(zip, groups, change, stats));
@@ -127,7 +145,8 @@ export class DiffData {
       }
       await groups?.close();
       stats.groups = groups?.groups ?? 0;
-      await manifest.end(this.diff.parents);
+      const { target, parents } = "end" in this.diff ? await this.diff.end() : this.diff;
+      await manifest.end(parents, target);
       await zip.addLater(member, { mtimeMs: created.getTime() });
     } finally {
       member.dispose();
@@ -210,7 +229,8 @@ export class DiffData {
     if (groups && GroupWriter.takes(entry.size)) {
       return groups.add(name, await this.bytesOf(entry, stats), entry.mtimeMs, mode);
     }
-    await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
+    if (entry.size <= QUEUED_MAX) await zip.queue(name, await this.bytesOf(entry, stats), { mtimeMs: entry.mtimeMs, mode });
+    else await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
     return { member: name };
   }
 
@@ -243,8 +263,8 @@ export class DiffData {
     stats.deltas++;
     const name = `delta/${entry.path}`;
     if (groups && spooling && GroupWriter.takes(entry.size)) return groups.add(name, concatBytes(spool), entry.mtimeMs, 0o644);
-    const source: ByteSource = spooling ? spool : this.deltaAgain(signature, entry, stats);
-    await zip.add(name, source, { mtimeMs: entry.mtimeMs, mode: 0o644 });
+    if (spooling && size <= QUEUED_MAX) await zip.queue(name, concatBytes(spool), { mtimeMs: entry.mtimeMs, mode: 0o644 });
+    else await zip.add(name, spooling ? spool : this.deltaAgain(signature, entry, stats), { mtimeMs: entry.mtimeMs, mode: 0o644 });
     return { member: name };
   }
 

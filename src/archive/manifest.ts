@@ -63,11 +63,12 @@ export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   version: number;
   base: string;
-  target: string;
   created: string;
   changes: ManifestChange[];
   /** Directories above changes, with the mode and mtime to restore after applying them. */
   parents: { path: string; mtimeMs: number; mode: number }[];
+  /** Written last (ManifestHead): readers take the keys in any order. */
+  target: string;
 }
 
 const KINDS = new Set(["create", "update", "delete", "move", "copy", "relink", "metadata"]);
@@ -208,8 +209,11 @@ function checkAncestors(changes: ManifestChange[]): void {
   }
 }
 
-/** The manifest's fields before its changes. */
-export type ManifestHead = Pick<Manifest, "format" | "version" | "base" | "target" | "created">;
+/**
+ * The manifest's fields before its changes. The target's identity comes after the parents: a
+ * full backup's archive is written while the walk that gives the target still goes on.
+ */
+export type ManifestHead = Pick<Manifest, "format" | "version" | "base" | "created">;
 
 /** ManifestText hands its text on in pieces of about this many UTF-16 code units. */
 const PIECE = 64 * 1024;
@@ -217,7 +221,8 @@ const PIECE = 64 * 1024;
 /**
  * The manifest's UTF-8 JSON text, made change by change as the archive is written and handed
  * on in pieces, so the changes are never held together: exactly the bytes of
- * `JSON.stringify(manifest)` (the same keys in the same order, numbers and escapes), since each
+ * `JSON.stringify(manifest)` for a manifest whose keys are in the order format, version, base,
+ * created, changes, parents, target (the same numbers and escapes), since each
  * change and parent is its own `JSON.stringify` and the text around them is that of the object.
  * Pieces end between values, so none splits a surrogate pair (JSON.stringify escapes lone ones).
  */
@@ -229,8 +234,8 @@ export class ManifestText {
     head: ManifestHead,
     private readonly out: (piece: Uint8Array) => Promise<void>,
   ) {
-    const { format, version, base, target, created } = head;
-    this.#text = `${JSON.stringify({ format, version, base, target, created }).slice(0, -1)},"changes":[`;
+    const { format, version, base, created } = head;
+    this.#text = `${JSON.stringify({ format, version, base, created }).slice(0, -1)},"changes":[`;
   }
 
   async change(c: ManifestChange): Promise<void> {
@@ -238,14 +243,14 @@ export class ManifestText {
     if (this.#text.length >= PIECE) await this.#flush();
   }
 
-  /** Ends the text with the parents. */
-  async end(parents: Manifest["parents"]): Promise<void> {
+  /** Ends the text with the parents and the target's identity. */
+  async end(parents: Manifest["parents"], target: string): Promise<void> {
     this.#text += '],"parents":[';
     for (const [i, p] of parents.entries()) {
       this.#text += (i === 0 ? "" : ",") + JSON.stringify(p);
       if (this.#text.length >= PIECE) await this.#flush();
     }
-    this.#text += "]}";
+    this.#text += `],"target":${JSON.stringify(target)}}`;
     await this.#flush();
   }
 

@@ -9,6 +9,8 @@
 export class ContentCache {
   private readonly files = new Map<string, { hash: string; chunks: readonly Uint8Array[]; size: number }>();
   private used = 0;
+  /** Called when bytes are let go: a walk that waits for room (DirIndex.stream) goes on. */
+  onRelease: () => void = () => {};
 
   constructor(
     // What a command may hold on top of its index: read-once for the changes of a typical run.
@@ -21,6 +23,16 @@ export class ContentCache {
   /** Whether an entry of this size would be kept. */
   wants(size: number): boolean {
     return size <= this.maxFileBytes && this.used + size <= this.limitBytes;
+  }
+
+  /** Whether an entry of this size would be kept once what the cache holds is let go. */
+  couldTake(size: number): boolean {
+    return size <= this.maxFileBytes && size <= this.limitBytes;
+  }
+
+  /** Bytes held. */
+  get held(): number {
+    return this.used;
   }
 
   /** Keeps the content of `path` as the chunks it was read in (not copied: the caller hands them over). */
@@ -46,11 +58,13 @@ export class ContentCache {
     if (!f) return;
     this.files.delete(path);
     this.used -= f.size;
+    this.onRelease();
   }
 
   clear(): void {
     this.files.clear();
     this.used = 0;
+    this.onRelease();
   }
 }
 

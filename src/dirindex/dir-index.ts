@@ -189,7 +189,113 @@ export class DirIndex {
     const o = resolve(options);
     const walker = new Walker(fs, o);
     await walker.walk(IgnoreRules.root(o.exclude));
-    return DirIndex.fromEntries(walker.entries, { filesRead: walker.filesRead, bytesRead: walker.bytesRead, skipped: walker.skipped });
+    return walker.index();
+  }
+
+  /**
+   * Walks `fs` as `build` does, handing each entry on in path order as soon as the walk is past
+   * it, so a consumer (a full backup's archive) works beside the walk. The walk keeps at most a
+   * bounded number of entries ahead of the consumer. `index` settles once the walk has ended
+   * (with the whole index, or with the error that aborted the walk); leaving the loop over
+   * `entries` early stops the walk.
+   */
+  static stream(fs: FsAdapter, options: DirIndexOptions = {}): IndexStream {
+    const o = resolve(options);
+    const queue = new EntryQueue();
+    const walker = new Walker(fs, o, queue);
+    const walked = walker.walk(IgnoreRules.root(o.exclude));
+    walked.then(
+      () => queue.end(),
+      (e: unknown) => queue.end(e),
+    );
+    const whole = walked.then(() => walker.index());
+    whole.catch(() => {}); // the entries' loop reports the same failure
+    let stopped = false;
+    const stop = (): void => {
+      if (queue.ended) return;
+      stopped = true;
+      walker.stop();
+    };
+    return {
+      entries: queue.entries(stop),
+      index: whole,
+      stop,
+      get stopped() {
+        return stopped;
+      },
+    };
+  }
+}
+
+/** What `DirIndex.stream` returns. */
+export interface IndexStream {
+  /** Every entry of the index, in path order; throws what aborted the walk. Iterate it once. */
+  entries: AsyncIterable<IndexEntry>;
+  /** The whole index, once the walk has ended; rejects with what aborted it. */
+  index: Promise<DirIndex>;
+  /** Ends a walk still going: its consumer has failed. Leaving the loop over `entries` early does the same. */
+  stop(): void;
+  /** Whether the walk ended because `stop` was called (then `index` rejects with ABORTED). */
+  readonly stopped: boolean;
+}
+
+/** Entries the walk has handed on and the consumer has not yet taken. */
+class EntryQueue {
+  /** How many entries may wait for the consumer before the walk pauses. */
+  static readonly LIMIT = 256;
+  private items: IndexEntry[] = [];
+  private head = 0;
+  #ended: { error?: unknown } | undefined;
+  private waiting: (() => void) | undefined;
+  /** Wakes the walk once the consumer has made room. */
+  onRoom: () => void = () => {};
+
+  get full(): boolean {
+    return this.items.length - this.head >= EntryQueue.LIMIT;
+  }
+
+  push(entry: IndexEntry): void {
+    this.items.push(entry);
+    this.signal();
+  }
+
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  end(error?: unknown): void {
+    this.#ended = error === undefined ? {} : { error };
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.();
+  }
+
+  async *entries(stop: () => void): AsyncGenerator<IndexEntry> {
+    try {
+      for (;;) {
+        if (this.head < this.items.length) {
+          const entry = this.items[this.head++]!;
+          if (this.head === this.items.length) {
+            this.items = [];
+            this.head = 0;
+          }
+          this.onRoom();
+          yield entry;
+          continue;
+        }
+        if (this.#ended) {
+          if ("error" in this.#ended) throw this.#ended.error;
+          return;
+        }
+        await new Promise<void>((r) => (this.waiting = r));
+      }
+    } finally {
+      stop(); // nothing once the walk has ended
+    }
   }
 }
 
@@ -199,11 +305,28 @@ const CONCURRENCY = 16;
 /** Files up to this size are read in one call where the adapter can (`wholeFileReader`). */
 const WHOLE_FILE_LIMIT = 64 * 1024;
 
+/**
+ * Entries the walk may have started or finished ahead of the first one not yet handed on: the
+ * bound on what waits to be put in path order behind a slow read.
+ */
+const WINDOW = 1024;
+
+/**
+ * One place in a listing: an entry, or (`descend`) the point in path order where the entries of
+ * the subdirectory of that name come: after its siblings that sort before `name + "/"`.
+ */
+interface Item {
+  readonly name: string;
+  readonly stat?: FsStat;
+  readonly error?: IbtError;
+  readonly descend?: true;
+}
+
 /** A listed directory whose entries are still being visited. */
 interface Frame {
   readonly dir: string;
-  /** Sorted; each entry is cleared once visited, so what it held can be freed as the walk goes. */
-  readonly listing: (ListedEntry | undefined)[];
+  /** In path order; each item is cleared once visited, so what it held can be freed as the walk goes. */
+  readonly listing: (Item | undefined)[];
   readonly inside: IgnoreRules;
   next: number;
 }
@@ -211,24 +334,43 @@ interface Frame {
 /** One piece of I/O a lane runs: a directory's listing, or one file or symlink. */
 type Task = () => Promise<unknown>;
 
+/** What `take` answers when the next piece of work must wait: for a listing, or for room. */
+const WAIT = "wait";
+
 /**
  * The walk. CONCURRENCY lanes each take the next piece of I/O, run it, and come back for more;
  * what a lane takes is found by advancing a cursor through the listing on top of a stack of
- * listed directories (depth first, so the stack stays as short as the tree is deep). Work is
- * made only as a lane is free to run it: what is pending at any moment is the lanes' tasks, the
- * lanes waiting for a directory to be listed, and the stack of listings, never a promise or a
- * queued closure per entry of the tree. Entries that need no I/O (directories' own entries,
- * files the quick check vouches for, excluded names) are recorded as the cursor passes them.
+ * listed directories, in path order (depth first, so the stack stays as short as the tree is
+ * deep). Work is made only as a lane is free to run it: what is pending at any moment is the
+ * lanes' tasks, the lanes waiting, the stack of listings and at most WINDOW entries waiting to be
+ * handed on, never a promise or a queued closure per entry of the tree. Entries that need no I/O
+ * (directories' own entries, files the quick check vouches for, excluded names) are recorded as
+ * the cursor passes them.
+ *
+ * Every entry gets its place in path order when the cursor passes it, and is handed on (to the
+ * index, and to the queue of a streamed walk) once every entry before it has been: lanes finish
+ * in any order, the walk's output is in path order. A subdirectory is listed when the cursor
+ * passes its entry and its entries are visited when the cursor reaches its place.
  */
 class Walker {
+  /** Entries in path order, as handed on. */
   readonly entries: IndexEntry[] = [];
   filesRead = 0;
   bytesRead = 0;
   readonly skipped: string[] = [];
   private readonly frames: Frame[] = [];
+  /** Subdirectories listed or being listed whose place the cursor has not reached yet. */
+  private readonly listed = new Map<string, Frame | "listing" | undefined>();
+  /** Places given out, and handed on: entries between them are running or wait for an earlier one. */
+  private placed = 0;
+  private handed = 0;
+  /** Finished entries (undefined: skipped) by place, waiting for an earlier one to finish. */
+  private readonly finished = new Map<number, IndexEntry | undefined>();
   /** Tasks being run, at most one per lane. */
   private busy = 0;
-  /** Lanes with nothing to take until a running task lists a directory (at most CONCURRENCY). */
+  /** A streamed walk's bytes of files being read that the cache will keep: room promised to them. */
+  private reading = 0;
+  /** Lanes with nothing to take until a task ends or the consumer makes room (at most CONCURRENCY). */
   private idle: (() => void)[] = [];
   /** The error that aborts the walk, once `onError` (or a failure it cannot see) decided so. */
   private failure: { error: unknown } | undefined;
@@ -241,8 +383,13 @@ class Walker {
   constructor(
     private readonly fs: FsAdapter,
     private readonly o: Resolved,
+    private readonly queue?: EntryQueue,
   ) {
     this.readWhole = wholeFileReader(fs);
+    if (queue) {
+      queue.onRoom = () => this.wake();
+      if (o.cache) o.cache.onRelease = () => this.wake();
+    }
   }
 
   /** Walks the tree from the root; rejects with the error that aborted it, once no task is running. */
@@ -254,27 +401,38 @@ class Walker {
     if (this.failure) throw this.failure.error;
   }
 
+  /** The index of what the walk handed on. */
+  index(): Promise<DirIndex> {
+    return DirIndex.fromSorted(this.entries, { filesRead: this.filesRead, bytesRead: this.bytesRead, skipped: this.skipped });
+  }
+
+  /** Ends the walk early: the consumer of a streamed walk has stopped. */
+  stop(): void {
+    this.failure ??= { error: new IbtError("ABORTED", "the walk was stopped") };
+    this.wake();
+  }
+
   private async lane(first: Task | undefined): Promise<void> {
-    let task = first;
+    let task: Task | typeof WAIT | undefined = first;
     for (;;) {
-      if (task) {
+      if (typeof task === "function") {
         try {
           await task();
         } catch (e) {
           this.failure ??= { error: e };
         } finally {
           this.busy--;
-          this.wake(); // a listing may have given the idle lanes work, or this was the last task
+          this.wake(); // a listing or an entry may have given the idle lanes work, or this was the last task
         }
       }
       const pause = this.breather.breathe();
       if (pause) await pause;
       task = this.failure ? undefined : this.take();
-      if (task) {
+      if (typeof task === "function") {
         this.busy++;
         continue;
       }
-      if (this.failure || this.busy === 0) {
+      if (this.failure || (task === undefined && this.busy === 0)) {
         this.wake(); // nothing left to take and nothing running that could list more: done
         return;
       }
@@ -289,45 +447,78 @@ class Walker {
     for (const r of idle) r();
   }
 
-  /** The next piece of I/O, recording on the way every entry that needs none. */
-  private take(): Task | undefined {
+  /**
+   * The next piece of I/O, recording on the way every entry that needs none; WAIT while the
+   * next place is a subdirectory still being listed or the entries ahead have no room.
+   */
+  private take(): Task | typeof WAIT | undefined {
     for (;;) {
+      if (this.placed - this.handed >= WINDOW || this.queue?.full) return WAIT;
       const frame = this.frames[this.frames.length - 1];
       if (!frame) return undefined;
       if (frame.next === frame.listing.length) {
         this.frames.pop();
         continue;
       }
-      const at = frame.next++;
-      const { name, stat, error } = frame.listing[at]!;
-      frame.listing[at] = undefined;
-      if (frame.dir === "" && name.startsWith(STAGING_PREFIX)) continue; // never part of a tree
-      const task = this.visit(joinPath(frame.dir, name), stat, error, frame.inside);
+      const item = frame.listing[frame.next]!;
+      const path = joinPath(frame.dir, item.name);
+      if (item.descend) {
+        const listing = this.listed.get(path);
+        if (listing === "listing") return WAIT;
+        this.listed.delete(path);
+        frame.listing[frame.next++] = undefined;
+        if (listing) this.frames.push(listing);
+        continue;
+      }
+      if (this.waitsForCache(item.stat)) return WAIT;
+      frame.listing[frame.next++] = undefined;
+      if (frame.dir === "" && item.name.startsWith(STAGING_PREFIX)) continue; // never part of a tree
+      const task = this.visit(path, item.stat, item.error, frame.inside);
       if (task || this.failure) return task;
     }
   }
 
-  /** Lists a directory, reads its ignore files, and puts its entries on the stack. */
+  /**
+   * Whether a streamed walk should wait before reading this file: the consumer lets the cache's
+   * bytes go as it takes them, so a file the cache could keep once it has room waits for room
+   * rather than be read twice (a file the cache never keeps is read again whatever happens).
+   */
+  private waitsForCache(st: FsStat | undefined): boolean {
+    const cache = this.o.cache;
+    if (this.queue === undefined || cache === undefined || st?.type !== "file" || !cache.couldTake(st.size)) return false;
+    const promised = cache.held + this.reading;
+    return promised > 0 && promised + st.size > cache.limitBytes;
+  }
+
+  /** Lists a directory, reads its ignore files, and makes its frame: on the stack for the root, else kept for its place. */
   private async list(dir: string, rules: IgnoreRules): Promise<void> {
-    // One call per directory for its names and their metadata (see FsAdapter.listStat).
-    const listing = (await this.guard(dir, () => listWithStats(this.fs, dir))) ?? [];
-    listing.sort((a, b) => comparePaths(a.name, b.name));
-    const texts: string[] = [];
-    for (const ignoreName of this.o.ignoreFiles) {
-      const listed = listing.find((e) => e.name === ignoreName);
-      if (listed?.stat?.type !== "file") continue;
-      const path = joinPath(dir, ignoreName);
-      const bytes = await this.guard(path, () => collect(this.fs.readStream(path)));
-      if (bytes) texts.push(new TextDecoder().decode(bytes));
+    let frame: Frame | undefined;
+    try {
+      // One call per directory for its names and their metadata (see FsAdapter.listStat).
+      const listed = (await this.guard(dir, () => listWithStats(this.fs, dir))) ?? [];
+      const texts: string[] = [];
+      for (const ignoreName of this.o.ignoreFiles) {
+        const entry = listed.find((e) => e.name === ignoreName);
+        if (entry?.stat?.type !== "file") continue;
+        const path = joinPath(dir, ignoreName);
+        const bytes = await this.guard(path, () => collect(this.fs.readStream(path)));
+        if (bytes) texts.push(new TextDecoder().decode(bytes));
+      }
+      const inside = rules.child(dir, texts);
+      if (listed.length > 0) frame = { dir, listing: inPathOrder(listed), inside, next: 0 };
+    } finally {
+      if (dir === "") {
+        if (frame) this.frames.push(frame);
+      } else {
+        this.listed.set(dir, frame);
+      }
     }
-    const inside = rules.child(dir, texts);
-    if (listing.length > 0) this.frames.push({ dir, listing, inside, next: 0 });
   }
 
   /**
    * Records one listed entry, or returns the I/O that will. A tree of many small files is bound
-   * by the latency of each call, not by bandwidth, hence the lanes; the index sorts its
-   * entries, so the order in which they complete does not matter.
+   * by the latency of each call, not by bandwidth, hence the lanes; each entry keeps the place
+   * the cursor gave it, so the order in which they complete does not matter.
    */
   private visit(path: string, st: FsStat | undefined, error: IbtError | undefined, inside: IgnoreRules): Task | undefined {
     // An entry that cannot be used is no error if the rules leave it out anyway (as a file: no
@@ -345,19 +536,29 @@ class Walker {
     }
     const stat = st!;
     if (stat.type === "dir") {
-      this.add(path, { path, type: "dir", size: 0, mtimeMs: ms(stat.mtimeMs), mode: stat.mode, ...changeInfo(stat) });
+      this.finish(this.placed++, { path, type: "dir", size: 0, mtimeMs: ms(stat.mtimeMs), mode: stat.mode, ...changeInfo(stat) });
+      this.listed.set(path, "listing");
       return () => this.list(path, inside);
     }
-    if (stat.type === "symlink") return () => this.guard(path, () => this.symlink(path, stat));
+    const place = this.placed++;
+    if (stat.type === "symlink") return async () => this.finish(place, await this.guard(path, () => this.symlink(path, stat)));
     const old = this.o.force ? undefined : this.reusable(path, stat);
     if (old) {
-      this.add(path, reusedEntry(path, stat, old, this.o.signatures !== undefined));
+      this.finish(place, reusedEntry(path, stat, old, this.o.signatures !== undefined));
       return undefined;
     }
-    return () => this.guard(path, async () => this.add(path, await this.file(path, stat)));
+    const promised = this.queue && this.o.cache?.couldTake(stat.size) ? stat.size : 0;
+    this.reading += promised;
+    return async () => {
+      try {
+        this.finish(place, await this.guard(path, () => this.file(path, stat)));
+      } finally {
+        this.reading -= promised;
+      }
+    };
   }
 
-  private async symlink(path: string, st: FsStat): Promise<void> {
+  private async symlink(path: string, st: FsStat): Promise<IndexEntry> {
     const target = await this.fs.readlink(path);
     const hasher = await Hasher.create();
     let hash: string;
@@ -366,12 +567,27 @@ class Walker {
     } finally {
       hasher.dispose();
     }
-    this.add(path, { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) });
+    return { path, type: "symlink", size: st.size, mtimeMs: ms(st.mtimeMs), mode: st.mode, hash, target, ...changeInfo(st) };
   }
 
-  private add(path: string, entry: IndexEntry): void {
-    this.entries.push(entry);
-    this.o.onProgress?.({ path, entries: this.entries.length, bytesRead: this.bytesRead });
+  /** The entry at `place` is done (undefined: skipped); hands on every entry whose turn has come. */
+  private finish(place: number, entry: IndexEntry | undefined): void {
+    if (place !== this.handed) {
+      this.finished.set(place, entry);
+      return;
+    }
+    let next: IndexEntry | undefined = entry;
+    for (;;) {
+      if (next) {
+        this.entries.push(next);
+        this.queue?.push(next);
+        this.o.onProgress?.({ path: next.path, entries: this.entries.length, bytesRead: this.bytesRead });
+      }
+      this.handed++;
+      if (!this.finished.has(this.handed)) return;
+      next = this.finished.get(this.handed);
+      this.finished.delete(this.handed);
+    }
   }
 
   /** Reads a file that the quick check could not vouch for: hash, signature, cached bytes. */
@@ -527,6 +743,20 @@ class FileDigest {
  */
 function ms(t: number): number {
   return Math.round(t);
+}
+
+/**
+ * A directory's listing in the order its paths sort: each subdirectory's entries go where its
+ * name followed by "/" sorts among its siblings (after "a.txt", before "a0" for a directory "a").
+ */
+function inPathOrder(listed: readonly ListedEntry[]): Item[] {
+  const keyed: { key: string; item: Item }[] = [];
+  for (const e of listed) {
+    keyed.push({ key: e.name, item: e });
+    if (e.stat?.type === "dir") keyed.push({ key: `${e.name}/`, item: { name: e.name, descend: true } });
+  }
+  keyed.sort((a, b) => comparePaths(a.key, b.key));
+  return keyed.map((k) => k.item);
 }
 
 function ignoredAsFile(rules: IgnoreRules, path: string): boolean {

@@ -19,24 +19,25 @@
  * written; a crash leaves it for the next writer's `removeLeftovers`. The archive is streamed
  * into the store as DiffData makes it, so a store holds only a bounded part of it in memory. A dry run takes no lock
  * and writes nothing: the archive is made into a counter, so `bytesStored` is what it would be.
+ *
+ * A backup known to be full before the walk (the first, a forced one, or a chain without room)
+ * writes its archive as the walk goes (`fullAsWalked`); one that may extend the chain walks the
+ * whole tree first, since whether it does depends on what the walk finds.
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { DirIndex } from "../dirindex/dir-index.js";
-import { DiffIndex } from "../dirindex/diff-index.js";
+import { DirIndex, type DirIndexOptions } from "../dirindex/dir-index.js";
+import { DiffIndex, type Change, type Diff } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
-import { encodeIndex } from "../dirindex/index-file.js";
-import { encodeIndexDelta, estimatedDeltaSize, estimatedSize, indexDelta } from "../dirindex/index-delta.js";
 import type { Store } from "../store/types.js";
-import { DiffData, type DiffDataOptions } from "../archive/diff-data.js";
-import { pushToPull } from "../archive/pipe.js";
-import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
-import { ArchiveBudget, incrementalBudget } from "./chain.js";
+import { DiffData, type DiffStream } from "../archive/diff-data.js";
+import { archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
+import { ArchiveBudget, chainHasRoom, incrementalBudget } from "./chain.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
-import { deflatedIndex } from "./index-object.js";
 import { indexReads, loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
+import { archiveOptions, record, settledBoth, writeArchive, writeIndex, type Plan } from "./backup-write.js";
 
 export interface BackupOptions {
   /** Label stored in the snapshot. */
@@ -58,13 +59,19 @@ export interface BackupOptions {
   time?: Date;
 }
 
-interface Plan {
+/** What is known before the walk: the latest snapshot, its tree, and whether this backup is surely full. */
+interface Start {
+  records: SnapshotRecord[];
   parent: SnapshotRecord | undefined;
+  previous: DirIndex | undefined;
+  /** The parent's chain, when the backup may extend it. */
+  chain: SnapshotRecord[] | undefined;
   full: boolean;
-  /** The parent's tree, when the new index is stored as a delta against it. */
-  indexBase: DirIndex | undefined;
-  now: DirIndex;
-  diff: ReturnType<DiffIndex["compute"]>;
+}
+
+/** A plan made from the whole walk, before anything is written. */
+interface Planned extends Plan {
+  diff: Diff;
   cache: ContentCache;
   /** Bytes an incremental's archive may take before a full is written instead (chain.ts). */
   budget: number;
@@ -72,36 +79,15 @@ interface Plan {
 
 export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
   throwIfAborted(o.signal);
-  if (o.dryRun) {
-    let plan = await makePlan(store, ro, source, o);
-    const count = async (budget: ArchiveBudget): Promise<number> => {
-      let bytes = 0;
-      await new DiffData(plan.diff, archiveOptions(ro, source, plan)).write(async (chunk) => {
-        budget.add(chunk.length);
-        bytes += chunk.length;
-      });
-      return bytes;
-    };
-    const first = new ArchiveBudget(plan.budget);
-    const bytes = await count(first).catch(async (e) => (first.passed ? count(new ArchiveBudget((plan = await asFull(plan)).budget)) : Promise.reject(e)));
-    return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "", kind: "full" }));
-  }
+  if (o.dryRun) return dryRun(store, ro, source, o);
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
     await removeLeftovers(store, ro.lock);
-    let plan = await makePlan(store, ro, source, o);
+    const s = await start(store, ro, o);
     throwIfAborted(o.signal);
     const id = newId();
     try {
-      // The index goes up while the archive is made, so neither waits for the other's last
-      // request; both settle before anything is removed or the record is written. An
-      // incremental that passes its budget is redone as a full, whole index included.
-      const budget = new ArchiveBudget(plan.budget);
-      const [archive, index] = await settledBoth(writeArchive(store, ro, id, plan, source, o, budget), writeIndex(store, ro, id, plan, o.signal)).catch(async (e) => {
-        if (!budget.passed) throw e;
-        plan = await asFull(plan);
-        return settledBoth(writeArchive(store, ro, id, plan, source, o, new ArchiveBudget(Infinity)), writeIndex(store, ro, id, plan, o.signal));
-      });
+      const [plan, archive, index] = s.full ? await fullAsWalked(store, ro, id, s, source, o) : await planned(store, ro, id, s, source, o);
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
       const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
@@ -120,48 +106,37 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
   }
 }
 
-/**
- * Writes the snapshot's index: a delta against the parent's when the plan has a base and the
- * change can be said as one, else the whole index.
- */
-async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
-  const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
-  // A delta as large as the whole index saves nothing and lengthens the next load.
-  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {
-    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndex(plan.now), ro.deflate), signal)), kind: "full" };
-  }
-  return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndexDelta(delta), ro.deflate), signal)), kind: "delta", base: plan.parent!.id };
-}
-
-function record(plan: Plan, id: string, seq: number, o: BackupOptions, archive: StoredFile, index: StoredIndex): SnapshotRecord {
-  const s = plan.now.stats;
-  return {
-    format: SNAPSHOT_FORMAT,
-    version: REPOSITORY_VERSION,
-    id,
-    seq,
-    parent: plan.full ? null : plan.parent!.id,
-    kind: plan.full ? "full" : "incremental",
-    time: (o.time ?? new Date()).toISOString(),
-    source: o.source ?? "",
-    files: s.files,
-    dirs: s.dirs,
-    changed: plan.diff.changes.length,
-    bytesStored: archive.size,
-    fullSize: s.bytes,
-    tree: plan.now.id,
-    archive,
-    index,
+/** What a backup would store, with nothing written: its archive made into a counter. */
+async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
+  const s = await start(store, ro, o);
+  const count = async (diff: Diff | DiffStream, cache: ContentCache, budget: ArchiveBudget): Promise<number> => {
+    let bytes = 0;
+    await new DiffData(diff, archiveOptions(ro, source, cache, o)).write(async (chunk) => {
+      budget.add(chunk.length);
+      bytes += chunk.length;
+    });
+    return bytes;
   };
+  let plan: Plan;
+  let bytes: number;
+  if (s.full) {
+    const walk = await walkForFull(s, source, o);
+    bytes = await count(walk.diff, walk.cache, new ArchiveBudget(Infinity)).catch((e) => walk.failure(e));
+    plan = await walk.plan;
+  } else {
+    let p = await makePlan(ro, source, o, s);
+    const first = new ArchiveBudget(p.budget);
+    bytes = await count(p.diff, p.cache, first).catch(async (e) => {
+      if (!first.passed) throw e;
+      p = await asFull(p);
+      return count(p.diff, p.cache, new ArchiveBudget(p.budget));
+    });
+    plan = p;
+  }
+  return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "", kind: "full" }));
 }
 
-/** The plan made a full: its diff against the empty tree, a whole index, no budget. */
-async function asFull(plan: Plan): Promise<Plan> {
-  const diff = new DiffIndex(plan.now, await DirIndex.fromEntries([])).compute();
-  return { ...plan, full: true, indexBase: undefined, diff, budget: Infinity };
-}
-
-async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Plan> {
+async function start(store: Store, ro: ResolvedOptions, o: BackupOptions): Promise<Start> {
   const { records } = await loadRecords(store);
   const parent = records.at(-1);
   let previous: DirIndex | undefined;
@@ -184,74 +159,126 @@ async function makePlan(store: Store, ro: ResolvedOptions, source: FsAdapter, o:
       full = true;
     }
   }
+  if (chain && !chainHasRoom(ro, chain)) full = true;
+  return { records, parent, previous, chain: full ? undefined : chain, full };
+}
+
+/**
+ * A backup that may extend the chain: the whole walk, the diff against the parent, then the
+ * archive and the index. The index goes up while the archive is made, so neither waits for the
+ * other's last request; both settle before anything is removed or the record is written. An
+ * incremental that passes its budget is redone as a full, whole index included.
+ */
+async function planned(store: Store, ro: ResolvedOptions, id: string, s: Start, source: FsAdapter, o: BackupOptions): Promise<[Plan, StoredFile, StoredIndex]> {
+  let plan = await makePlan(ro, source, o, s);
+  throwIfAborted(o.signal);
+  const written = (p: Planned, budget: ArchiveBudget): Promise<[StoredFile, StoredIndex]> =>
+    settledBoth(writeArchive(store, ro, id, p.diff, p.cache, source, o, budget, () => p.changed), writeIndex(store, ro, id, p, o.signal));
+  const budget = new ArchiveBudget(plan.budget);
+  const [archive, index] = await written(plan, budget).catch(async (e) => {
+    if (!budget.passed) throw e;
+    plan = await asFull(plan);
+    return written(plan, new ArchiveBudget(Infinity));
+  });
+  return [plan, archive, index];
+}
+
+async function makePlan(ro: ResolvedOptions, source: FsAdapter, o: BackupOptions, s: Start): Promise<Planned> {
   const cache = new ContentCache();
+  const now = await DirIndex.build(source, walkOptions(s, cache, o));
+  throwIfAborted(o.signal);
+  const { records, parent, previous, chain } = s;
+  let budget = incrementalBudget(ro, chain!, now.stats.bytes);
+  const full = budget <= 0;
+  if (full) budget = Infinity;
+  const base = full ? await DirIndex.fromEntries([]) : previous!;
+  const diff = new DiffIndex(now, base).compute();
+  reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
+  // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
+  const indexBase = !full && indexReads(records, parent!) < ro.fullIndexEvery ? previous : undefined;
+  return { parent, full, indexBase, now, diff, changed: diff.changes.length, cache, budget };
+}
+
+/** The plan made a full: its diff against the empty tree, a whole index, no budget. */
+async function asFull(plan: Planned): Promise<Planned> {
+  const diff = new DiffIndex(plan.now, await DirIndex.fromEntries([])).compute();
+  return { ...plan, full: true, indexBase: undefined, diff, changed: diff.changes.length, budget: Infinity };
+}
+
+/**
+ * A full backup made as the walk goes: each entry goes to the archive as soon as the walk is past
+ * it, so a file's bytes wait in the cache for a moment rather than for the whole walk (read once,
+ * not twice) and the archive is deflated while the walk reads on. The index goes up once the
+ * walk has ended, while the archive's last changes are written. Archive and index are byte for
+ * byte what a whole walk's plan would write.
+ */
+async function fullAsWalked(store: Store, ro: ResolvedOptions, id: string, s: Start, source: FsAdapter, o: BackupOptions): Promise<[Plan, StoredFile, StoredIndex]> {
+  const walk = await walkForFull(s, source, o);
+  const indexed = walk.plan.then((plan) => writeIndex(store, ro, id, plan, o.signal));
+  const archived = writeArchive(store, ro, id, walk.diff, walk.cache, source, o, new ArchiveBudget(Infinity), walk.changed);
+  const [archive, index] = await settledBoth(archived, indexed).catch((e) => walk.failure(e));
+  return [await walk.plan, archive, index];
+}
+
+/** What a full backup's walk hands its archive as it goes, and the plan once it has ended. */
+interface FullWalk {
+  /** Every entry as a creation, in path order. */
+  diff: DiffStream;
+  cache: ContentCache;
+  plan: Promise<Plan>;
+  /** How many changes there are, once the walk has ended. */
+  changed: () => number | undefined;
+  /** Ends a failed backup: rethrows the walk's own error where the walk failed, else `e`. */
+  failure: (e: unknown) => Promise<never>;
+}
+
+async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions): Promise<FullWalk> {
+  const base = (await DirIndex.fromEntries([])).id;
+  const cache = new ContentCache();
+  const stream = DirIndex.stream(source, walkOptions(s, cache, o));
+  let changed: number | undefined;
+  const plan = stream.index.then((now): Plan => {
+    throwIfAborted(o.signal);
+    reporter(o.onProgress, "diff")(now.sortedEntries.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
+    changed = now.sortedEntries.length;
+    return { parent: s.parent, full: true, indexBase: undefined, now, changed };
+  });
+  plan.catch(() => {}); // `failure` reports it
+  async function* creates(): AsyncGenerator<Change> {
+    for await (const entry of stream.entries) yield { kind: "create", path: entry.path, entry };
+  }
+  return {
+    // Against the empty tree every entry is created, and no directory is left unchanged.
+    diff: { base, changes: creates(), end: async () => ({ target: (await plan).now.id, parents: [] }) },
+    cache,
+    plan,
+    changed: () => changed,
+    failure: async (e) => {
+      stream.stop(); // the archive may have failed before it took every entry
+      const walkError = await stream.index.then(
+        () => undefined,
+        (w: unknown) => w,
+      );
+      // The archive's store may wrap what the walk threw; a walk this failure stopped has nothing to add.
+      throw walkError !== undefined && !stream.stopped ? walkError : e;
+    },
+  };
+}
+
+/** The walk's options: the previous tree for the quick check, the cache, progress and onError. */
+function walkOptions(s: Start, cache: ContentCache, o: BackupOptions): DirIndexOptions {
   const indexing = reporter(o.onProgress, "index");
   const onError = o.onError;
-  const now = await DirIndex.build(source, {
+  return {
     exclude: o.exclude ?? [],
-    ...(previous ? { previous } : {}),
+    ...(s.previous ? { previous: s.previous } : {}),
     cache,
     onProgress: (p) => {
       throwIfAborted(o.signal);
       indexing(p.entries, p.bytesRead);
     },
     onError: (e, path) => (e.code !== "ABORTED" && skips(onError?.(e, path)) ? "skip" : "abort"),
-  });
-  throwIfAborted(o.signal);
-  const budget = full ? Infinity : incrementalBudget(ro, chain!, now.stats.bytes);
-  if (budget <= 0) full = true;
-  const base = full ? await DirIndex.fromEntries([]) : previous!;
-  const diff = new DiffIndex(now, base).compute();
-  reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
-  // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
-  const indexBase = !full && indexReads(records, parent!) < ro.fullIndexEvery ? previous : undefined;
-  return { parent, full, indexBase, now, diff, cache, budget };
-}
-
-/** The archive writer's options; each change's cached bytes are let go once it is written. */
-function archiveOptions(ro: ResolvedOptions, source: FsAdapter, plan: Plan, onProgress?: (changes: number, bytesOut: number) => void): DiffDataOptions {
-  return {
-    source,
-    cache: plan.cache,
-    deflate: ro.deflate,
-    onProgress: (p) => {
-      plan.cache.release(p.path);
-      onProgress?.(p.changes, p.bytesOut);
-    },
   };
-}
-
-async function writeArchive(store: Store, ro: ResolvedOptions, id: string, plan: Plan, source: FsAdapter, o: BackupOptions, budget: ArchiveBudget): Promise<StoredFile> {
-  const report = reporter(o.onProgress, "write");
-  const total = { totalFiles: plan.diff.changes.length };
-  const data = new DiffData(
-    plan.diff,
-    archiveOptions(ro, source, plan, (changes, bytesOut) => {
-      throwIfAborted(o.signal);
-      report(changes, bytesOut, total);
-    }),
-  );
-  return writeTapped(store, archivePath(id), budget.through(pushToPull((sink) => data.write(sink).then(() => {}))), o.signal);
-}
-
-/** Saves an object whole or not at all, returning the size and hash of what was saved. */
-async function writeTapped(store: Store, name: string, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<StoredFile> {
-  const tap = await Tap.create();
-  try {
-    await store.save(name, tap.through(source), signal ? { signal } : {});
-  } catch (e) {
-    tap.dispose();
-    throw e;
-  }
-  return tap.finish();
-}
-
-/** Both results once both have settled; the first failure, if any. */
-async function settledBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [x, y] = await Promise.allSettled([a, b]);
-  if (x.status === "rejected") throw x.reason;
-  if (y.status === "rejected") throw y.reason;
-  return [x.value, y.value];
 }
 
 /** Whether an onError answer skips the path ("continue" being the older word for "skip"). */

@@ -22,12 +22,24 @@ import type { SnapshotRecord } from "./snapshot.js";
  * full first) for a tree of `treeBytes` bytes of files; 0 when the next backup must be full.
  */
 export function incrementalBudget(ro: Pick<ResolvedOptions, "fullShare" | "maxChain">, chain: readonly SnapshotRecord[], treeBytes: number): number {
-  if (chain.length >= ro.maxChain) return 0;
+  if (!chainHasRoom(ro, chain)) return 0;
   const full = chain[0]!;
-  const incrementals = chain.slice(1).reduce((sum, r) => sum + r.bytesStored, 0);
-  const room = ro.fullShare * full.bytesStored - incrementals;
   const fullNow = full.fullSize > 0 ? (full.bytesStored * treeBytes) / full.fullSize : full.bytesStored;
-  return Math.max(0, Math.floor(Math.min(room, fullNow)));
+  return Math.max(0, Math.floor(Math.min(room(ro, chain), fullNow)));
+}
+
+/**
+ * Whether `chain` can take another incremental at all, whatever the new tree holds: when it
+ * cannot, the next backup is full, which is known before the walk.
+ */
+export function chainHasRoom(ro: Pick<ResolvedOptions, "fullShare" | "maxChain">, chain: readonly SnapshotRecord[]): boolean {
+  return chain.length < ro.maxChain && Math.floor(room(ro, chain)) > 0;
+}
+
+/** Bytes the chain's incrementals may still add under `fullShare`. */
+function room(ro: Pick<ResolvedOptions, "fullShare">, chain: readonly SnapshotRecord[]): number {
+  const incrementals = chain.slice(1).reduce((sum, r) => sum + r.bytesStored, 0);
+  return ro.fullShare * chain[0]!.bytesStored - incrementals;
 }
 
 /**

@@ -30,7 +30,7 @@ async function streamed(m: Manifest): Promise<Uint8Array[]> {
   const pieces: Uint8Array[] = [];
   const text = new ManifestText(m, async (p) => void pieces.push(p));
   for (const c of m.changes) await text.change(c);
-  await text.end(m.parents);
+  await text.end(m.parents, m.target);
   return pieces;
 }
 
@@ -109,7 +109,7 @@ function randomManifest(seed: number, changes: number): Manifest {
     list.push(c);
   }
   const parents = Array.from({ length: Math.floor(next() * 50) }, () => ({ path: randomPath(next), mtimeMs: NUMBERS[Math.floor(next() * NUMBERS.length)]!, mode: 0o755 }));
-  return { format: MANIFEST_FORMAT, version: 2, base: "a".repeat(64), target: "b".repeat(64), created: new Date(T0).toISOString(), changes: list, parents };
+  return { format: MANIFEST_FORMAT, version: 2, base: "a".repeat(64), created: new Date(T0).toISOString(), changes: list, parents, target: "b".repeat(64) };
 }
 
 test("ManifestText: JSON.stringify's bytes for random manifests with hostile paths and odd numbers, in pieces that are each valid UTF-8", async () => {
@@ -125,7 +125,7 @@ test("ManifestText: JSON.stringify's bytes for random manifests with hostile pat
 });
 
 test("ManifestText: a manifest with no changes and no parents, and the head's keys in JSON.stringify's order whatever the caller's", async () => {
-  const m: Manifest = { format: MANIFEST_FORMAT, version: 1, base: "0".repeat(64), target: "f".repeat(64), created: "2020-01-01T00:00:00.000Z", changes: [], parents: [] };
+  const m: Manifest = { format: MANIFEST_FORMAT, version: 1, base: "0".repeat(64), created: "2020-01-01T00:00:00.000Z", changes: [], parents: [], target: "f".repeat(64) };
   const shuffled = { parents: [], created: m.created, target: m.target, changes: [], base: m.base, version: 1, format: MANIFEST_FORMAT } as Manifest;
   const pieces = await streamed(shuffled);
   assert.equal(new TextDecoder().decode(concatBytes(pieces)), JSON.stringify(m));
