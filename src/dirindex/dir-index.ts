@@ -24,7 +24,8 @@ import type { SignatureOptions } from "../rsync/format.js";
 import { collect, concatBytes, toHex } from "../bytes.js";
 import { STAGING_PREFIX, comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
-import { indexIdentity } from "./identity.js";
+import { IdentityHasher, indexIdentity } from "./identity.js";
+import { BoundedQueue } from "../queue.js";
 import type { ContentCache } from "./content-cache.js";
 
 export interface DirIndexOptions {
@@ -136,18 +137,9 @@ export class DirIndex {
   private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
     this.sortedEntries = sorted;
     this.id = id;
-    let files = 0;
-    let dirs = 0;
-    let symlinks = 0;
-    let bytes = 0;
-    for (const e of sorted) {
-      if (e.type === "file") {
-        files++;
-        bytes += e.size;
-      } else if (e.type === "dir") dirs++;
-      else symlinks++;
-    }
-    this.stats = { files, dirs, symlinks, bytes, filesRead: 0, bytesRead: 0, skipped: [], ...stats };
+    const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+    for (const e of sorted) count(counts, e);
+    this.stats = { ...counts, filesRead: 0, bytesRead: 0, skipped: [], ...stats };
   }
 
   /** Entries by path, iterated in path order. */
@@ -194,22 +186,22 @@ export class DirIndex {
 
   /**
    * Walks `fs` as `build` does, handing each entry on in path order as soon as the walk is past
-   * it, so a consumer (a full backup's archive) works beside the walk. The walk keeps at most a
-   * bounded number of entries ahead of the consumer. `index` settles once the walk has ended
-   * (with the whole index, or with the error that aborted the walk); leaving the loop over
-   * `entries` early stops the walk.
+   * it, so a consumer (a full backup's archive) works beside the walk; the entries are not kept.
+   * The walk keeps at most a bounded number of entries ahead of the consumer. `done` settles
+   * once the walk has ended, with what `build` puts in an index's stats besides its entries, or
+   * with the error that aborted the walk; leaving the loop over `entries` early stops the walk.
    */
   static stream(fs: FsAdapter, options: DirIndexOptions = {}): IndexStream {
     const o = resolve(options);
-    const queue = new EntryQueue();
+    const queue = new BoundedQueue<IndexEntry>(STREAM_QUEUE);
     const walker = new Walker(fs, o, queue);
     const walked = walker.walk(IgnoreRules.root(o.exclude));
     walked.then(
       () => queue.end(),
       (e: unknown) => queue.end(e),
     );
-    const whole = walked.then(() => walker.index());
-    whole.catch(() => {}); // the entries' loop reports the same failure
+    const done = walked.then((): WalkStats => ({ filesRead: walker.filesRead, bytesRead: walker.bytesRead, skipped: walker.skipped }));
+    done.catch(() => {}); // the entries' loop reports the same failure
     let stopped = false;
     const stop = (): void => {
       if (queue.ended) return;
@@ -217,8 +209,8 @@ export class DirIndex {
       walker.stop();
     };
     return {
-      entries: queue.entries(stop),
-      index: whole,
+      entries: queue.items(stop),
+      done,
       stop,
       get stopped() {
         return stopped;
@@ -227,76 +219,70 @@ export class DirIndex {
   }
 }
 
+/** Entries a streamed walk hands on that may wait for the consumer before the walk pauses. */
+const STREAM_QUEUE = 256;
+
+/** What a walk reports besides its entries. */
+export type WalkStats = Pick<IndexStats, "filesRead" | "bytesRead" | "skipped">;
+
 /** What `DirIndex.stream` returns. */
 export interface IndexStream {
   /** Every entry of the index, in path order; throws what aborted the walk. Iterate it once. */
   entries: AsyncIterable<IndexEntry>;
-  /** The whole index, once the walk has ended; rejects with what aborted it. */
-  index: Promise<DirIndex>;
+  /** Once the walk has ended; rejects with what aborted it. */
+  done: Promise<WalkStats>;
   /** Ends a walk still going: its consumer has failed. Leaving the loop over `entries` early does the same. */
   stop(): void;
-  /** Whether the walk ended because `stop` was called (then `index` rejects with ABORTED). */
+  /** Whether the walk ended because `stop` was called (then `done` rejects with ABORTED). */
   readonly stopped: boolean;
 }
 
-/** Entries the walk has handed on and the consumer has not yet taken. */
-class EntryQueue {
-  /** How many entries may wait for the consumer before the walk pauses. */
-  static readonly LIMIT = 256;
-  private items: IndexEntry[] = [];
-  private head = 0;
-  #ended: { error?: unknown } | undefined;
-  private waiting: (() => void) | undefined;
-  /** Wakes the walk once the consumer has made room. */
-  onRoom: () => void = () => {};
+/**
+ * What an index says of its entries, its identity and counts, made from entries in path order
+ * one at a time without holding them (a streamed walk's consumer).
+ */
+export class IndexSummary {
+  private readonly stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  entries = 0;
 
-  get full(): boolean {
-    return this.items.length - this.head >= EntryQueue.LIMIT;
+  private constructor(private readonly identity: IdentityHasher) {}
+
+  static async create(): Promise<IndexSummary> {
+    return new IndexSummary(await IdentityHasher.create());
   }
 
-  push(entry: IndexEntry): void {
-    this.items.push(entry);
-    this.signal();
+  add(e: IndexEntry): void {
+    this.entries++;
+    count(this.stats, e);
+    this.identity.add(e);
   }
 
-  get ended(): boolean {
-    return this.#ended !== undefined;
-  }
-
-  end(error?: unknown): void {
-    this.#ended = error === undefined ? {} : { error };
-    this.signal();
-  }
-
-  private signal(): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.();
-  }
-
-  async *entries(stop: () => void): AsyncGenerator<IndexEntry> {
+  /** The identity and stats of the index of every entry added. Ends the summary. */
+  finish(walk: WalkStats): { id: string; stats: IndexStats } {
     try {
-      for (;;) {
-        if (this.head < this.items.length) {
-          const entry = this.items[this.head++]!;
-          if (this.head === this.items.length) {
-            this.items = [];
-            this.head = 0;
-          }
-          this.onRoom();
-          yield entry;
-          continue;
-        }
-        if (this.#ended) {
-          if ("error" in this.#ended) throw this.#ended.error;
-          return;
-        }
-        await new Promise<void>((r) => (this.waiting = r));
-      }
+      return { id: this.identity.digest(), stats: { ...this.stats, ...walk } };
     } finally {
-      stop(); // nothing once the walk has ended
+      this.dispose();
     }
   }
+
+  /** Gives the hasher back, finished or not; once. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.identity.dispose();
+  }
+
+  private disposed = false;
+}
+
+/** Adds one entry to an index's counts. */
+function count(stats: { files: number; dirs: number; symlinks: number; bytes: number }, e: IndexEntry): void {
+  if (e.type === "file") {
+    stats.files++;
+    stats.bytes += e.size;
+  } else if (e.type === "dir") stats.dirs++;
+  else stats.symlinks++;
 }
 
 /** File-system calls in flight at once while indexing: one per lane. */
@@ -353,8 +339,9 @@ const WAIT = "wait";
  * passes its entry and its entries are visited when the cursor reaches its place.
  */
 class Walker {
-  /** Entries in path order, as handed on. */
+  /** Entries in path order, as handed on; a streamed walk keeps none. */
   readonly entries: IndexEntry[] = [];
+  private handedOn = 0;
   filesRead = 0;
   bytesRead = 0;
   readonly skipped: string[] = [];
@@ -383,7 +370,7 @@ class Walker {
   constructor(
     private readonly fs: FsAdapter,
     private readonly o: Resolved,
-    private readonly queue?: EntryQueue,
+    private readonly queue?: BoundedQueue<IndexEntry>,
   ) {
     this.readWhole = wholeFileReader(fs);
     if (queue) {
@@ -579,9 +566,9 @@ class Walker {
     let next: IndexEntry | undefined = entry;
     for (;;) {
       if (next) {
-        this.entries.push(next);
-        this.queue?.push(next);
-        this.o.onProgress?.({ path: next.path, entries: this.entries.length, bytesRead: this.bytesRead });
+        if (this.queue) this.queue.push(next);
+        else this.entries.push(next);
+        this.o.onProgress?.({ path: next.path, entries: ++this.handedOn, bytesRead: this.bytesRead });
       }
       this.handed++;
       if (!this.finished.has(this.handed)) return;

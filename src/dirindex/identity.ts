@@ -52,28 +52,51 @@ class HashedLines {
 }
 
 export async function indexIdentity(sorted: readonly IndexEntry[]): Promise<string> {
-  const h = await Hasher.create("blake2b", 32);
+  const identity = await IdentityHasher.create();
   try {
-    const out = new HashedLines(h);
-    for (const e of sorted) {
-      out.text(e.type);
-      out.byte(NUL);
-      out.text(e.path);
-      out.byte(NUL);
-      out.text(String(e.size));
-      out.byte(NUL);
-      out.text(String(e.mode));
-      out.byte(NUL);
-      out.text(String(e.mtimeMs));
-      out.byte(NUL);
-      if (e.hash) out.text(e.hash);
-      out.byte(NUL);
-      if (e.target) out.text(e.target);
-      out.byte(NEWLINE);
-    }
-    out.flush();
-    return toHex(h.digest());
+    for (const e of sorted) identity.add(e);
+    return identity.digest();
   } finally {
-    h.dispose();
+    identity.dispose();
+  }
+}
+
+/** An index's identity, from its entries in path order, one at a time. */
+export class IdentityHasher {
+  private readonly out: HashedLines;
+
+  private constructor(private readonly hasher: Hasher) {
+    this.out = new HashedLines(hasher);
+  }
+
+  static async create(): Promise<IdentityHasher> {
+    return new IdentityHasher(await Hasher.create("blake2b", 32));
+  }
+
+  add(e: IndexEntry): void {
+    const out = this.out;
+    out.text(e.type);
+    out.byte(NUL);
+    out.text(e.path);
+    out.byte(NUL);
+    out.text(String(e.size));
+    out.byte(NUL);
+    out.text(String(e.mode));
+    out.byte(NUL);
+    out.text(String(e.mtimeMs));
+    out.byte(NUL);
+    if (e.hash) out.text(e.hash);
+    out.byte(NUL);
+    if (e.target) out.text(e.target);
+    out.byte(NEWLINE);
+  }
+
+  digest(): string {
+    this.out.flush();
+    return toHex(this.hasher.digest());
+  }
+
+  dispose(): void {
+    this.hasher.dispose();
   }
 }

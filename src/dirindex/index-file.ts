@@ -10,12 +10,21 @@ import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
 import { IndexParser } from "./index-decoder.js";
 import { ChunkWriter, writeEnd, writeEntry, writeHeader } from "./index-encoder.js";
+import type { IndexEntry } from "./entry.js";
 
 /** Bytes gathered before they are hashed and handed on. */
 const OUTPUT_CHUNK = 64 * 1024;
 
 /** Encodes an index as a stream of chunks. */
-export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> {
+export function encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> {
+  return encodeEntries(index.sortedEntries);
+}
+
+/**
+ * Encodes entries in path order as an index file while they come: the bytes `encodeIndex` makes
+ * of the index that holds them (the caller answers for the order).
+ */
+export async function* encodeEntries(entries: Iterable<IndexEntry> | AsyncIterable<IndexEntry>): AsyncGenerator<Uint8Array> {
   const hasher = await Hasher.create();
   try {
     const w = new ChunkWriter();
@@ -26,11 +35,23 @@ export async function* encodeIndex(index: DirIndex): AsyncGenerator<Uint8Array> 
       }
     };
     writeHeader(w);
-    for (const entry of index.sortedEntries) {
-      writeEntry(w, entry);
-      if (w.pending >= OUTPUT_CHUNK) yield* taken();
+    let count = 0;
+    // An array is walked without an await per entry.
+    const sync = Symbol.iterator in entries ? entries : undefined;
+    if (sync) {
+      for (const entry of sync) {
+        writeEntry(w, entry);
+        count++;
+        if (w.pending >= OUTPUT_CHUNK) yield* taken();
+      }
+    } else {
+      for await (const entry of entries) {
+        writeEntry(w, entry);
+        count++;
+        if (w.pending >= OUTPUT_CHUNK) yield* taken();
+      }
     }
-    writeEnd(w, index.sortedEntries.length);
+    writeEnd(w, count);
     yield* taken();
     yield hasher.digest();
   } finally {

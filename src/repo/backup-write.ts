@@ -24,7 +24,8 @@ export interface Plan {
   full: boolean;
   /** The parent's tree, when the new index is stored as a delta against it. */
   indexBase: DirIndex | undefined;
-  now: DirIndex;
+  /** The new tree, or what its index says of it when it was never held whole (a full backup). */
+  now: Pick<DirIndex, "id" | "stats">;
   /** How many changes the archive holds. */
   changed: number;
 }
@@ -33,7 +34,7 @@ export interface Plan {
  * Writes the snapshot's index: a delta against the parent's when the plan has a base and the
  * change can be said as one, else the whole index.
  */
-export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan, signal: AbortSignal | undefined): Promise<StoredIndex> {
+export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan & { now: DirIndex }, signal: AbortSignal | undefined): Promise<StoredIndex> {
   const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
   // A delta as large as the whole index saves nothing and lengthens the next load.
   if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {

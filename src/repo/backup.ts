@@ -26,7 +26,10 @@
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
-import { DirIndex, type DirIndexOptions } from "../dirindex/dir-index.js";
+import { DirIndex, IndexSummary, type DirIndexOptions } from "../dirindex/dir-index.js";
+import type { IndexEntry } from "../dirindex/entry.js";
+import { encodeEntries } from "../dirindex/index-file.js";
+import { BoundedQueue } from "../queue.js";
 import { DiffIndex, type Change, type Diff } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
 import type { Store } from "../store/types.js";
@@ -37,7 +40,8 @@ import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type 
 import { indexReads, loadTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
-import { archiveOptions, record, settledBoth, writeArchive, writeIndex, type Plan } from "./backup-write.js";
+import { archiveOptions, record, settledBoth, writeArchive, writeIndex, writeTapped, type Plan } from "./backup-write.js";
+import { deflatedIndex } from "./index-object.js";
 
 export interface BackupOptions {
   /** Label stored in the snapshot. */
@@ -71,6 +75,7 @@ interface Start {
 
 /** A plan made from the whole walk, before anything is written. */
 interface Planned extends Plan {
+  now: DirIndex;
   diff: Diff;
   cache: ContentCache;
   /** Bytes an incremental's archive may take before a full is written instead (chain.ts). */
@@ -121,7 +126,10 @@ async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: B
   let bytes: number;
   if (s.full) {
     const walk = await walkForFull(s, source, o);
-    bytes = await count(walk.diff, walk.cache, new ArchiveBudget(Infinity)).catch((e) => walk.failure(e));
+    const counted = count(walk.diff, walk.cache, new ArchiveBudget(Infinity));
+    const [a] = await Promise.allSettled([counted]);
+    if (a.status === "rejected") throw await walk.cause(a);
+    bytes = a.value;
     plan = await walk.plan;
   } else {
     let p = await makePlan(ro, source, o, s);
@@ -208,44 +216,91 @@ async function asFull(plan: Planned): Promise<Planned> {
 /**
  * A full backup made as the walk goes: each entry goes to the archive as soon as the walk is past
  * it, so a file's bytes wait in the cache for a moment rather than for the whole walk (read once,
- * not twice) and the archive is deflated while the walk reads on. The index goes up once the
- * walk has ended, while the archive's last changes are written. Archive and index are byte for
- * byte what a whole walk's plan would write.
+ * not twice) and the archive is deflated while the walk reads on; the index is encoded and saved
+ * from the same entries as they pass, so no part of the backup holds the whole tree. Archive and
+ * index are byte for byte what a whole walk's plan would write.
  */
 async function fullAsWalked(store: Store, ro: ResolvedOptions, id: string, s: Start, source: FsAdapter, o: BackupOptions): Promise<[Plan, StoredFile, StoredIndex]> {
-  const walk = await walkForFull(s, source, o);
-  const indexed = walk.plan.then((plan) => writeIndex(store, ro, id, plan, o.signal));
-  const archived = writeArchive(store, ro, id, walk.diff, walk.cache, source, o, new ArchiveBudget(Infinity), walk.changed);
-  const [archive, index] = await settledBoth(archived, indexed).catch((e) => walk.failure(e));
-  return [await walk.plan, archive, index];
+  const feed = new BoundedQueue<IndexEntry>(INDEX_FEED);
+  const walk = await walkForFull(s, source, o, feed);
+  const indexed = writeTapped(store, indexPath(id), deflatedIndex(encodeEntries(feed.items()), ro.deflate), o.signal).then(
+    (f): StoredIndex => ({ ...f, kind: "full" }),
+    (e: unknown) => {
+      feed.abandon(); // the save may have failed before its source took a single entry
+      throw e;
+    },
+  );
+  const archived = writeArchive(store, ro, id, walk.diff, walk.cache, source, o, new ArchiveBudget(Infinity), walk.changed).catch((e: unknown) => {
+    feed.end(e); // the archive may have failed before it took a single entry
+    throw e;
+  });
+  const [a, i] = await Promise.allSettled([archived, indexed]);
+  if (a.status === "fulfilled" && i.status === "fulfilled") return [await walk.plan, a.value, i.value];
+  throw await walk.cause(a, i);
 }
+
+/** Entries the archive has taken that may wait for the index's encoder. */
+const INDEX_FEED = 256;
 
 /** What a full backup's walk hands its archive as it goes, and the plan once it has ended. */
 interface FullWalk {
   /** Every entry as a creation, in path order. */
   diff: DiffStream;
   cache: ContentCache;
+  /** Once the archive has taken every entry. */
   plan: Promise<Plan>;
-  /** How many changes there are, once the walk has ended. */
+  /** How many changes there are, once the archive has taken every entry. */
   changed: () => number | undefined;
-  /** Ends a failed backup: rethrows the walk's own error where the walk failed, else `e`. */
-  failure: (e: unknown) => Promise<never>;
+  /** The error a failed backup reports: the walk's own, else the first of archive and index to fail on its own. */
+  cause: (archive: PromiseSettledResult<unknown>, index?: PromiseSettledResult<unknown>) => Promise<unknown>;
 }
 
-async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions): Promise<FullWalk> {
+/** The walk of a full backup, its entries handed to the archive as creations and to `feed` (the index's encoder). */
+async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions, feed?: BoundedQueue<IndexEntry>): Promise<FullWalk> {
   const base = (await DirIndex.fromEntries([])).id;
   const cache = new ContentCache();
+  const summary = await IndexSummary.create();
   const stream = DirIndex.stream(source, walkOptions(s, cache, o));
   let changed: number | undefined;
-  const plan = stream.index.then((now): Plan => {
-    throwIfAborted(o.signal);
-    reporter(o.onProgress, "diff")(now.sortedEntries.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
-    changed = now.sortedEntries.length;
-    return { parent: s.parent, full: true, indexBase: undefined, now, changed };
+  let indexGone = false;
+  let planned: (plan: Plan) => void = () => {};
+  let failed: (e: unknown) => void = () => {};
+  const plan = new Promise<Plan>((resolve, reject) => {
+    planned = resolve;
+    failed = reject;
   });
-  plan.catch(() => {}); // `failure` reports it
+  plan.catch(() => {}); // `cause` reports it
   async function* creates(): AsyncGenerator<Change> {
-    for await (const entry of stream.entries) yield { kind: "create", path: entry.path, entry };
+    let error: unknown = new IbtError("ABORTED", "the archive stopped taking entries");
+    try {
+      for await (const entry of stream.entries) {
+        summary.add(entry);
+        if (feed) {
+          await feed.room().catch((e: unknown) => {
+            indexGone = true;
+            throw e;
+          });
+          feed.push(entry);
+        }
+        yield { kind: "create", path: entry.path, entry };
+      }
+      const tree = summary.finish(await stream.done);
+      throwIfAborted(o.signal);
+      reporter(o.onProgress, "diff")(summary.entries, 0, { totalFiles: tree.stats.files, totalBytes: tree.stats.bytes });
+      changed = summary.entries;
+      feed?.end();
+      error = undefined;
+      planned({ parent: s.parent, full: true, indexBase: undefined, now: tree, changed });
+    } catch (e) {
+      error = e;
+      throw e;
+    } finally {
+      if (error !== undefined) {
+        summary.dispose();
+        feed?.end(error);
+        failed(error);
+      }
+    }
   }
   return {
     // Against the empty tree every entry is created, and no directory is left unchanged.
@@ -253,14 +308,18 @@ async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions): Promi
     cache,
     plan,
     changed: () => changed,
-    failure: async (e) => {
+    cause: async (archive, index) => {
       stream.stop(); // the archive may have failed before it took every entry
-      const walkError = await stream.index.then(
+      summary.dispose();
+      const walkError = await stream.done.then(
         () => undefined,
         (w: unknown) => w,
       );
       // The archive's store may wrap what the walk threw; a walk this failure stopped has nothing to add.
-      throw walkError !== undefined && !stream.stopped ? walkError : e;
+      if (walkError !== undefined && !stream.stopped) return walkError;
+      if (archive.status === "rejected" && !indexGone) return archive.reason;
+      if (index?.status === "rejected") return index.reason;
+      return archive.status === "rejected" ? archive.reason : new IbtError("INTERNAL", "a full backup failed without an error");
     },
   };
 }

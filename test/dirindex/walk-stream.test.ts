@@ -38,7 +38,7 @@ async function streamed(fs: FsAdapter, options: Parameters<typeof DirIndex.strea
   const stream = DirIndex.stream(fs, options);
   const entries: IndexEntry[] = [];
   for await (const e of stream.entries) entries.push(e);
-  return { entries, index: await stream.index };
+  return { entries, index: await DirIndex.fromSorted(entries, await stream.done) };
 }
 
 test("stream: entries in path order, as build indexes them, however the reads finish", async () => {
@@ -76,9 +76,14 @@ test("stream: a walk with a previous index reuses its entries and streams the sa
 
 test("stream: a consumer that does not take entries holds the walk back", async () => {
   const fs = new MemoryFs();
+  let bytes = 0;
   for (let d = 0; d < 40; d++) {
     await fs.mkdir(`d${d}`);
-    for (let f = 0; f < 200; f++) await fs.writeFile(`d${d}/f${f}`, enc(`${d}/${f}`));
+    for (let f = 0; f < 200; f++) {
+      const data = enc(`${d}/${f}`);
+      bytes += data.length;
+      await fs.writeFile(`d${d}/f${f}`, data);
+    }
   }
   let handed = 0;
   const stream = DirIndex.stream(fs, { onProgress: (p) => (handed = p.entries) });
@@ -96,10 +101,10 @@ test("stream: a consumer that does not take entries holds the walk back", async 
   let rest = 0;
   for (let r = await it.next(); !r.done; r = await it.next()) rest++;
   assert.equal(taken + rest, 40 * 201);
-  assert.equal((await stream.index).sortedEntries.length, 40 * 201);
+  assert.deepEqual(await stream.done, { filesRead: 40 * 200, bytesRead: bytes, skipped: [] });
 });
 
-test("stream: leaving the loop stops the walk; the index says so", async () => {
+test("stream: leaving the loop stops the walk, and `done` says so", async () => {
   const fs = new MemoryFs();
   for (let f = 0; f < 5000; f++) await fs.writeFile(`f${String(f).padStart(5, "0")}`, enc(String(f)));
   let reads = 0;
@@ -114,7 +119,7 @@ test("stream: leaving the loop stops the walk; the index says so", async () => {
     assert.equal(e.path, `f${String(n).padStart(5, "0")}`);
     if (++n === 10) break;
   }
-  await assert.rejects(stream.index, (e) => isIbtError(e, "ABORTED"));
+  await assert.rejects(stream.done, (e) => isIbtError(e, "ABORTED"));
   assert.equal(stream.stopped, true);
   assert.ok(reads < 2000, `${reads} of 5000 files read after the consumer left at 10`);
 });
@@ -135,7 +140,7 @@ test("stream: a failure that aborts the walk reaches the loop and the index", as
     })(),
     (e) => isIbtError(e, "IO") && (e as IbtError).path === "f0400",
   );
-  await assert.rejects(stream.index, (e) => isIbtError(e, "IO"));
+  await assert.rejects(stream.done, (e) => isIbtError(e, "IO"));
   assert.equal(stream.stopped, false);
   assert.ok(!seen.includes("f0400") && seen.every((p) => p < "f0400"), "nothing past the failure is handed on");
 

@@ -80,7 +80,7 @@ test("a first backup of a tree larger than the content cache (64 MiB) reads each
   for (const path of ["bin/071", "text/299.txt"]) assert.ok(equalBytes(await collect(out.readStream(path)), await collect(fs.readStream(path))), path);
 });
 
-test("a full backup that fails or is cancelled while the walk goes on leaves nothing behind", async () => {
+test("a full backup that fails or is cancelled while the walk goes on leaves nothing behind: walk, archive and index failures", async () => {
   const fs = new MemoryFs();
   // 16 MB in 3,200 files: the archive's first group (2 MiB) goes to the store long before the walk ends.
   for (let d = 0; d < 8; d++) {
@@ -129,6 +129,28 @@ test("a full backup that fails or is cancelled while the walk goes on leaves not
   await assert.rejects(failingRepo.backup(counted), (e) => isIbtError(e, "IO") && /injected store failure/.test((e as Error).message));
   // The walk runs ahead of the archive by a bounded number of entries (its window and queue), not to the end.
   assert.ok(reads < 2400, `${reads} of 3,200 files read though the store failed at the first group`);
+  await empty();
+
+  // Either save refused before it takes a byte: that error, the walk stopped, nothing left.
+  for (const prefix of ["data/", "index/"]) {
+    const refusing = Object.create(store) as MemoryStore;
+    refusing.save = async (name, data, options) => {
+      if (name.startsWith(prefix)) throw new IbtError("IO", `injected refusal of ${name}`, { path: name });
+      return store.save(name, data, options);
+    };
+    await assert.rejects((await Repository.open(refusing)).backup(fs), (e) => isIbtError(e, "IO") && (e as Error).message.includes(`injected refusal of ${prefix}`), prefix);
+    await empty();
+  }
+
+  // The index's save fails while the walk goes on: that error, nothing left.
+  const indexFails = Object.create(store) as MemoryStore;
+  indexFails.save = async (name, data, options) => {
+    if (name.startsWith("index/")) {
+      for await (const _ of data as AsyncIterable<Uint8Array>) throw new IbtError("IO", "injected index failure", { path: name });
+    }
+    return store.save(name, data, options);
+  };
+  await assert.rejects((await Repository.open(indexFails)).backup(fs), (e) => isIbtError(e, "IO") && /injected index failure/.test((e as Error).message));
   await empty();
 
   const snap = await repo.backup(fs);
