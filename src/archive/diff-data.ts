@@ -44,9 +44,12 @@ const SPOOL_LIMIT = 64 << 20;
  * Members of their own up to this size (files and deltas too large for a group) are taken whole
  * and deflated off this thread beside the next ones (ZipWriter.queue); larger ones stream
  * through one deflate stream while everything else waits. Which way a member goes depends on its
- * size alone, so an archive's bytes do not depend on what the cache kept.
+ * size alone, so an archive's bytes do not depend on what the cache kept. A streamed member ends
+ * with a data descriptor, which a reader of a remote archive fetches first and which so bounds
+ * how far its read-ahead goes into the member's data: above this size that matters more than
+ * the deflate's overlap.
  */
-const QUEUED_MAX = 8 << 20;
+const QUEUED_MAX = 1 << 20;
 
 export interface DiffDataOptions {
   /** The new tree, which the diff's new index describes: created and updated files are read from it. */
