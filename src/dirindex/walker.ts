@@ -148,7 +148,14 @@ export class Walker {
       }
       const pause = this.breather.breathe();
       if (pause) await pause;
-      task = this.failure ? undefined : this.take();
+      try {
+        task = this.failure ? undefined : this.take();
+      } catch (e) {
+        // An entry recorded on the way (its onProgress, say) failed: the walk stops, every lane
+        // returns once its task has ended, and only then does `walk` reject.
+        this.failure ??= { error: e };
+        task = undefined;
+      }
       if (typeof task === "function") {
         this.busy++;
         continue;

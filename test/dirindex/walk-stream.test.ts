@@ -149,3 +149,31 @@ test("stream: a failure that aborts the walk reaches the loop and the index", as
   assert.equal(skipping.entries.length, 599);
   assert.deepEqual(skipping.index.stats.skipped, ["f0400"]);
 });
+
+test("a failure while the cursor records entries stops every lane before the walk rejects", async () => {
+  const fs = new MemoryFs();
+  for (let d = 0; d < 30; d++) {
+    await fs.mkdir(`d${String(d).padStart(2, "0")}`);
+    for (let f = 0; f < 100; f++) await fs.writeFile(`d${String(d).padStart(2, "0")}/f${f}`, enc(`${d} ${f} ${"y".repeat(f)}`));
+  }
+  let reads = 0;
+  const counting = Object.create(fs) as FsAdapter;
+  counting.readStream = (path: string, options?: ReadStreamOptions) => {
+    reads++;
+    return fs.readStream(path, options);
+  };
+  // onProgress throws as the first entry, a directory's, is handed on: by the cursor itself, as
+  // it records the entry with nothing before it, not at the end of a lane's task.
+  const stop = (p: { path: string }) => {
+    if (p.path === "d00") throw new IbtError("ABORTED", "stopped at d00");
+  };
+  for (const run of [() => DirIndex.build(counting, { onProgress: stop }), () => streamed(counting, { onProgress: stop })]) {
+    reads = 0;
+    await assert.rejects(run(), (e) => isIbtError(e, "ABORTED") && /d00/.test((e as Error).message));
+    const after = reads;
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(reads, after, "no lane reads on after the walk has rejected");
+    // Lanes left running would walk on past d00 and read up to the walk's window (1,024 places).
+    assert.ok(after <= 16, `${after} of 3,000 files read`);
+  }
+});
