@@ -21,7 +21,11 @@ export interface DirIndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Decides what a failure on one path does: "skip" the path or "abort" the walk. */
   onError?: (error: IbtError, path: string) => "skip" | "abort";
-  /** Keeps the bytes of the files read for a DiffData that follows (content-cache.ts): read once, not twice. */
+  /**
+   * Keeps the bytes of the files read for a DiffData that follows (content-cache.ts): read once,
+   * not twice. A streamed walk (`DirIndex.stream`) waits for room in it before reading a file the
+   * cache could keep, so its consumer must `release` each path it is done with.
+   */
   cache?: ContentCache;
 }
 
