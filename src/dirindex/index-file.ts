@@ -36,20 +36,10 @@ export async function* encodeEntries(entries: Iterable<IndexEntry> | AsyncIterab
     };
     writeHeader(w);
     let count = 0;
-    // An array is walked without an await per entry.
-    const sync = Symbol.iterator in entries ? entries : undefined;
-    if (sync) {
-      for (const entry of sync) {
-        writeEntry(w, entry);
-        count++;
-        if (w.pending >= OUTPUT_CHUNK) yield* taken();
-      }
-    } else {
-      for await (const entry of entries) {
-        writeEntry(w, entry);
-        count++;
-        if (w.pending >= OUTPUT_CHUNK) yield* taken();
-      }
+    for await (const entry of entries) {
+      writeEntry(w, entry);
+      count++;
+      if (w.pending >= OUTPUT_CHUNK) yield* taken();
     }
     writeEnd(w, count);
     yield* taken();

@@ -25,7 +25,7 @@ import { deflatedIndex, indexFileOf } from "../../src/repo/index-object.js";
 import { collect } from "../../src/bytes.js";
 import { BASE_SPEC, NEW_SPEC, centralRecords, crc32, handZip, memoryTree, membersOf, withU32, zeroBomb, zipOf } from "../support/hostile-fixture.js";
 import { tally } from "../support/hostile-kit.js";
-import { rng } from "../support/helpers.js";
+import { equalBytes, rng } from "../support/helpers.js";
 import { treeId } from "../support/repo-kit.js";
 import { encrypt } from "../support/encrypted-repo-kit.js";
 
@@ -142,7 +142,7 @@ test("the two repositories hold equivalent archives and indexes: either's restor
       assert.deepEqual(answers.filter((x) => !x.startsWith("verify")), ["full into empty: ok", "incr into empty: ok", "incr over base: ok"], `${role} in ${w.name}`);
       const problems = answers.filter((x) => x.startsWith("verify"));
       // Archives dated with the snapshot's time are the same bytes in both: nothing to see.
-      if (sameBytes(theirs, w.original.get(nameOf(w, role))!)) {
+      if (equalBytes(theirs, w.original.get(nameOf(w, role))!)) {
         assert.deepEqual(problems, [], `${role} in ${w.name}: the same bytes`);
         continue;
       }
@@ -325,7 +325,3 @@ test("snapshot and repository records, edited and checksummed again, are refused
     t.refused++;
   }
 });
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
