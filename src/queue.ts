@@ -23,6 +23,11 @@ export class BoundedQueue<T> {
     return this.buffer.length - this.head >= this.limit;
   }
 
+  /** Items pushed and not yet taken. */
+  get size(): number {
+    return this.buffer.length - this.head;
+  }
+
   get ended(): boolean {
     return this.#ended !== undefined;
   }

@@ -13,8 +13,7 @@
  * Empty files are always created, never moved or copied (there is nothing to save).
  */
 import { IbtError } from "../errors.js";
-import type { DirIndex } from "./dir-index.js";
-import { comparePaths, type IndexEntry } from "./entry.js";
+import { comparePaths, type IndexEntry, type SortedTree } from "./entry.js";
 import { parentPath } from "../fs/paths.js";
 
 export type Change =
@@ -42,8 +41,8 @@ export interface Diff {
 
 export class DiffIndex {
   constructor(
-    readonly newIndex: DirIndex,
-    readonly oldIndex: DirIndex,
+    readonly newIndex: SortedTree,
+    readonly oldIndex: SortedTree,
   ) {}
 
   compute(): Diff {
@@ -73,15 +72,40 @@ export type SortedEntries = () => Iterable<IndexEntry>;
  * CORRUPT.
  */
 export function diffSorted(newer: SortedEntries, older: SortedEntries, onChange: (c: Change) => void): { path: string; mtimeMs: number; mode: number }[] {
+  return diffPaired((visit) => merge(newer, older, visit), onChange);
+}
+
+/**
+ * Two trees read together: calls `visit` for every path of either, in path order, with its entry
+ * in each (the same object where a tree made from the other by a delta did not change it).
+ */
+export type Paired = (visit: (now: IndexEntry | undefined, old: IndexEntry | undefined) => void) => void;
+
+/**
+ * Of two trees read together, only the paths whose entries differ: every path not among them
+ * holds the very same entry in both. With `dirAt`, the new tree's directory at a path not among them.
+ */
+export interface ChangedPairs {
+  pairs: Paired;
+  dirAt(path: string): IndexEntry | undefined;
+}
+
+/**
+ * `diffSorted` of two trees read together, as often as it needs them (three times at most).
+ * Given `changed`, only the pass that finds where created content already is reads both trees
+ * whole (and only when there is created content); the others read the changed paths alone.
+ */
+export function diffPaired(all: Paired, onChange: (c: Change) => void, changed?: ChangedPairs): { path: string; mtimeMs: number; mode: number }[] {
+  const merge = changed?.pairs ?? all;
   // Content already in the old tree, by hash: files that are deleted first (moves), then any.
   const wanted = new Set<string>();
-  merge(newer, older, (now, old) => {
+  merge((now, old) => {
     if (now && (!old || old.type !== now.type) && now.type === "file" && now.size > 0 && now.hash !== undefined) wanted.add(now.hash);
   });
   const gone = new Map<string, string>();
   const anywhere = new Map<string, string>();
   if (wanted.size > 0) {
-    merge(newer, older, (now, old) => {
+    all((now, old) => {
       if (!old || old.type !== "file" || old.size === 0 || old.hash === undefined || !wanted.has(old.hash)) return;
       const stays = now?.type === "file" && now.hash === old.hash;
       if (!anywhere.has(old.hash)) anywhere.set(old.hash, old.path);
@@ -98,13 +122,13 @@ export function diffSorted(newer: SortedEntries, older: SortedEntries, onChange:
   const emit = (c: Change): void => {
     if (c.kind !== "delete" && c.entry.type === "dir") changedDirs.add(c.path);
     for (let dir = parentPath(c.path); dir !== ""; dir = parentPath(dir)) {
-      const e = dirs.get(dir);
+      const e = dirs.get(dir) ?? changed?.dirAt(dir);
       if (!e || changedDirs.has(dir) || parents.has(dir)) continue;
       parents.set(dir, { path: dir, mtimeMs: e.mtimeMs, mode: e.mode });
     }
     onChange(c);
   };
-  merge(newer, older, (now, old) => {
+  merge((now, old) => {
     if (now?.type === "dir") dirs.set(now.path, now);
     if (old && (!now || now.type !== old.type)) emit({ kind: "delete", path: old.path, old });
     if (!now) return;
@@ -113,6 +137,7 @@ export function diffSorted(newer: SortedEntries, older: SortedEntries, onChange:
       emit(created(now, gone, anywhere));
       return;
     }
+    if (now === old) return;
     const metaChanged = old.mode !== now.mode || old.mtimeMs !== now.mtimeMs;
     if (now.type === "file" && old.hash !== now.hash) emit({ kind: "update", path, old, entry: now });
     else if (now.type === "symlink" && old.target !== now.target) emit({ kind: "relink", path, old, entry: now });

@@ -8,10 +8,10 @@ import { comparePaths, type IndexEntry } from "./entry.js";
 import { IgnoreRules } from "./ignore-rules.js";
 import { IdentityHasher, indexIdentity } from "./identity.js";
 import { BoundedQueue } from "../queue.js";
-import { resolve, type DirIndexOptions } from "./walk-options.js";
+import { resolve, type DirIndexOptions, type PreviousTree } from "./walk-options.js";
 import { Walker } from "./walker.js";
 
-export { INDEX_SIGNATURES, signsFile, type DirIndexOptions, type IndexProgress, type IndexSignatureOptions } from "./walk-options.js";
+export { INDEX_SIGNATURES, signsFile, type DirIndexOptions, type IndexProgress, type IndexSignatureOptions, type PreviousTree } from "./walk-options.js";
 
 export interface IndexStats {
   files: number;
@@ -26,7 +26,7 @@ export interface IndexStats {
   skipped: string[];
 }
 
-export class DirIndex {
+export class DirIndex implements PreviousTree {
   /** Entries in path order. */
   readonly sortedEntries: readonly IndexEntry[];
   /** BLAKE2b-256 of the entries' content and metadata: the identity a diff names as its base. */
@@ -34,6 +34,8 @@ export class DirIndex {
   readonly stats: IndexStats;
   /** Entries by path, made on first need: a backup reads most indexes only in order. */
   private byPath: Map<string, IndexEntry> | undefined;
+  /** Files by inode, made on first need. */
+  private byInode: Map<number, IndexEntry> | undefined;
 
   private constructor(sorted: readonly IndexEntry[], id: string, stats?: Partial<IndexStats>) {
     this.sortedEntries = sorted;
@@ -77,6 +79,14 @@ export class DirIndex {
     return this.entries.get(path);
   }
 
+  fileWithInode(ino: number): IndexEntry | undefined {
+    if (!this.byInode) {
+      this.byInode = new Map();
+      for (const e of this.sortedEntries) if (e.type === "file" && e.ino !== undefined) this.byInode.set(e.ino, e);
+    }
+    return this.byInode.get(ino);
+  }
+
   /** Walks `fs` from its root and indexes what is not excluded. */
   static async build(fs: FsAdapter, options: DirIndexOptions = {}): Promise<DirIndex> {
     const o = resolve(options);
@@ -91,11 +101,13 @@ export class DirIndex {
    * The walk keeps at most a bounded number of entries ahead of the consumer. `done` settles
    * once the walk has ended, with what `build` puts in an index's stats besides its entries, or
    * with the error that aborted the walk; leaving the loop over `entries` early stops the walk.
+   * With a cache, the consumer lets each path's bytes go as it takes it, unless it says
+   * `released: false`: then the cache fills once and files it cannot hold are read again later.
    */
-  static stream(fs: FsAdapter, options: DirIndexOptions = {}): IndexStream {
+  static stream(fs: FsAdapter, options: DirIndexOptions = {}, stream: { released?: boolean } = {}): IndexStream {
     const o = resolve(options);
     const queue = new BoundedQueue<IndexEntry>(STREAM_QUEUE);
-    const walker = new Walker(fs, o, queue);
+    const walker = new Walker(fs, o, queue, stream.released ?? true);
     const walked = walker.walk(IgnoreRules.root(o.exclude));
     walked.then(
       () => queue.end(),

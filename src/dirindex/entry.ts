@@ -27,6 +27,13 @@ export interface IndexEntry {
   signature?: Uint8Array;
 }
 
+/** A tree as diffs and index deltas read it: its identity and its entries in path order. */
+export interface SortedTree {
+  readonly id: string;
+  /** Entries in path order; each iteration starts over. */
+  readonly sortedEntries: Iterable<IndexEntry>;
+}
+
 /** Entries compare by path in code-unit order, which is the order indexes are stored in. */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

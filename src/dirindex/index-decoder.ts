@@ -139,6 +139,21 @@ function readEntry(r: FieldReader, type: number): IndexEntry {
   return entry;
 }
 
+/** Reads records already checked once (a packed index's, packed-index.ts) in place. */
+const IN_PLACE = new FieldReader();
+
+/** The entry whose record starts at `pos` of `buf`: a record writeEntry wrote, whole. */
+export function entryAt(buf: Uint8Array, pos: number): IndexEntry {
+  IN_PLACE.reset(buf, 0, pos);
+  return readEntry(IN_PLACE, IN_PLACE.u8());
+}
+
+/** The path of the record at `pos` of `buf`, the rest of it unread. */
+export function pathAt(buf: Uint8Array, pos: number): string {
+  IN_PLACE.reset(buf, 0, pos + 2); // past the type and the flags
+  return IN_PLACE.text();
+}
+
 /** The record that ends the file. */
 export interface IndexEnd {
   count: number;
@@ -176,6 +191,11 @@ export class IndexParser {
     if (from < 0) return;
     if (!this.end) this.parse(chunk, at, from);
     else if (from < chunk.length) throw new IbtError("CORRUPT", "data after the end of the index", { offset: at + from });
+  }
+
+  /** The entries parsed since the last call, handed over: a caller that streams them keeps none here. */
+  take(): IndexEntry[] {
+    return this.entries.splice(0);
   }
 
   /** The end record, once the stream has ended (TRUNCATED if it never came). */

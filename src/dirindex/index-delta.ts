@@ -30,7 +30,8 @@ import { checkPath } from "../fs/paths.js";
 import { chunksOf, collect, toHex, type ByteSource } from "../bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
-import { comparePaths, type IndexEntry } from "./entry.js";
+import { comparePaths, type IndexEntry, type SortedTree } from "./entry.js";
+import type { ChangedPairs, Paired } from "./diff-index.js";
 import { encodeIndex } from "./index-file.js";
 import { ChunkWriter } from "./index-encoder.js";
 import { IndexParser } from "./index-decoder.js";
@@ -58,32 +59,57 @@ export interface IndexDelta {
 }
 
 /** The delta from `base` to `target`, or undefined when it cannot be said as one (see above). */
-export function indexDelta(base: DirIndex, target: DirIndex): IndexDelta | undefined {
+export function indexDelta(base: SortedTree, target: SortedTree): IndexDelta | undefined {
   const removed: string[] = [];
   const upserts: IndexEntry[] = [];
   // A merge of the two in path order: neither index needs its entries by path.
-  const olds = base.sortedEntries;
-  let i = 0;
+  const olds = base.sortedEntries[Symbol.iterator]();
+  let old = olds.next().value;
   for (const e of target.sortedEntries) {
-    while (i < olds.length && olds[i]!.path < e.path) removed.push(olds[i++]!.path);
-    const old = i < olds.length && olds[i]!.path === e.path ? olds[i++] : undefined;
-    if (old === undefined) {
-      upserts.push(e);
-      continue;
+    while (old !== undefined && old.path < e.path) {
+      removed.push(old.path);
+      old = olds.next().value;
     }
-    if (old === e) continue; // the same entry object: the walk vouched for the file unchanged
-    const inherits = old.type === "file" && e.type === "file" && old.signature !== undefined && old.hash === e.hash;
-    if (inherits && e.signature === undefined) return undefined;
-    const sameSignature = inherits && sameBytes(old.signature!, e.signature!);
-    if (sameSignature && sameFields(old, e)) continue;
-    if (!inherits && old.signature === undefined && e.signature === undefined && sameFields(old, e)) continue;
-    if (sameSignature) {
-      const { signature: _, ...rest } = e;
-      upserts.push(rest);
-    } else upserts.push(e);
+    const was = old?.path === e.path ? old : undefined;
+    if (was) old = olds.next().value;
+    const written = deltaEntry(was, e);
+    if (written === UNSAYABLE) return undefined;
+    if (written) upserts.push(written);
   }
-  while (i < olds.length) removed.push(olds[i++]!.path);
+  for (; old !== undefined; old = olds.next().value) removed.push(old.path);
   return { base: base.id, target: target.id, removed, upserts };
+}
+
+/**
+ * `indexDelta` of a base and the tree made from it by `change` (as a walk found it: every entry
+ * added or not stored alike, every path gone), looking up only the changed paths in the base.
+ */
+export function indexDeltaOf(base: { readonly id: string; get(path: string): IndexEntry | undefined }, target: string, change: Pick<IndexDelta, "removed" | "upserts">): IndexDelta | undefined {
+  const upserts: IndexEntry[] = [];
+  for (const e of change.upserts) {
+    const written = deltaEntry(base.get(e.path), e);
+    if (written === UNSAYABLE) return undefined;
+    if (written) upserts.push(written);
+  }
+  return { base: base.id, target, removed: change.removed, upserts };
+}
+
+const UNSAYABLE = Symbol("a kept signature dropped");
+
+/** What a delta holds for `e`, whose base entry at its path is `was`: nothing when they are stored alike. */
+function deltaEntry(was: IndexEntry | undefined, e: IndexEntry): IndexEntry | undefined | typeof UNSAYABLE {
+  if (was === undefined) return e;
+  if (was === e) return undefined; // the same entry object: the walk vouched for the file unchanged
+  const inherits = was.type === "file" && e.type === "file" && was.signature !== undefined && was.hash === e.hash;
+  if (inherits && e.signature === undefined) return UNSAYABLE;
+  const sameSignature = inherits && sameBytes(was.signature!, e.signature!);
+  if (sameSignature && sameFields(was, e)) return undefined;
+  if (!inherits && was.signature === undefined && e.signature === undefined && sameFields(was, e)) return undefined;
+  if (sameSignature) {
+    const { signature: _, ...rest } = e;
+    return rest;
+  }
+  return e;
 }
 
 /**
@@ -92,10 +118,12 @@ export function indexDelta(base: DirIndex, target: DirIndex): IndexDelta | undef
  */
 export function estimatedSize(entries: Iterable<IndexEntry>): number {
   let n = 0;
-  // Fixed fields: type, flags, size, mtime, mode, ctime, inode, hash and the lengths.
-  for (const e of entries) n += 72 + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
+  for (const e of entries) n += MIN_ENTRY + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
   return n;
 }
+
+/** What `estimatedSize` counts for an entry besides its path, signature and target: type, flags, size, times, mode, inode, hash, lengths. */
+export const MIN_ENTRY = 72;
 
 /** About how many bytes `delta` takes encoded, to compare with `estimatedSize` of its target. */
 export function estimatedDeltaSize(delta: IndexDelta): number {
@@ -241,31 +269,48 @@ export async function decodeIndexEntries(source: ByteSource): Promise<IndexEntry
 
 /** `decodeIndexEntries`, with the file's own checksum left to a caller that checks a larger one. */
 async function readEntries(source: ByteSource, checksum: boolean): Promise<IndexEntry[]> {
+  const entries: IndexEntry[] = [];
+  for await (const e of indexEntries(source, checksum)) entries.push(e);
+  return entries;
+}
+
+/**
+ * The entries of an index file one at a time as it is read, checked as `decodeIndexEntries`
+ * checks them (the count and the checksum once it has ended): for a caller that keeps them in
+ * another form. `checksum: false` leaves the file's own checksum to a caller that checks a
+ * larger one.
+ */
+export async function* indexEntries(source: ByteSource, checksum = true): AsyncGenerator<IndexEntry> {
   const hasher = checksum ? await Hasher.create() : undefined;
   const chunks = chunksOf(source);
   let next = chunks.next();
+  let ended = false;
   try {
     const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {});
+    let count = 0;
+    let last: string | undefined;
     // The next read is asked for before the chunk in hand is parsed, so I/O and parsing overlap.
     for (let r = await next; !r.done; r = await next) {
       next = chunks.next();
       parser.push(r.value);
+      for (const e of parser.take()) {
+        const path = e.path;
+        if (last !== undefined && !(last < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
+        last = path;
+        count++;
+        yield e;
+      }
     }
+    ended = true;
     const end = parser.finish();
-    const entries = parser.entries;
-    if (end.count !== entries.length) throw new IbtError("CORRUPT", `index says ${end.count} entries, holds ${entries.length}`);
+    if (end.count !== count) throw new IbtError("CORRUPT", `index says ${end.count} entries, holds ${count}`);
     const sum = hasher?.digest();
     if (sum?.some((b, i) => b !== end.sum[i])) throw new IbtError("CORRUPT", "index checksum mismatch");
-    for (let i = 1; i < entries.length; i++) {
-      const path = entries[i]!.path;
-      if (!(entries[i - 1]!.path < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
-    }
-    return entries;
-  } catch (e) {
-    next.catch(() => undefined);
-    await chunks.return(undefined).catch(() => undefined);
-    throw e;
   } finally {
+    if (!ended) {
+      next.catch(() => undefined);
+      await chunks.return(undefined).catch(() => undefined);
+    }
     hasher?.dispose();
   }
 }
@@ -275,17 +320,19 @@ async function readEntries(source: ByteSource, checksum: boolean): Promise<Index
  * or inherits from an entry the base does not hold is CORRUPT: it was made against another index.
  */
 export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta): IndexEntry[] {
-  const out: IndexEntry[] = [];
+  return [...appliedEntries(base, delta)];
+}
+
+/** `applyIndexDelta` one entry at a time, from a base read one entry at a time. */
+export function* appliedEntries(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Generator<IndexEntry> {
   const { removed, upserts } = delta;
   let r = 0;
   let u = 0;
-  const mismatch = (path: string): never => {
-    throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
-  };
+  const mismatch = doesNotFit;
   for (const old of base) {
     while (u < upserts.length && upserts[u]!.path < old.path) {
       // A new path stands as written: it has nothing to inherit.
-      out.push(upserts[u++]!);
+      yield upserts[u++]!;
     }
     if (r < removed.length && removed[r] === old.path) {
       r++;
@@ -294,16 +341,94 @@ export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta):
     }
     if (r < removed.length && comparePaths(removed[r]!, old.path) < 0) mismatch(removed[r]!);
     if (u < upserts.length && upserts[u]!.path === old.path) {
-      const e = upserts[u++]!;
-      const inherit = e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
-      out.push(inherit ? { ...e, signature: old.signature! } : e);
+      yield inherited(upserts[u++]!, old);
       continue;
     }
-    out.push(old);
+    yield old;
   }
   if (r < removed.length) mismatch(removed[r]!);
-  while (u < upserts.length) out.push(upserts[u++]!);
-  return out;
+  while (u < upserts.length) yield upserts[u++]!;
+}
+
+/**
+ * Reads a base and the tree `delta` makes of it together, for `diffPaired`: each path with its
+ * entry in the new tree and in the base, the very same object where the delta leaves it alone.
+ */
+export function pairedWithDelta(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Paired {
+  return (visit) => {
+    const olds = base[Symbol.iterator]();
+    const news = appliedEntries({ [Symbol.iterator]: () => tee(olds, (old) => pending.push(old)) }, delta);
+    // The base's entries as the applied stream takes them: each is paired with the new entry at its path, or none.
+    const pending: IndexEntry[] = [];
+    let head = 0;
+    for (const now of news) {
+      while (head < pending.length && pending[head]!.path < now.path) visit(undefined, pending[head++]!);
+      if (head < pending.length && pending[head]!.path === now.path) visit(now, pending[head++]!);
+      else visit(now, undefined);
+      if (head === pending.length) {
+        pending.length = 0;
+        head = 0;
+      }
+    }
+    while (head < pending.length) visit(undefined, pending[head++]!);
+  };
+}
+
+/**
+ * The paths `delta` changes, each with its entry in the tree it makes and in `base` (looked up
+ * there), for `diffPaired`; and that tree's directories, looked up the same way.
+ */
+export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: Pick<IndexDelta, "removed" | "upserts">): ChangedPairs {
+  const { removed, upserts } = delta;
+  const old = (path: string): IndexEntry | undefined => base.get(path);
+  let gone: Set<string> | undefined;
+  let written: Map<string, IndexEntry> | undefined;
+  const dirs = new Map<string, IndexEntry | undefined>();
+  return {
+    pairs: (visit) => {
+      let r = 0;
+      for (const e of upserts) {
+        while (r < removed.length && removed[r]! < e.path) {
+          const path = removed[r++]!;
+          visit(undefined, old(path) ?? doesNotFit(path));
+        }
+        if (removed[r] === e.path) doesNotFit(e.path);
+        const was = old(e.path);
+        visit(was ? inherited(e, was) : e, was);
+      }
+      while (r < removed.length) {
+        const path = removed[r++]!;
+        visit(undefined, old(path) ?? doesNotFit(path));
+      }
+    },
+    dirAt: (path) => {
+      if (!dirs.has(path)) {
+        gone ??= new Set(removed);
+        written ??= new Map(upserts.map((e) => [e.path, e]));
+        const e = gone.has(path) ? undefined : (written.get(path) ?? old(path));
+        dirs.set(path, e?.type === "dir" ? e : undefined);
+      }
+      return dirs.get(path);
+    },
+  };
+}
+
+function doesNotFit(path: string): never {
+  throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
+}
+
+/** An upserted entry as the tree holds it: a file that kept its content takes the base's signature when it has none. */
+function inherited(e: IndexEntry, old: IndexEntry): IndexEntry {
+  const inherit = e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
+  return inherit ? { ...e, signature: old.signature! } : e;
+}
+
+/** The iterator's values, each shown to `see` as it is taken. */
+function* tee<T>(it: Iterator<T>, see: (value: T) => void): Generator<T> {
+  for (let r = it.next(); !r.done; r = it.next()) {
+    see(r.value);
+    yield r.value;
+  }
 }
 
 /** Applies `delta` to a whole index and checks that the result is the index it names. */

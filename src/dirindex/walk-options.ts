@@ -4,7 +4,7 @@
 import type { IbtError } from "../errors.js";
 import type { SignatureOptions } from "../rsync/format.js";
 import type { ContentCache } from "./content-cache.js";
-import type { DirIndex } from "./dir-index.js";
+import type { IndexEntry } from "./entry.js";
 
 export interface DirIndexOptions {
   /** Exclude patterns in .gitignore syntax, relative to the root (weakest rules). */
@@ -12,7 +12,7 @@ export interface DirIndexOptions {
   /** Names of the per-directory ignore files. */
   ignoreFiles?: readonly string[];
   /** The previous index of the same tree: unchanged files reuse its hashes and signatures. */
-  previous?: DirIndex;
+  previous?: PreviousTree;
   /** Read every file even when the quick check says it is unchanged. */
   force?: boolean;
   /** Keep librsync signatures of files (true: INDEX_SIGNATURES), with these options, or not (false). */
@@ -24,9 +24,20 @@ export interface DirIndexOptions {
   /**
    * Keeps the bytes of the files read for a DiffData that follows (content-cache.ts): read once,
    * not twice. A streamed walk (`DirIndex.stream`) waits for room in it before reading a file the
-   * cache could keep, so its consumer must `release` each path it is done with.
+   * cache could keep, so its consumer must `release` each path it is done with (or say it will not).
    */
   cache?: ContentCache;
+}
+
+/**
+ * What the quick check asks of the previous index (a DirIndex, or a PackedIndex that holds its
+ * entries encoded): the entry at a path, asked in path order as the walk goes, and a file by
+ * inode, for files that moved with their directory.
+ */
+export interface PreviousTree {
+  get(path: string): IndexEntry | undefined;
+  /** A file with this inode (any of them, for hard links), if the index holds one. */
+  fileWithInode(ino: number): IndexEntry | undefined;
 }
 
 export interface IndexProgress {
@@ -39,7 +50,7 @@ export interface IndexProgress {
 export interface Resolved {
   exclude: readonly string[];
   ignoreFiles: readonly string[];
-  previous: DirIndex | undefined;
+  previous: PreviousTree | undefined;
   force: boolean;
   signatures: IndexSignatureOptions | undefined;
   onProgress: ((p: IndexProgress) => void) | undefined;

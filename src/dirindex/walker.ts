@@ -106,16 +106,23 @@ export class Walker {
   /** The adapter's one-call read of a small file, where it has one. */
   private readonly readWhole: ReadWhole | undefined;
 
+  /**
+   * `queue`: a streamed walk's entries go there, none are kept. `released`: its consumer lets
+   * each file's cached bytes go as it takes the file, so a file the cache could keep waits for
+   * room rather than be read twice; a consumer that keeps them until the walk has ended (an
+   * incremental backup's) says false, and files past what the cache holds are read again later.
+   */
   constructor(
     private readonly fs: FsAdapter,
     private readonly o: Resolved,
     private readonly queue?: BoundedQueue<IndexEntry>,
+    private readonly released = queue !== undefined,
   ) {
     this.readWhole = wholeFileReader(fs);
-    if (queue) {
-      queue.onRoom = () => this.wake();
-      if (o.cache) o.cache.onRelease = () => this.wake();
-    }
+    // Lanes held back by a full queue go on once the consumer has taken half of it, not after
+    // every item: waking every waiting lane per item taken costs more than the item.
+    if (queue) queue.onRoom = () => queue.size <= queue.limit / 2 && this.wake();
+    if (released && o.cache) o.cache.onRelease = () => this.wake();
   }
 
   /** Walks the tree from the root; rejects with the error that aborted it, once no task is running. */
@@ -213,7 +220,7 @@ export class Walker {
    */
   private waitsForCache(st: FsStat | undefined): boolean {
     const cache = this.o.cache;
-    if (this.queue === undefined || cache === undefined || st?.type !== "file" || !cache.couldTake(st.size)) return false;
+    if (!this.released || cache === undefined || st?.type !== "file" || !cache.couldTake(st.size)) return false;
     const promised = cache.held + this.reading;
     return promised > 0 && promised + st.size > cache.limitBytes;
   }
@@ -275,7 +282,7 @@ export class Walker {
       this.finish(place, reusedEntry(path, stat, old, this.o.signatures !== undefined));
       return undefined;
     }
-    const promised = this.queue && this.o.cache?.couldTake(stat.size) ? stat.size : 0;
+    const promised = this.released && this.o.cache?.couldTake(stat.size) ? stat.size : 0;
     this.reading += promised;
     return async () => {
       try {
@@ -374,20 +381,10 @@ export class Walker {
     const needSignature = signsFile(this.o.signatures, st.size);
     const here = previous.get(path);
     if (here !== undefined && usable(here, st, needSignature)) return here;
-    if (st.ino === undefined || st.ctimeMs === undefined) return undefined;
-    const moved = this.byInode().get(st.ino);
+    // The file here, changed: any other entry with its inode has its size and times.
+    if (st.ino === undefined || st.ctimeMs === undefined || (here?.type === "file" && here.ino === st.ino)) return undefined;
+    const moved = previous.fileWithInode(st.ino);
     return moved?.ctimeMs !== undefined && usable(moved, st, needSignature) ? moved : undefined;
-  }
-
-  private inodes: Map<number, IndexEntry> | undefined;
-
-  /** Previous files by inode, built on first need (hard-linked files share one; any will do). */
-  private byInode(): Map<number, IndexEntry> {
-    if (!this.inodes) {
-      this.inodes = new Map();
-      for (const e of this.o.previous!.sortedEntries) if (e.type === "file" && e.ino !== undefined) this.inodes.set(e.ino, e);
-    }
-    return this.inodes;
   }
 
   /** Hands a failure found without I/O to onError, as `guard` does; an abort stops the lanes. */

@@ -6,8 +6,9 @@ import type { FsAdapter } from "../fs/types.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
 import type { Diff } from "../dirindex/diff-index.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
-import { encodeIndex } from "../dirindex/index-file.js";
-import { encodeIndexDelta, estimatedDeltaSize, estimatedSize, indexDelta } from "../dirindex/index-delta.js";
+import type { SortedTree } from "../dirindex/entry.js";
+import { encodeEntries } from "../dirindex/index-file.js";
+import { MIN_ENTRY, encodeIndexDelta, estimatedDeltaSize, estimatedSize, type IndexDelta } from "../dirindex/index-delta.js";
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions, type DiffStream } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
@@ -22,8 +23,6 @@ import type { BackupOptions } from "./backup.js";
 export interface Plan {
   parent: SnapshotRecord | undefined;
   full: boolean;
-  /** The parent's tree, when the new index is stored as a delta against it. */
-  indexBase: DirIndex | undefined;
   /** The new tree, or what its index says of it when it was never held whole (a full backup). */
   now: Pick<DirIndex, "id" | "stats">;
   /** How many changes the archive holds. */
@@ -31,14 +30,16 @@ export interface Plan {
 }
 
 /**
- * Writes the snapshot's index: a delta against the parent's when the plan has a base and the
- * change can be said as one, else the whole index.
+ * Writes the snapshot's index: `delta` against the parent's, when there is one and it is smaller
+ * than the whole index, else the whole index.
  */
-export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan & { now: DirIndex }, signal: AbortSignal | undefined): Promise<StoredIndex> {
-  const delta = plan.indexBase && indexDelta(plan.indexBase, plan.now);
-  // A delta as large as the whole index saves nothing and lengthens the next load.
-  if (!delta || estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries)) {
-    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndex(plan.now), ro.deflate), signal)), kind: "full" };
+export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan & { now: SortedTree }, delta: IndexDelta | undefined, signal: AbortSignal | undefined): Promise<StoredIndex> {
+  // A delta as large as the whole index saves nothing and lengthens the next load. Every entry
+  // takes at least MIN_ENTRY bytes, so a small delta needs no pass over the whole tree to tell.
+  const s = plan.now.stats;
+  const smallDelta = delta !== undefined && estimatedDeltaSize(delta) < MIN_ENTRY * (s.files + s.dirs + s.symlinks);
+  if (!delta || (!smallDelta && estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries))) {
+    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeEntries(plan.now.sortedEntries), ro.deflate), signal)), kind: "full" };
   }
   return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndexDelta(delta), ro.deflate), signal)), kind: "delta", base: plan.parent!.id };
 }

@@ -27,17 +27,19 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { DirIndex, IndexSummary, type DirIndexOptions } from "../dirindex/dir-index.js";
-import type { IndexEntry } from "../dirindex/entry.js";
+import type { IndexEntry, SortedTree } from "../dirindex/entry.js";
 import { encodeEntries } from "../dirindex/index-file.js";
+import { appliedEntries, changedPairs, indexDeltaOf, pairedWithDelta, type IndexDelta } from "../dirindex/index-delta.js";
+import type { PackedIndex } from "../dirindex/packed-index.js";
 import { BoundedQueue } from "../queue.js";
-import { DiffIndex, type Change, type Diff } from "../dirindex/diff-index.js";
+import { DiffIndex, diffPaired, type Change, type Diff } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffStream } from "../archive/diff-data.js";
 import { archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
 import { ArchiveBudget, chainHasRoom, incrementalBudget } from "./chain.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
-import { indexReads, loadTree } from "./stored.js";
+import { indexReads, loadPackedTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
 import { archiveOptions, record, settledBoth, writeArchive, writeIndex, writeTapped, type Plan } from "./backup-write.js";
@@ -67,7 +69,8 @@ export interface BackupOptions {
 interface Start {
   records: SnapshotRecord[];
   parent: SnapshotRecord | undefined;
-  previous: DirIndex | undefined;
+  /** The parent's tree, packed: the quick check asks it for entries, and an incremental diffs against it. */
+  previous: PackedIndex | undefined;
   /** The parent's chain, when the backup may extend it. */
   chain: SnapshotRecord[] | undefined;
   full: boolean;
@@ -75,11 +78,14 @@ interface Start {
 
 /** A plan made from the whole walk, before anything is written. */
 interface Planned extends Plan {
-  now: DirIndex;
+  /** The new tree: the parent's with what the walk found changed. */
+  now: SortedTree & Plan["now"];
   diff: Diff;
   cache: ContentCache;
   /** Bytes an incremental's archive may take before a full is written instead (chain.ts). */
   budget: number;
+  /** The index delta against the parent's, when the new index is stored as one. */
+  indexDelta: IndexDelta | undefined;
 }
 
 export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
@@ -147,10 +153,10 @@ async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: B
 async function start(store: Store, ro: ResolvedOptions, o: BackupOptions): Promise<Start> {
   const { records } = await loadRecords(store);
   const parent = records.at(-1);
-  let previous: DirIndex | undefined;
+  let previous: PackedIndex | undefined;
   if (parent) {
     try {
-      previous = await loadTree(store, parent, records, ro.inflate);
+      previous = await loadPackedTree(store, parent, records, ro.inflate);
     } catch (e) {
       if (!(e instanceof IbtError)) throw e;
       throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
@@ -181,7 +187,7 @@ async function planned(store: Store, ro: ResolvedOptions, id: string, s: Start, 
   let plan = await makePlan(ro, source, o, s);
   throwIfAborted(o.signal);
   const written = (p: Planned, budget: ArchiveBudget): Promise<[StoredFile, StoredIndex]> =>
-    settledBoth(writeArchive(store, ro, id, p.diff, p.cache, source, o, budget, () => p.changed), writeIndex(store, ro, id, p, o.signal));
+    settledBoth(writeArchive(store, ro, id, p.diff, p.cache, source, o, budget, () => p.changed), writeIndex(store, ro, id, p, p.indexDelta, o.signal));
   const budget = new ArchiveBudget(plan.budget);
   const [archive, index] = await written(plan, budget).catch(async (e) => {
     if (!budget.passed) throw e;
@@ -193,24 +199,55 @@ async function planned(store: Store, ro: ResolvedOptions, id: string, s: Start, 
 
 async function makePlan(ro: ResolvedOptions, source: FsAdapter, o: BackupOptions, s: Start): Promise<Planned> {
   const cache = new ContentCache();
-  const now = await DirIndex.build(source, walkOptions(s, cache, o));
-  throwIfAborted(o.signal);
   const { records, parent, previous, chain } = s;
-  let budget = incrementalBudget(ro, chain!, now.stats.bytes);
+  const walked = await walkAgainst(previous!, source, walkOptions(s, cache, o));
+  throwIfAborted(o.signal);
+  let budget = incrementalBudget(ro, chain!, walked.stats.bytes);
   const full = budget <= 0;
   if (full) budget = Infinity;
-  const base = full ? await DirIndex.fromEntries([]) : previous!;
-  const diff = new DiffIndex(now, base).compute();
+  const now = { id: walked.id, stats: walked.stats, sortedEntries: { [Symbol.iterator]: () => appliedEntries(previous!.sortedEntries, walked) } };
+  const diff = full ? new DiffIndex(now, await DirIndex.fromEntries([])).compute() : diffAgainst(previous!, now.id, walked);
   reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
   // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
-  const indexBase = !full && indexReads(records, parent!) < ro.fullIndexEvery ? previous : undefined;
-  return { parent, full, indexBase, now, diff, changed: diff.changes.length, cache, budget };
+  const indexDelta = !full && indexReads(records, parent!) < ro.fullIndexEvery ? indexDeltaOf(previous!, now.id, walked) : undefined;
+  return { parent, full, indexDelta, now, diff, changed: diff.changes.length, cache, budget };
+}
+
+/** The diff from the parent's tree to the tree `change` makes of it. */
+function diffAgainst(previous: PackedIndex, target: string, change: Pick<IndexDelta, "removed" | "upserts">): Diff {
+  const changes: Change[] = [];
+  const parents = diffPaired(pairedWithDelta(previous.sortedEntries, change), (c) => changes.push(c), changedPairs(previous, change));
+  return { base: previous.id, target, changes, parents };
+}
+
+/**
+ * The walk of a backup that may extend the chain, streamed and merged with the parent's tree as
+ * it goes: what it keeps is what changed (entries added or different, paths gone), with the new
+ * tree's identity and counts, never the new tree's entries. Files the cache cannot hold wait
+ * for the archive to read them again.
+ */
+async function walkAgainst(previous: PackedIndex, source: FsAdapter, options: DirIndexOptions): Promise<Pick<IndexDelta, "removed" | "upserts"> & Plan["now"]> {
+  const stream = DirIndex.stream(source, options, { released: false });
+  const summary = await IndexSummary.create();
+  const removed: string[] = [];
+  const upserts: IndexEntry[] = [];
+  try {
+    const beside = previous.alongside((path) => removed.push(path));
+    for await (const e of stream.entries) {
+      summary.add(e);
+      if (!beside.take(e)) upserts.push(e);
+    }
+    beside.end();
+    return { ...summary.finish(await stream.done), removed, upserts };
+  } finally {
+    summary.dispose();
+  }
 }
 
 /** The plan made a full: its diff against the empty tree, a whole index, no budget. */
 async function asFull(plan: Planned): Promise<Planned> {
   const diff = new DiffIndex(plan.now, await DirIndex.fromEntries([])).compute();
-  return { ...plan, full: true, indexBase: undefined, diff, changed: diff.changes.length, budget: Infinity };
+  return { ...plan, full: true, indexDelta: undefined, diff, changed: diff.changes.length, budget: Infinity };
 }
 
 /**
@@ -290,7 +327,7 @@ async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions, feed?:
       changed = summary.entries;
       feed?.end();
       error = undefined;
-      planned({ parent: s.parent, full: true, indexBase: undefined, now: tree, changed });
+      planned({ parent: s.parent, full: true, now: tree, changed });
     } catch (e) {
       error = e;
       throw e;

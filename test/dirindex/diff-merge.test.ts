@@ -3,6 +3,9 @@
  * against the map-based diff it replaced, kept here as the reference: the same changes, the same
  * parents, and so the same archive bytes, on the round-trip fixture and on random trees whose
  * paths sort in the awkward ways ("a" < "a-b" < "a/b"), with moves, copies, twins and type changes.
+ * Each case is also diffed as an incremental backup diffs: the old tree read together with the
+ * delta that makes the new one (pairedWithDelta), and again reading only the changed paths where
+ * it can (changedPairs): both must give the same diff.
  */
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +13,8 @@ import { MemoryFs, DirIndex, DiffIndex, DiffData, diffSorted, collect, isIbtErro
 import { pushToPull } from "../../src/archive/pipe.js";
 import { parentPath } from "../../src/fs/paths.js";
 import { comparePaths } from "../../src/dirindex/entry.js";
+import { diffPaired } from "../../src/dirindex/diff-index.js";
+import { changedPairs, pairedWithDelta } from "../../src/dirindex/index-delta.js";
 import { makeV1, makeV2, copyTree } from "../shared/roundtrip-cases.js";
 import { rng } from "../support/helpers.js";
 
@@ -86,7 +91,34 @@ function assertSameDiff(newIdx: DirIndex, oldIdx: DirIndex, label: string): Diff
   const got = new DiffIndex(newIdx, oldIdx).compute();
   const want = referenceDiff(newIdx, oldIdx);
   assert.deepStrictEqual(got, want, label);
+  // An incremental backup's form: the old tree read together with the delta that makes the new one.
+  const changes: Change[] = [];
+  const parents = diffPaired(pairedWithDelta(oldIdx.sortedEntries, walkDelta(newIdx, oldIdx)), (c) => changes.push(c));
+  assert.deepStrictEqual({ base: oldIdx.id, target: newIdx.id, changes, parents }, want, `${label}, old tree with a delta`);
+  // And reading only the changed paths where it can.
+  const delta = walkDelta(newIdx, oldIdx);
+  const few: Change[] = [];
+  const fewParents = diffPaired(pairedWithDelta(oldIdx.sortedEntries, delta), (c) => few.push(c), changedPairs(oldIdx, delta));
+  assert.deepStrictEqual({ base: oldIdx.id, target: newIdx.id, changes: few, parents: fewParents }, want, `${label}, changed paths alone`);
   return got;
+}
+
+/** Whether an index stores the two entries alike: every field, the signature's bytes included. */
+function sameIndexEntry(a: IndexEntry, b: IndexEntry): boolean {
+  const fields = ["type", "size", "mtimeMs", "mode", "ctimeMs", "ino", "hash", "target"] as const;
+  if (fields.some((f) => a[f] !== b[f])) return false;
+  if (a.signature === undefined || b.signature === undefined) return a.signature === b.signature;
+  return a.signature.length === b.signature.length && a.signature.every((x, i) => x === b.signature![i]);
+}
+
+/** What an incremental backup's walk keeps: the entries not stored alike, the paths gone. */
+function walkDelta(newIdx: DirIndex, oldIdx: DirIndex): { removed: string[]; upserts: IndexEntry[] } {
+  const removed = oldIdx.sortedEntries.filter((e) => !newIdx.get(e.path)).map((e) => e.path);
+  const upserts = newIdx.sortedEntries.filter((e) => {
+    const old = oldIdx.get(e.path);
+    return old === undefined || !sameIndexEntry(old, e);
+  });
+  return { removed, upserts };
 }
 
 test("the merged diff and its archive are byte for byte the reference's on the round-trip fixture", async () => {
