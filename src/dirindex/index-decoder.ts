@@ -180,7 +180,14 @@ export class IndexParser {
   /** File offset of the next chunk. */
   private offset = 0;
 
-  constructor(private readonly hash: (bytes: Uint8Array) => void) {}
+  /**
+   * `hash` receives the bytes the checksum covers; `onRecord`, if given, each entry's record as it
+   * lies in the file (a view, valid as long as the chunk it came in), in the order of the entries.
+   */
+  constructor(
+    private readonly hash: (bytes: Uint8Array) => void,
+    private readonly onRecord?: (bytes: Uint8Array) => void,
+  ) {}
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
@@ -277,6 +284,7 @@ export class IndexParser {
     const entry = readEntry(r, type);
     checkPath(entry.path);
     if (entry.path === "") throw new IbtError("CORRUPT", "an index entry names the root", { offset: r.base + start });
+    this.onRecord?.(r.buf.subarray(start, r.pos));
     this.entries.push(entry);
   }
 }

@@ -270,36 +270,38 @@ export async function decodeIndexEntries(source: ByteSource): Promise<IndexEntry
 /** `decodeIndexEntries`, with the file's own checksum left to a caller that checks a larger one. */
 async function readEntries(source: ByteSource, checksum: boolean): Promise<IndexEntry[]> {
   const entries: IndexEntry[] = [];
-  for await (const e of indexEntries(source, checksum)) entries.push(e);
+  for await (const batch of indexEntryBatches(source, checksum)) for (const e of batch) entries.push(e);
   return entries;
 }
 
 /**
- * The entries of an index file one at a time as it is read, checked as `decodeIndexEntries`
- * checks them (the count and the checksum once it has ended): for a caller that keeps them in
- * another form. `checksum: false` leaves the file's own checksum to a caller that checks a
- * larger one.
+ * The entries of an index file as it is read, a chunk's worth at a time, checked as
+ * `decodeIndexEntries` checks them (the count and the checksum once it has ended): for a caller
+ * that keeps them in another form. `checksum: false` leaves the file's own checksum to a caller
+ * that checks a larger one. `onRecord` sees each entry's record as it lies in the file (a view
+ * into the chunk it came in, or into a copy of a record cut across chunks), in the entries' order.
  */
-export async function* indexEntries(source: ByteSource, checksum = true): AsyncGenerator<IndexEntry> {
+export async function* indexEntryBatches(source: ByteSource, checksum = true, onRecord?: (bytes: Uint8Array) => void): AsyncGenerator<IndexEntry[]> {
   const hasher = checksum ? await Hasher.create() : undefined;
   const chunks = chunksOf(source);
   let next = chunks.next();
   let ended = false;
   try {
-    const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {});
+    const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {}, onRecord);
     let count = 0;
     let last: string | undefined;
     // The next read is asked for before the chunk in hand is parsed, so I/O and parsing overlap.
     for (let r = await next; !r.done; r = await next) {
       next = chunks.next();
       parser.push(r.value);
-      for (const e of parser.take()) {
+      const batch = parser.take();
+      for (const e of batch) {
         const path = e.path;
         if (last !== undefined && !(last < path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(path)}`, { path });
         last = path;
-        count++;
-        yield e;
       }
+      count += batch.length;
+      if (batch.length > 0) yield batch;
     }
     ended = true;
     const end = parser.finish();

@@ -13,6 +13,8 @@ import type { IndexEntry } from "./entry.js";
 import { IdentityHasher } from "./identity.js";
 import { ChunkWriter, writeEntry } from "./index-encoder.js";
 import { entryAt, pathAt } from "./index-decoder.js";
+import { indexEntryBatches } from "./index-delta.js";
+import type { ByteSource } from "../bytes.js";
 import type { IndexStats } from "./dir-index.js";
 import type { PreviousTree } from "./walk-options.js";
 
@@ -50,6 +52,22 @@ export class PackedIndex implements PreviousTree {
     const packer = new Packer(identity ? await IdentityHasher.create() : undefined);
     try {
       for await (const e of entries) packer.add(e);
+      const p = packer.finish();
+      return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
+    } finally {
+      packer.dispose();
+    }
+  }
+
+  /**
+   * Packs an index file as it is read, checked as `decodeIndexEntries` checks it: the records
+   * stay where they were read, in the chunks of the file (which nothing writes to again), not
+   * copied or written again.
+   */
+  static async fromFile(source: ByteSource, { identity = true } = {}): Promise<PackedIndex> {
+    const packer = new Packer(identity ? await IdentityHasher.create() : undefined);
+    try {
+      for await (const batch of indexEntryBatches(source, true, (record) => packer.keepView(record))) for (const e of batch) packer.count(e);
       const p = packer.finish();
       return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
     } finally {
@@ -185,13 +203,13 @@ export class PackedIndex implements PreviousTree {
   }
 }
 
-/** Copies entries' records into blocks as they come, summing the identity and counts. */
+/** Keeps entries' records in blocks as they come, summing the identity and counts. */
 class Packer {
   private readonly blocks: Uint8Array[] = [];
   private block = new Uint8Array(0);
   private used = 0;
   private places = new Float64Array(1024);
-  private count = 0;
+  private records = 0;
   private last: string | undefined;
   private readonly stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   private readonly w = new ChunkWriter();
@@ -199,6 +217,13 @@ class Packer {
   constructor(private readonly identity: IdentityHasher | undefined) {}
 
   add(e: IndexEntry): void {
+    this.count(e);
+    writeEntry(this.w, e);
+    this.keep(this.w.take());
+  }
+
+  /** Checks the order of one more entry and adds it to the identity and counts; its record is kept apart. */
+  count(e: IndexEntry): void {
     if (this.last !== undefined && !(this.last < e.path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(e.path)}`, { path: e.path });
     this.last = e.path;
     this.identity?.add(e);
@@ -207,8 +232,10 @@ class Packer {
       this.stats.bytes += e.size;
     } else if (e.type === "dir") this.stats.dirs++;
     else this.stats.symlinks++;
-    writeEntry(this.w, e);
-    const pieces = this.w.take();
+  }
+
+  /** Copies one entry's record, given in pieces, into the blocks. */
+  keep(pieces: readonly Uint8Array[]): void {
     let n = 0;
     for (const p of pieces) n += p.length;
     if (this.used + n > this.block.length) {
@@ -216,22 +243,37 @@ class Packer {
       this.blocks.push(this.block);
       this.used = 0;
     }
-    if (this.count === this.places.length) {
-      const grown = new Float64Array(this.places.length * 2);
-      grown.set(this.places);
-      this.places = grown;
-    }
-    this.places[this.count++] = (this.blocks.length - 1) * SPAN + this.used;
+    this.place((this.blocks.length - 1) * SPAN + this.used);
     for (const p of pieces) {
       this.block.set(p, this.used);
       this.used += p.length;
     }
   }
 
+  /** Keeps one entry's record where it lies: the buffer it is a view of becomes a block. */
+  keepView(record: Uint8Array): void {
+    if (record.buffer !== this.viewed) {
+      this.viewed = record.buffer;
+      this.blocks.push(new Uint8Array(record.buffer));
+    }
+    this.place((this.blocks.length - 1) * SPAN + record.byteOffset);
+  }
+
+  private viewed: ArrayBufferLike | undefined;
+
+  private place(at: number): void {
+    if (this.records === this.places.length) {
+      const grown = new Float64Array(this.places.length * 2);
+      grown.set(this.places);
+      this.places = grown;
+    }
+    this.places[this.records++] = at;
+  }
+
   /** What the index is made of, the last block and the places trimmed to what they hold. */
   finish(): { blocks: Uint8Array[]; places: Float64Array; count: number; id: string; stats: PackedIndex["stats"] } {
-    if (this.blocks.length > 0) this.blocks[this.blocks.length - 1] = this.block.slice(0, this.used);
-    return { blocks: this.blocks, places: this.places.slice(0, this.count), count: this.count, id: this.identity?.digest() ?? "", stats: { ...this.stats } };
+    if (this.used > 0 && this.blocks.at(-1) === this.block) this.blocks[this.blocks.length - 1] = this.block.slice(0, this.used);
+    return { blocks: this.blocks, places: this.places.slice(0, this.records), count: this.records, id: this.identity?.digest() ?? "", stats: { ...this.stats } };
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ import { ReadBudget, storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
 import { indexFileOf } from "./index-object.js";
-import { appliedEntries, applyIndexDelta, decodeIndexDelta, decodeIndexEntries, indexEntries } from "../dirindex/index-delta.js";
+import { appliedEntries, applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
 import { PackedIndex } from "../dirindex/packed-index.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
@@ -95,7 +95,7 @@ export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?
   for (const r of reads) r.catch(() => undefined); // awaited in order below
   let base: PackedIndex;
   try {
-    base = await PackedIndex.from(indexEntries(indexFile(store, whole!.id, inflate)), { identity: deltas.length === 0 });
+    base = await PackedIndex.fromFile(indexFile(store, whole!.id, inflate), { identity: deltas.length === 0 });
   } catch (e) {
     inFile(indexPath(whole!.id), e);
   }

@@ -10,6 +10,8 @@ import { DirIndex, IbtError, MemoryFs } from "../../src/index.js";
 import type { IndexEntry } from "../../src/dirindex/entry.js";
 import { PackedIndex } from "../../src/dirindex/packed-index.js";
 import { makeV1 } from "../shared/roundtrip-cases.js";
+import { encodeIndex } from "../../src/dirindex/index-file.js";
+import { collect } from "../../src/bytes.js";
 import { randomBytes, rng } from "../support/helpers.js";
 
 /** Entries of every shape, in path order: files with and without ctime, inode and signature, directories, symlinks, non-ASCII paths. */
@@ -146,4 +148,20 @@ test("beside a walk's entries, a packed index says which are stored alike and wh
   assert.deepEqual(same, wantSame);
   assert.deepEqual(gone, wantGone);
   assert.ok(wantGone.length > 100 && wantSame.filter((x) => !x).length > 100 && wantSame.filter((x) => x).length > 1000);
+});
+
+test("an index file packed as it is read keeps its records as written, however the file is cut into chunks", async () => {
+  const entries = sampleEntries();
+  const index = await DirIndex.fromSorted(entries);
+  const file = await collect(encodeIndex(index));
+  for (const cut of [file.length, 65_536, 4096, 7]) {
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < file.length; at += cut) chunks.push(file.slice(at, at + cut));
+    const packed = await PackedIndex.fromFile(chunks);
+    assert.equal(packed.id, index.id, `chunks of ${cut}`);
+    assert.deepEqual([...packed.sortedEntries], entries, `chunks of ${cut}`);
+  }
+  const damaged = file.slice();
+  damaged[damaged.length - 40] ^= 1;
+  await assert.rejects(PackedIndex.fromFile([damaged]), (e: unknown) => e instanceof IbtError && e.code === "CORRUPT");
 });
