@@ -154,6 +154,22 @@ export function pathAt(buf: Uint8Array, pos: number): string {
   return IN_PLACE.text();
 }
 
+/** The inode of the record at `pos` of `buf` if it is a file's and has one, the rest of it unread. */
+export function fileInodeAt(buf: Uint8Array, pos: number): number | undefined {
+  const r = IN_PLACE;
+  r.reset(buf, 0, pos);
+  const type = r.u8();
+  const flags = r.u8();
+  if (type !== FILE || !(flags & F_INO)) return undefined;
+  const pathLength = r.varint();
+  r.pos += pathLength;
+  r.varint(); // size
+  r.f64(); // mtime
+  r.varint(); // mode
+  if (flags & F_CTIME) r.f64();
+  return r.varint();
+}
+
 /** The record that ends the file. */
 export interface IndexEnd {
   count: number;

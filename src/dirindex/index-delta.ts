@@ -327,29 +327,49 @@ export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta):
 
 /** `applyIndexDelta` one entry at a time, from a base read one entry at a time. */
 export function* appliedEntries(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Generator<IndexEntry> {
-  const { removed, upserts } = delta;
-  let r = 0;
-  let u = 0;
-  const mismatch = doesNotFit;
+  const applier = new DeltaApplier(delta);
+  const out: IndexEntry[] = [];
+  const put = (e: IndexEntry) => void out.push(e);
   for (const old of base) {
-    while (u < upserts.length && upserts[u]!.path < old.path) {
-      // A new path stands as written: it has nothing to inherit.
-      yield upserts[u++]!;
-    }
-    if (r < removed.length && removed[r] === old.path) {
-      r++;
-      if (u < upserts.length && upserts[u]!.path === old.path) mismatch(old.path);
-      continue;
-    }
-    if (r < removed.length && comparePaths(removed[r]!, old.path) < 0) mismatch(removed[r]!);
-    if (u < upserts.length && upserts[u]!.path === old.path) {
-      yield inherited(upserts[u++]!, old);
-      continue;
-    }
-    yield old;
+    applier.push(old, put);
+    yield* out;
+    out.length = 0;
   }
-  if (r < removed.length) mismatch(removed[r]!);
-  while (u < upserts.length) yield upserts[u++]!;
+  applier.end(put);
+  yield* out;
+}
+
+/**
+ * A delta applied to a base handed in one entry at a time, in path order: `push` hands on the
+ * result's entries up to the base entry's path (the base entry itself, as the very same object,
+ * where the delta leaves it alone), `end` the rest once the base has ended. Entries come out in
+ * path order; a delta that does not fit the base is CORRUPT.
+ */
+export class DeltaApplier {
+  private r = 0;
+  private u = 0;
+
+  constructor(private readonly delta: Pick<IndexDelta, "removed" | "upserts">) {}
+
+  push(old: IndexEntry, out: (e: IndexEntry) => void): void {
+    const { removed, upserts } = this.delta;
+    // A new path stands as written: it has nothing to inherit.
+    while (this.u < upserts.length && upserts[this.u]!.path < old.path) out(upserts[this.u++]!);
+    if (this.r < removed.length && removed[this.r] === old.path) {
+      this.r++;
+      if (this.u < upserts.length && upserts[this.u]!.path === old.path) doesNotFit(old.path);
+      return;
+    }
+    if (this.r < removed.length && comparePaths(removed[this.r]!, old.path) < 0) doesNotFit(removed[this.r]!);
+    if (this.u < upserts.length && upserts[this.u]!.path === old.path) out(inherited(upserts[this.u++]!, old));
+    else out(old);
+  }
+
+  end(out: (e: IndexEntry) => void): void {
+    const { removed, upserts } = this.delta;
+    if (this.r < removed.length) doesNotFit(removed[this.r]!);
+    while (this.u < upserts.length) out(upserts[this.u++]!);
+  }
 }
 
 /**

@@ -12,8 +12,8 @@ import { IbtError } from "../errors.js";
 import type { IndexEntry } from "./entry.js";
 import { IdentityHasher } from "./identity.js";
 import { ChunkWriter, writeEntry } from "./index-encoder.js";
-import { entryAt, pathAt } from "./index-decoder.js";
-import { indexEntryBatches } from "./index-delta.js";
+import { entryAt, fileInodeAt, pathAt } from "./index-decoder.js";
+import { DeltaApplier, indexEntryBatches, type IndexDelta } from "./index-delta.js";
 import type { ByteSource } from "../bytes.js";
 import type { IndexStats } from "./dir-index.js";
 import type { PreviousTree } from "./walk-options.js";
@@ -43,15 +43,12 @@ export class PackedIndex implements PreviousTree {
     this.places = places;
   }
 
-  /**
-   * Packs entries given in path order (CORRUPT if a path is not greater than the one before).
-   * `identity: false` leaves the identity out (`id` is ""): for a tree only read on the way to
-   * another, such as the base of a chain of index deltas.
-   */
-  static async from(entries: Iterable<IndexEntry> | AsyncIterable<IndexEntry>, { identity = true } = {}): Promise<PackedIndex> {
-    const packer = new Packer(identity ? await IdentityHasher.create() : undefined);
+  /** Packs entries given in path order (CORRUPT if a path is not greater than the one before). */
+  static async from(entries: Iterable<IndexEntry> | AsyncIterable<IndexEntry>): Promise<PackedIndex> {
+    const packer = new Packer(await IdentityHasher.create());
     try {
-      for await (const e of entries) packer.add(e);
+      if (Symbol.iterator in entries) for (const e of entries) packer.add(e);
+      else for await (const e of entries) packer.add(e);
       const p = packer.finish();
       return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
     } finally {
@@ -60,14 +57,53 @@ export class PackedIndex implements PreviousTree {
   }
 
   /**
-   * Packs an index file as it is read, checked as `decodeIndexEntries` checks it: the records
-   * stay where they were read, in the chunks of the file (which nothing writes to again), not
-   * copied or written again.
+   * Packs an index file as it is read, checked as `decodeIndexEntries` checks it, with `deltas`
+   * applied to it one after the other on the way. The records the deltas leave alone stay where
+   * they were read, in the chunks of the file (which nothing writes to again): neither copied nor
+   * written again; the rest are written into blocks of their own. `failed(k, e)` rethrows a
+   * failure of delta k (a delta that does not fit the tree before it) as the caller names it.
    */
-  static async fromFile(source: ByteSource, { identity = true } = {}): Promise<PackedIndex> {
-    const packer = new Packer(identity ? await IdentityHasher.create() : undefined);
+  static async fromFile(source: ByteSource, deltas: readonly Pick<IndexDelta, "removed" | "upserts">[] = [], failed: (k: number, e: unknown) => never = (_, e) => { throw e; }): Promise<PackedIndex> {
+    const packer = new Packer(await IdentityHasher.create());
     try {
-      for await (const batch of indexEntryBatches(source, true, (record) => packer.keepView(record))) for (const e of batch) packer.count(e);
+      const appliers = deltas.map((d) => new DeltaApplier(d));
+      let base: IndexEntry | undefined;
+      let record: Uint8Array | undefined;
+      const records: Uint8Array[] = [];
+      const sinks: ((e: IndexEntry) => void)[] = [];
+      sinks[appliers.length] = (e) => {
+        if (e === base) {
+          packer.count(e);
+          packer.keepView(record!);
+        } else packer.add(e);
+      };
+      for (let k = appliers.length - 1; k >= 0; k--) {
+        const applier = appliers[k]!;
+        const next = sinks[k + 1]!;
+        sinks[k] = (e) => {
+          try {
+            applier.push(e, next);
+          } catch (x) {
+            throw FAILED.has(x as object) ? x : mark(() => failed(k, x));
+          }
+        };
+      }
+      for await (const batch of indexEntryBatches(source, true, (r) => records.push(r))) {
+        for (let i = 0; i < batch.length; i++) {
+          base = batch[i]!;
+          record = records[i]!;
+          sinks[0]!(base);
+        }
+        records.length = 0;
+      }
+      base = record = undefined;
+      appliers.forEach((applier, k) => {
+        try {
+          applier.end(sinks[k + 1]!);
+        } catch (x) {
+          throw FAILED.has(x as object) ? x : mark(() => failed(k, x));
+        }
+      });
       const p = packer.finish();
       return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
     } finally {
@@ -173,12 +209,14 @@ export class PackedIndex implements PreviousTree {
 
   private inodeTable(): { ino: Float64Array; place: Float64Array } {
     const found: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const e = this.at(i);
-      if (e.type === "file" && e.ino !== undefined) found.push(i);
-    }
     const inoOf = new Float64Array(this.count);
-    for (const i of found) inoOf[i] = this.at(i).ino!;
+    for (let i = 0; i < this.count; i++) {
+      const place = this.places[i]!;
+      const ino = fileInodeAt(this.blocks[Math.floor(place / SPAN)]!, place % SPAN);
+      if (ino === undefined) continue;
+      inoOf[i] = ino;
+      found.push(i);
+    }
     found.sort((a, b) => inoOf[a]! - inoOf[b]! || a - b);
     const ino = new Float64Array(found.length);
     const place = new Float64Array(found.length);
@@ -206,7 +244,9 @@ export class PackedIndex implements PreviousTree {
 /** Keeps entries' records in blocks as they come, summing the identity and counts. */
 class Packer {
   private readonly blocks: Uint8Array[] = [];
+  /** The block records are copied into, and its place among the blocks (-1 before the first). */
   private block = new Uint8Array(0);
+  private blockAt = -1;
   private used = 0;
   private places = new Float64Array(1024);
   private records = 0;
@@ -238,12 +278,12 @@ class Packer {
   keep(pieces: readonly Uint8Array[]): void {
     let n = 0;
     for (const p of pieces) n += p.length;
-    if (this.used + n > this.block.length) {
+    if (this.blockAt < 0 || this.used + n > this.block.length) {
       this.block = new Uint8Array(Math.max(BLOCK, n));
-      this.blocks.push(this.block);
+      this.blockAt = this.blocks.push(this.block) - 1;
       this.used = 0;
     }
-    this.place((this.blocks.length - 1) * SPAN + this.used);
+    this.place(this.blockAt * SPAN + this.used);
     for (const p of pieces) {
       this.block.set(p, this.used);
       this.used += p.length;
@@ -254,12 +294,14 @@ class Packer {
   keepView(record: Uint8Array): void {
     if (record.buffer !== this.viewed) {
       this.viewed = record.buffer;
-      this.blocks.push(new Uint8Array(record.buffer));
+      this.viewedAt = this.blocks.push(new Uint8Array(record.buffer)) - 1;
     }
-    this.place((this.blocks.length - 1) * SPAN + record.byteOffset);
+    this.place(this.viewedAt * SPAN + record.byteOffset);
   }
 
+  /** The buffer records were last kept in as views, and its block. */
   private viewed: ArrayBufferLike | undefined;
+  private viewedAt = -1;
 
   private place(at: number): void {
     if (this.records === this.places.length) {
@@ -272,7 +314,7 @@ class Packer {
 
   /** What the index is made of, the last block and the places trimmed to what they hold. */
   finish(): { blocks: Uint8Array[]; places: Float64Array; count: number; id: string; stats: PackedIndex["stats"] } {
-    if (this.used > 0 && this.blocks.at(-1) === this.block) this.blocks[this.blocks.length - 1] = this.block.slice(0, this.used);
+    if (this.blockAt >= 0) this.blocks[this.blockAt] = this.block.slice(0, this.used);
     return { blocks: this.blocks, places: this.places.slice(0, this.records), count: this.records, id: this.identity?.digest() ?? "", stats: { ...this.stats } };
   }
 
@@ -289,4 +331,17 @@ function sameBytesAt(pieces: readonly Uint8Array[], buf: Uint8Array, at: number)
     at += p.length;
   }
   return true;
+}
+
+/** Failures already named by the delta they came from, so that a later delta does not name them again. */
+const FAILED = new WeakSet<object>();
+
+/** What `fail` throws, noted as named. */
+function mark(fail: () => never): unknown {
+  try {
+    fail();
+  } catch (e) {
+    if (typeof e === "object" && e !== null) FAILED.add(e);
+    return e;
+  }
 }

@@ -22,7 +22,10 @@
  *
  * A backup known to be full before the walk (the first, a forced one, or a chain without room)
  * writes its archive as the walk goes (`fullAsWalked`); one that may extend the chain walks the
- * whole tree first, since whether it does depends on what the walk finds.
+ * whole tree first, since whether it does depends on what the walk finds. That walk is streamed
+ * beside the parent's tree, which the backup holds packed (`walkAgainst`): of the new tree it
+ * keeps only what differs from the parent's, and reads the rest from the parent when the diff
+ * and the index need it.
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";

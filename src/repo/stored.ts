@@ -10,7 +10,7 @@ import { ReadBudget, storedRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
 import { indexFileOf } from "./index-object.js";
-import { appliedEntries, applyIndexDelta, decodeIndexDelta, decodeIndexEntries } from "../dirindex/index-delta.js";
+import { applyIndexDelta, decodeIndexDelta, decodeIndexEntries, type IndexDelta } from "../dirindex/index-delta.js";
 import { PackedIndex } from "../dirindex/packed-index.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
@@ -86,66 +86,47 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
 /**
  * The snapshot's tree as `loadTree` reads it, held packed (packed-index.ts) rather than as
  * entry objects: what a backup keeps of its parent while it walks. The whole index at the
- * chain's start is packed as it is read; the deltas after it are applied in one pass as the
- * result is packed, and the result's identity is checked against the record.
+ * chain's start is packed as it is read, with the deltas after it applied on the way, and the
+ * result's identity is checked against the record.
  */
 export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<PackedIndex> {
-  const [whole, ...deltas] = await indexChain(store, rec, records);
-  const reads = deltas.map((link) => decodeIndexDelta(indexFile(store, link.id, inflate)));
+  const [whole, ...links] = await indexChain(store, rec, records);
+  const reads = links.map((link) => decodeIndexDelta(indexFile(store, link.id, inflate)));
   for (const r of reads) r.catch(() => undefined); // awaited in order below
-  let base: PackedIndex;
-  try {
-    base = await PackedIndex.fromFile(indexFile(store, whole!.id, inflate), { identity: deltas.length === 0 });
-  } catch (e) {
-    inFile(indexPath(whole!.id), e);
-  }
-  if (deltas.length === 0) {
-    const path = indexPath(whole!.id);
-    if (base.id !== whole!.tree) throw new IbtError("CORRUPT", `${path}: not the tree of snapshot ${whole!.id}`, { path });
-    return base;
-  }
-  let entries: Iterable<IndexEntry> = base.sortedEntries;
+  const deltas: IndexDelta[] = [];
   let tree = whole!.tree;
-  for (const [i, link] of deltas.entries()) {
+  for (const [i, link] of links.entries()) {
     try {
       const delta = await reads[i]!;
       if (delta.base !== tree || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
-      const before = entries;
-      // A delta that does not fit its base is found as the result is packed, and named there.
-      entries = { [Symbol.iterator]: () => named(indexPath(link.id), appliedEntries(before, delta)) };
+      deltas.push(delta);
     } catch (e) {
       inFile(indexPath(link.id), e);
     }
     tree = link.tree;
   }
-  const path = indexPath(rec.id);
   let index: PackedIndex;
-  try {
-    index = await PackedIndex.from(entries);
-  } catch (e) {
-    if (NAMED.has(e as object)) throw e;
-    inFile(path, e);
-  }
-  if (index.id !== rec.tree) throw new IbtError("CORRUPT", `${path}: the index deltas do not make the tree of snapshot ${rec.id}`, { path });
-  return index;
-}
-
-/** Failures already rethrown naming the index file they were found in. */
-const NAMED = new WeakSet<object>();
-
-/** The entries, with a failure among them rethrown naming `path` unless an earlier link named it. */
-function* named(path: string, entries: Iterable<IndexEntry>): Generator<IndexEntry> {
-  try {
-    yield* entries;
-  } catch (e) {
-    if (NAMED.has(e as object)) throw e;
+  let named: unknown;
+  const failed = (k: number, e: unknown): never => {
     try {
-      inFile(path, e);
+      inFile(indexPath(links[k]!.id), e);
     } catch (n) {
-      if (typeof n === "object" && n !== null) NAMED.add(n);
+      named = n;
       throw n;
     }
+  };
+  try {
+    index = await PackedIndex.fromFile(indexFile(store, whole!.id, inflate), deltas, failed);
+  } catch (e) {
+    if (e === named) throw e;
+    inFile(indexPath(whole!.id), e);
   }
+  const path = indexPath(rec.id);
+  if (index.id !== rec.tree) {
+    const why = links.length === 0 ? `not the tree of snapshot ${rec.id}` : `the index deltas do not make the tree of snapshot ${rec.id}`;
+    throw new IbtError("CORRUPT", `${path}: ${why}`, { path });
+  }
+  return index;
 }
 
 /** The index or delta file of a snapshot's stored index object, as it is read. */

@@ -11,6 +11,7 @@ import type { IndexEntry } from "../../src/dirindex/entry.js";
 import { PackedIndex } from "../../src/dirindex/packed-index.js";
 import { makeV1 } from "../shared/roundtrip-cases.js";
 import { encodeIndex } from "../../src/dirindex/index-file.js";
+import { applyIndexDelta } from "../../src/dirindex/index-delta.js";
 import { collect } from "../../src/bytes.js";
 import { randomBytes, rng } from "../support/helpers.js";
 
@@ -164,4 +165,36 @@ test("an index file packed as it is read keeps its records as written, however t
   const damaged = file.slice();
   damaged[damaged.length - 40] ^= 1;
   await assert.rejects(PackedIndex.fromFile([damaged]), (e: unknown) => e instanceof IbtError && e.code === "CORRUPT");
+});
+
+test("an index file packed with deltas applied on the way is the tree the deltas make; a delta that does not fit is named by its place", async () => {
+  const entries = sampleEntries();
+  const file = await collect(encodeIndex(await DirIndex.fromSorted(entries)));
+  const d1 = {
+    base: "",
+    target: "",
+    removed: ["a/link", "c/日本 00007"],
+    upserts: [
+      { path: "a/new", type: "dir" as const, size: 0, mtimeMs: 1, mode: 0o700 },
+      { ...entries[4]!, mtimeMs: 99 },
+      { path: "zz", type: "file" as const, size: 1, mtimeMs: 2, mode: 0o600, hash: "ab".repeat(32) },
+    ],
+  };
+  const after1 = applyIndexDelta(entries, d1);
+  const d2 = { base: "", target: "", removed: ["a/new", "zz"], upserts: [{ ...after1[10]!, size: 12345 }] };
+  const want = applyIndexDelta(after1, d2);
+  const packed = await PackedIndex.fromFile([file], [d1, d2]);
+  assert.deepEqual([...packed.sortedEntries], want);
+  assert.equal(packed.id, (await DirIndex.fromSorted(want)).id);
+  // The second delta removes a path the first already removed.
+  const bad = { removed: ["a/link"], upserts: [] };
+  const named: number[] = [];
+  await assert.rejects(
+    PackedIndex.fromFile([file], [d1, bad], (k, e) => {
+      named.push(k);
+      throw e;
+    }),
+    (e: unknown) => e instanceof IbtError && e.code === "CORRUPT",
+  );
+  assert.deepEqual(named, [1]);
 });
