@@ -17,9 +17,9 @@
  * signature. An index where a file keeps its hash but loses its signature cannot be said that
  * way, so `indexDelta` returns undefined for it and the caller stores the whole index.
  *
- * Applying is a merge of two sorted lists, so a delta costs time in proportion to the base plus
- * the change; chains of deltas are applied one after the other before the one identity check of
- * the result, which the caller makes against the identity it expects.
+ * Applying (delta-apply.ts) is a merge of two sorted lists, so a delta costs time in proportion
+ * to the base plus the change; chains of deltas are applied one after the other before the one
+ * identity check of the result, which the caller makes against the identity it expects.
  *
  * The header is the index file's magic with the next version, so a library that reads only whole
  * indexes refuses a delta as an index version it does not read (UNSUPPORTED), not as a foreign
@@ -30,8 +30,8 @@ import { checkPath } from "../fs/paths.js";
 import { chunksOf, collect, toHex, type ByteSource } from "../bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
-import { comparePaths, type IndexEntry, type SortedTree } from "./entry.js";
-import type { ChangedPairs, Paired } from "./diff-index.js";
+import type { IndexEntry, SortedTree } from "./entry.js";
+import { applyIndexDelta } from "./delta-apply.js";
 import { encodeIndex } from "./index-file.js";
 import { ChunkWriter } from "./index-encoder.js";
 import { IndexParser } from "./index-decoder.js";
@@ -314,142 +314,6 @@ export async function* indexEntryBatches(source: ByteSource, checksum = true, on
       await chunks.return(undefined).catch(() => undefined);
     }
     hasher?.dispose();
-  }
-}
-
-/**
- * The entries of `base` (in path order) changed by `delta`, in path order. A delta that removes
- * or inherits from an entry the base does not hold is CORRUPT: it was made against another index.
- */
-export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta): IndexEntry[] {
-  return [...appliedEntries(base, delta)];
-}
-
-/** `applyIndexDelta` one entry at a time, from a base read one entry at a time. */
-export function* appliedEntries(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Generator<IndexEntry> {
-  const applier = new DeltaApplier(delta);
-  const out: IndexEntry[] = [];
-  const put = (e: IndexEntry) => void out.push(e);
-  for (const old of base) {
-    applier.push(old, put);
-    yield* out;
-    out.length = 0;
-  }
-  applier.end(put);
-  yield* out;
-}
-
-/**
- * A delta applied to a base handed in one entry at a time, in path order: `push` hands on the
- * result's entries up to the base entry's path (the base entry itself, as the very same object,
- * where the delta leaves it alone), `end` the rest once the base has ended. Entries come out in
- * path order; a delta that does not fit the base is CORRUPT.
- */
-export class DeltaApplier {
-  private r = 0;
-  private u = 0;
-
-  constructor(private readonly delta: Pick<IndexDelta, "removed" | "upserts">) {}
-
-  push(old: IndexEntry, out: (e: IndexEntry) => void): void {
-    const { removed, upserts } = this.delta;
-    // A new path stands as written: it has nothing to inherit.
-    while (this.u < upserts.length && upserts[this.u]!.path < old.path) out(upserts[this.u++]!);
-    if (this.r < removed.length && removed[this.r] === old.path) {
-      this.r++;
-      if (this.u < upserts.length && upserts[this.u]!.path === old.path) doesNotFit(old.path);
-      return;
-    }
-    if (this.r < removed.length && comparePaths(removed[this.r]!, old.path) < 0) doesNotFit(removed[this.r]!);
-    if (this.u < upserts.length && upserts[this.u]!.path === old.path) out(inherited(upserts[this.u++]!, old));
-    else out(old);
-  }
-
-  end(out: (e: IndexEntry) => void): void {
-    const { removed, upserts } = this.delta;
-    if (this.r < removed.length) doesNotFit(removed[this.r]!);
-    while (this.u < upserts.length) out(upserts[this.u++]!);
-  }
-}
-
-/**
- * Reads a base and the tree `delta` makes of it together, for `diffPaired`: each path with its
- * entry in the new tree and in the base, the very same object where the delta leaves it alone.
- */
-export function pairedWithDelta(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Paired {
-  return (visit) => {
-    const olds = base[Symbol.iterator]();
-    const news = appliedEntries({ [Symbol.iterator]: () => tee(olds, (old) => pending.push(old)) }, delta);
-    // The base's entries as the applied stream takes them: each is paired with the new entry at its path, or none.
-    const pending: IndexEntry[] = [];
-    let head = 0;
-    for (const now of news) {
-      while (head < pending.length && pending[head]!.path < now.path) visit(undefined, pending[head++]!);
-      if (head < pending.length && pending[head]!.path === now.path) visit(now, pending[head++]!);
-      else visit(now, undefined);
-      if (head === pending.length) {
-        pending.length = 0;
-        head = 0;
-      }
-    }
-    while (head < pending.length) visit(undefined, pending[head++]!);
-  };
-}
-
-/**
- * The paths `delta` changes, each with its entry in the tree it makes and in `base` (looked up
- * there), for `diffPaired`; and that tree's directories, looked up the same way.
- */
-export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: Pick<IndexDelta, "removed" | "upserts">): ChangedPairs {
-  const { removed, upserts } = delta;
-  const old = (path: string): IndexEntry | undefined => base.get(path);
-  let gone: Set<string> | undefined;
-  let written: Map<string, IndexEntry> | undefined;
-  const dirs = new Map<string, IndexEntry | undefined>();
-  return {
-    pairs: (visit) => {
-      let r = 0;
-      for (const e of upserts) {
-        while (r < removed.length && removed[r]! < e.path) {
-          const path = removed[r++]!;
-          visit(undefined, old(path) ?? doesNotFit(path));
-        }
-        if (removed[r] === e.path) doesNotFit(e.path);
-        const was = old(e.path);
-        visit(was ? inherited(e, was) : e, was);
-      }
-      while (r < removed.length) {
-        const path = removed[r++]!;
-        visit(undefined, old(path) ?? doesNotFit(path));
-      }
-    },
-    dirAt: (path) => {
-      if (!dirs.has(path)) {
-        gone ??= new Set(removed);
-        written ??= new Map(upserts.map((e) => [e.path, e]));
-        const e = gone.has(path) ? undefined : (written.get(path) ?? old(path));
-        dirs.set(path, e?.type === "dir" ? e : undefined);
-      }
-      return dirs.get(path);
-    },
-  };
-}
-
-function doesNotFit(path: string): never {
-  throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
-}
-
-/** An upserted entry as the tree holds it: a file that kept its content takes the base's signature when it has none. */
-function inherited(e: IndexEntry, old: IndexEntry): IndexEntry {
-  const inherit = e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
-  return inherit ? { ...e, signature: old.signature! } : e;
-}
-
-/** The iterator's values, each shown to `see` as it is taken. */
-function* tee<T>(it: Iterator<T>, see: (value: T) => void): Generator<T> {
-  for (let r = it.next(); !r.done; r = it.next()) {
-    see(r.value);
-    yield r.value;
   }
 }
 

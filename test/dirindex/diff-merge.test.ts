@@ -14,7 +14,7 @@ import { pushToPull } from "../../src/archive/pipe.js";
 import { parentPath } from "../../src/fs/paths.js";
 import { comparePaths } from "../../src/dirindex/entry.js";
 import { diffPaired } from "../../src/dirindex/diff-index.js";
-import { changedPairs, pairedWithDelta } from "../../src/dirindex/index-delta.js";
+import { changedPairs, pairedWithDelta } from "../../src/dirindex/delta-apply.js";
 import { makeV1, makeV2, copyTree } from "../shared/roundtrip-cases.js";
 import { rng } from "../support/helpers.js";
 

@@ -11,7 +11,7 @@ import type { IndexEntry } from "../../src/dirindex/entry.js";
 import { PackedIndex } from "../../src/dirindex/packed-index.js";
 import { makeV1 } from "../shared/roundtrip-cases.js";
 import { encodeIndex } from "../../src/dirindex/index-file.js";
-import { applyIndexDelta } from "../../src/dirindex/index-delta.js";
+import { applyIndexDelta } from "../../src/dirindex/delta-apply.js";
 import { collect } from "../../src/bytes.js";
 import { randomBytes, rng } from "../support/helpers.js";
 
