@@ -8,18 +8,28 @@
 import { IbtError } from "../errors.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
 import type { ChangedPairs, Paired } from "./diff-index.js";
-import type { IndexDelta } from "./index-delta.js";
+
+/**
+ * A change to a tree: the paths it no longer holds and the entries added or changed, in path
+ * order. An index delta's file entry without a signature takes the base's signature when the
+ * content is the same (index-delta.ts); a walk's entries are `whole`: each stands as it is.
+ */
+export interface TreeChange {
+  readonly removed: readonly string[];
+  readonly upserts: readonly IndexEntry[];
+  readonly whole?: boolean;
+}
 
 /**
  * The entries of `base` (in path order) changed by `delta`, in path order. A delta that removes
  * or inherits from an entry the base does not hold is CORRUPT: it was made against another index.
  */
-export function applyIndexDelta(base: readonly IndexEntry[], delta: IndexDelta): IndexEntry[] {
+export function applyIndexDelta(base: readonly IndexEntry[], delta: TreeChange): IndexEntry[] {
   return [...appliedEntries(base, delta)];
 }
 
 /** `applyIndexDelta` one entry at a time, from a base read one entry at a time. */
-export function* appliedEntries(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Generator<IndexEntry> {
+export function* appliedEntries(base: Iterable<IndexEntry>, delta: TreeChange): Generator<IndexEntry> {
   const applier = new DeltaApplier(delta);
   const out: IndexEntry[] = [];
   const put = (e: IndexEntry) => void out.push(e);
@@ -42,7 +52,7 @@ export class DeltaApplier {
   private r = 0;
   private u = 0;
 
-  constructor(private readonly delta: Pick<IndexDelta, "removed" | "upserts">) {}
+  constructor(private readonly delta: TreeChange) {}
 
   push(old: IndexEntry, out: (e: IndexEntry) => void): void {
     const { removed, upserts } = this.delta;
@@ -54,7 +64,7 @@ export class DeltaApplier {
       return;
     }
     if (this.r < removed.length && comparePaths(removed[this.r]!, old.path) < 0) doesNotFit(removed[this.r]!);
-    if (this.u < upserts.length && upserts[this.u]!.path === old.path) out(inherited(upserts[this.u++]!, old));
+    if (this.u < upserts.length && upserts[this.u]!.path === old.path) out(inherited(upserts[this.u++]!, old, this.delta));
     else out(old);
   }
 
@@ -69,7 +79,7 @@ export class DeltaApplier {
  * Reads a base and the tree `delta` makes of it together, for `diffPaired`: each path with its
  * entry in the new tree and in the base, the very same object where the delta leaves it alone.
  */
-export function pairedWithDelta(base: Iterable<IndexEntry>, delta: Pick<IndexDelta, "removed" | "upserts">): Paired {
+export function pairedWithDelta(base: Iterable<IndexEntry>, delta: TreeChange): Paired {
   return (visit) => {
     const olds = base[Symbol.iterator]();
     const news = appliedEntries({ [Symbol.iterator]: () => tee(olds, (old) => pending.push(old)) }, delta);
@@ -93,7 +103,7 @@ export function pairedWithDelta(base: Iterable<IndexEntry>, delta: Pick<IndexDel
  * The paths `delta` changes, each with its entry in the tree it makes and in `base` (looked up
  * there), for `diffPaired`; and that tree's directories, looked up the same way.
  */
-export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: Pick<IndexDelta, "removed" | "upserts">): ChangedPairs {
+export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: TreeChange): ChangedPairs {
   const { removed, upserts } = delta;
   const old = (path: string): IndexEntry | undefined => base.get(path);
   let gone: Set<string> | undefined;
@@ -109,7 +119,7 @@ export function changedPairs(base: { get(path: string): IndexEntry | undefined }
         }
         if (removed[r] === e.path) doesNotFit(e.path);
         const was = old(e.path);
-        visit(was ? inherited(e, was) : e, was);
+        visit(was ? inherited(e, was, delta) : e, was);
       }
       while (r < removed.length) {
         const path = removed[r++]!;
@@ -132,9 +142,9 @@ function doesNotFit(path: string): never {
   throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
 }
 
-/** An upserted entry as the tree holds it: a file that kept its content takes the base's signature when it has none. */
-function inherited(e: IndexEntry, old: IndexEntry): IndexEntry {
-  const inherit = e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
+/** An upserted entry as the tree holds it: in an index delta, a file that kept its content takes the base's signature when it has none. */
+function inherited(e: IndexEntry, old: IndexEntry, change: TreeChange): IndexEntry {
+  const inherit = !change.whole && e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
   return inherit ? { ...e, signature: old.signature! } : e;
 }
 

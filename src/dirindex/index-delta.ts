@@ -31,7 +31,7 @@ import { chunksOf, collect, toHex, type ByteSource } from "../bytes.js";
 import { Hasher } from "../rsync/hashes.js";
 import { DirIndex } from "./dir-index.js";
 import type { IndexEntry, SortedTree } from "./entry.js";
-import { applyIndexDelta } from "./delta-apply.js";
+import { applyIndexDelta, type TreeChange } from "./delta-apply.js";
 import { encodeIndex } from "./index-file.js";
 import { ChunkWriter } from "./index-encoder.js";
 import { IndexParser } from "./index-decoder.js";
@@ -84,14 +84,14 @@ export function indexDelta(base: SortedTree, target: SortedTree): IndexDelta | u
  * `indexDelta` of a base and the tree made from it by `change` (as a walk found it: every entry
  * added or not stored alike, every path gone), looking up only the changed paths in the base.
  */
-export function indexDeltaOf(base: { readonly id: string; get(path: string): IndexEntry | undefined }, target: string, change: Pick<IndexDelta, "removed" | "upserts">): IndexDelta | undefined {
+export function indexDeltaOf(base: { readonly id: string; get(path: string): IndexEntry | undefined }, target: string, change: TreeChange): IndexDelta | undefined {
   const upserts: IndexEntry[] = [];
   for (const e of change.upserts) {
     const written = deltaEntry(base.get(e.path), e);
     if (written === UNSAYABLE) return undefined;
     if (written) upserts.push(written);
   }
-  return { base: base.id, target, removed: change.removed, upserts };
+  return { base: base.id, target, removed: [...change.removed], upserts };
 }
 
 const UNSAYABLE = Symbol("a kept signature dropped");

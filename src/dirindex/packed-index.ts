@@ -13,8 +13,8 @@ import type { IndexEntry } from "./entry.js";
 import { IdentityHasher } from "./identity.js";
 import { ChunkWriter, writeEntry } from "./index-encoder.js";
 import { entryAt, fileInodeAt, pathAt } from "./index-decoder.js";
-import { indexEntryBatches, type IndexDelta } from "./index-delta.js";
-import { DeltaApplier } from "./delta-apply.js";
+import { indexEntryBatches } from "./index-delta.js";
+import { DeltaApplier, type TreeChange } from "./delta-apply.js";
 import type { ByteSource } from "../bytes.js";
 import type { IndexStats } from "./dir-index.js";
 import type { PreviousTree } from "./walk-options.js";
@@ -31,7 +31,7 @@ export class PackedIndex implements PreviousTree {
   private inodes: { ino: Float64Array; place: Float64Array } | undefined;
   /** Where the last `get` ended: the next path asked for is most likely at or after it. */
   private cursor = 0;
-  /** The path just before `cursor`, when known: every entry before `cursor` sorts at or before it. */
+  /** A path that every entry before `cursor` sorts at or before (the last one asked for), when there is one. */
   private cursorPath: string | undefined;
 
   private constructor(
@@ -64,7 +64,7 @@ export class PackedIndex implements PreviousTree {
    * written again; the rest are written into blocks of their own. `failed(k, e)` rethrows a
    * failure of delta k (a delta that does not fit the tree before it) as the caller names it.
    */
-  static async fromFile(source: ByteSource, deltas: readonly Pick<IndexDelta, "removed" | "upserts">[] = [], failed: (k: number, e: unknown) => never = (_, e) => { throw e; }): Promise<PackedIndex> {
+  static async fromFile(source: ByteSource, deltas: readonly TreeChange[] = [], failed: (k: number, e: unknown) => never = (_, e) => { throw e; }): Promise<PackedIndex> {
     const packer = new Packer(await IdentityHasher.create());
     try {
       const appliers = deltas.map((d) => new DeltaApplier(d));
@@ -78,6 +78,10 @@ export class PackedIndex implements PreviousTree {
           packer.keepView(record!);
         } else packer.add(e);
       };
+      // The first delta to fail, noted where it failed (a later one's failure passes through the
+      // earlier ones' sinks): it is reported only once the whole file has been read and checked,
+      // so that damage to the file is not taken for a delta that does not fit it.
+      let failure: { k: number; error: unknown } | undefined;
       for (let k = appliers.length - 1; k >= 0; k--) {
         const applier = appliers[k]!;
         const next = sinks[k + 1]!;
@@ -85,26 +89,32 @@ export class PackedIndex implements PreviousTree {
           try {
             applier.push(e, next);
           } catch (x) {
-            throw FAILED.has(x as object) ? x : mark(() => failed(k, x));
+            failure ??= { k, error: x };
+            throw x;
           }
         };
       }
       for await (const batch of indexEntryBatches(source, true, (r) => records.push(r))) {
-        for (let i = 0; i < batch.length; i++) {
+        for (let i = 0; i < batch.length && !failure; i++) {
           base = batch[i]!;
           record = records[i]!;
-          sinks[0]!(base);
+          try {
+            sinks[0]!(base);
+          } catch (x) {
+            if (!failure) throw x;
+          }
         }
         records.length = 0;
       }
       base = record = undefined;
-      appliers.forEach((applier, k) => {
+      for (let k = 0; k < appliers.length && !failure; k++) {
         try {
-          applier.end(sinks[k + 1]!);
+          appliers[k]!.end(sinks[k + 1]!);
         } catch (x) {
-          throw FAILED.has(x as object) ? x : mark(() => failed(k, x));
+          failure ??= { k, error: x };
         }
-      });
+      }
+      if (failure) failed(failure.k, failure.error);
       const p = packer.finish();
       return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
     } finally {
@@ -196,8 +206,9 @@ export class PackedIndex implements PreviousTree {
       if (p < path) lo = mid + 1;
       else hi = mid;
     }
+    // Every entry before `lo` sorts before `path`, so `path` bounds them as well as a found one would.
     this.cursor = lo;
-    this.cursorPath = undefined;
+    this.cursorPath = path;
     return lo;
   }
 
@@ -255,7 +266,7 @@ class Packer {
   private readonly stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   private readonly w = new ChunkWriter();
 
-  constructor(private readonly identity: IdentityHasher | undefined) {}
+  constructor(private readonly identity: IdentityHasher) {}
 
   add(e: IndexEntry): void {
     this.count(e);
@@ -267,7 +278,7 @@ class Packer {
   count(e: IndexEntry): void {
     if (this.last !== undefined && !(this.last < e.path)) throw new IbtError("CORRUPT", `index paths out of order or repeated at ${JSON.stringify(e.path)}`, { path: e.path });
     this.last = e.path;
-    this.identity?.add(e);
+    this.identity.add(e);
     if (e.type === "file") {
       this.stats.files++;
       this.stats.bytes += e.size;
@@ -316,11 +327,11 @@ class Packer {
   /** What the index is made of, the last block and the places trimmed to what they hold. */
   finish(): { blocks: Uint8Array[]; places: Float64Array; count: number; id: string; stats: PackedIndex["stats"] } {
     if (this.blockAt >= 0) this.blocks[this.blockAt] = this.block.slice(0, this.used);
-    return { blocks: this.blocks, places: this.places.slice(0, this.records), count: this.records, id: this.identity?.digest() ?? "", stats: { ...this.stats } };
+    return { blocks: this.blocks, places: this.places.slice(0, this.records), count: this.records, id: this.identity.digest(), stats: { ...this.stats } };
   }
 
   dispose(): void {
-    this.identity?.dispose();
+    this.identity.dispose();
   }
 }
 
@@ -334,15 +345,3 @@ function sameBytesAt(pieces: readonly Uint8Array[], buf: Uint8Array, at: number)
   return true;
 }
 
-/** Failures already named by the delta they came from, so that a later delta does not name them again. */
-const FAILED = new WeakSet<object>();
-
-/** What `fail` throws, noted as named. */
-function mark(fail: () => never): unknown {
-  try {
-    fail();
-  } catch (e) {
-    if (typeof e === "object" && e !== null) FAILED.add(e);
-    return e;
-  }
-}

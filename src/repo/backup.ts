@@ -33,7 +33,7 @@ import { DirIndex, IndexSummary, type DirIndexOptions } from "../dirindex/dir-in
 import type { IndexEntry, SortedTree } from "../dirindex/entry.js";
 import { encodeEntries } from "../dirindex/index-file.js";
 import { indexDeltaOf, type IndexDelta } from "../dirindex/index-delta.js";
-import { appliedEntries, changedPairs, pairedWithDelta } from "../dirindex/delta-apply.js";
+import { appliedEntries, changedPairs, pairedWithDelta, type TreeChange } from "../dirindex/delta-apply.js";
 import type { PackedIndex } from "../dirindex/packed-index.js";
 import { BoundedQueue } from "../queue.js";
 import { DiffIndex, diffPaired, type Change, type Diff } from "../dirindex/diff-index.js";
@@ -218,7 +218,7 @@ async function makePlan(ro: ResolvedOptions, source: FsAdapter, o: BackupOptions
 }
 
 /** The diff from the parent's tree to the tree `change` makes of it. */
-function diffAgainst(previous: PackedIndex, target: string, change: Pick<IndexDelta, "removed" | "upserts">): Diff {
+function diffAgainst(previous: PackedIndex, target: string, change: TreeChange): Diff {
   const changes: Change[] = [];
   const parents = diffPaired(pairedWithDelta(previous.sortedEntries, change), (c) => changes.push(c), changedPairs(previous, change));
   return { base: previous.id, target, changes, parents };
@@ -230,19 +230,23 @@ function diffAgainst(previous: PackedIndex, target: string, change: Pick<IndexDe
  * tree's identity and counts, never the new tree's entries. Files the cache cannot hold wait
  * for the archive to read them again.
  */
-async function walkAgainst(previous: PackedIndex, source: FsAdapter, options: DirIndexOptions): Promise<Pick<IndexDelta, "removed" | "upserts"> & Plan["now"]> {
-  const stream = DirIndex.stream(source, options, { released: false });
+async function walkAgainst(previous: PackedIndex, source: FsAdapter, options: DirIndexOptions): Promise<TreeChange & Plan["now"]> {
   const summary = await IndexSummary.create();
+  const stream = DirIndex.stream(source, options, { released: false });
   const removed: string[] = [];
   const upserts: IndexEntry[] = [];
   try {
     const beside = previous.alongside((path) => removed.push(path));
+    let last: string | undefined;
     for await (const e of stream.entries) {
+      // The tree is read as the parent with this change: its order is what that rests on.
+      if (last !== undefined && !(last < e.path)) throw new IbtError("INTERNAL", `the walk handed on ${JSON.stringify(e.path)} out of path order`, { path: e.path });
+      last = e.path;
       summary.add(e);
       if (!beside.take(e)) upserts.push(e);
     }
     beside.end();
-    return { ...summary.finish(await stream.done), removed, upserts };
+    return { ...summary.finish(await stream.done), removed, upserts, whole: true };
   } finally {
     summary.dispose();
   }

@@ -11,7 +11,7 @@ import type { IndexEntry } from "../../src/dirindex/entry.js";
 import { PackedIndex } from "../../src/dirindex/packed-index.js";
 import { makeV1 } from "../shared/roundtrip-cases.js";
 import { encodeIndex } from "../../src/dirindex/index-file.js";
-import { applyIndexDelta } from "../../src/dirindex/delta-apply.js";
+import { appliedEntries, applyIndexDelta, changedPairs, pairedWithDelta } from "../../src/dirindex/delta-apply.js";
 import { collect } from "../../src/bytes.js";
 import { randomBytes, rng } from "../support/helpers.js";
 
@@ -198,3 +198,51 @@ test("an index file packed with deltas applied on the way is the tree the deltas
   );
   assert.deepEqual(named, [1]);
 });
+
+test("damage to the index file is reported as such, not as a delta that does not fit it", async () => {
+  const entries = sampleEntries();
+  const file = await collect(encodeIndex(await DirIndex.fromSorted(entries)));
+  const at = indexOfBytes(file, new TextEncoder().encode("a/link"));
+  assert.ok(at > 0);
+  const damaged = file.slice();
+  damaged[at + 5] ^= 0x01; // "a/link" becomes "a/linj": the delta's removal no longer fits
+  const named: number[] = [];
+  await assert.rejects(
+    PackedIndex.fromFile([damaged], [{ removed: ["a/link"], upserts: [] }], (k, e) => {
+      named.push(k);
+      throw e;
+    }),
+    (e: unknown) => e instanceof IbtError && e.code === "CORRUPT" && /checksum/.test(e.message),
+  );
+  assert.deepEqual(named, [], "no delta is blamed");
+});
+
+test("a walk's change stands as it is; an index delta's file without a signature takes the base's", () => {
+  const hash = "cd".repeat(32);
+  const signature = new Uint8Array([1, 2, 3, 4]);
+  const base: IndexEntry[] = [{ path: "f", type: "file", size: 3000, mtimeMs: 1, mode: 0o644, hash, signature }];
+  const walked: IndexEntry = { path: "f", type: "file", size: 3000, mtimeMs: 2, mode: 0o644, hash };
+  const asWalked = { removed: [], upserts: [walked], whole: true };
+  const asDelta = { removed: [], upserts: [walked] };
+  assert.deepEqual([...appliedEntries(base, asWalked)], [walked]);
+  assert.deepEqual([...appliedEntries(base, asDelta)], [{ ...walked, signature }]);
+  for (const [change, want] of [
+    [asWalked, walked],
+    [asDelta, { ...walked, signature }],
+  ] as const) {
+    const whole: (IndexEntry | undefined)[] = [];
+    pairedWithDelta(base, change)((now) => whole.push(now));
+    const few: (IndexEntry | undefined)[] = [];
+    changedPairs({ get: (p) => base.find((e) => e.path === p) }, change).pairs((now) => few.push(now));
+    assert.deepEqual(whole, [want]);
+    assert.deepEqual(few, [want]);
+  }
+});
+
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
