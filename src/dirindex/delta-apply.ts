@@ -81,21 +81,17 @@ export class DeltaApplier {
  */
 export function pairedWithDelta(base: Iterable<IndexEntry>, delta: TreeChange): Paired {
   return (visit) => {
-    const olds = base[Symbol.iterator]();
-    const news = appliedEntries({ [Symbol.iterator]: () => tee(olds, (old) => pending.push(old)) }, delta);
-    // The base's entries as the applied stream takes them: each is paired with the new entry at its path, or none.
-    const pending: IndexEntry[] = [];
-    let head = 0;
-    for (const now of news) {
-      while (head < pending.length && pending[head]!.path < now.path) visit(undefined, pending[head++]!);
-      if (head < pending.length && pending[head]!.path === now.path) visit(now, pending[head++]!);
-      else visit(now, undefined);
-      if (head === pending.length) {
-        pending.length = 0;
-        head = 0;
-      }
+    const applier = new DeltaApplier(delta);
+    for (const old of base) {
+      // The applier hands on the new paths before `old`'s, then what stands at `old`'s path, if anything.
+      let kept = false;
+      applier.push(old, (now) => {
+        kept = now.path === old.path;
+        visit(now, kept ? old : undefined);
+      });
+      if (!kept) visit(undefined, old);
     }
-    while (head < pending.length) visit(undefined, pending[head++]!);
+    applier.end((now) => visit(now, undefined));
   };
 }
 
@@ -146,12 +142,4 @@ function doesNotFit(path: string): never {
 function inherited(e: IndexEntry, old: IndexEntry, change: TreeChange): IndexEntry {
   const inherit = !change.whole && e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
   return inherit ? { ...e, signature: old.signature! } : e;
-}
-
-/** The iterator's values, each shown to `see` as it is taken. */
-function* tee<T>(it: Iterator<T>, see: (value: T) => void): Generator<T> {
-  for (let r = it.next(); !r.done; r = it.next()) {
-    see(r.value);
-    yield r.value;
-  }
 }

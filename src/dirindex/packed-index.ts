@@ -48,8 +48,7 @@ export class PackedIndex implements PreviousTree {
   static async from(entries: Iterable<IndexEntry> | AsyncIterable<IndexEntry>): Promise<PackedIndex> {
     const packer = new Packer(await IdentityHasher.create());
     try {
-      if (Symbol.iterator in entries) for (const e of entries) packer.add(e);
-      else for await (const e of entries) packer.add(e);
+      for await (const e of entries) packer.add(e);
       const p = packer.finish();
       return new PackedIndex(p.blocks, p.places, p.count, p.id, p.stats);
     } finally {
