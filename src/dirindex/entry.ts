@@ -39,14 +39,3 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** True when two entries describe the same content and metadata (signatures aside). */
-export function sameEntry(a: IndexEntry, b: IndexEntry): boolean {
-  return (
-    a.type === b.type &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.mode === b.mode &&
-    a.hash === b.hash &&
-    a.target === b.target
-  );
-}

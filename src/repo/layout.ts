@@ -51,10 +51,6 @@ export function idOfName(dir: string, name: string): string | undefined {
   return ID.test(id) ? id : undefined;
 }
 
-export function isSnapshotId(id: string): boolean {
-  return ID.test(id);
-}
-
 /** 16 random hex digits: ids are names, so they must not collide, not be ordered. */
 export function newId(): string {
   const b = new Uint8Array(8);

@@ -49,11 +49,9 @@ export async function openArchive(store: Store, name: string, inflate?: InflateC
  * reading the records of the snapshots whose indexes a delta is built on.
  */
 export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<DirIndex> {
-  const [whole, ...deltas] = await indexChain(store, rec, records);
-  if (deltas.length === 0) return loadWholeIndex(store, whole!, inflate);
-  // Every read is started at once, so the chain costs about one round trip, not one per link.
-  const reads = deltas.map((link) => decodeIndexDelta(indexFile(store, link.id, inflate)));
-  for (const r of reads) r.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
+  const [whole, ...links] = await indexChain(store, rec, records);
+  if (links.length === 0) return loadWholeIndex(store, whole!, inflate);
+  const deltas = chainDeltas(store, whole!, links, inflate);
   // The whole index's identity is not computed: the result's, checked below, covers every link.
   let entries: IndexEntry[];
   try {
@@ -61,17 +59,13 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
   } catch (e) {
     inFile(indexPath(whole!.id), e);
   }
-  let tree = whole!.tree;
-  for (const [i, link] of deltas.entries()) {
-    const path = indexPath(link.id);
+  for (const [i, link] of links.entries()) {
+    const delta = await deltas[i]!;
     try {
-      const delta = await reads[i]!;
-      if (delta.base !== tree || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
       entries = applyIndexDelta(entries, delta);
     } catch (e) {
-      inFile(path, e);
+      inFile(indexPath(link.id), e);
     }
-    tree = link.tree;
   }
   const path = indexPath(rec.id);
   let index: DirIndex;
@@ -92,20 +86,8 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
  */
 export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<PackedIndex> {
   const [whole, ...links] = await indexChain(store, rec, records);
-  const reads = links.map((link) => decodeIndexDelta(indexFile(store, link.id, inflate)));
-  for (const r of reads) r.catch(() => undefined); // awaited in order below
   const deltas: IndexDelta[] = [];
-  let tree = whole!.tree;
-  for (const [i, link] of links.entries()) {
-    try {
-      const delta = await reads[i]!;
-      if (delta.base !== tree || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
-      deltas.push(delta);
-    } catch (e) {
-      inFile(indexPath(link.id), e);
-    }
-    tree = link.tree;
-  }
+  for (const delta of chainDeltas(store, whole!, links, inflate)) deltas.push(await delta);
   let index: PackedIndex;
   let named: unknown;
   const failed = (k: number, e: unknown): never => {
@@ -128,6 +110,31 @@ export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?
     throw new IbtError("CORRUPT", `${path}: ${why}`, { path });
   }
   return index;
+}
+
+/**
+ * The index deltas of a chain's `links` (every link after the one with the whole index), every
+ * read started at once so the chain costs about one round trip, not one per link. Each delta,
+ * awaited, has been checked to lead from the tree of the link before it to its own, and a
+ * failure names the delta's file.
+ */
+function chainDeltas(store: Store, whole: SnapshotRecord, links: readonly SnapshotRecord[], inflate: InflateCodec | undefined): Promise<IndexDelta>[] {
+  let tree = whole.tree;
+  return links.map((link) => {
+    const base = tree;
+    tree = link.tree;
+    const read = (async () => {
+      try {
+        const delta = await decodeIndexDelta(indexFile(store, link.id, inflate));
+        if (delta.base !== base || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
+        return delta;
+      } catch (e) {
+        inFile(indexPath(link.id), e);
+      }
+    })();
+    read.catch(() => undefined); // awaited in order by the caller; a later failure must not go unhandled meanwhile
+    return read;
+  });
 }
 
 /** The index or delta file of a snapshot's stored index object, as it is read. */

@@ -89,6 +89,17 @@ test("a packed index finds files by inode, never a directory or a symlink", asyn
   assert.deepEqual(packed.fileWithInode(11), entries[2]);
 });
 
+test("hard links: a packed index and a DirIndex both answer an inode with its first file in path order", async () => {
+  const file = (path: string, ino: number): IndexEntry => ({ path, type: "file", size: 5, mtimeMs: 1, mode: 0o644, ctimeMs: 2, ino, hash: "ab".repeat(32) });
+  const entries = [file("a", 7), file("b", 9), file("c", 7), file("d", 9), file("e", 7)];
+  const packed = await PackedIndex.from(entries);
+  const index = await DirIndex.fromSorted(entries);
+  assert.equal(packed.fileWithInode(7)?.path, "a");
+  assert.equal(index.fileWithInode(7)?.path, "a");
+  assert.equal(packed.fileWithInode(9)?.path, "b");
+  assert.equal(index.fileWithInode(9)?.path, "b");
+});
+
 test("a packed index refuses entries out of path order or repeated", async () => {
   const entries = sampleEntries();
   for (const bad of [[entries[2]!, entries[1]!], [entries[0]!, entries[0]!]]) {

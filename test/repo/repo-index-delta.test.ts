@@ -4,7 +4,7 @@ import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter
 import { appliedIndex, decodeIndexDelta, encodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
 import { encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
-import { loadTree } from "../../src/repo/stored.js";
+import { loadPackedTree, loadTree } from "../../src/repo/stored.js";
 import { collect } from "../../src/bytes.js";
 import { decodeIndex, encodeIndex } from "../../src/dirindex/index-file.js";
 import { Hasher } from "../../src/rsync/hashes.js";
@@ -139,6 +139,32 @@ test("index deltas: verify names a damaged delta and every snapshot built on it;
   await repo.restore("latest", target);
   assert.equal(await treeId(target), await treeId(source));
   assert.equal((await repo.verify({ readData: true })).ok, true);
+});
+
+test("index deltas: a delta damaged or put in another's place fails both loaders, naming the delta's file", async () => {
+  const source = await sourceOf(20, 3000);
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, { fullShare: Infinity, maxChain: 8 });
+  for (let i = 0; i < 4; i++) {
+    if (i) await change(source, i);
+    await repo.backup(source, { time: new Date(Date.UTC(2026, 0, 1 + i)) });
+  }
+  const { records } = await loadRecords(store);
+  assert.deepEqual(records.map((r) => r.index.kind ?? "whole"), ["full", "delta", "delta", "delta"]);
+  const newest = records[3]!;
+  for (const load of [loadTree, loadPackedTree]) assert.equal((await load(store, newest, records)).id, newest.tree);
+  const middle = indexPath(records[2]!.id);
+  const good = await store.load(middle);
+  const damaged = good.slice();
+  damaged[damaged.length - 50]! ^= 0x10;
+  // A valid delta, but of the snapshot after: it does not lead from the tree before it.
+  for (const bad of [damaged, await store.load(indexPath(newest.id))]) {
+    await store.save(middle, bad);
+    for (const load of [loadTree, loadPackedTree]) {
+      await assert.rejects(load(store, newest, records), (e) => isIbtError(e, "CORRUPT") && (e as Error).message.startsWith(middle), `${load.name}`);
+    }
+  }
+  await store.save(middle, good);
 });
 
 test("fullIndexEvery is an integer >= 1", async () => {
