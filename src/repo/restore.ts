@@ -7,7 +7,8 @@
  * which archive members rebuild it; files already right are left alone, and paths outside
  * `paths` are never looked at.
  *
- * Stage. Every file to write is rebuilt and verified against its hash into a staging directory
+ * Stage. Every file to write is rebuilt and verified against its hash, in the order its data lies
+ * in the chain's archives (so a remote archive is read front to back), into a staging directory
  * inside the target (`.ibt-staging-restore-*`, which indexes exclude). An entry the target lacks
  * is staged with everything below it as a fresh subtree, at its own path under the staging
  * directory's `tree/`: directories and symlinks made, files created with their mode and mtime in
@@ -43,7 +44,7 @@ import { listWithStats } from "../fs/list-stat.js";
 import { collect } from "../bytes.js";
 import { newId } from "./layout.js";
 import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
-import { loadTree, openChain } from "./stored.js";
+import { loadTree, openChain, type Link } from "./stored.js";
 import { recipe, rebuild, type Step } from "./content.js";
 import { reporter, type Progress } from "./options.js";
 import type { InflateCodec } from "../archive/inflate.js";
@@ -102,7 +103,7 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     else differing.push(e);
   }
   const links = differing.length ? await openChain(store, chain, inflate) : [];
-  const plans = differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) }));
+  const plans = inArchiveOrder(links, differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) })));
 
   const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };
   const staged = plans.length > 0 || fresh.roots.size > 0;
@@ -122,6 +123,23 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     });
   }
   return result;
+}
+
+/**
+ * The plans ordered by where their first step's data lies: archive by archive along the chain,
+ * then by offset in the archive (a group's spans in their order). A restore then reads each
+ * archive front to back, as its read windows expect, instead of jumping about in path order and
+ * fetching again what a window already dropped.
+ */
+function inArchiveOrder<P extends { steps: Step[] }>(links: readonly Link[], plans: P[]): P[] {
+  const at = new Map(links.map((l, i) => [l, i]));
+  const key = (p: P): [number, number, number] => {
+    const { link, change } = p.steps[0]!;
+    return [at.get(link)!, link.reader.get(change.member!)?.offset ?? 0, change.offset ?? 0];
+  };
+  const keyed = plans.map((p) => ({ p, k: key(p) }));
+  keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2]);
+  return keyed.map((x) => x.p);
 }
 
 /**

@@ -4,7 +4,8 @@
  * a small file, 7 for a 3 MiB one on this tree, and never GETs past its member), a whole restore
  * streams the archive in pieces of 2 MiB (14 GETs instead of 32, each byte once), and ranged GETs
  * struck by faults (500, a reset mid body, a dropped connection) are retried or fetched again,
- * and the tree restores exactly.
+ * and the tree restores exactly. A whole restore takes its files in the order of their data in the
+ * archive, not in path order, so it walks the archive from the front.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,11 +38,11 @@ async function tree(): Promise<MemoryFs> {
 }
 
 /** Ranged GETs of the archive since log entry `from`, and the bytes they asked for. */
-function archiveGets(server: S3TestServer, from: number): { gets: number; bytes: number } {
+function archiveGets(server: S3TestServer, from: number, prefix = PREFIX): { gets: number; bytes: number } {
   let gets = 0;
   let bytes = 0;
   for (const e of server.log.slice(from)) {
-    if (e.op !== "GetObject" || !e.key?.startsWith(`${PREFIX}/data/`) || e.status >= 300) continue;
+    if (e.op !== "GetObject" || !e.key?.startsWith(`${prefix}/data/`) || e.status >= 300) continue;
     gets++;
     const m = /^bytes=(\d+)-(\d+)$/.exec(e.range ?? "");
     bytes += m ? Number(m[2]) - Number(m[1]) + 1 : Infinity;
@@ -95,4 +96,41 @@ test("restores from S3: a one-path restore reads its member only, a whole restor
     assert.equal(await treeId(faulty), await treeId(source), `${kind}: the tree restores exactly`);
     assert.equal(server.log.slice(from).filter((e) => e.fault === kind).length, 3, `${kind}: three GETs struck`);
   }
+});
+
+test("a whole restore reads the archive front to back, though path order and archive order differ", async (t) => {
+  const server = await serverForThisTest(5 * MiB);
+  const store = repoStoreOn(server, `${PREFIX}-order`, { partSize: 5 * MiB, minPartSize: 5 * MiB });
+  // In path order each directory's small text files come before its big file, but the text goes
+  // into groups written only once full, so the archive holds most big files before the groups
+  // with the text that precedes them: a restore in path order would jump back and forth.
+  const source = new MemoryFs();
+  const random = rng(22);
+  const words = ["alpha", "beta", "gamma", "delta", "\n"];
+  for (let d = 0; d < 40; d++) {
+    const dir = `d${String(d).padStart(2, "0")}`;
+    await source.mkdir(dir);
+    for (let i = 0; i < 8; i++) {
+      let text = "";
+      while (text.length < 30_000) text += words[Math.floor(random() * words.length)] + " ";
+      await source.writeFile(`${dir}/a${i}.txt`, new TextEncoder().encode(text));
+    }
+    await source.writeFile(`${dir}/z.bin`, randomBytes(random, MiB));
+  }
+  const repo = await Repository.init(store);
+  const snap = await repo.backup(source);
+  const archive = snap.bytesStored;
+  assert.ok(archive > 40 * MiB, `archive of ${archive} bytes`);
+
+  const from = server.log.length;
+  const whole = new MemoryFs();
+  await repo.restore(snap.id, whole);
+  assert.equal(await treeId(whole), await treeId(source));
+  const all = archiveGets(server, from, `${PREFIX}-order`);
+  assert.ok(all.bytes <= archive + 256 * 1024, `${all.bytes} bytes loaded for a ${archive}-byte archive`);
+  // A walk from the front: the end record, windows of 256 KiB, 768 KiB and 1 MiB growing into
+  // 2 MiB pieces, and no window fetched for a jump ahead or back (in path order: 28 GETs).
+  const walk = 1 + 3 + Math.ceil((archive - 2 * MiB) / (2 * MiB));
+  assert.ok(all.gets <= walk + 1, `${all.gets} ranged GETs for a ${archive}-byte archive, where a walk from the front makes ${walk}`);
+  t.diagnostic(`archive ${archive} bytes; ${all.gets} ranged GETs (a walk: ${walk}), ${all.bytes} bytes`);
 });
