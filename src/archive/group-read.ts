@@ -9,9 +9,11 @@
  * group that inflates past its declared size (a bomb) or stops short of it (cut) is refused
  * there with CORRUPT. Each span is also checked against the tar header in front of it.
  *
- * The last group read is kept, so changes read in manifest order (the order an apply or a
- * restore goes in) inflate each group once, and a one-path restore inflates at most one group.
- * Memory is bounded by one group per open archive.
+ * The last group read is kept, so changes read in manifest order (an apply) or archive order (a
+ * restore) inflate each group once, and a one-path restore inflates at most one group.
+ * A span is handed out as a view of its group, not a copy: callers must not write to it, and a
+ * caller that keeps it keeps the group. Memory is one group per open archive, plus the groups
+ * of spans still held.
  */
 import { IbtError } from "../errors.js";
 import type { ZipReader } from "./zip-read.js";
@@ -41,7 +43,7 @@ export class ArchiveData {
     }
   }
 
-  /** The change's data (file bytes or a delta), streamed; for grouped data, one slice of its group. */
+  /** The change's data (file bytes or a delta), streamed; for grouped data, a read-only view of its span of the group. */
   async *open(c: ManifestChange): AsyncGenerator<Uint8Array> {
     if (c.member === undefined) throw new IbtError("INTERNAL", `${c.path} has no data in the archive`);
     if (!inGroup(c)) {
@@ -54,7 +56,7 @@ export class ArchiveData {
     // The constructor checked the declared size and the reader the real one, but both are cheap to restate.
     if (end > group.length || start < BLOCK) throw new IbtError("CORRUPT", `${c.member}: span of ${c.path} lies outside the group`, { path: c.member });
     checkDataHeader(group.subarray(start - BLOCK, start), c.length!, `${c.member} (${c.path})`);
-    yield group.slice(start, end);
+    yield group.subarray(start, end);
   }
 
   async #group(name: string): Promise<Uint8Array> {
