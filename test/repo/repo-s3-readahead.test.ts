@@ -26,15 +26,17 @@ async function tree(): Promise<MemoryFs> {
   await fs.mkdir("big");
   for (let d = 0; d < 7; d++) await fs.mkdir(`text/d${d}`, { recursive: true });
   for (let i = 0; i < 6; i++) await fs.writeFile(`big/b${i}.bin`, randomBytes(random, 3 * MiB + i * 1000));
-  const words = ["alpha", "beta", "gamma", "delta", "\n"];
-  for (let i = 0; i < 120; i++) {
-    const n = 2000 + Math.floor(random() * 60_000);
-    let text = "";
-    while (text.length < n) text += words[Math.floor(random() * words.length)] + " ";
-    await fs.writeFile(`text/d${i % 7}/t${i}.txt`, new TextEncoder().encode(text));
-  }
+  for (let i = 0; i < 120; i++) await fs.writeFile(`text/d${i % 7}/t${i}.txt`, wordText(random, 2000 + Math.floor(random() * 60_000)));
   await fs.writeFile("small.txt", new TextEncoder().encode("the one file\n"));
   return fs;
+}
+
+/** At least `n` bytes of words drawn by `random`: text that deflates, as source files do. */
+function wordText(random: () => number, n: number): Uint8Array {
+  const words = ["alpha", "beta", "gamma", "delta", "\n"];
+  let text = "";
+  while (text.length < n) text += words[Math.floor(random() * words.length)] + " ";
+  return new TextEncoder().encode(text);
 }
 
 /** Ranged GETs of the archive since log entry `from`, and the bytes they asked for. */
@@ -101,20 +103,14 @@ test("restores from S3: a one-path restore reads its member only, a whole restor
 test("a whole restore reads the archive front to back, though path order and archive order differ", async (t) => {
   const server = await serverForThisTest(5 * MiB);
   const store = repoStoreOn(server, `${PREFIX}-order`, { partSize: 5 * MiB, minPartSize: 5 * MiB });
-  // In path order each directory's small text files come before its big file, but the text goes
-  // into groups written only once full, so the archive holds most big files before the groups
-  // with the text that precedes them: a restore in path order would jump back and forth.
+  // Each directory's small text files come before its big file in path order, but the text goes
+  // into groups stored only once full, so the archive holds them in another order than the paths.
   const source = new MemoryFs();
   const random = rng(22);
-  const words = ["alpha", "beta", "gamma", "delta", "\n"];
   for (let d = 0; d < 40; d++) {
     const dir = `d${String(d).padStart(2, "0")}`;
     await source.mkdir(dir);
-    for (let i = 0; i < 8; i++) {
-      let text = "";
-      while (text.length < 30_000) text += words[Math.floor(random() * words.length)] + " ";
-      await source.writeFile(`${dir}/a${i}.txt`, new TextEncoder().encode(text));
-    }
+    for (let i = 0; i < 8; i++) await source.writeFile(`${dir}/a${i}.txt`, wordText(random, 30_000));
     await source.writeFile(`${dir}/z.bin`, randomBytes(random, MiB));
   }
   const repo = await Repository.init(store);
