@@ -10,18 +10,36 @@
  * there with CORRUPT. Each span is also checked against the tar header in front of it.
  *
  * The last group read is kept, so changes read in manifest order (an apply) or archive order (a
- * restore) inflate each group once, and a one-path restore inflates at most one group.
+ * restore) inflate each group once, and a one-path restore inflates at most one group. Once two
+ * groups that lie next to each other in the archive have been read one after the other, the
+ * reader is walking the archive, and the group after them (if it comes next and the manifest
+ * names it) is read ahead: it inflates (on another thread, with a codec that can) while the
+ * caller works through the spans of the one before. A read ahead that fails is dropped; its
+ * error is seen only by a caller that asks for that group.
  * A span is handed out as a view of its group, not a copy: callers must not write to it, and a
- * caller that keeps it keeps the group. Memory is one group per open archive, plus the groups
+ * caller that keeps it keeps the group. Memory is two groups per open archive, plus the groups
  * of spans still held.
  */
 import { IbtError } from "../errors.js";
 import type { ZipReader } from "./zip-read.js";
+import type { ZipEntry } from "./zip-central.js";
 import type { Manifest, ManifestChange } from "./manifest.js";
 import { BLOCK, MAX_GROUP_SIZE, checkDataHeader, isGroupName } from "./group-format.js";
 
+interface Group {
+  name: string;
+  bytes: Promise<Uint8Array>;
+}
+
 export class ArchiveData {
-  #cached: { name: string; bytes: Uint8Array } | undefined;
+  #cached: Group | undefined;
+  #ahead: Group | undefined;
+  /** Where the last group read lies among the archive's members, in central directory order. */
+  #lastAt: number | undefined;
+  /** Every member, in central directory order, and where each group the manifest names lies. */
+  #members: ZipEntry[] | undefined;
+  #at: Map<string, number> | undefined;
+  readonly #named: Set<string>;
 
   /** Checks the manifest's groups against the archive (CORRUPT when they do not fit). */
   constructor(
@@ -33,6 +51,7 @@ export class ArchiveData {
       if (!inGroup(c)) continue;
       ends.set(c.member!, Math.max(ends.get(c.member!) ?? 0, c.offset! + c.length!));
     }
+    this.#named = new Set(ends.keys());
     for (const [name, end] of ends) {
       const entry = reader.get(name);
       if (!entry) throw new IbtError("CORRUPT", `the archive lacks member ${name}`, { path: name });
@@ -61,10 +80,34 @@ export class ArchiveData {
 
   async #group(name: string): Promise<Uint8Array> {
     if (this.#cached?.name !== name) {
-      this.#cached = undefined;
-      this.#cached = { name, bytes: await this.reader.bytes(name) };
+      const ahead = this.#ahead?.name === name ? this.#ahead : undefined;
+      this.#ahead = undefined;
+      this.#cached = ahead ?? { name, bytes: this.reader.bytes(name) };
     }
-    return this.#cached.bytes;
+    const cached = this.#cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await cached.bytes;
+    } catch (e) {
+      if (this.#cached === cached) this.#cached = undefined;
+      throw e;
+    }
+    this.#walked(name);
+    return bytes;
+  }
+
+  /** Notes that group `name` was read; reads the next one ahead when the reads walk the archive. */
+  #walked(name: string): void {
+    this.#members ??= this.reader.entries();
+    this.#at ??= new Map(this.#members.flatMap((e, i) => (this.#named.has(e.name) ? [[e.name, i] as const] : [])));
+    const at = this.#at.get(name)!;
+    const walking = this.#lastAt !== undefined && at === this.#lastAt + 1;
+    this.#lastAt = at;
+    const next = this.#members[at + 1]?.name;
+    if (!walking || next === undefined || !this.#named.has(next) || this.#ahead?.name === next) return;
+    const bytes = this.reader.bytes(next);
+    bytes.catch(() => {}); // seen by a caller that asks for it; dropped otherwise
+    this.#ahead = { name: next, bytes };
   }
 }
 

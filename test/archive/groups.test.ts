@@ -1,11 +1,13 @@
 /**
  * Archive format v2: group members. A one-path restore inflates at most one group and a full
- * restore each group once (counted reads); hostile groups and spans are refused with CORRUPT and
+ * restore each group once (counted reads); the next group is read ahead only while reads walk
+ * the archive, and a read ahead that fails is seen only by a read of that group; hostile groups and spans are refused with CORRUPT and
  * the target unchanged; format 1 is still written on request and read.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ArchiveData,
   DiffData,
   DiffIndex,
   DirIndex,
@@ -90,6 +92,58 @@ test("a one-path restore inflates one group; a full restore inflates each group 
   assert.equal(all.result.files, 700);
   assert.deepEqual(all.groups, groups.map((g) => g.name), "each group once, in order");
   assert.equal((await DirIndex.build(target, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id);
+});
+
+test("ArchiveData reads the next group ahead only once two neighbouring groups were read in turn; a failed read ahead fails only a read of its group", async () => {
+  const source = new MemoryFs();
+  const next = rng(31);
+  for (let i = 0; i < 40; i++) await put(source, `f/${String(i).padStart(2, "0")}.txt`, textBytes(next, 3000));
+  const diff = new DiffIndex(await DirIndex.build(source), await DirIndex.build(new MemoryFs())).compute();
+  const out = new MemoryFs();
+  await new DiffData(diff, { source, groupSize: 16_384 }).createArchive(out, "a.zip");
+  const bytes = (await out.read("a.zip", 0, 1 << 24)).slice();
+  const clean = await readerOf(bytes);
+  const manifest = parseManifest(await clean.bytes(MANIFEST_NAME));
+  const members = clean.entries().map((e) => e.name);
+  const groups = members.filter((n) => n.startsWith("group/"));
+  assert.ok(groups.length >= 5, `${groups.length} groups`);
+  assert.deepEqual(members.slice(members.indexOf(groups[0]!), members.indexOf(groups[0]!) + groups.length), groups, "the groups lie next to each other");
+  const spanIn = (g: number) => manifest.changes.find((c) => c.member === groups[g])!;
+  const read = async (data: ArchiveData, g: number) => {
+    const parts: Uint8Array[] = [];
+    for await (const part of data.open(spanIn(g))) parts.push(part);
+    return parts;
+  };
+
+  const data = new ArchiveData(clean, manifest);
+  const seen = await countingGroupReads(async () => {
+    await read(data, 3); // a one-path read: nothing ahead
+    await read(data, 0); // a jump back: nothing ahead
+    await read(data, 1); // 0 then 1: a walk, so 2 is read ahead
+    await read(data, 2); // taken from the read ahead; 3 is read ahead
+  });
+  assert.deepEqual(seen.groups, [groups[3], groups[0], groups[1], groups[2], groups[3]]);
+
+  // Group 3's deflated bytes damaged: the read ahead that meets them fails unseen, a read of it fails.
+  const entry = clean.get(groups[3]!)!;
+  const damaged = bytes.slice();
+  for (let i = entry.offset + 64; i < entry.offset + 64 + 16; i++) damaged[i] ^= 0x5a;
+  const failed: unknown[] = [];
+  const onRejection = (e: unknown) => failed.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    const hurt = new ArchiveData(await readerOf(damaged), manifest);
+    await read(hurt, 1);
+    await read(hurt, 2); // 3 is read ahead, and fails
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await read(hurt, 2)).length, 1, "the group before still reads");
+    await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"));
+    await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"), "and again, read anew");
+    assert.equal((await read(hurt, 4)).length, 1, "the group after reads");
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  assert.deepEqual(failed, [], "no rejection went unhandled");
 });
 
 // The hostile cases: a base tree, a new tree with small created and updated files, and the

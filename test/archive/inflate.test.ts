@@ -11,6 +11,7 @@ import { deflateRawSync } from "node:zlib";
 import { MemoryFs, MemoryStore, Repository, ZipReader, ZipWriter, fflateInflate, isIbtError } from "../../src/index.js";
 import type { InflateCodec, RandomAccessFile } from "../../src/index.js";
 import { nodeInflate, nodeRepositoryOptions } from "../../src/node/index.js";
+import { ASYNC_FROM } from "../../src/node/inflate.js";
 import { concatBytes } from "../../src/bytes.js";
 import { TreeChanger, treeId } from "../support/repo-kit.js";
 import { zeroBomb } from "../support/hostile-fixture.js";
@@ -99,6 +100,31 @@ for (const [name, codec] of CODECS) {
     codec.inflateStream().close?.();
   });
 }
+
+test("node:zlib: whole inflates from ASYNC_FROM compressed bytes run off the thread and keep every check of the synchronous form", async () => {
+  // Random bytes barely shrink, so their deflated length is chosen by their length.
+  const below = randomBytes(rng(21), ASYNC_FROM - 2048);
+  const above = randomBytes(rng(22), ASYNC_FROM + 2048);
+  const small = deflateRawSync(below);
+  const large = deflateRawSync(above);
+  assert.ok(small.length < ASYNC_FROM && large.length >= ASYNC_FROM, `${small.length} / ${large.length}`);
+  assert.ok(!(nodeInflate.inflate(small, below.length) instanceof Promise), "a small member inflates on the calling thread");
+  const pending = nodeInflate.inflate(large, above.length);
+  assert.ok(pending instanceof Promise, "a large member inflates on the thread pool");
+  assert.ok(equalBytes(await pending, above));
+  for (const [data, deflated] of [[below, small], [above, large]] as const) {
+    const what = `${deflated.length} compressed bytes`;
+    await assert.rejects(async () => nodeInflate.inflate(deflated, data.length - 100), (e) => isIbtError(e, "CORRUPT") && /past/.test(e.message), `${what}: past the limit`);
+    await assert.rejects(async () => nodeInflate.inflate(deflated.subarray(0, deflated.length - 100), data.length), (e) => isIbtError(e, "TRUNCATED"), `${what}: cut`);
+    const garbage = deflated.slice();
+    garbage[0] = 0xff; // block type 3: reserved, so invalid
+    await assert.rejects(async () => nodeInflate.inflate(garbage, data.length), (e) => isIbtError(e, "CORRUPT") && !/past/.test(e.message), `${what}: not deflate`);
+  }
+  // A bomb of ASYNC_FROM bytes or more is stopped by zlib on the thread pool too.
+  const bomb = zeroBomb(8 * ASYNC_FROM);
+  assert.ok(bomb.length >= ASYNC_FROM);
+  await assert.rejects(async () => nodeInflate.inflate(bomb, 1_000_000), (e) => isIbtError(e, "CORRUPT") && /past/.test(e.message));
+});
 
 function memoryFile(bytes: Uint8Array): RandomAccessFile {
   return { size: bytes.length, read: async (offset, length) => bytes.slice(offset, offset + length) };
