@@ -43,8 +43,13 @@ export interface DeflateIncremental {
   /** Takes the next piece. The codec MUST be done with `piece` when the promise settles. */
   push(piece: Uint8Array): Promise<void>;
   /**
-   * Ends the data and returns the output: concatenated, it MUST be exactly what `deflate`
-   * returns for all the pieces joined, at the same level. No call follows.
+   * The output made so far, handed over and forgotten (possibly none: a codec may hold output
+   * back). `finish` then returns only what follows it.
+   */
+  take(): Uint8Array[];
+  /**
+   * Ends the data and returns the output not yet taken: every output concatenated in order MUST
+   * be exactly what `deflate` returns for all the pieces joined, at the same level. No call follows.
    */
   finish(): Promise<Uint8Array[]>;
   /** Lets go of everything held, when `finish` will not be called; a no-op after it. */

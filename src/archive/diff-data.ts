@@ -34,6 +34,7 @@ import type { IndexEntry } from "../dirindex/entry.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
 import { ZipWriter, type ZipSink } from "./zip-write.js";
 import type { DeflateCodec } from "./deflate.js";
+import type { LaterSpill } from "./zip-later.js";
 import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestText, type ManifestChange, type ManifestEntry, type ManifestHead } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
 import { GroupWriter } from "./group-write.js";
@@ -64,6 +65,12 @@ export interface DiffDataOptions {
   groupSize?: number;
   /** When the archive was made: the manifest's `created` and its member's time. Default: when writing begins. */
   time?: Date;
+  /**
+   * Where the manifest's deflated bytes wait past the spill's `keep`, so that a diff of millions
+   * of changes holds a bounded part of its manifest (zip-later.ts). Used with a codec that
+   * deflates incrementally (node:zlib's); without one the manifest is kept whole.
+   */
+  manifestSpill?: LaterSpill;
   /** Called after each change is written. */
   onProgress?: (p: { path: string; changes: number; bytesIn: number; bytesOut: number }) => void;
 }
@@ -133,7 +140,7 @@ export class DiffData {
     );
     const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
     const created = this.options.time ?? new Date();
-    const member = zip.later(MANIFEST_NAME);
+    const member = zip.later(MANIFEST_NAME, this.options.manifestSpill);
     try {
       const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, created: created.toISOString() };
       const manifest = new ManifestText(head, (piece) => member.push(piece));
@@ -152,7 +159,7 @@ export class DiffData {
       await manifest.end(parents, target);
       await zip.addLater(member, { mtimeMs: created.getTime() });
     } finally {
-      member.dispose();
+      await member.dispose();
     }
     await zip.finish();
     return stats;

@@ -45,7 +45,7 @@ import { checkPath } from "../fs/paths.js";
 import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { crc32 } from "./crc32.js";
 import { checkDeflatedSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
-import { LaterMember } from "./zip-later.js";
+import { LaterMember, type LaterSpill } from "./zip-later.js";
 import {
   CENTRAL_LEN,
   DOS_DIRECTORY,
@@ -245,9 +245,9 @@ export class ZipWriter {
    * to `addLater` when the data is complete, or `dispose` it. The name is checked now and again
    * when it is written.
    */
-  later(name: string): LaterMember {
+  later(name: string, spill?: LaterSpill): LaterMember {
     this.#checkName(name, false);
-    return new LaterMember(name, this.#codec, this.#level);
+    return new LaterMember(name, this.#codec, this.#level, spill);
   }
 
   /**
@@ -256,15 +256,19 @@ export class ZipWriter {
    */
   async addLater(member: LaterMember, options: Omit<ZipAddOptions, "compress"> = {}): Promise<ZipWritten> {
     if (!(member instanceof LaterMember)) throw new IbtError("BAD_ARGUMENT", "addLater takes a member made by ZipWriter.later");
-    return this.#member(member.name, false, options, async (m) => {
-      const { crc, size, deflated } = await member.finish();
-      m.crc = crc;
-      m.size = size;
-      m.method = size === 0 ? METHOD_STORED : METHOD_DEFLATED;
-      m.compressedSize = deflated.reduce((n, c) => n + c.length, 0);
-      checkDeflatedSize(m.size, m.compressedSize, m.name);
-      await this.#writePayload(m, deflated);
-    });
+    try {
+      return await this.#member(member.name, false, options, async (m) => {
+        const { crc, size, compressedSize, deflated } = await member.finish();
+        m.crc = crc;
+        m.size = size;
+        m.method = size === 0 ? METHOD_STORED : METHOD_DEFLATED;
+        m.compressedSize = compressedSize;
+        checkDeflatedSize(m.size, m.compressedSize, m.name);
+        await this.#writePayload(m, deflated());
+      });
+    } finally {
+      await member.dispose();
+    }
   }
 
   /** Writes every queued member. */
@@ -461,15 +465,15 @@ export class ZipWriter {
   }
 
   /** The local header and data of a member whose CRC, sizes and method are set. */
-  async #writePayload(m: Member, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  async #writePayload(m: Member, payload: Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>): Promise<void> {
     const header = localHeader(m);
     const pieces = payload instanceof Uint8Array ? [payload] : payload;
-    if (pieces.reduce((n, p) => n + p.length, 0) <= PROBE) {
+    if (Symbol.iterator in pieces && pieces.reduce((n, p) => n + p.length, 0) <= PROBE) {
       await this.#write(concatBytes([header, ...pieces]));
-    } else {
-      await this.#write(header);
-      for (const piece of pieces) for (let at = 0; at < piece.length; at += SINK_PIECE) await this.#write(piece.subarray(at, at + SINK_PIECE));
+      return;
     }
+    await this.#write(header);
+    for await (const piece of pieces) for (let at = 0; at < piece.length; at += SINK_PIECE) await this.#write(piece.subarray(at, at + SINK_PIECE));
   }
 
   /** A member read from a stream: data as it comes, CRC and sizes in a data descriptor. */

@@ -110,6 +110,9 @@ function deflateIncremental(level: number): DeflateIncremental {
       head = [];
       await write(joined);
     },
+    take() {
+      return out.splice(0);
+    },
     async finish() {
       if (!stream) return [nodeDeflate.deflate(Buffer.concat(head), level)];
       const s = stream;

@@ -12,6 +12,8 @@ import { MIN_ENTRY, encodeIndexDelta, estimatedDeltaSize, estimatedSize, type In
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions, type DiffStream } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
+import type { LaterSpill } from "../archive/zip-later.js";
+import { storeSpill } from "./manifest-spill.js";
 import { REPOSITORY_VERSION, SNAPSHOT_FORMAT, Tap, archivePath, indexPath } from "./layout.js";
 import type { ArchiveBudget } from "./chain.js";
 import type { SnapshotRecord, StoredFile, StoredIndex } from "./snapshot.js";
@@ -70,11 +72,12 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
  * The archive writer's options; each change's cached bytes are let go once it is written. The
  * archive is dated with the snapshot when the caller gives its time.
  */
-export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: ContentCache, o: BackupOptions, onProgress?: (changes: number, bytesOut: number) => void): DiffDataOptions {
+export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: ContentCache, o: BackupOptions, onProgress?: (changes: number, bytesOut: number) => void, spill?: LaterSpill): DiffDataOptions {
   return {
     source,
     cache,
     deflate: ro.deflate,
+    ...(spill ? { manifestSpill: spill } : {}),
     ...(o.time ? { time: o.time } : {}),
     onProgress: (p) => {
       cache.release(p.path);
@@ -91,11 +94,18 @@ export async function writeArchive(store: Store, ro: ResolvedOptions, id: string
   const report = reporter(o.onProgress, "write");
   const data = new DiffData(
     diff,
-    archiveOptions(ro, source, cache, o, (changes, bytesOut) => {
-      throwIfAborted(o.signal);
-      const totalFiles = total();
-      if (totalFiles !== undefined) report(changes, bytesOut, { totalFiles });
-    }),
+    archiveOptions(
+      ro,
+      source,
+      cache,
+      o,
+      (changes, bytesOut) => {
+        throwIfAborted(o.signal);
+        const totalFiles = total();
+        if (totalFiles !== undefined) report(changes, bytesOut, { totalFiles });
+      },
+      storeSpill(store, archivePath(id), ro.manifestMemory, o.signal),
+    ),
   );
   return writeTapped(
     store,

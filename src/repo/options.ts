@@ -32,6 +32,13 @@ export interface RepositoryOptions extends LockOptions {
   fullIndexEvery?: number;
   /** Deflates archive members. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
   deflate?: DeflateCodec;
+  /**
+   * Bytes of an archive's deflated manifest a backup keeps in memory. Past that (a backup of
+   * some 150,000 changes or more) the rest waits in the store, under `data/`, until the manifest
+   * is written as the archive's last member, so memory does not grow with the number of
+   * changes. Used with a deflate codec that deflates incrementally (node:zlib's). Default 8 MiB.
+   */
+  manifestMemory?: number;
   /** Inflates archive members on restore. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */
   inflate?: InflateCodec;
   /**
@@ -49,6 +56,7 @@ export interface ResolvedOptions {
   lock: LockOptions;
   deflate?: DeflateCodec;
   inflate: InflateCodec;
+  manifestMemory: number;
   unsafeNoConditionalWrites: boolean;
 }
 
@@ -61,6 +69,8 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
   if (!(Number.isInteger(fullIndexEvery) && fullIndexEvery >= 1)) throw new IbtError("BAD_ARGUMENT", `fullIndexEvery must be an integer >= 1, not ${fullIndexEvery}`);
   if (o.deflate !== undefined && typeof o.deflate?.deflate !== "function") throw new IbtError("BAD_ARGUMENT", "deflate must be a codec with a deflate function");
   const inflate = inflateCodec(o.inflate);
+  const manifestMemory = o.manifestMemory ?? 8 * 1024 * 1024;
+  if (!(Number.isSafeInteger(manifestMemory) && manifestMemory >= 0)) throw new IbtError("BAD_ARGUMENT", `manifestMemory must be an integer >= 0, not ${manifestMemory}`);
   const lock: LockOptions = {};
   if (o.owner) lock.owner = o.owner;
   if (o.isAlive) lock.isAlive = o.isAlive;
@@ -69,7 +79,7 @@ export function resolveOptions(o: RepositoryOptions = {}): ResolvedOptions {
     if (!(refreshMs > 0 && staleMs > 2 * refreshMs)) throw new IbtError("BAD_ARGUMENT", "lockTiming needs refreshMs > 0 and staleMs > 2 × refreshMs");
     lock.lockTiming = { refreshMs, staleMs };
   }
-  return { fullShare, maxChain, fullIndexEvery, lock, deflate: o.deflate, inflate, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
+  return { fullShare, maxChain, fullIndexEvery, lock, deflate: o.deflate, inflate, manifestMemory, unsafeNoConditionalWrites: o.unsafeNoConditionalWrites === true };
 }
 
 export interface Progress {

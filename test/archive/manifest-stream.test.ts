@@ -4,13 +4,14 @@
  * odd numbers); a ZipWriter.later member is byte for byte what `add` writes for the same data
  * with `compress: true`, whatever the codec, level and piece sizes; node:zlib's incremental form
  * gives `deflate`'s bytes; DiffData's manifest member is the one the whole-text encoding made
- * before; and no string or deflate input the size of the manifest is built along the way.
+ * before; no string or deflate input the size of the manifest is built along the way; and with
+ * a spill the deflated manifest past its `keep` waits there as it is made, the archive unchanged.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
-import { DiffData, DiffIndex, DirIndex, MemoryFs, ZipReader, ZipWriter, fflateDeflate, parseManifest } from "../../src/index.js";
-import type { DeflateCodec, RandomAccessFile } from "../../src/index.js";
+import { DiffData, DiffIndex, DirIndex, MemoryFs, ZipReader, ZipWriter, fflateDeflate, isIbtError, parseManifest } from "../../src/index.js";
+import type { DeflateCodec, LaterSpill, RandomAccessFile } from "../../src/index.js";
 import { nodeDeflate } from "../../src/node/index.js";
 import { concatBytes } from "../../src/bytes.js";
 import { ManifestText, MANIFEST_FORMAT, MANIFEST_NAME, type Manifest, type ManifestChange, type ManifestEntry } from "../../src/archive/manifest.js";
@@ -314,6 +315,7 @@ test("DiffData: a write that fails half-way lets go of the manifest's deflater, 
       const inner = nodeDeflate.deflateIncremental(l);
       return {
         push: (p) => (calls.push++, inner.push(p)),
+        take: () => inner.take(),
         finish: () => (calls.finish++, inner.finish()),
         dispose: () => (calls.dispose++, inner.dispose()),
       };
@@ -322,4 +324,79 @@ test("DiffData: a write that fails half-way lets go of the manifest's deflater, 
   await assert.rejects(archiveOf(diff, new MemoryFs(), counting), { code: "NOT_FOUND" });
   assert.ok(calls.push > 5, `${calls.push} pieces of the manifest were deflated before the failure`);
   assert.deepEqual([calls.finish, calls.dispose], [0, 1]);
+});
+
+/** A spill in memory that records what it is asked, and can damage or fail on request. */
+function memorySpill(keep: number, opts: { damage?: boolean; failWrite?: number } = {}) {
+  const objects: Uint8Array[] = [];
+  const calls = { writes: 0, reads: 0, disposes: 0, changesAtWrite: [] as number[] };
+  let changes = 0;
+  const spill: LaterSpill = {
+    keep,
+    async write(pieces) {
+      calls.writes++;
+      calls.changesAtWrite.push(changes);
+      if (calls.writes === opts.failWrite) throw new Error("the spill's store is full");
+      objects.push(concatBytes(pieces));
+    },
+    async *read() {
+      calls.reads++;
+      for (const [i, o] of objects.entries()) {
+        const copy = o.slice();
+        if (opts.damage && i === objects.length - 1) copy[copy.length >> 1] ^= 1;
+        yield copy;
+      }
+    },
+    async dispose() {
+      calls.disposes++;
+      objects.length = 0;
+    },
+  };
+  return { spill, calls, objects, progress: (n: number) => void (changes = n), spilledBytes: () => objects.reduce((n, o) => n + o.length, 0) };
+}
+
+async function archiveWithSpill(diff: Diff, spill: ReturnType<typeof memorySpill>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let spilledAtEnd = 0;
+  await new DiffData(diff, {
+    source: new MemoryFs(),
+    deflate: nodeDeflate,
+    time: new Date(T0),
+    manifestSpill: { ...spill.spill, read: () => ((spilledAtEnd = spill.spilledBytes()), spill.spill.read()) },
+    onProgress: (p) => spill.progress(p.changes),
+  }).write(async (c) => void chunks.push(c.slice()));
+  (spill as { spilledAtEnd?: number }).spilledAtEnd = spilledAtEnd;
+  return concatBytes(chunks);
+}
+
+test("DiffData with a manifest spill: the same archive; the deflated manifest past `keep` goes to the spill as it is made, comes back once, and is let go", async () => {
+  const diff = deletions(20_000);
+  const plain = await archiveOf(diff, undefined, nodeDeflate);
+  const reader = await ZipReader.from(memoryFile(plain));
+  const compressed = reader.get(MANIFEST_NAME)!.compressedSize;
+  for (const keep of [0, 64 * 1024]) {
+    const s = memorySpill(keep);
+    const got = await archiveWithSpill(diff, s);
+    assert.ok(equalBytes(got, plain), `keep ${keep}: the archive is the one written without a spill`);
+    const spilled = (s as { spilledAtEnd?: number }).spilledAtEnd!;
+    const chunk = Math.min(1 << 20, Math.max(4096, keep));
+    assert.ok(compressed - spilled <= keep + chunk, `keep ${keep}: ${compressed - spilled} of ${compressed} deflated bytes were held to the end`);
+    assert.ok(s.calls.writes >= 3, `keep ${keep}: ${s.calls.writes} writes`);
+    assert.ok(s.calls.changesAtWrite[0]! < diff.changes.length / 2, `keep ${keep}: the first write came after ${s.calls.changesAtWrite[0]} of ${diff.changes.length} changes`);
+    assert.deepEqual([s.calls.reads, s.calls.disposes, s.objects.length], [1, 1, 0], `keep ${keep}: read once, then let go`);
+  }
+  // A manifest that stays within `keep` never touches the spill.
+  const small = memorySpill(1 << 30);
+  assert.ok(equalBytes(await archiveWithSpill(diff, small), plain));
+  assert.deepEqual([small.calls.writes, small.calls.reads], [0, 0]);
+});
+
+test("DiffData with a manifest spill: bytes that come back changed are CORRUPT, a failed spill write fails the archive, and the spill is let go either way", async () => {
+  const diff = deletions(5_000);
+  const damaged = memorySpill(0, { damage: true });
+  await assert.rejects(archiveWithSpill(diff, damaged), (e) => isIbtError(e, "CORRUPT") && /came back changed/.test(e.message));
+  assert.equal(damaged.calls.disposes, 1);
+  const failing = memorySpill(0, { failWrite: 2 });
+  await assert.rejects(archiveWithSpill(diff, failing), /the spill's store is full/);
+  assert.deepEqual([failing.calls.reads, failing.calls.disposes], [0, 1]);
 });

@@ -1,0 +1,84 @@
+/**
+ * A backup whose manifest passes `manifestMemory` keeps the rest in the store as it is made
+ * (repo/manifest-spill.ts) and stores exactly the archive it would have stored without: on every
+ * kind of store (memory, folders, the strict S3 server, encrypted). The objects it kept aside are
+ * gone after the backup, after a backup that failed, and, left by a backup that died, after the
+ * next writer's start.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type Store } from "../../src/index.js";
+import { nodeRepositoryOptions } from "../../src/node/index.js";
+import { archivePath } from "../../src/repo/layout.js";
+import { STORES } from "../support/repo-kit.js";
+import { equalBytes, rng, textBytes } from "../support/helpers.js";
+
+const T1 = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+const SPILLED = /^data\/[0-9a-f]{16}\.zip\.manifest-\d+$/;
+
+async function tree(files: number): Promise<MemoryFs> {
+  const fs = new MemoryFs();
+  const next = rng(41);
+  for (let d = 0; d < files / 100; d++) await fs.mkdir(`dir-${d}`);
+  for (let i = 0; i < files; i++) await fs.writeFile(`dir-${Math.floor(i / 100)}/file-${i}.txt`, textBytes(next, 20 + Math.floor(next() * 200)));
+  return fs;
+}
+
+/** A store that records the names it saves and can fail the save of a name that matches. */
+function watched(inner: Store, failOn?: RegExp): { store: Store; saved: string[] } {
+  const saved: string[] = [];
+  const store = Object.create(inner) as Store;
+  store.save = async (name, data, options) => {
+    saved.push(name);
+    if (failOn?.test(name)) throw new Error(`refused ${name}`);
+    return inner.save(name, data, options);
+  };
+  return { store, saved };
+}
+
+async function names(store: Store, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of store.list(prefix)) out.push(o.name);
+  return out;
+}
+
+test("a backup past manifestMemory keeps the manifest in the store as it goes and stores the same archive, on every store", async () => {
+  const source = await tree(4000);
+  const reference = new MemoryStore();
+  const plain = await (await Repository.init(reference, nodeRepositoryOptions({ unsafeNoConditionalWrites: true }))).backup(source, { time: T1 });
+  const want = await reference.load(archivePath(plain.id));
+  for (const factory of STORES) {
+    const { store, saved } = watched(await factory.make());
+    const repo = await Repository.init(store, nodeRepositoryOptions({ manifestMemory: 0, unsafeNoConditionalWrites: true }));
+    const snap = await repo.backup(source, { time: T1 });
+    const spilled = saved.filter((n) => SPILLED.test(n));
+    assert.ok(spilled.length >= 3, `${factory.name}: ${spilled.length} objects kept aside`);
+    assert.ok(equalBytes(await store.load(archivePath(snap.id)), want), `${factory.name}: the archive is the one stored without`);
+    assert.deepEqual((await names(store, "data/")).filter((n) => SPILLED.test(n)), [], `${factory.name}: nothing kept aside is left`);
+    const restored = new MemoryFs();
+    await repo.restore(snap.id, restored);
+    assert.equal((await DirIndex.build(restored, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id, factory.name);
+    assert.equal((await repo.verify({ readData: true })).ok, true, factory.name);
+  }
+});
+
+test("what a backup kept aside is removed when the backup fails, and by the next writer when it died", async () => {
+  const source = await tree(3000);
+  const inner = new MemoryStore();
+  const repo = await Repository.init(inner, nodeRepositoryOptions({ manifestMemory: 0 }));
+  // The third object kept aside cannot be saved: the backup fails and leaves nothing.
+  const failing = watched(inner, /\.zip\.manifest-2$/);
+  const broken = await Repository.open(failing.store, nodeRepositoryOptions({ manifestMemory: 0 }));
+  await assert.rejects(broken.backup(source), /refused data\/[0-9a-f]{16}\.zip\.manifest-2/);
+  assert.ok(failing.saved.filter((n) => SPILLED.test(n)).length >= 3);
+  assert.deepEqual(await names(inner, "data/"), [], "no archive and nothing kept aside");
+  assert.deepEqual(await repo.snapshots(), []);
+
+  // A backup that died leaves what it kept aside; the next writer removes it before it writes.
+  const deadId = "0123456789abcdef";
+  await inner.save(`data/${deadId}.zip.manifest-0`, textBytes(rng(3), 5000));
+  await inner.save(`data/${deadId}.zip.manifest-1`, textBytes(rng(4), 5000));
+  const snap = await repo.backup(source);
+  assert.deepEqual(await names(inner, "data/"), [archivePath(snap.id)]);
+  await assert.rejects(inner.load(`data/${deadId}.zip.manifest-0`), (e) => isIbtError(e, "NOT_FOUND"));
+});
