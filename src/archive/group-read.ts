@@ -17,8 +17,8 @@
  * caller works through the spans of the one before. A read ahead that fails is dropped; its
  * error is seen only by a caller that asks for that group.
  * A span is handed out as a view of its group, not a copy: callers must not write to it, and a
- * caller that keeps it keeps the group. Memory is two groups per open archive, plus the groups
- * of spans still held.
+ * caller that keeps it keeps the group. Memory is two groups per open archive (a read ahead that
+ * was dropped may still be finishing), plus the groups of spans still held.
  */
 import { IbtError } from "../errors.js";
 import type { ZipReader } from "./zip-read.js";
@@ -104,7 +104,7 @@ export class ArchiveData {
     const walking = this.#lastAt !== undefined && at === this.#lastAt + 1;
     this.#lastAt = at;
     const next = this.#members[at + 1]?.name;
-    if (!walking || next === undefined || !this.#named.has(next) || this.#ahead?.name === next) return;
+    if (!walking || next === undefined || !this.#named.has(next) || this.#ahead?.name === next || this.#cached?.name === next) return;
     const bytes = this.reader.bytes(next);
     bytes.catch(() => {}); // seen by a caller that asks for it; dropped otherwise
     this.#ahead = { name: next, bytes };

@@ -65,7 +65,9 @@ export interface RandomAccessFile {
   readonly size: number;
   /**
    * Exactly `length` bytes from `offset`; the reader never asks past `size`. The array must
-   * stay unchanged until the reader's next call (a fresh array always qualifies).
+   * stay unchanged once returned (a fresh array always qualifies): the reader may have several
+   * reads in flight (ArchiveData reads a group ahead) and keep an array while a codec inflates
+   * it on another thread.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
 }

@@ -68,6 +68,7 @@ export class LaterMember {
   #spilledCrc = 0;
   readonly #spill: LaterSpill | undefined;
   #spillDisposed = false;
+  #codecDisposed = false;
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -125,7 +126,10 @@ export class LaterMember {
       this.#kept?.take(true);
       this.#out.take(true);
     }
-    this.#incremental?.dispose();
+    if (this.#incremental && !this.#codecDisposed) {
+      this.#codecDisposed = true;
+      this.#incremental.dispose();
+    }
     if (this.#spill && !this.#spillDisposed) {
       this.#spillDisposed = true;
       await this.#spill.dispose();

@@ -243,7 +243,9 @@ export class ZipWriter {
   /**
    * A deflated member whose data is pushed in pieces while other members are written; give it
    * to `addLater` when the data is complete, or `dispose` it. The name is checked now and again
-   * when it is written.
+   * when it is written. With a `spill`, its deflated bytes past the spill's `keep` wait there
+   * (zip-later.ts). `addLater` disposes the member whether it succeeds or fails: a member is
+   * written at most once.
    */
   later(name: string, spill?: LaterSpill): LaterMember {
     this.#checkName(name, false);

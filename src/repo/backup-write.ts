@@ -92,6 +92,7 @@ export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: Co
  */
 export async function writeArchive(store: Store, ro: ResolvedOptions, id: string, diff: Diff | DiffStream, cache: ContentCache, source: FsAdapter, o: BackupOptions, budget: ArchiveBudget, total: () => number | undefined): Promise<StoredFile> {
   const report = reporter(o.onProgress, "write");
+  const spill = storeSpill(store, archivePath(id), ro.manifestMemory, o.signal);
   const data = new DiffData(
     diff,
     archiveOptions(
@@ -104,20 +105,24 @@ export async function writeArchive(store: Store, ro: ResolvedOptions, id: string
         const totalFiles = total();
         if (totalFiles !== undefined) report(changes, bytesOut, { totalFiles });
       },
-      storeSpill(store, archivePath(id), ro.manifestMemory, o.signal),
+      spill,
     ),
   );
-  return writeTapped(
-    store,
-    archivePath(id),
-    budget.through(
-      pushToPull(async (sink) => {
-        const stats = await data.write(sink);
-        report(stats.changes, stats.bytesOut, { totalFiles: stats.changes });
-      }),
-    ),
-    o.signal,
-  );
+  try {
+    return await writeTapped(
+      store,
+      archivePath(id),
+      budget.through(
+        pushToPull(async (sink) => {
+          const stats = await data.write(sink);
+          report(stats.changes, stats.bytesOut, { totalFiles: stats.changes });
+        }),
+      ),
+      o.signal,
+    );
+  } finally {
+    await spill.close();
+  }
 }
 
 /** Saves an object whole or not at all, returning the size and hash of what was saved. */

@@ -5,25 +5,51 @@
  * Through an encrypted store they are encrypted like everything else. After a crash they are
  * leftovers: no name under `data/` but a recorded snapshot's archive is kept by the next writer
  * (snapshot.ts, removeLeftovers).
+ *
+ * The archive's writer may go on for a while after its archive has failed or been abandoned (it
+ * stops at its next write into the archive), so the backup closes the spill as soon as the
+ * archive's save settles: what was kept aside is removed, and a later `write` fails instead of
+ * leaving an object behind the backup (or behind a full written in place of an abandoned
+ * incremental under the same id).
  */
+import { IbtError } from "../errors.js";
 import type { LaterSpill } from "../archive/zip-later.js";
 import type { Store } from "../store/types.js";
 
-export function storeSpill(store: Store, archive: string, keep: number, signal?: AbortSignal): LaterSpill {
+export interface StoreSpill extends LaterSpill {
+  /** Removes what was kept aside, once any write in flight has settled; later writes fail. */
+  close(): Promise<void>;
+}
+
+export function storeSpill(store: Store, archive: string, keep: number, signal?: AbortSignal): StoreSpill {
   const names: string[] = [];
+  let closed = false;
+  let writing: Promise<unknown> = Promise.resolve();
+  const removeAll = async () => {
+    // Removed without the backup's signal: an aborted backup cleans up too.
+    for (const name of names.splice(0)) await store.remove(name).catch(() => {});
+  };
   return {
     keep,
     async write(pieces) {
+      if (closed) throw new IbtError("INTERNAL", `${archive}: the archive was given up; its manifest is not kept aside`, { path: archive });
       const name = `${archive}.manifest-${names.length}`;
       names.push(name);
-      await store.save(name, pieces, signal ? { signal } : {});
+      const saved = store.save(name, pieces, signal ? { signal } : {});
+      writing = saved.catch(() => {});
+      await saved;
     },
     async *read() {
       for (const name of names) yield* store.loadStream(name, signal ? { signal } : {});
     },
     async dispose() {
-      // Removed without the backup's signal: an aborted backup cleans up too.
-      for (const name of names.splice(0)) await store.remove(name).catch(() => {});
+      await writing;
+      await removeAll();
+    },
+    async close() {
+      closed = true;
+      await writing;
+      await removeAll();
     },
   };
 }

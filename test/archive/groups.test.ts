@@ -25,7 +25,9 @@ import {
   type Manifest,
   type Store,
 } from "../../src/index.js";
-import { rng, textBytes } from "../support/helpers.js";
+import { equalBytes, rng, textBytes } from "../support/helpers.js";
+import { nodeInflate } from "../../src/node/index.js";
+import { ASYNC_FROM } from "../../src/node/inflate.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -94,57 +96,73 @@ test("a one-path restore inflates one group; a full restore inflates each group 
   assert.equal((await DirIndex.build(target, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id);
 });
 
-test("ArchiveData reads the next group ahead only once two neighbouring groups were read in turn; a failed read ahead fails only a read of its group", async () => {
-  const source = new MemoryFs();
-  const next = rng(31);
-  for (let i = 0; i < 40; i++) await put(source, `f/${String(i).padStart(2, "0")}.txt`, textBytes(next, 3000));
-  const diff = new DiffIndex(await DirIndex.build(source), await DirIndex.build(new MemoryFs())).compute();
-  const out = new MemoryFs();
-  await new DiffData(diff, { source, groupSize: 16_384 }).createArchive(out, "a.zip");
-  const bytes = (await out.read("a.zip", 0, 1 << 24)).slice();
-  const clean = await readerOf(bytes);
-  const manifest = parseManifest(await clean.bytes(MANIFEST_NAME));
-  const members = clean.entries().map((e) => e.name);
-  const groups = members.filter((n) => n.startsWith("group/"));
-  assert.ok(groups.length >= 5, `${groups.length} groups`);
-  assert.deepEqual(members.slice(members.indexOf(groups[0]!), members.indexOf(groups[0]!) + groups.length), groups, "the groups lie next to each other");
-  const spanIn = (g: number) => manifest.changes.find((c) => c.member === groups[g])!;
-  const read = async (data: ArchiveData, g: number) => {
-    const parts: Uint8Array[] = [];
-    for await (const part of data.open(spanIn(g))) parts.push(part);
-    return parts;
-  };
+for (const [codecName, inflate, groupSize] of [
+  ["fflate", undefined, 16_384],
+  // Groups large enough to deflate to more than ASYNC_FROM, so node:zlib inflates them off the thread.
+  ["node:zlib", nodeInflate, 1024 * 1024],
+] as const) {
+  test(`ArchiveData reads the next group ahead only once two neighbouring groups were read in turn; a failed read ahead fails only a read of its group (${codecName})`, async () => {
+    const source = new MemoryFs();
+    const next = rng(31);
+    const fileSize = groupSize / 5;
+    for (let i = 0; i < 40; i++) await put(source, `f/${String(i).padStart(2, "0")}.txt`, textBytes(next, fileSize));
+    const diff = new DiffIndex(await DirIndex.build(source), await DirIndex.build(new MemoryFs())).compute();
+    const out = new MemoryFs();
+    await new DiffData(diff, { source, groupSize }).createArchive(out, "a.zip");
+    const bytes = (await out.read("a.zip", 0, 1 << 26)).slice();
+    const open = (b: Uint8Array) => ZipReader.from({ size: b.length, read: async (o, n) => b.slice(o, o + n) }, inflate ? { inflate } : {});
+    const clean = await open(bytes);
+    const manifest = parseManifest(await clean.bytes(MANIFEST_NAME));
+    const members = clean.entries().map((e) => e.name);
+    const groups = members.filter((n) => n.startsWith("group/"));
+    assert.ok(groups.length >= 5, `${groups.length} groups`);
+    assert.deepEqual(members.slice(members.indexOf(groups[0]!), members.indexOf(groups[0]!) + groups.length), groups, "the groups lie next to each other");
+    const g1 = clean.get(groups[1]!)!;
+    assert.equal(g1.method, 8, "groups are deflated");
+    if (inflate) assert.ok(g1.compressedSize >= ASYNC_FROM, `inflated off the thread: ${g1.compressedSize} bytes`);
+    const spanIn = (g: number) => manifest.changes.find((c) => c.member === groups[g])!;
+    const read = async (data: ArchiveData, g: number) => {
+      const parts: Uint8Array[] = [];
+      for await (const part of data.open(spanIn(g))) parts.push(part);
+      return parts;
+    };
+    const expect = async (g: number, parts: Uint8Array[]) => {
+      const c = spanIn(g);
+      assert.equal(parts.length, 1);
+      assert.ok(equalBytes(parts[0]!, await source.read(c.path, 0, 1 << 24)), `${c.path} from group ${g}`);
+    };
 
-  const data = new ArchiveData(clean, manifest);
-  const seen = await countingGroupReads(async () => {
-    await read(data, 3); // a one-path read: nothing ahead
-    await read(data, 0); // a jump back: nothing ahead
-    await read(data, 1); // 0 then 1: a walk, so 2 is read ahead
-    await read(data, 2); // taken from the read ahead; 3 is read ahead
+    const data = new ArchiveData(clean, manifest);
+    const seen = await countingGroupReads(async () => {
+      await expect(3, await read(data, 3)); // a one-path read: nothing ahead
+      await expect(0, await read(data, 0)); // a jump back: nothing ahead
+      await expect(1, await read(data, 1)); // 0 then 1: a walk, so 2 is read ahead
+      await expect(2, await read(data, 2)); // taken from the read ahead; 3 is read ahead
+    });
+    assert.deepEqual(seen.groups, [groups[3], groups[0], groups[1], groups[2], groups[3]]);
+
+    // Group 3's deflated bytes damaged: the read ahead that meets them fails unseen, a read of it fails.
+    const entry = clean.get(groups[3]!)!;
+    const damaged = bytes.slice();
+    for (let i = entry.offset + 64; i < entry.offset + 64 + 16; i++) damaged[i] ^= 0x5a;
+    const failed: unknown[] = [];
+    const onRejection = (e: unknown) => failed.push(e);
+    process.on("unhandledRejection", onRejection);
+    try {
+      const hurt = new ArchiveData(await open(damaged), manifest);
+      await read(hurt, 1);
+      await read(hurt, 2); // 3 is read ahead, and fails
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect(2, await read(hurt, 2)); // the group before still reads
+      await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"));
+      await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"), "and again, read anew");
+      await expect(4, await read(hurt, 4)); // the group after reads
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+    assert.deepEqual(failed, [], "no rejection went unhandled");
   });
-  assert.deepEqual(seen.groups, [groups[3], groups[0], groups[1], groups[2], groups[3]]);
-
-  // Group 3's deflated bytes damaged: the read ahead that meets them fails unseen, a read of it fails.
-  const entry = clean.get(groups[3]!)!;
-  const damaged = bytes.slice();
-  for (let i = entry.offset + 64; i < entry.offset + 64 + 16; i++) damaged[i] ^= 0x5a;
-  const failed: unknown[] = [];
-  const onRejection = (e: unknown) => failed.push(e);
-  process.on("unhandledRejection", onRejection);
-  try {
-    const hurt = new ArchiveData(await readerOf(damaged), manifest);
-    await read(hurt, 1);
-    await read(hurt, 2); // 3 is read ahead, and fails
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal((await read(hurt, 2)).length, 1, "the group before still reads");
-    await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"));
-    await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"), "and again, read anew");
-    assert.equal((await read(hurt, 4)).length, 1, "the group after reads");
-  } finally {
-    process.off("unhandledRejection", onRejection);
-  }
-  assert.deepEqual(failed, [], "no rejection went unhandled");
-});
+}
 
 // The hostile cases: a base tree, a new tree with small created and updated files, and the
 // valid v2 archive between them (small groups, so there are several with several spans each).

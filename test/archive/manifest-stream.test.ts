@@ -327,7 +327,7 @@ test("DiffData: a write that fails half-way lets go of the manifest's deflater, 
 });
 
 /** A spill in memory that records what it is asked, and can damage or fail on request. */
-function memorySpill(keep: number, opts: { damage?: boolean; failWrite?: number } = {}) {
+function memorySpill(keep: number, opts: { damage?: boolean; failWrite?: number; short?: boolean; long?: boolean } = {}) {
   const objects: Uint8Array[] = [];
   const calls = { writes: 0, reads: 0, disposes: 0, changesAtWrite: [] as number[] };
   let changes = 0;
@@ -344,8 +344,9 @@ function memorySpill(keep: number, opts: { damage?: boolean; failWrite?: number 
       for (const [i, o] of objects.entries()) {
         const copy = o.slice();
         if (opts.damage && i === objects.length - 1) copy[copy.length >> 1] ^= 1;
-        yield copy;
+        yield opts.short && i === objects.length - 1 ? copy.subarray(1) : copy;
       }
+      if (opts.long) yield new Uint8Array(3);
     },
     async dispose() {
       calls.disposes++;
@@ -391,12 +392,42 @@ test("DiffData with a manifest spill: the same archive; the deflated manifest pa
   assert.deepEqual([small.calls.writes, small.calls.reads], [0, 0]);
 });
 
-test("DiffData with a manifest spill: bytes that come back changed are CORRUPT, a failed spill write fails the archive, and the spill is let go either way", async () => {
+test("DiffData with a manifest spill: bytes that come back changed, short or long are CORRUPT, a failed spill write fails the archive, and the spill is let go either way", async () => {
   const diff = deletions(5_000);
   const damaged = memorySpill(0, { damage: true });
   await assert.rejects(archiveWithSpill(diff, damaged), (e) => isIbtError(e, "CORRUPT") && /came back changed/.test(e.message));
   assert.equal(damaged.calls.disposes, 1);
+  for (const odd of [{ short: true }, { long: true }]) {
+    const wrong = memorySpill(0, odd);
+    await assert.rejects(archiveWithSpill(diff, wrong), (e) => isIbtError(e, "CORRUPT"), JSON.stringify(odd));
+    assert.equal(wrong.calls.disposes, 1);
+  }
   const failing = memorySpill(0, { failWrite: 2 });
   await assert.rejects(archiveWithSpill(diff, failing), /the spill's store is full/);
   assert.deepEqual([failing.calls.reads, failing.calls.disposes], [0, 1]);
+});
+
+test("DiffData: the manifest's deflater is let go once, whether the archive is written or fails in addLater", async () => {
+  const calls = { dispose: 0 };
+  const counting: DeflateCodec = {
+    ...nodeDeflate,
+    deflateIncremental: (l) => {
+      const inner = nodeDeflate.deflateIncremental(l);
+      return { ...inner, dispose: () => (calls.dispose++, inner.dispose()) };
+    },
+  };
+  const diff = deletions(2_000);
+  await archiveOf(diff, undefined, counting);
+  assert.equal(calls.dispose, 1, "written");
+  calls.dispose = 0;
+  // The sink fails once the manifest is being written: addLater fails, then DiffData lets go.
+  let written = 0;
+  await assert.rejects(
+    new DiffData(diff, { source: new MemoryFs(), deflate: counting, time: new Date(T0) }).write(async (c) => {
+      written += c.length;
+      if (written > 1000) throw new Error("the sink is gone");
+    }),
+    /the sink is gone/,
+  );
+  assert.equal(calls.dispose, 1, "failed in addLater");
 });

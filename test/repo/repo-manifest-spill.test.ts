@@ -11,7 +11,7 @@ import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type Store } f
 import { nodeRepositoryOptions } from "../../src/node/index.js";
 import { archivePath } from "../../src/repo/layout.js";
 import { STORES } from "../support/repo-kit.js";
-import { equalBytes, rng, textBytes } from "../support/helpers.js";
+import { equalBytes, randomBytes, rng, textBytes } from "../support/helpers.js";
 
 const T1 = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
 const SPILLED = /^data\/[0-9a-f]{16}\.zip\.manifest-\d+$/;
@@ -24,14 +24,19 @@ async function tree(files: number): Promise<MemoryFs> {
   return fs;
 }
 
-/** A store that records the names it saves and can fail the save of a name that matches. */
-function watched(inner: Store, failOn?: RegExp): { store: Store; saved: string[] } {
+/** A store that records the names it saves, can fail the save of a name that matches, and can be slow to save and remove what is kept aside. */
+function watched(inner: Store, failOn?: RegExp, slowSpill = 0): { store: Store; saved: string[] } {
   const saved: string[] = [];
   const store = Object.create(inner) as Store;
   store.save = async (name, data, options) => {
     saved.push(name);
     if (failOn?.test(name)) throw new Error(`refused ${name}`);
+    if (slowSpill && SPILLED.test(name)) await new Promise((resolve) => setTimeout(resolve, slowSpill));
     return inner.save(name, data, options);
+  };
+  store.remove = async (name, options) => {
+    if (slowSpill && SPILLED.test(name)) await new Promise((resolve) => setTimeout(resolve, slowSpill));
+    return inner.remove(name, options);
   };
   return { store, saved };
 }
@@ -81,4 +86,33 @@ test("what a backup kept aside is removed when the backup fails, and by the next
   const snap = await repo.backup(source);
   assert.deepEqual(await names(inner, "data/"), [archivePath(snap.id)]);
   await assert.rejects(inner.load(`data/${deadId}.zip.manifest-0`), (e) => isIbtError(e, "NOT_FOUND"));
+});
+
+test("an incremental abandoned past its budget keeps nothing aside and leaves room for the full written in its place under the same id", async () => {
+  // One large random file passes the budget; thousands of mode changes make manifest, kept aside
+  // before the archive passes its budget. Saves and removes of what is kept aside are slow, as a
+  // remote store's: the abandoned writer is still removing its objects when the full written in
+  // its place under the same id keeps its own manifest aside.
+  const source = new MemoryFs();
+  const next = rng(61);
+  await source.mkdir("a");
+  await source.mkdir("z");
+  await source.writeFile("a/big", randomBytes(next, 300_000));
+  for (let i = 0; i < 3000; i++) await source.writeFile(`z/small-${String(i).padStart(5, "0")}.txt`, textBytes(next, 50));
+  const inner = new MemoryStore();
+  const { store, saved } = watched(inner, undefined, 20);
+  const repo = await Repository.init(store, nodeRepositoryOptions({ manifestMemory: 0, fullShare: 0.2 }));
+  await repo.backup(source);
+  await source.writeFile("a/big", randomBytes(next, 300_000));
+  for (let i = 0; i < 3000; i++) await source.chmod(`z/small-${String(i).padStart(5, "0")}.txt`, 0o600);
+  saved.length = 0;
+  const snap = await repo.backup(source);
+  assert.equal(snap.kind, "full", "the incremental passed its budget and was replaced");
+  assert.ok(saved.filter((n) => SPILLED.test(n)).length >= 10, "manifests were kept aside");
+  await new Promise((resolve) => setTimeout(resolve, 300)); // what an abandoned writer might still do
+  assert.deepEqual((await names(inner, "data/")).filter((n) => SPILLED.test(n)), [], "nothing kept aside is left");
+  const restored = new MemoryFs();
+  await repo.restore(snap.id, restored);
+  assert.equal((await DirIndex.build(restored, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id);
+  assert.equal((await repo.verify({ readData: true })).ok, true);
 });
