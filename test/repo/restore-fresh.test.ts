@@ -13,10 +13,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
+import { Worker } from "node:worker_threads";
 import { IbtError, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter } from "../../src/index.js";
 import { NodeFs } from "../../src/node/index.js";
 import { fileCreator } from "../../src/fs/entry.js";
-import { rng } from "../support/helpers.js";
+import { equalBytes, randomBytes, rng } from "../support/helpers.js";
 import { TreeChanger, treeId } from "../support/repo-kit.js";
 
 const WRITES = ["writeFile", "mkdir", "remove", "rename", "symlink", "chmod", "utimes"] as const;
@@ -180,6 +181,40 @@ test("NodeFs.createFile: a new file with its mode and mtime; EXISTS over a file 
     assert.equal((await fs.list("many")).length, 300);
     assert.equal((await fs.lstat("many/299")).mtimeMs, 1_600_000_000_299);
   }
+});
+
+test("NodeFs createInWorker: each file's bytes go to the worker in a buffer of their own, not the whole buffer its view looks into", async () => {
+  const fs = new NodeFs(nodeDir(), { sync: true, createInWorker: true });
+  const create = fileCreator(fs);
+  const group = randomBytes(rng(51), 1 << 20);
+  const FILES = 200;
+  const SIZE = 1000;
+  let sent = 0;
+  const post = Worker.prototype.postMessage;
+  // Every buffer a message carries, whole, as structured cloning copies (or moves) it.
+  const buffers = (value: unknown, seen: Set<ArrayBufferLike>): void => {
+    if (value instanceof ArrayBuffer) seen.add(value);
+    else if (ArrayBuffer.isView(value)) seen.add(value.buffer);
+    else if (Array.isArray(value)) for (const v of value) buffers(v, seen);
+  };
+  Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: readonly unknown[]) {
+    const seen = new Set<ArrayBufferLike>();
+    buffers(message, seen);
+    for (const b of seen) sent += b.byteLength;
+    return post.call(this, message, transfer as never);
+  };
+  const own = [randomBytes(rng(52), 5000), randomBytes(rng(53), 7000)];
+  try {
+    const made = Array.from({ length: FILES }, (_, i) => create(`f${i}`, group.subarray(i * SIZE, (i + 1) * SIZE), { mode: 0o600, mtimeMs: 1_600_000_000_000 }));
+    made.push(...own.map((data, i) => create(`own${i}`, data, { mode: 0o600, mtimeMs: 1_600_000_000_000 })));
+    await Promise.all(made);
+  } finally {
+    Worker.prototype.postMessage = post;
+  }
+  assert.equal(sent, FILES * SIZE + 5000 + 7000, "each file's bytes, once");
+  for (const [i, data] of own.entries()) assert.ok(equalBytes(await fs.read(`own${i}`, 0, 10_000), data), `own${i}`);
+  for (const i of [0, 77, FILES - 1]) assert.ok(equalBytes(await fs.read(`f${i}`, 0, 2 * SIZE), group.subarray(i * SIZE, (i + 1) * SIZE)), `f${i}`);
+  assert.ok(equalBytes(group.subarray(0, 8), randomBytes(rng(51), 8)), "the caller's buffer is untouched (not transferred away)");
 });
 
 test("fileCreator falls back to writeFile + utimes on an adapter without createFile, or one wrapping NodeFs's writeFile", async () => {
