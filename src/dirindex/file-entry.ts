@@ -58,11 +58,22 @@ export class FileDigest {
 /**
  * Times are kept in whole milliseconds. File systems record nanoseconds, but JavaScript can only
  * set times as a double of seconds, which cannot carry them: a restored file would never match
- * its index. Milliseconds survive the round trip exactly (after rounding), and the quick check
- * does not rest on mtime alone where change times and inodes exist.
+ * its index. Milliseconds survive the round trip exactly, and the quick check does not rest on
+ * mtime alone where change times and inodes exist. They are truncated, not rounded, so a time
+ * keeps its second (rounding put 09.9996 s back as 10.000 s); half a microsecond of slack takes a
+ * whole millisecond read back a hair below itself as that millisecond.
  */
 export function ms(t: number): number {
-  return Math.round(t);
+  return Math.floor(t + 0.0005);
+}
+
+/**
+ * Whether `stored`, a time an index holds, is `t` as the index keeps it. Indexes written before
+ * times were truncated hold them rounded to the nearest millisecond; those still match, so an
+ * upgrade does not make the quick check read half of every tree again.
+ */
+export function sameMs(stored: number | undefined, t: number): boolean {
+  return stored === ms(t) || stored === Math.round(t);
 }
 
 /**
@@ -74,9 +85,9 @@ export function ms(t: number): number {
 export function reusedEntry(path: string, st: FsStat, old: IndexEntry, signatures: boolean): IndexEntry {
   if (
     old.path === path &&
-    old.mtimeMs === ms(st.mtimeMs) &&
+    sameMs(old.mtimeMs, st.mtimeMs) &&
     old.mode === st.mode &&
-    old.ctimeMs === (st.ctimeMs === undefined ? undefined : ms(st.ctimeMs)) &&
+    (st.ctimeMs === undefined ? old.ctimeMs === undefined : sameMs(old.ctimeMs, st.ctimeMs)) &&
     old.ino === st.ino &&
     old.target === undefined &&
     (signatures || old.signature === undefined)
@@ -114,8 +125,8 @@ export function usable(e: IndexEntry, st: FsStat, needSignature: boolean): boole
 
 /** Size and mtime equal, and ctime and inode too wherever both sides have them. */
 export function quickCheckPasses(old: IndexEntry, st: FsStat): boolean {
-  if (old.size !== st.size || old.mtimeMs !== ms(st.mtimeMs) || old.hash === undefined) return false;
-  if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && old.ctimeMs !== ms(st.ctimeMs)) return false;
+  if (old.size !== st.size || !sameMs(old.mtimeMs, st.mtimeMs) || old.hash === undefined) return false;
+  if (old.ctimeMs !== undefined && st.ctimeMs !== undefined && !sameMs(old.ctimeMs, st.ctimeMs)) return false;
   if (old.ino !== undefined && st.ino !== undefined && old.ino !== st.ino) return false;
   return true;
 }

@@ -38,6 +38,7 @@ import type { Store } from "../store/types.js";
 import { baseName, depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
+import { ms, sameMs } from "../dirindex/file-entry.js";
 import { hashFile } from "../archive/content-hash.js";
 import { fileCreator, lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { listWithStats } from "../fs/list-stat.js";
@@ -348,7 +349,7 @@ async function commit(target: FsAdapter, index: DirIndex, scope: IndexEntry[], s
     await eachSettled(META_CONCURRENCY, withMeta.filter((e) => e.type !== "dir" && !timed.has(e.path)), meta);
     const dirs = withMeta.filter((e) => e.type === "dir");
     for (const level of deepestFirst(dirs, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, meta);
-    const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: Math.round(st.mtimeMs), mode: st.mode }));
+    const back = [...outside].map(([d, st]): IndexEntry => ({ path: d, type: "dir", size: 0, mtimeMs: ms(st.mtimeMs), mode: st.mode }));
     for (const level of deepestFirst(back, (e) => e.path)) await eachSettled(META_CONCURRENCY, level, (e) => metaIfDiffers(target, e));
   } catch (e) {
     for (const path of moved.reverse()) await target.remove(path, { recursive: true }).catch(() => {});
@@ -465,5 +466,5 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string): Pr
 async function metaIfDiffers(target: FsAdapter, e: IndexEntry, known?: FsStat): Promise<void> {
   const st = known ?? (await target.lstat(e.path));
   const modeDiffers = target.capabilities.modes && e.type !== "symlink" && (st.mode & 0o7777) !== (e.mode & 0o7777);
-  if (modeDiffers || Math.round(st.mtimeMs) !== e.mtimeMs) await setMeta(target, e.path, e);
+  if (modeDiffers || !sameMs(e.mtimeMs, st.mtimeMs)) await setMeta(target, e.path, e);
 }
