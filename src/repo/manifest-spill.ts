@@ -25,14 +25,18 @@ export function storeSpill(store: Store, archive: string, keep: number, signal?:
   const names: string[] = [];
   let closed = false;
   let writing: Promise<unknown> = Promise.resolve();
-  const removeAll = async () => {
-    // Removed without the backup's signal: an aborted backup cleans up too.
-    for (const name of names.splice(0)) await store.remove(name).catch(() => {});
-  };
+  /** The one clean-up, which `dispose` and `close` both wait for, whichever comes first. */
+  let cleanup: Promise<void> | undefined;
+  const removeAll = (): Promise<void> =>
+    (cleanup ??= (async () => {
+      await writing;
+      // Removed without the backup's signal: an aborted backup cleans up too.
+      for (const name of names.splice(0)) await store.remove(name).catch(() => {});
+    })());
   return {
     keep,
     async write(pieces) {
-      if (closed) throw new IbtError("INTERNAL", `${archive}: the archive was given up; its manifest is not kept aside`, { path: archive });
+      if (closed || cleanup) throw new IbtError("INTERNAL", `${archive}: the archive was given up; its manifest is not kept aside`, { path: archive });
       const name = `${archive}.manifest-${names.length}`;
       names.push(name);
       const saved = store.save(name, pieces, signal ? { signal } : {});
@@ -42,14 +46,10 @@ export function storeSpill(store: Store, archive: string, keep: number, signal?:
     async *read() {
       for (const name of names) yield* store.loadStream(name, signal ? { signal } : {});
     },
-    async dispose() {
-      await writing;
-      await removeAll();
-    },
-    async close() {
+    dispose: removeAll,
+    close() {
       closed = true;
-      await writing;
-      await removeAll();
+      return removeAll();
     },
   };
 }

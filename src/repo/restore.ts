@@ -38,7 +38,7 @@ import type { Store } from "../store/types.js";
 import { baseName, depth, joinPath, parentPath } from "../fs/paths.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
 import { STAGING_PREFIX, type IndexEntry } from "../dirindex/entry.js";
-import { ms, sameMs } from "../dirindex/file-entry.js";
+import { ms } from "../dirindex/file-entry.js";
 import { hashFile } from "../archive/content-hash.js";
 import { fileCreator, lstatOrUndefined, setMeta } from "../fs/entry.js";
 import { listWithStats } from "../fs/list-stat.js";
@@ -466,5 +466,5 @@ async function deleteExtras(target: FsAdapter, index: DirIndex, dir: string): Pr
 async function metaIfDiffers(target: FsAdapter, e: IndexEntry, known?: FsStat): Promise<void> {
   const st = known ?? (await target.lstat(e.path));
   const modeDiffers = target.capabilities.modes && e.type !== "symlink" && (st.mode & 0o7777) !== (e.mode & 0o7777);
-  if (modeDiffers || !sameMs(e.mtimeMs, st.mtimeMs)) await setMeta(target, e.path, e);
+  if (modeDiffers || ms(st.mtimeMs) !== e.mtimeMs) await setMeta(target, e.path, e);
 }
