@@ -132,6 +132,11 @@ export class ChunkQueue {
     this.used = 0;
   }
 
+  /** Bytes held, in full chunks and the partial one. */
+  get length(): number {
+    return this.readyBytes + this.used;
+  }
+
   /** Bytes in full chunks waiting to be taken. */
   get readyLength(): number {
     return this.readyBytes;

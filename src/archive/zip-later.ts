@@ -49,8 +49,8 @@ export interface LaterData {
   size: number;
   /** How many deflated bytes there are (0 for empty data). */
   compressedSize: number;
-  /** The deflated bytes, in order: read back from the spill first, then those kept. */
-  deflated(): AsyncIterable<Uint8Array>;
+  /** The deflated bytes, in order: when some were spilled, read back from the spill first, then those kept. */
+  deflated: Uint8Array[] | AsyncIterable<Uint8Array>;
 }
 
 export class LaterMember {
@@ -62,7 +62,6 @@ export class LaterMember {
   readonly #kept: ChunkQueue | undefined;
   /** The deflated bytes made and not spilled, with an incremental codec. */
   readonly #out: ChunkQueue;
-  #outBytes = 0;
   #spilled = 0;
   /** CRC-32 of the bytes spilled, to check them when they come back. */
   #spilledCrc = 0;
@@ -103,15 +102,17 @@ export class LaterMember {
     this.#state = "finished";
     await this.#inFlight;
     const tail = this.#size === 0 ? [] : await this.#deflated();
-    const spilled = this.#spilled > 0 ? this.#readSpilled() : [];
+    const spilled = this.#spilled > 0 ? this.#readSpilled() : undefined;
     return {
       crc: this.#crc,
       size: this.#size,
       compressedSize: this.#spilled + tail.reduce((n, c) => n + c.length, 0),
-      deflated: async function* () {
-        yield* spilled;
-        yield* tail;
-      },
+      deflated: spilled
+        ? (async function* () {
+            yield* spilled;
+            yield* tail;
+          })()
+        : tail,
     };
   }
 
@@ -138,17 +139,14 @@ export class LaterMember {
 
   /** Moves the codec's output into the kept chunks, and whole chunks past `keep` to the spill. */
   async #gather(): Promise<void> {
-    for (const chunk of this.#incremental!.take()) {
-      this.#out.append(codecBytes(chunk, this.name));
-      this.#outBytes += chunk.length;
-    }
-    if (!this.#spill || this.#outBytes <= this.#spill.keep || this.#out.readyLength === 0) return;
+    for (const chunk of this.#incremental!.take()) this.#out.append(codecBytes(chunk, this.name));
+    if (!this.#spill || this.#out.length <= this.#spill.keep || this.#out.readyLength === 0) return;
     const ready = this.#out.take(false);
-    const bytes = ready.reduce((n, c) => n + c.length, 0);
     await this.#spill.write(ready);
-    for (const c of ready) this.#spilledCrc = crc32(c, this.#spilledCrc);
-    this.#spilled += bytes;
-    this.#outBytes -= bytes;
+    for (const c of ready) {
+      this.#spilledCrc = crc32(c, this.#spilledCrc);
+      this.#spilled += c.length;
+    }
   }
 
   /** The spilled bytes as they come back, refused (CORRUPT) unless they are the bytes spilled. */

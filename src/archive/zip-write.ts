@@ -266,7 +266,7 @@ export class ZipWriter {
         m.method = size === 0 ? METHOD_STORED : METHOD_DEFLATED;
         m.compressedSize = compressedSize;
         checkDeflatedSize(m.size, m.compressedSize, m.name);
-        await this.#writePayload(m, deflated());
+        await this.#writePayload(m, deflated);
       });
     } finally {
       await member.dispose();

@@ -23,7 +23,6 @@ export interface StoreSpill extends LaterSpill {
 
 export function storeSpill(store: Store, archive: string, keep: number, signal?: AbortSignal): StoreSpill {
   const names: string[] = [];
-  let closed = false;
   let writing: Promise<unknown> = Promise.resolve();
   /** The one clean-up, which `dispose` and `close` both wait for, whichever comes first. */
   let cleanup: Promise<void> | undefined;
@@ -36,7 +35,7 @@ export function storeSpill(store: Store, archive: string, keep: number, signal?:
   return {
     keep,
     async write(pieces) {
-      if (closed || cleanup) throw new IbtError("INTERNAL", `${archive}: the archive was given up; its manifest is not kept aside`, { path: archive });
+      if (cleanup) throw new IbtError("INTERNAL", `${archive}: the archive was given up; its manifest is not kept aside`, { path: archive });
       const name = `${archive}.manifest-${names.length}`;
       names.push(name);
       const saved = store.save(name, pieces, signal ? { signal } : {});
@@ -47,9 +46,6 @@ export function storeSpill(store: Store, archive: string, keep: number, signal?:
       for (const name of names) yield* store.loadStream(name, signal ? { signal } : {});
     },
     dispose: removeAll,
-    close() {
-      closed = true;
-      return removeAll();
-    },
+    close: removeAll,
   };
 }
