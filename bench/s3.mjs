@@ -7,6 +7,8 @@
  * that do not) is backed up and restored by ibt, each run in a child process so its peak memory
  * is its own, to (a) the strict S3 test server (test/support/s3-server.ts, signatures checked,
  * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
+ * Requests go over node:http and bodies are hashed by node:crypto, as the CLI does;
+ * BENCH_S3_TRANSPORT=fetch takes fetch and WebCrypto instead.
  * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
  * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
  * several part sizes. Each run does every variant in turn, so a change in the machine's load
@@ -27,10 +29,12 @@ const MiB = 1024 * 1024;
 /** One ibt backup or restore, timed, in this (child) process: prints {ms, rssMiB}. */
 async function child([op, kind, location, dir, part]) {
   const { Repository, FsStore } = await import(path.join(ROOT, "dist/src/index.js"));
-  const { NodeFs, nodeRepositoryOptions } = await import(path.join(ROOT, "dist/src/node/index.js"));
+  const { NodeFs, nodeRepositoryOptions, nodeS3Options } = await import(path.join(ROOT, "dist/src/node/index.js"));
+  // What the CLI uses in Node (node:http, node:crypto) unless BENCH_S3_TRANSPORT=fetch asks for the portable defaults.
+  const transport = process.env.BENCH_S3_TRANSPORT === "fetch" ? {} : nodeS3Options();
   const { S3Store } = await import(path.join(ROOT, "dist/src/store/index.js"));
   const store = kind === "s3"
-    ? new S3Store({ endpoint: location.split("|")[0], bucket: BUCKET, prefix: location.split("|")[1], credentials: KEY, partSize: Number(part) })
+    ? new S3Store({ endpoint: location.split("|")[0], bucket: BUCKET, prefix: location.split("|")[1], credentials: KEY, partSize: Number(part), ...transport })
     : new FsStore(new NodeFs(location));
   const started = performance.now();
   const cpuBefore = process.cpuUsage();

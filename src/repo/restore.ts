@@ -103,7 +103,8 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
-  const links = differing.length ? await openChain(store, chain, inflate) : [];
+  // A whole-tree restore takes its files in archive order, so its archives are read front to back.
+  const links = differing.length ? await openChain(store, chain, inflate, { sequential: !o.paths }) : [];
   const plans = inArchiveOrder(links, differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) })));
 
   const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };

@@ -6,7 +6,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
-import { ReadBudget, storedRandomAccess } from "../store/random-access.js";
+import { ReadBudget, storedRandomAccess, type RandomAccessOptions } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
 import { indexFileOf } from "./index-object.js";
@@ -39,9 +39,9 @@ export function emptyTreeId(): Promise<string> {
  * Opens a stored archive for random access through ranged loads (never a whole download), its
  * read-ahead within `budget` (shared by archives open together).
  */
-export async function openArchive(store: Store, name: string, inflate?: InflateCodec, budget?: ReadBudget): Promise<ZipReader> {
+export async function openArchive(store: Store, name: string, inflate?: InflateCodec, budget?: ReadBudget, access?: RandomAccessOptions): Promise<ZipReader> {
   const { size } = await store.stat(name);
-  return ZipReader.from(storedRandomAccess(store, name, size, budget), inflate ? { inflate } : {});
+  return ZipReader.from(storedRandomAccess(store, name, size, budget, access), inflate ? { inflate } : {});
 }
 
 /**
@@ -197,10 +197,10 @@ export interface Link {
   changes: Map<string, ManifestChange>;
 }
 
-export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec, budget?: ReadBudget): Promise<Link> {
+export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec, budget?: ReadBudget, access?: RandomAccessOptions): Promise<Link> {
   const path = archivePath(rec.id);
   try {
-    const reader = await openArchive(store, path, inflate, budget);
+    const reader = await openArchive(store, path, inflate, budget, access);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
     const manifest = parseManifest(await reader.bytes(entry));
@@ -220,10 +220,13 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
   }
 }
 
-/** Opens every link of a chain (full first); their archives' read-ahead shares one budget. */
-export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<Link[]> {
+/**
+ * Opens every link of a chain (full first); their archives' read-ahead shares one budget. `access`
+ * says how they will be read (`sequential` for a whole restore).
+ */
+export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec, access?: RandomAccessOptions): Promise<Link[]> {
   const links: Link[] = [];
   const budget = new ReadBudget();
-  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget));
+  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget, access));
   return links;
 }

@@ -12,6 +12,10 @@
  * rather than archive order) halves it, down to READ_AHEAD. A window stops where a kept one
  * begins, so a member's data is fetched up to its data descriptor (read first) and not past it.
  *
+ * A reader opened `sequential` (a whole restore, which reads its archives front to back) starts
+ * at MAX_WINDOW and never shrinks below it, so its walk does not ramp up through small windows,
+ * each a round trip, and it reads ahead from its first window.
+ *
  * Pieces. A window is fetched as loads of at most PIECE bytes, all started at once: a read waits
  * only for the piece holding its bytes (which reaches at least as far as the read) while the
  * rest arrive, since a store's answer is whole before any of it can be used. A whole restore
@@ -98,12 +102,18 @@ function makeRoom(budget: ReadBudget, bytes: number): boolean {
   return true;
 }
 
+export interface RandomAccessOptions {
+  /** The reader will walk the whole object front to back: windows start, and stay, at MAX_WINDOW. */
+  sequential?: boolean;
+}
+
 /** Random access to object `name` of `size` bytes (from `stat`), its windows kept within `budget`. */
-export function storedRandomAccess(store: Store, name: string, size: number, budget = new ReadBudget()): StoredRandomAccess {
+export function storedRandomAccess(store: Store, name: string, size: number, budget = new ReadBudget(), options: RandomAccessOptions = {}): StoredRandomAccess {
   const kept: Window[] = [];
   let loads = 0;
   let loadedBytes = 0;
-  let window = READ_AHEAD;
+  const smallest = options.sequential ? MAX_WINDOW : READ_AHEAD;
+  let window = smallest;
   /** End of the furthest window of the current walk, and that window. */
   let frontier: Window | undefined;
   /** Windows fetched ahead and not yet settled. */
@@ -180,7 +190,7 @@ export function storedRandomAccess(store: Store, name: string, size: number, bud
   /** Fetches the window for a miss at `at` by a read that wants bytes up to `end`. */
   const miss = (at: number, end: number): Window | undefined => {
     const continues = kept.some((w) => w.end === at) || (frontier !== undefined && at >= frontier.end && at <= frontier.end + window);
-    window = continues ? Math.min(MAX_WINDOW, window * 2) : Math.max(READ_AHEAD, window / 2);
+    window = continues ? Math.min(MAX_WINDOW, window * 2) : Math.max(smallest, window / 2);
     const stop = Math.max(end, Math.min(at + window, nextKept(end)));
     if (stop - at > MAX_WINDOW || !makeRoom(budget, stop - at)) return undefined;
     const [first, last] = fetchSpan(at, end, stop, false);

@@ -75,6 +75,30 @@ test("streaming reads of every size return the object's bytes, with far fewer lo
   }
 });
 
+test("a sequential reader starts with a whole window, read ahead, and keeps it across a jump", async () => {
+  const size = 20 * MiB + 12345;
+  const { store, data } = await objectIn(size, 9);
+  const plain = storedRandomAccess(store, "obj", size);
+  sameBytes(await plain.read(0, 1000), data.subarray(0, 1000), "plain first read");
+  assert.equal(plain.loadedBytes, READ_AHEAD, "an ordinary reader's first window");
+
+  const counted = await objectIn(size, 9);
+  const file = storedRandomAccess(counted.store, "obj", size, new ReadBudget(), { sequential: true });
+  sameBytes(await file.read(0, 1000), data.subarray(0, 1000), "first read");
+  assert.equal(file.loadedBytes, MAX_WINDOW, "the first window is whole");
+  assert.equal(file.loads, MAX_WINDOW / PIECE, "in pieces");
+  // A jump, as from a ZIP's central directory back to its first member, does not shrink it.
+  sameBytes(await file.read(size - 500, 500), data.subarray(size - 500), "a jump to the end");
+  sameBytes(await file.read(MAX_WINDOW, 1000), data.subarray(MAX_WINDOW, MAX_WINDOW + 1000), "back to the walk");
+  for (let at = MAX_WINDOW + 1000; at < size - 500; at += 300_000) {
+    const n = Math.min(300_000, size - 500 - at);
+    sameBytes(await file.read(at, n), data.subarray(at, at + n), `walk at ${at}`);
+  }
+  assert.ok(file.loads <= Math.ceil(size / PIECE) + 1, `${file.loads} loads for a ${size}-byte walk`);
+  assert.ok(file.loadedBytes <= size + PIECE, `${file.loadedBytes} bytes loaded`);
+  assert.ok(file.peakKeptBytes <= KEPT_BYTES);
+});
+
 test("a ZIP reader's steps (local header, descriptor past the data, then the data) read each member once", async () => {
   const size = 30 * MiB;
   const { store, data } = await objectIn(size, 3);

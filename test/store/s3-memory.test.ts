@@ -7,9 +7,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PartBuffers, partsOf, type Part } from "../../src/store/s3/parts.js";
-import { S3Client } from "../../src/store/s3/client.js";
+import { fetchTransport, S3Client } from "../../src/store/s3/client.js";
 import { uploadMultipart } from "../../src/store/s3/multipart.js";
-import { SigV4Signer } from "../../src/store/s3/sigv4.js";
+import { sha256Hex, SigV4Signer } from "../../src/store/s3/sigv4.js";
 import { S3Urls } from "../../src/store/s3/url.js";
 import { DEFAULT_RETRY } from "../../src/store/s3/retry.js";
 import { type S3TestServer, startS3Server } from "../support/s3-server.js";
@@ -99,10 +99,11 @@ describe("the multipart uploader with a part-buffer pool, against the strict ser
       const client = new S3Client({
         urls: new S3Urls(server.endpoint, BUCKET, "path"),
         signer: new SigV4Signer(KEY, server.region),
-        fetch: (input, init) => fetch(input, init),
+        transport: fetchTransport((input, init) => fetch(input, init)),
         retry: DEFAULT_RETRY,
         now: Date.now,
         unsignedPayload: false,
+        sha256: sha256Hex,
         timeoutMs: 30_000,
       });
       const buffers = new PartBuffers(partSize, concurrency + 1);

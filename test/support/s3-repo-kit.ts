@@ -12,7 +12,7 @@
 import { after } from "node:test";
 import { S3Store, type S3StoreOptions } from "../../src/store/index.js";
 import { type S3TestServer, startS3Server } from "./s3-server.js";
-import { BUCKET, KEY } from "./s3-strict-kit.js";
+import { BUCKET, KEY, transportFor } from "./s3-strict-kit.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 export { BUCKET, KEY };
@@ -37,6 +37,7 @@ export function repoStoreOn(server: S3TestServer, prefix: string, more: Partial<
     minPartSize: TEST_PART_SIZE,
     streamChunkSize: 96 * 1024,
     retry: { attempts: 5, baseDelayMs: 1, maxDelayMs: 4 },
+    ...transportFor(more),
     ...more,
   });
 }

@@ -23,6 +23,22 @@ const SECRETS = [KEY.secretAccessKey, TEMPORARY.secretAccessKey, TEMPORARY.sessi
 
 export const MiB = 1024 * 1024;
 
+let makeTransport: (() => Pick<S3StoreOptions, "transport" | "sha256">) | undefined;
+
+/**
+ * From now on, stores made by storeOn and repoStoreOn take the transport (and hash) `make` gives
+ * instead of the global fetch, unless a test gives its own fetch or transport: a suite run again
+ * over another transport sets this before it imports the suite.
+ */
+export function sendThrough(make: () => Pick<S3StoreOptions, "transport" | "sha256">): void {
+  makeTransport = make;
+}
+
+/** The options that sendThrough asked for, where `more` does not choose a fetch or transport itself. */
+export function transportFor(more: Partial<S3StoreOptions>): Partial<S3StoreOptions> {
+  return makeTransport && !more.fetch && !more.transport ? makeTransport() : {};
+}
+
 /** A store on `server`'s bucket under `prefix`, retrying five times with millisecond waits. */
 export function storeOn(server: S3TestServer, prefix: string, more: Partial<S3StoreOptions> = {}): S3Store {
   return new S3Store({
@@ -32,6 +48,7 @@ export function storeOn(server: S3TestServer, prefix: string, more: Partial<S3St
     region: server.region,
     credentials: KEY,
     retry: { attempts: 5, baseDelayMs: 1, maxDelayMs: 4 },
+    ...transportFor(more),
     ...more,
   });
 }

@@ -30,12 +30,12 @@
 import { type ByteSource } from "../../bytes.js";
 import { IbtError } from "../../errors.js";
 import { checkObjectName, type LoadOptions, type SaveOptions, type Store, type StoredObject } from "../types.js";
-import { S3Client, type Fetch, type S3Response } from "./client.js";
+import { fetchTransport, S3Client, type Fetch, type HttpTransport, type S3Response } from "./client.js";
 import { describe } from "./errors.js";
 import { abortUpload, parseDocument, uploadMultipart } from "./multipart.js";
 import { PartBuffers, partsOf, partsOfArray, type Part } from "./parts.js";
 import { DEFAULT_RETRY, throwIfAborted, type RetryOptions } from "./retry.js";
-import { SigV4Signer, type S3Credentials } from "./sigv4.js";
+import { sha256Hex, SigV4Signer, type S3Credentials } from "./sigv4.js";
 import { checkPrefix, formatS3Location, S3Urls } from "./url.js";
 import { child, childrenNamed, childText } from "./xml.js";
 
@@ -54,6 +54,18 @@ export interface S3StoreOptions {
   style?: "path" | "virtual";
   /** The fetch to use; default the global one. */
   fetch?: Fetch;
+  /**
+   * How requests are sent, instead of `fetch`: e.g. `nodeHttpTransport()` (ibt/node; or all of
+   * `nodeS3Options()`), which in Node sends bodies without the copies fetch makes. Give `fetch` or
+   * `transport`, not both.
+   */
+  transport?: HttpTransport;
+  /**
+   * Hex SHA-256 of a body to sign (bodies are signed over plain http, see `unsignedPayload`);
+   * default WebCrypto's. Node's WebCrypto copies the body before it hashes it, several times the
+   * hash's own cost; `nodeS3Options()` (ibt/node) brings node:crypto's.
+   */
+  sha256?: (body: Uint8Array) => Promise<string>;
   /** Bytes per part of a multipart upload, and the largest single PUT; default 16 MiB, at least 5 MiB. */
   partSize?: number;
   /** Parts in flight at once; default 2. A save of a stream holds at most (concurrency + 1) × partSize bytes. */
@@ -124,14 +136,16 @@ export class S3Store implements Store {
     };
     positive("listPageSize", this.s.listPageSize, 1);
     positive("streamChunkSize", this.s.streamChunkSize, 1);
-    const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    if (options.fetch && options.transport) throw new IbtError("BAD_ARGUMENT", "S3Store: give fetch or transport, not both", { caller: "S3Store" });
+    const transport = options.transport ?? fetchTransport(options.fetch ?? ((input, init) => fetch(input, init)));
     this.client = new S3Client({
       urls,
       signer: new SigV4Signer(options.credentials, options.region ?? "us-east-1"),
-      fetch: fetchFn,
+      transport,
       retry,
       now,
       unsignedPayload: options.unsignedPayload ?? endpoint.protocol === "https:",
+      sha256: options.sha256 ?? sha256Hex,
       timeoutMs,
     });
     this.location = formatS3Location({ endpoint: `${endpoint.protocol}//${endpoint.host}${endpoint.pathname.replace(/\/+$/, "")}`, bucket: options.bucket, prefix });

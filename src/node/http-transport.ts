@@ -1,0 +1,82 @@
+/**
+ * What S3Store uses in Node in place of the portable defaults (`nodeS3Options`): requests over
+ * node:http and node:https instead of fetch, and node:crypto's SHA-256 for bodies it signs.
+ *
+ * Node's fetch copies a request body twice before it sends it (the Fetch standard's copy, then
+ * its stream's), which costs more CPU than the upload itself on loopback; node:http writes the
+ * caller's bytes as they are. Answers are gathered as fetch's are (BodyGatherer). Connections are
+ * kept alive between requests by the transport's own agents, whose idle sockets do not hold the
+ * process open. A failure of any kind (refused, reset, an answer cut short, the attempt's signal)
+ * rejects, and S3Client decides whether to try again.
+ *
+ * Node's WebCrypto copies a body before hashing it; node:crypto hashes the caller's bytes.
+ */
+import { createHash } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
+import { BodyGatherer, type HttpAnswer, type HttpTransport } from "../store/s3/client.js";
+import type { S3StoreOptions } from "../store/s3/s3-store.js";
+
+/** S3Store's options for Node: the node:http transport and node:crypto's SHA-256. */
+export function nodeS3Options(): Pick<S3StoreOptions, "transport" | "sha256"> {
+  return { transport: nodeHttpTransport(), sha256: nodeSha256Hex };
+}
+
+/** Lower-case hex SHA-256 of `body`. */
+export async function nodeSha256Hex(body: Uint8Array): Promise<string> {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** An answer's headers as node:http gives them, read by name like fetch's Headers. */
+class NodeHeaders {
+  constructor(private readonly raw: http.IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
+/** A transport with its own keep-alive agents for http and https. */
+export function nodeHttpTransport(): HttpTransport {
+  const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+  return (attempt) =>
+    new Promise<HttpAnswer>((resolve, reject) => {
+      const { url, body, signal } = attempt;
+      if (url.protocol !== "http:" && url.protocol !== "https:") return reject(new Error(`not an http or https URL: ${url.protocol}`));
+      if (signal.aborted) return reject(signal.reason);
+      const headers: Record<string, string> = { ...attempt.headers };
+      if (body !== undefined || attempt.method === "PUT" || attempt.method === "POST") headers["content-length"] = String(body?.length ?? 0);
+      const send = url.protocol === "https:" ? https.request : http.request;
+      let settled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        request.destroy();
+        reject(error);
+      };
+      const onAbort = () => fail(signal.reason);
+      const request = send(url, { method: attempt.method, headers, agent: agents[url.protocol] }, (response) => {
+        attempt.progress();
+        const gathered = new BodyGatherer(response.headers["content-length"], attempt.method !== "HEAD");
+        response.on("data", (piece: Buffer) => {
+          gathered.add(piece);
+          attempt.progress();
+        });
+        response.on("error", fail);
+        response.on("aborted", () => fail(new Error("the connection closed during the answer")));
+        response.on("end", () => {
+          if (!response.complete) return fail(new Error("the connection closed during the answer"));
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener("abort", onAbort);
+          resolve({ status: response.statusCode ?? 0, headers: new NodeHeaders(response.headers), body: gathered.body() });
+        });
+      });
+      signal.addEventListener("abort", onAbort, { once: true });
+      request.on("error", fail);
+      request.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    });
+}
