@@ -46,12 +46,18 @@ export interface NodeFsOptions {
    */
   sync?: boolean;
   /**
-   * Make `createFile`'s system calls on a worker thread (default false), so that a caller that
-   * keeps several creates in flight (a restore) overlaps them with its own work and uses a
-   * second core. For a command-line run that owns its process, as `sync`.
+   * Make `createFile`'s system calls for files up to 64 KiB on a worker thread (default false),
+   * so that a caller that keeps several creates in flight (a restore) overlaps them with its own
+   * work and uses a second core. For a command-line run that owns its process, as `sync`.
    */
   createInWorker?: boolean;
 }
+
+/**
+ * Larger files are created on the calling thread even with `createInWorker`: a message to the
+ * worker copies their bytes, which costs more than the write it would take off this thread.
+ */
+const WORKER_FILE_MAX = 64 * 1024;
 
 const READ_CHUNK = 256 * 1024;
 const WRITE_GATHER = 256 * 1024;
@@ -344,7 +350,7 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(path, "writeFile");
     try {
       const args = [abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs)] as const;
-      const made = this.creator ? this.creator.createFile(...args) : this.calls.createFile(...args);
+      const made = this.creator && data.length <= WORKER_FILE_MAX ? this.creator.createFile(...args) : this.calls.createFile(...args);
       if (made) await made;
     } catch (e) {
       throw fsFailure(e, path, "writeFile");

@@ -183,7 +183,7 @@ test("NodeFs.createFile: a new file with its mode and mtime; EXISTS over a file 
   }
 });
 
-test("NodeFs createInWorker: each file's bytes go to the worker in a buffer of their own, not the whole buffer its view looks into", async () => {
+test("NodeFs createInWorker: each small file's bytes go to the worker in a buffer of their own, not the whole buffer its view looks into; a large file is made on the calling thread", async () => {
   const fs = new NodeFs(nodeDir(), { sync: true, createInWorker: true });
   const create = fileCreator(fs);
   const group = randomBytes(rng(51), 1 << 20);
@@ -203,7 +203,7 @@ test("NodeFs createInWorker: each file's bytes go to the worker in a buffer of t
     for (const b of seen) sent += b.byteLength;
     return post.call(this, message, transfer as never);
   };
-  const own = [randomBytes(rng(52), 5000), randomBytes(rng(53), 7000)];
+  const own = [randomBytes(rng(52), 5000), randomBytes(rng(53), 7000), randomBytes(rng(54), 100_000)];
   try {
     const made = Array.from({ length: FILES }, (_, i) => create(`f${i}`, group.subarray(i * SIZE, (i + 1) * SIZE), { mode: 0o600, mtimeMs: 1_600_000_000_000 }));
     made.push(...own.map((data, i) => create(`own${i}`, data, { mode: 0o600, mtimeMs: 1_600_000_000_000 })));
@@ -211,8 +211,9 @@ test("NodeFs createInWorker: each file's bytes go to the worker in a buffer of t
   } finally {
     Worker.prototype.postMessage = post;
   }
-  assert.equal(sent, FILES * SIZE + 5000 + 7000, "each file's bytes, once");
-  for (const [i, data] of own.entries()) assert.ok(equalBytes(await fs.read(`own${i}`, 0, 10_000), data), `own${i}`);
+  assert.equal(sent, FILES * SIZE + 5000 + 7000, "each small file's bytes, once, and none of the large one's");
+  assert.equal((await fs.lstat("own2")).mtimeMs, 1_600_000_000_000, "the large file has its time");
+  for (const [i, data] of own.entries()) assert.ok(equalBytes(await fs.read(`own${i}`, 0, 200_000), data), `own${i}`);
   for (const i of [0, 77, FILES - 1]) assert.ok(equalBytes(await fs.read(`f${i}`, 0, 2 * SIZE), group.subarray(i * SIZE, (i + 1) * SIZE)), `f${i}`);
   assert.ok(equalBytes(group.subarray(0, 8), randomBytes(rng(51), 8)), "the caller's buffer is untouched (not transferred away)");
 });

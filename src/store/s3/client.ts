@@ -101,16 +101,22 @@ const SLOWEST_UPLOAD_BYTES_PER_MS = 64;
 /**
  * A browser's HTTP cache may rewrite a signed ranged GET from what it holds (another Range, an
  * added If-Range), which breaks the signature; requests bypass it. Runtimes whose Request has no
- * `cache` option (older workerd) refuse the field, so it is only set where it is accepted.
+ * `cache` option (older workerd) refuse the field, so it is only set where it is accepted. Found
+ * out on the first request, not when the module loads: in Node, touching `Request` loads its
+ * fetch implementation, 40 ms of every CLI command's start.
  */
-const NO_STORE: RequestInit = (() => {
-  try {
-    new Request("http://127.0.0.1/", { cache: "no-store" });
-    return { cache: "no-store" };
-  } catch {
-    return {};
+let noStore: RequestInit | undefined;
+function noStoreInit(): RequestInit {
+  if (noStore === undefined) {
+    try {
+      new Request("http://127.0.0.1/", { cache: "no-store" });
+      noStore = { cache: "no-store" };
+    } catch {
+      noStore = {};
+    }
   }
-})();
+  return noStore;
+}
 
 export class S3Client {
   constructor(private readonly o: S3ClientOptions) {}
@@ -164,7 +170,7 @@ export class S3Client {
 /** A transport over `fetchFn`: what every runtime has. */
 export function fetchTransport(fetchFn: Fetch): HttpTransport {
   return async (attempt) => {
-    const init: RequestInit = { method: attempt.method, headers: attempt.headers, signal: attempt.signal, ...NO_STORE };
+    const init: RequestInit = { method: attempt.method, headers: attempt.headers, signal: attempt.signal, ...noStoreInit() };
     if (attempt.body !== undefined) init.body = bodyInit(attempt.body);
     const response = await fetchFn(attempt.url, init);
     attempt.progress();
