@@ -103,9 +103,9 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     if (st?.type === "file" && st.size === e.size && (await hashFile(target, e.path)).hash === e.hash) result.unchanged++;
     else differing.push(e);
   }
-  // A whole-tree restore takes its files in archive order, so its archives are read front to back.
-  const links = differing.length ? await openChain(store, chain, inflate, { sequential: !o.paths }) : [];
+  const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = inArchiveOrder(links, differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) })));
+  walkWhereMostIsRead(links, plans);
 
   const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };
   const staged = plans.length > 0 || fresh.roots.size > 0;
@@ -142,6 +142,22 @@ function inArchiveOrder<P extends { steps: Step[] }>(links: readonly Link[], pla
   const keyed = plans.map((p) => ({ p, k: key(p) }));
   keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2]);
   return keyed.map((x) => x.p);
+}
+
+/**
+ * Files are rebuilt in archive order, so an archive most of whose bytes the plans read is read
+ * front to back: its reads take whole windows from the first (StoredRandomAccess.walk) instead of
+ * ramping up, a round trip per doubling. One whose plans read little keeps windows that follow
+ * the reads, so a few files do not fetch whole windows around them.
+ */
+function walkWhereMostIsRead(links: readonly Link[], plans: readonly { steps: Step[] }[]): void {
+  const members = new Map(links.map((l) => [l, new Set<string>()]));
+  for (const p of plans) for (const { link, change } of p.steps) if (change.member !== undefined) members.get(link)!.add(change.member);
+  for (const [link, names] of members) {
+    let bytes = 0;
+    for (const name of names) bytes += link.reader.get(name)?.compressedSize ?? 0;
+    if (bytes * 2 > link.access.size) link.access.walk();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
-import { ReadBudget, storedRandomAccess, type RandomAccessOptions } from "../store/random-access.js";
+import { ReadBudget, storedRandomAccess, type StoredRandomAccess } from "../store/random-access.js";
 import { DirIndex } from "../dirindex/dir-index.js";
 import { decodeIndex } from "../dirindex/index-file.js";
 import { indexFileOf } from "./index-object.js";
@@ -39,9 +39,10 @@ export function emptyTreeId(): Promise<string> {
  * Opens a stored archive for random access through ranged loads (never a whole download), its
  * read-ahead within `budget` (shared by archives open together).
  */
-export async function openArchive(store: Store, name: string, inflate?: InflateCodec, budget?: ReadBudget, access?: RandomAccessOptions): Promise<ZipReader> {
+export async function openArchive(store: Store, name: string, inflate?: InflateCodec, budget?: ReadBudget): Promise<{ reader: ZipReader; access: StoredRandomAccess }> {
   const { size } = await store.stat(name);
-  return ZipReader.from(storedRandomAccess(store, name, size, budget, access), inflate ? { inflate } : {});
+  const access = storedRandomAccess(store, name, size, budget);
+  return { reader: await ZipReader.from(access, inflate ? { inflate } : {}), access };
 }
 
 /**
@@ -192,15 +193,17 @@ export function indexReads(records: readonly SnapshotRecord[], rec: SnapshotReco
 export interface Link {
   rec: SnapshotRecord;
   reader: ZipReader;
+  /** The archive's ranged reads (`walk` when most of it is to be read). */
+  access: StoredRandomAccess;
   manifest: Manifest;
   /** Non-delete changes by path. */
   changes: Map<string, ManifestChange>;
 }
 
-export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec, budget?: ReadBudget, access?: RandomAccessOptions): Promise<Link> {
+export async function openLink(store: Store, rec: SnapshotRecord, parent: SnapshotRecord | undefined, inflate?: InflateCodec, budget?: ReadBudget): Promise<Link> {
   const path = archivePath(rec.id);
   try {
-    const reader = await openArchive(store, path, inflate, budget, access);
+    const { reader, access } = await openArchive(store, path, inflate, budget);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
     const manifest = parseManifest(await reader.bytes(entry));
@@ -214,19 +217,16 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
       if (c.member !== undefined && !reader.get(c.member)) throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`);
       changes.set(c.path, c);
     }
-    return { rec, reader, manifest, changes };
+    return { rec, reader, access, manifest, changes };
   } catch (e) {
     inFile(path, e);
   }
 }
 
-/**
- * Opens every link of a chain (full first); their archives' read-ahead shares one budget. `access`
- * says how they will be read (`sequential` for a whole restore).
- */
-export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec, access?: RandomAccessOptions): Promise<Link[]> {
+/** Opens every link of a chain (full first); their archives' read-ahead shares one budget. */
+export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<Link[]> {
   const links: Link[] = [];
   const budget = new ReadBudget();
-  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget, access));
+  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget));
   return links;
 }

@@ -8,4 +8,4 @@ export type { S3Credentials } from "./s3/sigv4.js";
 export { parseS3Location, formatS3Location, type S3Location } from "./s3/url.js";
 export type { RetryOptions } from "./s3/retry.js";
 export { FsStore } from "./fs-store.js";
-export { storedRandomAccess, ReadBudget, READ_AHEAD, MAX_WINDOW, PIECE, KEPT_BYTES, type StoredRandomAccess, type RandomAccessOptions } from "./random-access.js";
+export { storedRandomAccess, ReadBudget, READ_AHEAD, MAX_WINDOW, PIECE, KEPT_BYTES, type StoredRandomAccess } from "./random-access.js";

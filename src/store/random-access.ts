@@ -12,9 +12,9 @@
  * rather than archive order) halves it, down to READ_AHEAD. A window stops where a kept one
  * begins, so a member's data is fetched up to its data descriptor (read first) and not past it.
  *
- * A reader opened `sequential` (a whole restore, which reads its archives front to back) starts
- * at MAX_WINDOW and never shrinks below it, so its walk does not ramp up through small windows,
- * each a round trip, and it reads ahead from its first window.
+ * A reader told that it will walk the object (`walk`: a restore about to read most of an archive,
+ * front to back) takes MAX_WINDOW from its next miss on and keeps it across jumps, so the walk
+ * does not ramp up through small windows, each a round trip, and reads ahead from its first.
  *
  * Pieces. A window is fetched as loads of at most PIECE bytes, all started at once: a read waits
  * only for the piece holding its bytes (which reaches at least as far as the read) while the
@@ -55,6 +55,8 @@ export interface StoredRandomAccess {
   readonly size: number;
   /** Exactly `length` bytes from `offset` (TRUNCATED past the end); the caller may keep the array. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** The reader will now read most of the object, front to back: windows are MAX_WINDOW from here on. */
+  walk(): void;
   /** How many loads this reader made, for tests and benchmarks. */
   readonly loads: number;
   /** Bytes those loads asked for. */
@@ -102,18 +104,14 @@ function makeRoom(budget: ReadBudget, bytes: number): boolean {
   return true;
 }
 
-export interface RandomAccessOptions {
-  /** The reader will walk the whole object front to back: windows start, and stay, at MAX_WINDOW. */
-  sequential?: boolean;
-}
-
 /** Random access to object `name` of `size` bytes (from `stat`), its windows kept within `budget`. */
-export function storedRandomAccess(store: Store, name: string, size: number, budget = new ReadBudget(), options: RandomAccessOptions = {}): StoredRandomAccess {
+export function storedRandomAccess(store: Store, name: string, size: number, budget = new ReadBudget()): StoredRandomAccess {
   const kept: Window[] = [];
   let loads = 0;
   let loadedBytes = 0;
-  const smallest = options.sequential ? MAX_WINDOW : READ_AHEAD;
-  let window = smallest;
+  let window = READ_AHEAD;
+  /** The least a jump shrinks the window to: MAX_WINDOW once the reader walks. */
+  let smallest = READ_AHEAD;
   /** End of the furthest window of the current walk, and that window. */
   let frontier: Window | undefined;
   /** Windows fetched ahead and not yet settled. */
@@ -278,5 +276,8 @@ export function storedRandomAccess(store: Store, name: string, size: number, bud
       return budget.peak;
     },
     read,
+    walk() {
+      window = smallest = MAX_WINDOW;
+    },
   };
 }

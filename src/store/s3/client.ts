@@ -174,7 +174,7 @@ export function fetchTransport(fetchFn: Fetch): HttpTransport {
     if (attempt.body !== undefined) init.body = bodyInit(attempt.body);
     const response = await fetchFn(attempt.url, init);
     attempt.progress();
-    const body = await readBody(response, attempt.progress, attempt.method !== "HEAD");
+    const body = await readBody(response, attempt, attempt.method !== "HEAD");
     return { status: response.status, headers: response.headers, body };
   };
 }
@@ -224,22 +224,30 @@ export class BodyGatherer {
   }
 }
 
-/** The whole body of `response`, each piece reported to `progress`. */
-async function readBody(response: Response, progress: () => void, hasBody: boolean): Promise<Uint8Array> {
+/**
+ * The whole body of `response`, each piece reported to `progress`. When the attempt's signal
+ * fires the reader is cancelled, which closes the connection even under a fetch that does not
+ * end a body on its signal.
+ */
+async function readBody(response: Response, attempt: Pick<HttpAttempt, "signal" | "progress">, hasBody: boolean): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const gathered = new BodyGatherer(response.headers.get("content-length"), hasBody);
+  // Closes the connection where the body failed or stalled rather than leaving it half read.
+  const cancel = () => void reader.cancel(attempt.signal.reason).catch(() => {});
+  attempt.signal.addEventListener("abort", cancel, { once: true });
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       gathered.add(value);
-      progress();
+      attempt.progress();
     }
   } catch (e) {
-    // Closes the connection where the body failed or stalled rather than leaving it half read.
-    reader.cancel().catch(() => {});
+    cancel();
     throw e;
+  } finally {
+    attempt.signal.removeEventListener("abort", cancel);
   }
   return gathered.body();
 }
