@@ -6,14 +6,15 @@
  * its stream's), which costs more CPU than the upload itself on loopback; node:http writes the
  * caller's bytes as they are. Answers are gathered as fetch's are (BodyGatherer). Connections are
  * kept alive between requests by the transport's own agents, whose idle sockets do not hold the
- * process open. A failure of any kind (refused, reset, an answer cut short, the attempt's signal)
+ * process open. node:http and node:https are loaded on the first request of their scheme, not
+ * with the module: every CLI command loads this module, and node:https costs it 16 ms. A failure
+ * of any kind (refused, reset, an answer cut short, the attempt's signal)
  * rejects, and S3Client decides whether to try again.
  *
  * Node's WebCrypto copies a body before hashing it; node:crypto hashes the caller's bytes.
  */
 import { createHash } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
+import type { Agent, IncomingHttpHeaders, request as httpRequest } from "node:http";
 import { BodyGatherer, type HttpAnswer, type HttpTransport } from "../store/s3/client.js";
 import type { S3StoreOptions } from "../store/s3/s3-store.js";
 
@@ -29,7 +30,7 @@ export async function nodeSha256Hex(body: Uint8Array): Promise<string> {
 
 /** An answer's headers as node:http gives them, read by name like fetch's Headers. */
 class NodeHeaders {
-  constructor(private readonly raw: http.IncomingHttpHeaders) {}
+  constructor(private readonly raw: IncomingHttpHeaders) {}
 
   get(name: string): string | null {
     const value = this.raw[name.toLowerCase()];
@@ -38,20 +39,33 @@ class NodeHeaders {
   }
 }
 
+interface Sender {
+  request: typeof httpRequest;
+  agent: Agent;
+}
+
 /** A transport with its own keep-alive agents for http and https. */
 export function nodeHttpTransport(): HttpTransport {
-  // Idle sockets are closed after 5 s, as Node's own global agent does, so that few requests meet a
-  // connection the server has just closed (which fails, and is retried).
-  const kept = { keepAlive: true, timeout: 5000 };
-  const agents = { "http:": new http.Agent(kept), "https:": new https.Agent(kept) };
-  return (attempt) =>
-    new Promise<HttpAnswer>((resolve, reject) => {
-      const { url, body, signal } = attempt;
-      if (url.protocol !== "http:" && url.protocol !== "https:") return reject(new Error(`not an http or https URL: ${url.protocol}`));
-      if (signal.aborted) return reject(signal.reason);
-      const headers: Record<string, string> = { ...attempt.headers };
-      if (body !== undefined || attempt.method === "PUT" || attempt.method === "POST") headers["content-length"] = String(body?.length ?? 0);
-      const send = url.protocol === "https:" ? https.request : http.request;
+  const senders = new Map<string, Promise<Sender>>();
+  const senderFor = (protocol: "http:" | "https:"): Promise<Sender> => {
+    let made = senders.get(protocol);
+    if (!made) {
+      // Idle sockets are closed after 5 s, as Node's own global agent does, so that few requests
+      // meet a connection the server has just closed (which fails, and is retried).
+      const kept = { keepAlive: true, timeout: 5000 };
+      made = (protocol === "https:" ? import("node:https") : import("node:http")).then((m) => ({ request: m.request, agent: new m.Agent(kept) }));
+      senders.set(protocol, made);
+    }
+    return made;
+  };
+  return async (attempt) => {
+    const { url, body, signal } = attempt;
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`not an http or https URL: ${url.protocol}`);
+    const { request: send, agent } = await senderFor(url.protocol);
+    if (signal.aborted) throw signal.reason;
+    const headers: Record<string, string> = { ...attempt.headers };
+    if (body !== undefined || attempt.method === "PUT" || attempt.method === "POST") headers["content-length"] = String(body?.length ?? 0);
+    return new Promise<HttpAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (error: unknown) => {
         if (settled) return;
@@ -61,7 +75,7 @@ export function nodeHttpTransport(): HttpTransport {
         reject(error);
       };
       const onAbort = () => fail(signal.reason);
-      const request = send(url, { method: attempt.method, headers, agent: agents[url.protocol] }, (response) => {
+      const request = send(url, { method: attempt.method, headers, agent }, (response) => {
         attempt.progress();
         const gathered = new BodyGatherer(response.headers["content-length"], attempt.method !== "HEAD");
         response.on("data", (piece: Buffer) => {
@@ -82,4 +96,5 @@ export function nodeHttpTransport(): HttpTransport {
       request.on("error", fail);
       request.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     });
+  };
 }
