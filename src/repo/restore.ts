@@ -145,19 +145,32 @@ function inArchiveOrder<P extends { steps: Step[] }>(links: readonly Link[], pla
 }
 
 /**
- * Files are rebuilt in archive order, so an archive most of whose bytes the plans read is read
- * front to back: its reads take whole windows from the first (StoredRandomAccess.walk) instead of
- * ramping up, a round trip per doubling. One whose plans read little keeps windows that follow
- * the reads, so a few files do not fetch whole windows around them.
+ * Files are rebuilt in archive order, so an archive that holds most of what the restore reads,
+ * and most of whose own bytes the plans read, in order (one restart allowed: a later link's new
+ * files come after its deltas), is read front to back: its reads take whole windows from the
+ * first (StoredRandomAccess.walk) instead of ramping up, a round trip per doubling. At most one
+ * archive walks: the chain's archives share one read budget, and two walks interleaved (a full's
+ * members and an incremental's deltas of the same files) would push each other's windows out
+ * before they are read. The others, like an archive whose plans read little or jump about in it,
+ * keep windows that follow the reads.
  */
 function walkWhereMostIsRead(links: readonly Link[], plans: readonly { steps: Step[] }[]): void {
-  const members = new Map(links.map((l) => [l, new Set<string>()]));
-  for (const p of plans) for (const { link, change } of p.steps) if (change.member !== undefined) members.get(link)!.add(change.member);
-  for (const [link, names] of members) {
-    let bytes = 0;
-    for (const name of names) bytes += link.reader.get(name)?.compressedSize ?? 0;
-    if (bytes * 2 > link.access.size) link.access.walk();
+  const reads = new Map(links.map((l) => [l, { members: new Set<string>(), bytes: 0, last: 0, back: 0 }]));
+  for (const p of plans) {
+    for (const { link, change } of p.steps) {
+      const r = reads.get(link)!;
+      if (change.member === undefined || r.members.has(change.member)) continue;
+      r.members.add(change.member);
+      const entry = link.reader.get(change.member);
+      if (!entry) continue;
+      if (entry.offset < r.last) r.back++;
+      r.last = entry.offset;
+      r.bytes += entry.compressedSize;
+    }
   }
+  let total = 0;
+  for (const r of reads.values()) total += r.bytes;
+  for (const [link, r] of reads) if (r.bytes * 2 > total && r.bytes * 2 > link.access.size && r.back <= 1) link.access.walk();
 }
 
 /**

@@ -141,3 +141,40 @@ test("a whole restore reads the archive front to back, though path order and arc
   assert.ok(all.gets <= walk, `${all.gets} ranged GETs for a ${archive}-byte archive, where a walk from the front makes ${walk}`);
   t.diagnostic(`archive ${archive} bytes; ${all.gets} ranged GETs (a walk: ${walk}), ${all.bytes} bytes`);
 });
+
+test("a whole restore of an incremental reads each archive of its chain about once", async (t) => {
+  const server = await serverForThisTest(5 * MiB);
+  const prefix = `${PREFIX}-chain`;
+  const store = repoStoreOn(server, prefix, { partSize: 5 * MiB, minPartSize: 5 * MiB });
+  const source = new MemoryFs();
+  const random = rng(23);
+  for (let d = 0; d < 24; d++) {
+    const dir = `d${String(d).padStart(2, "0")}`;
+    await source.mkdir(dir);
+    for (let i = 0; i < 6; i++) await source.writeFile(`${dir}/a${i}.txt`, wordText(random, 30_000));
+    await source.writeFile(`${dir}/z.bin`, randomBytes(random, 2 * MiB));
+  }
+  const repo = await Repository.init(store);
+  const full = await repo.backup(source);
+  // Every big file changed a little (deltas, in the second archive's own order), some text
+  // rewritten, and new big files (after the deltas).
+  for (let d = 0; d < 24; d++) {
+    const dir = `d${String(d).padStart(2, "0")}`;
+    const big = await source.read(`${dir}/z.bin`, 0, 2 * MiB);
+    big.set(randomBytes(random, 64), (d * 7919) % (2 * MiB - 64));
+    await source.writeFile(`${dir}/z.bin`, big);
+    if (d % 3 === 0) await source.writeFile(`${dir}/a0.txt`, wordText(random, 30_000));
+    if (d % 4 === 0) await source.writeFile(`${dir}/new.bin`, randomBytes(random, MiB));
+  }
+  const incremental = await repo.backup(source);
+  assert.equal(incremental.kind, "incremental");
+
+  const from = server.log.length;
+  const whole = new MemoryFs();
+  await repo.restore(incremental.id, whole);
+  assert.equal(await treeId(whole), await treeId(source));
+  const all = archiveGets(server, from, prefix);
+  const archives = full.bytesStored + incremental.bytesStored;
+  assert.ok(all.bytes <= archives + MiB, `${all.bytes} bytes loaded for archives of ${full.bytesStored} and ${incremental.bytesStored} bytes`);
+  t.diagnostic(`archives ${full.bytesStored} + ${incremental.bytesStored} bytes; ${all.gets} ranged GETs, ${all.bytes} bytes`);
+});

@@ -216,3 +216,41 @@ test("S3 faults: garbled XML in a listing is IO, not a TypeError", async () => {
     for await (const o of st.list("")) yield new TextEncoder().encode(o.name);
   })()), (e) => isIbtError(e, "IO") && e.message.startsWith("S3 ListObjectsV2 : unreadable answer: malformed XML"));
 });
+
+test("S3 faults: under a fetch that ignores its signal, a stalled body is cancelled at the deadline and never taken as a whole answer", async () => {
+  const data = new TextEncoder().encode("the whole object, not its first bytes");
+  await new S3Store({ endpoint: s3.endpoint, bucket: s3.bucket, credentials: s3.credentials, fetch: s3.fetch }).save("stalls", data);
+  let cancelled = 0;
+  let stalled = 0;
+  // The first GET's answer sends 4 bytes of 37 and then nothing, and its stream does not end when the signal fires.
+  const stubborn: typeof fetch = async (input, init) => {
+    if ((init?.method ?? "GET") === "GET" && stalled++ === 0) {
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(data.subarray(0, 4)),
+        cancel: () => void cancelled++,
+      });
+      return new Response(body, { status: 200, headers: { "content-length": String(data.length) } });
+    }
+    return s3.fetch(input, init);
+  };
+  const st = new S3Store({ endpoint: s3.endpoint, bucket: s3.bucket, credentials: s3.credentials, fetch: stubborn, requestTimeoutMs: 50, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+  assert.deepEqual(await st.load("stalls"), data, "the retry's whole answer");
+  assert.equal(cancelled, 1, "the stalled body's reader was cancelled");
+  // A caller's abort mid-body is ABORTED, not a short answer.
+  let once = 0;
+  const controller = new AbortController();
+  const cut: typeof fetch = async (input, init) => {
+    if ((init?.method ?? "GET") === "GET" && once++ === 0) {
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          c.enqueue(data.subarray(0, 4));
+          setTimeout(() => controller.abort(), 10);
+        },
+      });
+      return new Response(body, { status: 200, headers: { "content-length": String(data.length) } });
+    }
+    return s3.fetch(input, init);
+  };
+  const aborting = new S3Store({ endpoint: s3.endpoint, bucket: s3.bucket, credentials: s3.credentials, fetch: cut });
+  await assert.rejects(aborting.load("stalls", { signal: controller.signal }), (e) => isIbtError(e, "ABORTED"));
+});

@@ -235,7 +235,8 @@ async function readBody(response: Response, attempt: Pick<HttpAttempt, "signal" 
   const gathered = new BodyGatherer(response.headers.get("content-length"), hasBody);
   // Closes the connection where the body failed or stalled rather than leaving it half read.
   const cancel = () => void reader.cancel(attempt.signal.reason).catch(() => {});
-  attempt.signal.addEventListener("abort", cancel, { once: true });
+  if (attempt.signal.aborted) cancel();
+  else attempt.signal.addEventListener("abort", cancel, { once: true });
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -249,5 +250,7 @@ async function readBody(response: Response, attempt: Pick<HttpAttempt, "signal" 
   } finally {
     attempt.signal.removeEventListener("abort", cancel);
   }
+  // A cancelled reader ends as if the body were complete: the answer was cut short.
+  if (attempt.signal.aborted) throw attempt.signal.reason;
   return gathered.body();
 }
