@@ -105,7 +105,8 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
       const [plan, archive, index] = s.full ? await fullAsWalked(store, ro, id, s, source, o) : await planned(store, ro, id, s, source, o);
       throwIfAborted(o.signal);
       const report = reporter(o.onProgress, "commit");
-      const seq = ((await loadRecords(store)).records.at(-1)?.seq ?? 0) + 1;
+      // The records read at the start still stand: the lock keeps other writers out.
+      const seq = (s.records.at(-1)?.seq ?? 0) + 1;
       const rec = record(plan, id, seq, o, archive, index);
       // The commit point: the snapshot exists once its record does.
       await lock.check();

@@ -112,6 +112,9 @@ export interface RecordProblem {
   error: IbtError;
 }
 
+/** Snapshot records read at once by loadRecords. */
+export const RECORD_READS = 8;
+
 /**
  * Every readable record, in creation order, and the records that could not be read. Passed over
  * are records damaged for good (CORRUPT: the checksum or the fields) and records of a version
@@ -123,29 +126,50 @@ export interface RecordProblem {
  * (`reportUnreadable`), which lists them as problems.
  */
 export async function loadRecords(store: Store, options: { reportUnreadable?: boolean } = {}): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
-  const records: SnapshotRecord[] = [];
-  const problems: RecordProblem[] = [];
+  const ids: string[] = [];
   for (const name of await listNames(store, SNAPSHOTS)) {
     const id = idOfName(SNAPSHOTS, name);
-    if (id === undefined) continue; // a temporary of an interrupted write
+    if (id !== undefined) ids.push(id); // else a temporary of an interrupted write
+  }
+  // Read RECORD_READS at a time: on a remote store each is a round trip, and a repository holds
+  // hundreds. Each read's outcome is kept in its place, so what is thrown or reported does not
+  // depend on which answer came first.
+  type Outcome = { record: SnapshotRecord } | { problem: RecordProblem } | { skip: true } | { error: unknown };
+  const readOne = async (id: string): Promise<Outcome> => {
     const path = recordPath(id);
     let value: Record<string, unknown>;
     try {
       value = await readRecord(store, path);
     } catch (e) {
-      if (!(e instanceof IbtError)) throw e;
-      if (e.code === "NOT_FOUND") continue; // removed meanwhile (forget)
+      if (!(e instanceof IbtError)) return { error: e };
+      if (e.code === "NOT_FOUND") return { skip: true }; // removed meanwhile (forget)
       const unreadable = options.reportUnreadable && (e.code === "AUTH_FAILED" || e.code === "UNSUPPORTED");
-      if (e.code !== "CORRUPT" && !unreadable) throw e;
-      problems.push({ snapshot: id, path, error: e });
-      continue;
+      if (e.code !== "CORRUPT" && !unreadable) return { error: e };
+      return { problem: { snapshot: id, path, error: e } };
     }
     try {
-      records.push(checkRecord(value, id, path));
+      return { record: checkRecord(value, id, path) };
     } catch (e) {
-      if (!(e instanceof IbtError)) throw e;
-      problems.push({ snapshot: id, path, error: e });
+      if (!(e instanceof IbtError)) return { error: e };
+      return { problem: { snapshot: id, path, error: e } };
     }
+  };
+  const outcomes: Outcome[] = new Array(ids.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < ids.length; i = next++) {
+      outcomes[i] = await readOne(ids[i]!);
+      if ("error" in outcomes[i]!) next = ids.length; // no new reads after a failure
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECORD_READS, ids.length) }, lane));
+  const records: SnapshotRecord[] = [];
+  const problems: RecordProblem[] = [];
+  for (const o of outcomes) {
+    if (o === undefined || "skip" in o) continue;
+    if ("error" in o) throw o.error;
+    if ("problem" in o) problems.push(o.problem);
+    else records.push(o.record);
   }
   records.sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));
   return { records, problems };
