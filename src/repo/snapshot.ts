@@ -218,22 +218,23 @@ const UNFINISHED_AGE_MS = 0;
  * this, since another writer's objects in flight look exactly like leftovers.
  */
 export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<string[]> {
+  // The three listings, and then the three other clean-ups, do not depend on each other: on a
+  // remote store each is a round trip or more, so each three go at once.
+  const dirs = [SNAPSHOTS, DATA, INDEXES] as const;
+  const listed = await Promise.all(dirs.map((dir) => listNames(store, dir)));
   // Every record counts, readable or not: a damaged record's data is evidence for verify.
-  const kept = new Set((await listNames(store, SNAPSHOTS)).map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
+  const kept = new Set(listed[0]!.map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
   const removed: string[] = [];
-  const drop = async (name: string): Promise<void> => {
-    await store.remove(name);
-    removed.push(name);
-  };
-  for (const dir of [SNAPSHOTS, DATA, INDEXES]) {
-    for (const name of await listNames(store, dir)) {
+  for (const [i, dir] of dirs.entries()) {
+    for (const name of listed[i]!) {
       const id = idOfName(dir, name);
       if (id !== undefined && (dir === SNAPSHOTS || kept.has(id))) continue;
-      await drop(name);
+      await store.remove(name);
+      removed.push(name);
     }
   }
-  removed.push(...(await removeStaleProbes(store, lock)));
-  await removeStaleBreaker(store, lock);
-  await store.sweep?.(UNFINISHED_AGE_MS);
+  const [probes, breaker, sweep] = await Promise.allSettled([removeStaleProbes(store, lock), removeStaleBreaker(store, lock), store.sweep?.(UNFINISHED_AGE_MS)]);
+  for (const done of [probes, breaker, sweep]) if (done.status === "rejected") throw done.reason;
+  if (probes.status === "fulfilled") removed.push(...probes.value);
   return removed;
 }

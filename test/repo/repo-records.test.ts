@@ -1,10 +1,10 @@
 // Snapshot records are read a few at a time (each is a round trip on a remote store) and once per
 // backup: counted on a store whose record loads are slowed, with the outcome the same as a
 // one-at-a-time read's (every record in creation order, a damaged one reported, a failed read
-// thrown).
+// thrown). A writer's clean-up of leftovers lists the repository's three folders at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryFs, MemoryStore, Repository, isIbtError, type LoadOptions } from "../../src/index.js";
+import { MemoryFs, MemoryStore, Repository, isIbtError, type LoadOptions, type StoredObject } from "../../src/index.js";
 import { IbtError } from "../../src/errors.js";
 import { RECORD_READS } from "../../src/repo/snapshot.js";
 
@@ -14,6 +14,17 @@ class RecordCountingStore extends MemoryStore {
   inFlight = 0;
   peak = 0;
   failing: string | undefined;
+  listing = 0;
+  peakListing = 0;
+  override async *list(prefix: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<StoredObject> {
+    this.peakListing = Math.max(this.peakListing, ++this.listing);
+    try {
+      await new Promise((r) => setTimeout(r, 3));
+      yield* super.list(prefix, options);
+    } finally {
+      this.listing--;
+    }
+  }
   override async load(name: string, options: LoadOptions = {}): Promise<Uint8Array> {
     if (!name.startsWith("snapshots/")) return super.load(name, options);
     this.recordLoads++;
@@ -40,9 +51,11 @@ test("snapshot records: read RECORD_READS at a time, once per backup, in creatio
 
   store.recordLoads = 0;
   store.peak = 0;
+  store.peakListing = 0;
   await source.writeFile("last.txt", new TextEncoder().encode("the last\n"));
   ids.push((await repo.backup(source)).id);
   assert.equal(store.recordLoads, 20, "a backup reads each of the 20 records before it once");
+  assert.ok(store.peakListing >= 3, `${store.peakListing} listings at once: snapshots/, data/ and index/ are listed together`);
 
   store.recordLoads = 0;
   store.peak = 0;
