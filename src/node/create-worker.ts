@@ -22,8 +22,8 @@ const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
 parentPort.on("message", ([jobs, packed]) => {
   const out = [];
-  for (const [id, abs, own, offset, mode, mtime] of jobs) {
-    const data = typeof own === "number" ? new Uint8Array(packed, offset, own) : own;
+  for (const [id, abs, length, offset, mode, mtime] of jobs) {
+    const data = new Uint8Array(packed, offset, length);
     let fd = -1;
     let made = false;
     try {
@@ -75,14 +75,10 @@ export class CreateWorker {
     const worker = (this.#worker ??= this.#start());
     worker.ref();
     // A message copies every buffer its views look into, whole, and a restore's small files are
-    // views of a group of a few MiB: their bytes go packed into one buffer, transferred. Data
-    // that is (most of) its own buffer goes as it is: copied on the worker's side, which pays for
-    // the fresh memory.
-    const viewed = (data: Uint8Array) => data.length < data.buffer.byteLength / 2;
-    const packed = new Uint8Array(this.#batch.reduce((n, job) => n + (viewed(job[2]) ? job[2].length : 0), 0));
+    // views of a group of a few MiB: the batch's bytes go packed into one buffer, transferred.
+    const packed = new Uint8Array(this.#batch.reduce((n, job) => n + job[2].length, 0));
     let at = 0;
     const jobs = this.#batch.map(([id, abs, data, mode, mtime]) => {
-      if (!viewed(data)) return [id, abs, data, 0, mode, mtime];
       packed.set(data, at);
       at += data.length;
       return [id, abs, data.length, at - data.length, mode, mtime];

@@ -8,8 +8,8 @@
  * kept alive between requests by the transport's own agents, whose idle sockets do not hold the
  * process open. node:http and node:https are loaded on the first request of their scheme, not
  * with the module: every CLI command loads this module, and node:https costs it 16 ms. A failure
- * of any kind (refused, reset, an answer cut short, the attempt's signal)
- * rejects, and S3Client decides whether to try again.
+ * of any kind (refused, reset, an answer cut short, the attempt's signal) rejects, and S3Client
+ * decides whether to try again.
  *
  * Node's WebCrypto copies a body before hashing it; node:crypto hashes the caller's bytes.
  */
@@ -24,7 +24,7 @@ export function nodeS3Options(): Pick<S3StoreOptions, "transport" | "sha256"> {
 }
 
 /** Lower-case hex SHA-256 of `body`. */
-export async function nodeSha256Hex(body: Uint8Array): Promise<string> {
+async function nodeSha256Hex(body: Uint8Array): Promise<string> {
   return createHash("sha256").update(body).digest("hex");
 }
 

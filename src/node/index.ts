@@ -8,4 +8,4 @@ export { nodeDeflate } from "./deflate.js";
 export { nodeInflate } from "./inflate.js";
 export { s3CredentialsFromEnvironment, type FoundS3Credentials } from "./s3-credentials.js";
 export { openStore, isPathLocation } from "./open-store.js";
-export { nodeHttpTransport, nodeS3Options, nodeSha256Hex } from "./http-transport.js";
+export { nodeHttpTransport, nodeS3Options } from "./http-transport.js";

@@ -10,9 +10,9 @@
  * group before, while a restore's next group inflates: group-read.ts); smaller members stay
  * synchronous, where the hop to another thread would cost more than it frees.
  *
- * node:zlib has no synchronous streaming API, so the stream form drives an `InflateRaw` transform: each push writes one piece
- * and waits until zlib has consumed it, so the output a push returns is what that piece made,
- * which is what keeps the reader's bounds on memory. Buffers are handed on as plain Uint8Array
+ * node:zlib has no synchronous streaming API, so the stream form drives an `InflateRaw`
+ * transform: each push writes one piece and waits until zlib has consumed it, so the output a
+ * push returns is what that piece made, which is what keeps the reader's bounds on memory. Buffers are handed on as plain Uint8Array
  * views, so no Buffer semantics (a `slice` that does not copy) leak into the core.
  */
 import { kMaxLength } from "node:buffer";

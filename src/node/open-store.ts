@@ -3,9 +3,9 @@
  * a Store. A path is a folder through `FsStore(NodeFs)`, the same files a repository always had.
  * `s3:https://host/bucket/prefix`, `s3:http://127.0.0.1:9000/bucket` or restic's
  * `s3:host/bucket/prefix` is an S3Store over node:http (http-transport.ts), with credentials and
- * region found where the AWS tools look (s3-credentials.ts) and a region of "us-east-1" when none is set, which is what most
- * S3-compatible servers accept. A scheme this build does not know is refused with UNSUPPORTED
- * rather than taken for a folder of that odd name.
+ * region found where the AWS tools look (s3-credentials.ts) and a region of "us-east-1" when none
+ * is set, which is what most S3-compatible servers accept. A scheme this build does not know is
+ * refused with UNSUPPORTED rather than taken for a folder of that odd name.
  *
  * Opening is lazy: nothing is sent to the server here, so a wrong location or a refused secret
  * shows in the first request the repository makes, named by that request.

@@ -15,6 +15,7 @@
  */
 import { IbtError } from "../errors.js";
 import type { Store } from "../store/types.js";
+import { eachAtMost } from "../fs/list-stat.js";
 import { removeStaleBreaker, removeStaleProbes, type LockOptions } from "./lock.js";
 import { DATA, INDEXES, SNAPSHOTS, SNAPSHOT_FORMAT, REPOSITORY_VERSION, idOfName, listNames, readRecord, recordPath } from "./layout.js";
 
@@ -155,18 +156,11 @@ export async function loadRecords(store: Store, options: { reportUnreadable?: bo
     }
   };
   const outcomes: Outcome[] = new Array(ids.length);
-  let next = 0;
-  const lane = async () => {
-    for (let i = next++; i < ids.length; i = next++) {
-      outcomes[i] = await readOne(ids[i]!);
-      if ("error" in outcomes[i]!) next = ids.length; // no new reads after a failure
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(RECORD_READS, ids.length) }, lane));
+  await eachAtMost(RECORD_READS, ids.length, async (i) => void (outcomes[i] = await readOne(ids[i]!)));
   const records: SnapshotRecord[] = [];
   const problems: RecordProblem[] = [];
   for (const o of outcomes) {
-    if (o === undefined || "skip" in o) continue;
+    if ("skip" in o) continue;
     if ("error" in o) throw o.error;
     if ("problem" in o) problems.push(o.problem);
     else records.push(o.record);

@@ -3,7 +3,7 @@ export { checkObjectName } from "./types.js";
 export { MemoryStore } from "./memory.js";
 export { R2Store, type R2BucketLike, type R2StoreOptions } from "./r2.js";
 export { S3Store, type S3StoreOptions } from "./s3/s3-store.js";
-export { BodyGatherer, fetchTransport, type Fetch, type HttpAttempt, type HttpAnswer, type HttpTransport } from "./s3/client.js";
+export { fetchTransport, type Fetch, type HttpAttempt, type HttpAnswer, type HttpTransport } from "./s3/client.js";
 export type { S3Credentials } from "./s3/sigv4.js";
 export { parseS3Location, formatS3Location, type S3Location } from "./s3/url.js";
 export type { RetryOptions } from "./s3/retry.js";
