@@ -111,8 +111,9 @@ export async function restoreCommand(p: Parsed): Promise<void> {
   const created = !existsSync(target);
   mkdirSync(target, { recursive: true });
   const paths = p.options.get("path");
+  const fs = new NodeFs(target, { sync: true, createInWorker: true });
   try {
-    const result = await repo.restore(value(p, "snapshot") ?? "latest", new NodeFs(target, { sync: true, createInWorker: true }), {
+    const result = await repo.restore(value(p, "snapshot") ?? "latest", fs, {
       ...(paths ? { paths } : {}),
       delete: flag(p, "delete"),
       onProgress: bar.update,
@@ -128,6 +129,8 @@ export async function restoreCommand(p: Parsed): Promise<void> {
     // A target this command made is not left behind half-made.
     if (created) rmSync(target, { recursive: true, force: true });
     throw e;
+  } finally {
+    await fs.close();
   }
 }
 

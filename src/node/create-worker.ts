@@ -9,6 +9,10 @@
  * `syncCalls.createFile` (sync-files.ts): an exclusive create that never follows a final
  * symlink, and the file removed again after an error. Paths are absolute and their parents
  * already checked by NodeFs. The thread holds the process open only while jobs are pending.
+ *
+ * Starting a worker takes tens of milliseconds, longer than a small restore spends creating all
+ * its files. So the first ask (`running`) only starts it, and the caller makes its own creates
+ * until the worker is up: a small restore never waits for it, a large one hands it the rest.
  */
 import { Worker } from "node:worker_threads";
 import { CREATE_NEW } from "./fs-calls.js";
@@ -55,6 +59,24 @@ export class CreateWorker {
   #batch: Job[] = [];
   #nextId = 0;
   #scheduled = false;
+  #online = false;
+
+  /** Whether the worker takes jobs now. The first call starts it; until it runs, the answer is false. */
+  get running(): boolean {
+    this.#worker ??= this.#start();
+    return this.#online;
+  }
+
+  /**
+   * Stops the worker, if one was started, so that the process need not wait for one still
+   * starting. Creates still pending fail. A later create starts another.
+   */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#online = false;
+    if (worker) await worker.terminate();
+  }
 
   /** Creates `abs` (see FsCalls.createFile); rejects with an Error carrying the errno code. */
   createFile(abs: string, data: Uint8Array, mode: number | undefined, mtimeSeconds: number): Promise<void> {
@@ -89,6 +111,14 @@ export class CreateWorker {
 
   #start(): Worker {
     const worker = new Worker(SOURCE, { eval: true });
+    this.#online = false;
+    // Started before it has jobs, it holds the process open only while some are pending (#flush).
+    // An unref() made before the worker is up does not hold in Node 20, hence the second one.
+    worker.unref();
+    worker.on("online", () => {
+      if (this.#worker === worker) this.#online = true;
+      if (!this.#waiting.size) worker.unref();
+    });
     worker.on("message", (answers: Answer[]) => {
       for (const [id, code, message] of answers) {
         const waiter = this.#waiting.get(id);
@@ -100,7 +130,10 @@ export class CreateWorker {
     });
     // A worker that dies takes its pending jobs with it: each fails, and the next job starts another.
     const fail = (e: unknown) => {
-      if (this.#worker === worker) this.#worker = undefined;
+      if (this.#worker === worker) {
+        this.#worker = undefined;
+        this.#online = false;
+      }
       const error = e instanceof Error ? e : new Error(`the file-creating worker stopped (${String(e)})`);
       for (const waiter of this.#waiting.values()) waiter.reject(error);
       this.#waiting.clear();

@@ -48,7 +48,8 @@ export interface NodeFsOptions {
   /**
    * Make `createFile`'s system calls for files up to 64 KiB on a worker thread (default false),
    * so that a caller that keeps several creates in flight (a restore) overlaps them with its own
-   * work and uses a second core. For a command-line run that owns its process, as `sync`.
+   * work and uses a second core. The first create starts the worker; creates are made on the
+   * calling thread until it runs. For a command-line run that owns its process, as `sync`.
    */
   createInWorker?: boolean;
 }
@@ -95,6 +96,14 @@ export class NodeFs implements FsAdapter {
     this.capabilities = { symlinks: POSIX, modes: POSIX, mtimes: true, changeTimes: !DENO, writable: !options.readOnly };
     this.calls = options.sync ? syncCalls : asyncCalls;
     this.creator = options.createInWorker ? new CreateWorker() : undefined;
+  }
+
+  /**
+   * Stops the thread that `createInWorker` started, if any (a command that is done need not wait
+   * for one still starting). The adapter stays usable.
+   */
+  async close(): Promise<void> {
+    await this.creator?.close();
   }
 
   async list(path: string): Promise<string[]> {
@@ -350,7 +359,7 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(path, "writeFile");
     try {
       const args = [abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs)] as const;
-      const made = this.creator && data.length <= WORKER_FILE_MAX ? this.creator.createFile(...args) : this.calls.createFile(...args);
+      const made = data.length <= WORKER_FILE_MAX && this.creator?.running ? this.creator.createFile(...args) : this.calls.createFile(...args);
       if (made) await made;
     } catch (e) {
       throw fsFailure(e, path, "writeFile");

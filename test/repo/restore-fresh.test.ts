@@ -205,6 +205,8 @@ test("NodeFs createInWorker: each small file's bytes go to the worker in a buffe
   };
   const own = [randomBytes(rng(52), 5000), randomBytes(rng(53), 7000), randomBytes(rng(54), 100_000)];
   try {
+    await untilWorkerRuns(create, () => sent > 0);
+    sent = 0;
     const made = Array.from({ length: FILES }, (_, i) => create(`f${i}`, group.subarray(i * SIZE, (i + 1) * SIZE), { mode: 0o600, mtimeMs: 1_600_000_000_000 }));
     made.push(...own.map((data, i) => create(`own${i}`, data, { mode: 0o600, mtimeMs: 1_600_000_000_000 })));
     await Promise.all(made);
@@ -216,6 +218,50 @@ test("NodeFs createInWorker: each small file's bytes go to the worker in a buffe
   for (const [i, data] of own.entries()) assert.ok(equalBytes(await fs.read(`own${i}`, 0, 200_000), data), `own${i}`);
   for (const i of [0, 77, FILES - 1]) assert.ok(equalBytes(await fs.read(`f${i}`, 0, 2 * SIZE), group.subarray(i * SIZE, (i + 1) * SIZE)), `f${i}`);
   assert.ok(equalBytes(group.subarray(0, 8), randomBytes(rng(51), 8)), "the caller's buffer is untouched (not transferred away)");
+});
+
+/** Creates small files one at a time until `used()` says one went to the worker (it runs from then on). */
+async function untilWorkerRuns(create: ReturnType<typeof fileCreator>, used: () => boolean): Promise<number> {
+  let warm = 0;
+  while (!used()) {
+    if (warm === 2000) throw new Error("the file-creating worker never took a job");
+    await create(`warm${warm++}`, new Uint8Array(1), { mode: 0o600, mtimeMs: 1_600_000_000_000 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return warm;
+}
+
+test("NodeFs createInWorker: until the worker runs, files are made on the calling thread (a small restore does not wait for it to start); then it takes them", async () => {
+  const fs = new NodeFs(nodeDir(), { sync: true, createInWorker: true });
+  const create = fileCreator(fs);
+  let messages = 0;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: readonly unknown[]) {
+    messages++;
+    return post.call(this, message, transfer as never);
+  };
+  try {
+    // Asked for at once on a new adapter: the worker is only starting, so none of these reach it.
+    await Promise.all(Array.from({ length: 100 }, (_, i) => create(`early${i}`, new TextEncoder().encode(`e${i}`), { mode: 0o640, mtimeMs: 1_600_000_000_000 + i })));
+    assert.equal(messages, 0, "no job was sent to a worker that was not running yet");
+    assert.equal((await fs.lstat("early99")).mtimeMs, 1_600_000_000_099);
+    assert.equal((await fs.lstat("early42")).mode, 0o640);
+    const warm = await untilWorkerRuns(create, () => messages > 0);
+    assert.ok(warm >= 1, "a file was made in the meantime");
+    const before = messages;
+    await Promise.all(Array.from({ length: 100 }, (_, i) => create(`late${i}`, new TextEncoder().encode(`l${i}`), { mode: 0o600, mtimeMs: 1_600_000_000_000 })));
+    assert.ok(messages > before, "once it runs, the worker makes them");
+    assert.equal(new TextDecoder().decode(await fs.read("late7", 0, 10)), "l7");
+    // close() stops the thread; the adapter stays usable, on this thread until another runs.
+    await fs.close();
+    const closedAt = messages;
+    await create("after-close", new TextEncoder().encode("c"), { mode: 0o600, mtimeMs: 1_600_000_000_000 });
+    assert.equal(messages, closedAt, "made on the calling thread while a new worker starts");
+    assert.equal(new TextDecoder().decode(await fs.read("after-close", 0, 10)), "c");
+    await fs.close();
+  } finally {
+    Worker.prototype.postMessage = post;
+  }
 });
 
 test("fileCreator falls back to writeFile + utimes on an adapter without createFile, or one wrapping NodeFs's writeFile", async () => {
