@@ -16,7 +16,7 @@
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { collect } from "../bytes.js";
-import { patch } from "../rsync/patch.js";
+import { patch, patchInto } from "../rsync/patch.js";
 import { verifiedContent } from "../archive/content-hash.js";
 import type { ManifestChange } from "../archive/manifest.js";
 import { archiveData } from "../archive/group-read.js";
@@ -84,7 +84,12 @@ function produce(step: Step, basis: Basis | undefined): AsyncIterable<Uint8Array
   const member = dataOf(step);
   if (step.change.encoding === "bytes") return member;
   if (!basis) throw new IbtError("INTERNAL", "a delta without a basis");
-  return patch(basis.read, member, { basisSize: basis.size });
+  const size = step.change.new!.size;
+  if (size > MEMORY_BASIS) return patch(basis.read, member, { basisSize: basis.size });
+  // Small enough to hold: rebuilt into one array, which the caller then holds or writes as it is.
+  return (async function* () {
+    yield await patchInto(basis.read, member, size, { basisSize: basis.size });
+  })();
 }
 
 /** The step's data as its archive holds it (a member, or a span of a group); errors surface when read. */

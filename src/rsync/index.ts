@@ -13,7 +13,7 @@ export {
 export { SignatureJob, signature, signatureOf } from "./signature.js";
 export { loadSignature, parseSignature, type Signature } from "./loadsig.js";
 export { DeltaJob, delta, deltaOf, type DeltaStats } from "./delta.js";
-export { DeltaDecoder, patch, patchViews, patchOf, type BasisReader, type DeltaCommand, type PatchOptions } from "./patch.js";
+export { DeltaDecoder, patch, patchInto, patchViews, patchOf, type BasisReader, type DeltaCommand, type PatchOptions } from "./patch.js";
 export { Hasher, blake2b, md4, type HashKind } from "./hashes.js";
 export { chunksOf, collect, type ByteSource } from "../bytes.js";
 export { EngineJob, streamJob, runJob, type PushJob } from "./job.js";

@@ -174,6 +174,23 @@ export async function* patch(readBasis: BasisReader, delta: ByteSource, options:
 }
 
 /**
+ * The file that `delta` rebuilds, in one array of the `size` bytes it is known to have (from a
+ * manifest or an index): each byte copied once, where `patch` and collecting its chunks copy it
+ * twice. CORRUPT if the delta rebuilds more or fewer bytes than that.
+ */
+export async function patchInto(readBasis: BasisReader, delta: ByteSource, size: number, options: PatchOptions = {}): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for await (const view of patchViews(readBasis, delta, options)) {
+    if (view.length > size - at) throw new IbtError("CORRUPT", `the delta rebuilds more than the ${size} bytes expected`);
+    out.set(view, at);
+    at += view.length;
+  }
+  if (at !== size) throw new IbtError("CORRUPT", `the delta rebuilds ${at} bytes, not the ${size} expected`);
+  return out;
+}
+
+/**
  * The same stream without copies: yields views of the delta's chunks and of the reader's
  * buffers, each valid only until the next one is requested. For writers that consume each view
  * before asking for the next (a synchronous file write, a hash update).

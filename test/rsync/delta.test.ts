@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { signatureOf, deltaOf, delta, DeltaJob, patch, patchOf, DeltaDecoder, collect, type DeltaCommand } from "../../src/index.js";
+import { signatureOf, deltaOf, delta, DeltaJob, patch, patchInto, patchOf, DeltaDecoder, collect, isIbtError, type DeltaCommand } from "../../src/index.js";
 import { ok, tempDir, rng, randomBytes, textBytes, split, edit, EDIT_KINDS, concat, equalBytes, hex } from "../support/helpers.js";
 
 const dir = tempDir();
@@ -225,4 +225,21 @@ test("patch streaming equals one-shot for delta chunk sizes 1, 7, 4096, 1 MiB an
   for (let trial = 0; trial < 4; trial++) {
     assert.ok(equalBytes(await collect(patch(read, split(d, next))), target), `random split ${trial}`);
   }
+  for (const size of [1, 4096]) {
+    assert.ok(equalBytes(await patchInto(read, split(d, size), target.length, { basisSize: basis.length }), target), `patchInto, delta chunks of ${size}`);
+  }
+});
+
+test("patchInto: the rebuilt file in one array of the size it is known to have; CORRUPT when the delta rebuilds more or fewer bytes", async () => {
+  const next = rng(22);
+  const basis = randomBytes(next, 100_000);
+  const target = edit(next, edit(next, basis, "insert"), "overwrite");
+  const d = await deltaOf(await signatureOf(basis, { blockLength: 512 }), target);
+  const read = (o: number, n: number) => basis.subarray(o, o + n);
+  const out = await patchInto(read, [d], target.length);
+  assert.ok(equalBytes(out, target));
+  assert.equal(out.buffer.byteLength, target.length, "one array of exactly that size");
+  await assert.rejects(patchInto(read, [d], target.length - 1), (e) => isIbtError(e, "CORRUPT") && /more than/.test(e.message));
+  await assert.rejects(patchInto(read, [d], target.length + 1), (e) => isIbtError(e, "CORRUPT") && /rebuilds \d+ bytes, not/.test(e.message));
+  await assert.rejects(patchInto(read, [d.subarray(0, d.length - 1)], target.length), (e) => isIbtError(e, "TRUNCATED"));
 });
