@@ -33,16 +33,18 @@ export interface Step {
 
 /** The steps that rebuild `path` as of `links[at]`, oldest first; the last yields `hash`. */
 export function recipe(links: readonly Link[], at: number, path: string, hash: string | undefined): Step[] {
-  const steps: Step[] = [];
+  const newestFirst: Step[] = [];
   let p = path;
   for (let j = at; j >= 0; j--) {
     const change = links[j]!.changes.get(p);
     if (!change) continue;
     if (change.member !== undefined) {
-      steps.unshift({ link: links[j]!, change });
+      newestFirst.push({ link: links[j]!, change });
       if (change.encoding === "bytes") {
-        if (steps.at(-1)!.change.new!.hash !== hash) break;
-        return steps;
+        if (newestFirst[0]!.change.new!.hash !== hash) break;
+        // A restore holds one recipe per file: a list of one step is made at its size (a list
+        // grown by push keeps room for 16 more).
+        return newestFirst.length === 1 ? [newestFirst[0]!] : newestFirst.reverse();
       }
     } else if (change.kind === "move" || change.kind === "copy") {
       p = change.from!;
