@@ -223,10 +223,17 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
   }
 }
 
-/** Opens every link of a chain (full first); their archives' read-ahead shares one budget. */
+/**
+ * Opens every link of a chain (full first), all at once: each opening is a few reads one after
+ * the other (size, end record and directory, manifest), so on a remote store a chain costs about
+ * one opening's round trips, not one per link. Their archives' read-ahead shares one budget. If
+ * links fail, the first failure in chain order is thrown, once every opening has settled.
+ */
 export async function openChain(store: Store, chain: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<Link[]> {
-  const links: Link[] = [];
   const budget = new ReadBudget();
-  for (const [i, rec] of chain.entries()) links.push(await openLink(store, rec, chain[i - 1], inflate, budget));
-  return links;
+  const opened = await Promise.allSettled(chain.map((rec, i) => openLink(store, rec, chain[i - 1], inflate, budget)));
+  return opened.map((o) => {
+    if (o.status === "rejected") throw o.reason;
+    return o.value;
+  });
 }
