@@ -1,9 +1,9 @@
 // A restore opens the archives of its chain all at once (each opening is a few reads one after
 // the other, round trips on a remote store), and when several are damaged it reports the first
-// in chain order, whichever failed first in time.
+// in chain order, whichever failed first in time. It reads each snapshot record once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryFs, MemoryStore, Repository, isIbtError, type StoredObject } from "../../src/index.js";
+import { MemoryFs, MemoryStore, Repository, isIbtError, type LoadOptions, type StoredObject } from "../../src/index.js";
 import { archivePath } from "../../src/repo/layout.js";
 import { treeId } from "../support/repo-kit.js";
 
@@ -12,6 +12,11 @@ class SlowOpenStore extends MemoryStore {
   inFlight = 0;
   peak = 0;
   readonly delays = new Map<string, number>();
+  recordLoads = 0;
+  override async load(name: string, options: LoadOptions = {}): Promise<Uint8Array> {
+    if (name.startsWith("snapshots/")) this.recordLoads++;
+    return super.load(name, options);
+  }
   override async stat(name: string): Promise<StoredObject> {
     if (!name.startsWith("data/") || !name.endsWith(".zip")) return super.stat(name);
     this.peak = Math.max(this.peak, ++this.inFlight);
@@ -40,13 +45,15 @@ async function chainOfFour(): Promise<{ store: SlowOpenStore; repo: Repository; 
   return { store, repo, source, ids };
 }
 
-test("restore: the archives of a chain of four are opened at once, and the result is exact", async () => {
+test("restore: the archives of a chain of four are opened at once, each record is read once, and the result is exact", async () => {
   const { store, repo, source } = await chainOfFour();
   store.peak = 0;
+  store.recordLoads = 0;
   const target = new MemoryFs();
   await repo.restore("latest", target);
   assert.equal(await treeId(target), await treeId(source));
   assert.equal(store.peak, 4, "the four archives' openings were in flight together");
+  assert.equal(store.recordLoads, 4, "the index chain's records come from the listing's read, not read again one by one");
 });
 
 test("restore: with two archives of the chain damaged, the first in chain order is reported, though the later one fails first", async () => {
