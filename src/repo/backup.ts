@@ -97,10 +97,11 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
   if (o.dryRun) return dryRun(store, ro, source, o);
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
-    await removeLeftovers(store, ro.lock);
-    const s = await start(store, ro, o);
+    const { recordNames } = await removeLeftovers(store, ro.lock);
+    const s = await start(store, ro, o, recordNames);
     throwIfAborted(o.signal);
     const id = newId();
+    let committing = false;
     try {
       const [plan, archive, index] = s.full ? await fullAsWalked(store, ro, id, s, source, o) : await planned(store, ro, id, s, source, o);
       throwIfAborted(o.signal);
@@ -110,11 +111,18 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
       const rec = record(plan, id, seq, o, archive, index);
       // The commit point: the snapshot exists once its record does.
       await lock.check();
-      await store.save(recordPath(id), await encodeRecord(rec));
+      committing = true;
+      await store.save(recordPath(id), await encodeRecord(rec)).catch(async (e: unknown) => {
+        // A save that failed may still have taken effect (an answer lost after the store
+        // applied it): if the record is there, the snapshot is whole and made.
+        if (!(await store.stat(recordPath(id)).then(() => true, () => false))) throw e;
+      });
       report(1, archive.size + index.size);
       return toSnapshot(rec);
     } catch (e) {
-      for (const name of [archivePath(id), indexPath(id)]) await store.remove(name).catch(() => {});
+      // Once the record was being written, its data and index stay: a record that came into
+      // being late must not point at nothing. If there is none, the next writer removes them.
+      if (!committing) for (const name of [archivePath(id), indexPath(id)]) await store.remove(name).catch(() => {});
       throw e;
     }
   } finally {
@@ -155,8 +163,9 @@ async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: B
   return toSnapshot(record(plan, "", 0, o, { size: bytes, hash: "" }, { size: 0, hash: "", kind: "full" }));
 }
 
-async function start(store: Store, ro: ResolvedOptions, o: BackupOptions): Promise<Start> {
-  const { records } = await loadRecords(store);
+/** `recordNames`: the listing of snapshots/ a lock holder already made, if any. */
+async function start(store: Store, ro: ResolvedOptions, o: BackupOptions, recordNames?: readonly string[]): Promise<Start> {
+  const { records } = await loadRecords(store, recordNames ? { names: recordNames } : {});
   const parent = records.at(-1);
   let previous: PackedIndex | undefined;
   if (parent) {

@@ -124,11 +124,12 @@ export const RECORD_READS = 8;
  * authenticate (AUTH_FAILED), or whose object format is not this library's (UNSUPPORTED), was
  * changed by whoever holds the storage; skipping it would let them hide a snapshot from a
  * restore of "latest", or give the next one a used seq. Those stop every caller but `verify`
- * (`reportUnreadable`), which lists them as problems.
+ * (`reportUnreadable`), which lists them as problems. `names` is a listing of snapshots/ that a
+ * lock holder already has (removeLeftovers'), taken instead of listing again.
  */
-export async function loadRecords(store: Store, options: { reportUnreadable?: boolean } = {}): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
+export async function loadRecords(store: Store, options: { reportUnreadable?: boolean; names?: readonly string[] } = {}): Promise<{ records: SnapshotRecord[]; problems: RecordProblem[] }> {
   const ids: string[] = [];
-  for (const name of await listNames(store, SNAPSHOTS)) {
+  for (const name of options.names ?? (await listNames(store, SNAPSHOTS))) {
     const id = idOfName(SNAPSHOTS, name);
     if (id !== undefined) ids.push(id); // else a temporary of an interrupted write
   }
@@ -209,9 +210,10 @@ const UNFINISHED_AGE_MS = 0;
  * Removes what interrupted writers left: data and index objects no record names, temporaries
  * of interrupted writes, stale probes of an interrupted `init`, a stale `lock-breaker`, and whatever
  * the store itself keeps of unfinished writes (`store.sweep`). Only a lock holder may call
- * this, since another writer's objects in flight look exactly like leftovers.
+ * this, since another writer's objects in flight look exactly like leftovers. Returns what it
+ * removed and the records' names in snapshots/, which the lock keeps true for `loadRecords`.
  */
-export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<string[]> {
+export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<{ removed: string[]; recordNames: string[] }> {
   // The three listings, and then the three other clean-ups, do not depend on each other: on a
   // remote store each is a round trip or more, so each three go at once.
   const dirs = [SNAPSHOTS, DATA, INDEXES] as const;
@@ -219,10 +221,14 @@ export async function removeLeftovers(store: Store, lock: LockOptions = {}): Pro
   // Every record counts, readable or not: a damaged record's data is evidence for verify.
   const kept = new Set(listed[0]!.map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
   const removed: string[] = [];
+  const recordNames: string[] = [];
   for (const [i, dir] of dirs.entries()) {
     for (const name of listed[i]!) {
       const id = idOfName(dir, name);
-      if (id !== undefined && (dir === SNAPSHOTS || kept.has(id))) continue;
+      if (id !== undefined && (dir === SNAPSHOTS || kept.has(id))) {
+        if (dir === SNAPSHOTS) recordNames.push(name);
+        continue;
+      }
       await store.remove(name);
       removed.push(name);
     }
@@ -230,5 +236,5 @@ export async function removeLeftovers(store: Store, lock: LockOptions = {}): Pro
   const [probes, breaker, sweep] = await Promise.allSettled([removeStaleProbes(store, lock), removeStaleBreaker(store, lock), store.sweep?.(UNFINISHED_AGE_MS)]);
   for (const done of [probes, breaker, sweep]) if (done.status === "rejected") throw done.reason;
   if (probes.status === "fulfilled") removed.push(...probes.value);
-  return removed;
+  return { removed, recordNames };
 }

@@ -16,7 +16,9 @@ class RecordCountingStore extends MemoryStore {
   failing: string | undefined;
   listing = 0;
   peakListing = 0;
+  listed: string[] = [];
   override async *list(prefix: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<StoredObject> {
+    this.listed.push(prefix);
     this.peakListing = Math.max(this.peakListing, ++this.listing);
     try {
       await new Promise((r) => setTimeout(r, 3));
@@ -52,9 +54,11 @@ test("snapshot records: read RECORD_READS at a time, once per backup, in creatio
   store.recordLoads = 0;
   store.peak = 0;
   store.peakListing = 0;
+  store.listed = [];
   await source.writeFile("last.txt", new TextEncoder().encode("the last\n"));
   ids.push((await repo.backup(source)).id);
   assert.equal(store.recordLoads, 20, "a backup reads each of the 20 records before it once");
+  assert.equal(store.listed.filter((p) => p === "snapshots/").length, 1, `a backup lists snapshots/ once (the clean-up's listing serves the records): ${store.listed.join(", ")}`);
   assert.ok(store.peakListing >= 3, `${store.peakListing} listings at once: snapshots/, data/ and index/ are listed together`);
 
   store.recordLoads = 0;
