@@ -87,8 +87,16 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
  */
 export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<PackedIndex> {
   const [whole, ...links] = await indexChain(store, rec, records);
+  const reads = chainDeltas(store, whole!, links, inflate);
+  // The whole index's first read goes out with the deltas' rather than after them.
+  const file = startedEarly(indexFile(store, whole!.id, inflate));
   const deltas: IndexDelta[] = [];
-  for (const delta of chainDeltas(store, whole!, links, inflate)) deltas.push(await delta);
+  try {
+    for (const delta of reads) deltas.push(await delta);
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
   let index: PackedIndex;
   let named: unknown;
   const failed = (k: number, e: unknown): never => {
@@ -100,7 +108,7 @@ export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?
     }
   };
   try {
-    index = await PackedIndex.fromFile(indexFile(store, whole!.id, inflate), deltas, failed);
+    index = await PackedIndex.fromFile(file.source, deltas, failed);
   } catch (e) {
     if (e === named) throw e;
     inFile(indexPath(whole!.id), e);
@@ -141,6 +149,27 @@ function chainDeltas(store: Store, whole: SnapshotRecord, links: readonly Snapsh
 /** The index or delta file of a snapshot's stored index object, as it is read. */
 function indexFile(store: Store, id: string, inflate: InflateCodec | undefined): AsyncGenerator<Uint8Array> {
   return indexFileOf(store.loadStream(indexPath(id)), inflate);
+}
+
+/**
+ * `source` with its first chunk asked for now, so that its first reads (round trips to a remote
+ * store) overlap what the caller does before it reads. `close()` ends it if it is never read.
+ */
+function startedEarly(source: AsyncGenerator<Uint8Array>): { source: AsyncGenerator<Uint8Array>; close(): Promise<void> } {
+  const first = source.next();
+  first.catch(() => {}); // seen by whoever reads the source
+  return {
+    source: (async function* () {
+      const head = await first;
+      if (head.done) return;
+      yield head.value;
+      yield* source;
+    })(),
+    close: async () => {
+      await first.catch(() => {});
+      await source.return(undefined);
+    },
+  };
 }
 
 async function loadWholeIndex(store: Store, rec: SnapshotRecord, inflate: InflateCodec | undefined): Promise<DirIndex> {

@@ -215,3 +215,31 @@ test("an index delta carries the index file's magic and version 2: a whole-index
   await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 1)]), (e) => isIbtError(e, "CORRUPT"), "a whole index's version is not a delta");
   await assert.rejects(decodeIndexDelta([await collect(encodeIndex(base))]), (e) => isIbtError(e, "CORRUPT") && /whole index/.test((e as Error).message));
 });
+
+test("index deltas: a backup's parent tree asks for the whole index at once with the deltas, not after them (each is a round trip on a remote store)", async () => {
+  class SlowIndexStore extends MemoryStore {
+    events: string[] = [];
+    override async *loadStream(name: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+      if (!name.startsWith("index/")) return yield* super.loadStream(name, options);
+      this.events.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, 15));
+      yield* super.loadStream(name, options);
+      this.events.push(`end ${name}`);
+    }
+  }
+  const source = await sourceOf(40, 3000);
+  const store = new SlowIndexStore();
+  const repo = await Repository.init(store, { fullIndexEvery: 10, fullShare: Infinity });
+  for (let i = 0; i < 4; i++) {
+    if (i) await change(source, i);
+    await repo.backup(source);
+  }
+  const { records } = await loadRecords(store);
+  assert.deepEqual(records.map((r) => r.index.kind === "delta"), [false, true, true, true]);
+  store.events = [];
+  const tree = await loadPackedTree(store, records.at(-1)!, records);
+  assert.equal(tree.id, records.at(-1)!.tree);
+  const whole = `start ${indexPath(records[0]!.id)}`;
+  const firstEnd = store.events.findIndex((e) => e.startsWith("end "));
+  assert.ok(store.events.indexOf(whole) >= 0 && store.events.indexOf(whole) < firstEnd, `the whole index is asked for before any delta has arrived: ${store.events.join(", ")}`);
+});
