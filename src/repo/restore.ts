@@ -106,6 +106,7 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
   const links = differing.length ? await openChain(store, chain, inflate) : [];
   const plans = inArchiveOrder(links, differing.map((e) => ({ entry: e, steps: recipe(links, links.length - 1, e.path, e.hash) })));
   walkWhereMostIsRead(links, plans);
+  askFirstReads(links, plans);
 
   const staging: Staging = { dir: RESTORE_STAGING + newId(), fresh, files: new Map(), timed: new Set() };
   const staged = plans.length > 0 || fresh.roots.size > 0;
@@ -142,6 +143,25 @@ function inArchiveOrder<P extends { steps: Step[] }>(links: readonly Link[], pla
   const keyed = plans.map((p) => ({ p, k: key(p) }));
   keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2]);
   return keyed.map((x) => x.p);
+}
+
+/**
+ * Each archive's first read is asked for at once, before any file is rebuilt, so that the reads
+ * that follow in it find their window. Otherwise each archive's first read would wait for its
+ * round trip in turn, as the files go by in archive order. It is the read the restore would make
+ * first, so the window is the one it would fetch; a failure is dropped, and the read that needs
+ * the bytes asks again.
+ */
+function askFirstReads(links: readonly Link[], plans: readonly { steps: Step[] }[]): void {
+  const first = new Map<Link, number>();
+  for (const p of plans) {
+    for (const { link, change } of p.steps) {
+      const at = link.reader.get(change.member!)?.offset;
+      if (at !== undefined && !first.has(link)) first.set(link, at);
+    }
+    if (first.size === links.length) break;
+  }
+  for (const [link, at] of first) link.access.read(at, 1).catch(() => {});
 }
 
 /**

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { MemoryFs, MemoryStore, Repository, isIbtError, type LoadOptions, type StoredObject } from "../../src/index.js";
 import { archivePath } from "../../src/repo/layout.js";
 import { treeId } from "../support/repo-kit.js";
+import { randomBytes, rng } from "../support/helpers.js";
 
 /** A MemoryStore whose archive stats wait (per archive, or 5 ms), counted with their peak in flight. */
 class SlowOpenStore extends MemoryStore {
@@ -31,7 +32,7 @@ class SlowOpenStore extends MemoryStore {
 
 async function chainOfFour(): Promise<{ store: SlowOpenStore; repo: Repository; source: MemoryFs; ids: string[] }> {
   const store = new SlowOpenStore();
-  const repo = await Repository.init(store);
+  const repo = await Repository.init(store, { fullShare: Infinity });
   const source = new MemoryFs();
   const big = "a line of text that repeats in a file large enough to be worth a delta\n".repeat(2000);
   for (let i = 0; i < 8; i++) await source.writeFile(`f${i}.txt`, new TextEncoder().encode(`${big}file ${i}\n`));
@@ -70,4 +71,43 @@ test("restore: with two archives of the chain damaged, the first in chain order 
   await assert.rejects(repo.restore("latest", target), (e) => isIbtError(e) && e.message.includes(archivePath(ids[1]!)) && !e.message.includes(archivePath(ids[2]!)));
   assert.deepEqual(await target.list(""), [], "the target is unchanged");
   assert.equal(store.inFlight, 0, "no opening is still running");
+});
+
+test("restore: the first data read of every archive of the chain is asked for before the first file is written", async () => {
+  const events: string[] = [];
+  class LoggingStore extends MemoryStore {
+    override async load(name: string, options: LoadOptions = {}): Promise<Uint8Array> {
+      if (name.startsWith("data/") && name.endsWith(".zip")) {
+        const { size } = await super.stat(name);
+        // The opening reads the archive's tail; what starts further from the end is data.
+        if ((options.offset ?? 0) < size - 70_000) events.push(`data ${name}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return super.load(name, options);
+    }
+  }
+  class LoggingFs extends MemoryFs {
+    override async writeFile(...args: Parameters<MemoryFs["writeFile"]>): Promise<void> {
+      events.push("write");
+      return super.writeFile(...args);
+    }
+  }
+  const store = new LoggingStore();
+  // No full after the first, whatever the chain costs: each version adds 200 KB to the tree.
+  const repo = await Repository.init(store, { fullShare: Infinity });
+  const source = new MemoryFs();
+  let chain: string[] = [];
+  for (let v = 0; v < 4; v++) {
+    await source.writeFile(`r${v}.bin`, randomBytes(rng(v + 1), 200_000)); // each archive holds more than its tail
+    const made = await repo.backup(source);
+    chain = made.kind === "full" ? [made.id] : [...chain, made.id];
+  }
+  assert.equal(chain.length, 4);
+  const target = new LoggingFs();
+  events.length = 0;
+  await repo.restore("latest", target);
+  assert.equal(await treeId(target), await treeId(source));
+  const firstWrite = events.indexOf("write");
+  const early = new Set(events.slice(0, firstWrite).filter((e) => e.startsWith("data ")));
+  assert.deepEqual([...early].sort(), chain.map((id) => `data ${archivePath(id)}`).sort(), events.join(", "));
 });
