@@ -11,7 +11,7 @@
  * already checked by NodeFs. The thread holds the process open only while jobs are pending.
  *
  * Starting a worker takes tens of milliseconds, longer than a small restore spends creating all
- * its files. So the first ask (`running`) only starts it, and the caller makes its own creates
+ * its files. So the first ask (`ready()`) only starts it, and the caller makes its own creates
  * until the worker is up: a small restore never waits for it, a large one hands it the rest.
  */
 import { Worker } from "node:worker_threads";
@@ -62,7 +62,7 @@ export class CreateWorker {
   #online = false;
 
   /** Whether the worker takes jobs now. The first call starts it; until it runs, the answer is false. */
-  get running(): boolean {
+  ready(): boolean {
     this.#worker ??= this.#start();
     return this.#online;
   }

@@ -359,7 +359,7 @@ export class NodeFs implements FsAdapter {
     const abs = await this.locate(path, "writeFile");
     try {
       const args = [abs, data, this.capabilities.modes ? mode : undefined, seconds(meta.mtimeMs)] as const;
-      const made = data.length <= WORKER_FILE_MAX && this.creator?.running ? this.creator.createFile(...args) : this.calls.createFile(...args);
+      const made = data.length <= WORKER_FILE_MAX && this.creator?.ready() ? this.creator.createFile(...args) : this.calls.createFile(...args);
       if (made) await made;
     } catch (e) {
       throw fsFailure(e, path, "writeFile");
