@@ -34,6 +34,9 @@ const enc = (s: string) => new TextEncoder().encode(s);
 async function put(fs: FsAdapter, path: string, data: Uint8Array): Promise<void> {
   if (path.includes("/")) await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   await fs.writeFile(path, data);
+  // A fixed time: group members carry it in their tar headers, so archives are the same bytes
+  // on every run, and so is what damaging them at a fixed offset does.
+  await fs.utimes(path, 1_700_000_000_000);
 }
 
 /** Counts group inflations (through ZipReader.bytes, which ArchiveData uses) while `run` runs. */
@@ -154,8 +157,10 @@ for (const [codecName, inflate, groupSize] of [
       await read(hurt, 2); // 3 is read ahead, and fails
       await new Promise((resolve) => setTimeout(resolve, 50));
       await expect(2, await read(hurt, 2)); // the group before still reads
-      await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"));
-      await assert.rejects(read(hurt, 3), (e) => isIbtError(e, "CORRUPT"), "and again, read anew");
+      // Damaged deflate data is refused as invalid or as ending early, depending on the damage.
+      const refused = (e: unknown) => isIbtError(e, "CORRUPT") || isIbtError(e, "TRUNCATED");
+      await assert.rejects(read(hurt, 3), refused);
+      await assert.rejects(read(hurt, 3), refused, "and again, read anew");
       await expect(4, await read(hurt, 4)); // the group after reads
     } finally {
       process.off("unhandledRejection", onRejection);
