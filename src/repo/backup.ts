@@ -97,7 +97,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
   if (o.dryRun) return dryRun(store, ro, source, o);
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   try {
-    const { recordNames } = await removeLeftovers(store, ro.lock);
+    const recordNames = await removeLeftovers(store, ro.lock);
     const s = await start(store, ro, o, recordNames);
     throwIfAborted(o.signal);
     const id = newId();

@@ -210,31 +210,23 @@ const UNFINISHED_AGE_MS = 0;
  * Removes what interrupted writers left: data and index objects no record names, temporaries
  * of interrupted writes, stale probes of an interrupted `init`, a stale `lock-breaker`, and whatever
  * the store itself keeps of unfinished writes (`store.sweep`). Only a lock holder may call
- * this, since another writer's objects in flight look exactly like leftovers. Returns what it
- * removed and the records' names in snapshots/, which the lock keeps true for `loadRecords`.
+ * this, since another writer's objects in flight look exactly like leftovers. Returns the
+ * records' names in snapshots/, which the lock keeps true, for `loadRecords`.
  */
-export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<{ removed: string[]; recordNames: string[] }> {
+export async function removeLeftovers(store: Store, lock: LockOptions = {}): Promise<string[]> {
   // The three listings, and then the three other clean-ups, do not depend on each other: on a
   // remote store each is a round trip or more, so each three go at once.
   const dirs = [SNAPSHOTS, DATA, INDEXES] as const;
   const listed = await Promise.all(dirs.map((dir) => listNames(store, dir)));
   // Every record counts, readable or not: a damaged record's data is evidence for verify.
   const kept = new Set(listed[0]!.map((n) => idOfName(SNAPSHOTS, n)).filter((id) => id !== undefined));
-  const removed: string[] = [];
-  const recordNames: string[] = [];
   for (const [i, dir] of dirs.entries()) {
     for (const name of listed[i]!) {
       const id = idOfName(dir, name);
-      if (id !== undefined && (dir === SNAPSHOTS || kept.has(id))) {
-        if (dir === SNAPSHOTS) recordNames.push(name);
-        continue;
-      }
-      await store.remove(name);
-      removed.push(name);
+      if (id === undefined || (dir !== SNAPSHOTS && !kept.has(id))) await store.remove(name);
     }
   }
-  const [probes, breaker, sweep] = await Promise.allSettled([removeStaleProbes(store, lock), removeStaleBreaker(store, lock), store.sweep?.(UNFINISHED_AGE_MS)]);
-  for (const done of [probes, breaker, sweep]) if (done.status === "rejected") throw done.reason;
-  if (probes.status === "fulfilled") removed.push(...probes.value);
-  return { removed, recordNames };
+  const done = await Promise.allSettled([removeStaleProbes(store, lock), removeStaleBreaker(store, lock), store.sweep?.(UNFINISHED_AGE_MS)]);
+  for (const d of done) if (d.status === "rejected") throw d.reason;
+  return listed[0]!.filter((n) => idOfName(SNAPSHOTS, n) !== undefined);
 }
