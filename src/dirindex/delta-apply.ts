@@ -1,13 +1,12 @@
 /**
  * A tree given as a base and a delta (an index delta, or what a walk found changed): its entries
  * in path order without making the tree (`appliedEntries`, `DeltaApplier`), and the base and the
- * tree read together for a diff, whole (`pairedWithDelta`) or only where the delta changes them
- * (`changedPairs`). A delta that does not fit its base (removes or replaces what it does not
- * hold) is CORRUPT.
+ * tree read together for a diff where the delta changes them (`changedPairs`). A delta that does
+ * not fit its base (removes or replaces what it does not hold) is CORRUPT.
  */
 import { IbtError } from "../errors.js";
 import { comparePaths, type IndexEntry } from "./entry.js";
-import type { ChangedPairs, Paired } from "./diff-index.js";
+import type { ChangedPairs } from "./diff-index.js";
 
 /**
  * A change to a tree: the paths it no longer holds and the entries added or changed, in path
@@ -34,6 +33,20 @@ export function* appliedEntries(base: Iterable<IndexEntry>, delta: TreeChange): 
   const out: IndexEntry[] = [];
   const put = (e: IndexEntry) => void out.push(e);
   for (const old of base) {
+    applier.push(old, put);
+    yield* out;
+    out.length = 0;
+  }
+  applier.end(put);
+  yield* out;
+}
+
+/** `appliedEntries` of a base read as a stream. */
+export async function* appliedEntriesOf(base: AsyncIterable<IndexEntry>, delta: TreeChange): AsyncGenerator<IndexEntry> {
+  const applier = new DeltaApplier(delta);
+  const out: IndexEntry[] = [];
+  const put = (e: IndexEntry) => void out.push(e);
+  for await (const old of base) {
     applier.push(old, put);
     yield* out;
     out.length = 0;
@@ -76,30 +89,11 @@ export class DeltaApplier {
 }
 
 /**
- * Reads a base and the tree `delta` makes of it together, for `diffPaired`: each path with its
- * entry in the new tree and in the base, the very same object where the delta leaves it alone.
- */
-export function pairedWithDelta(base: Iterable<IndexEntry>, delta: TreeChange): Paired {
-  return (visit) => {
-    const applier = new DeltaApplier(delta);
-    for (const old of base) {
-      // The applier hands on the new paths before `old`'s, then what stands at `old`'s path, if anything.
-      let kept = false;
-      applier.push(old, (now) => {
-        kept = now.path === old.path;
-        visit(now, kept ? old : undefined);
-      });
-      if (!kept) visit(undefined, old);
-    }
-    applier.end((now) => visit(now, undefined));
-  };
-}
-
-/**
  * The paths `delta` changes, each with its entry in the tree it makes and in `base` (looked up
- * there), for `diffPaired`; and that tree's directories, looked up the same way.
+ * there), for `diffPaired`; and that tree's directories, looked up the same way or, where the
+ * caller has them apart, by `dirOf` (the new tree's directory at a path the delta leaves alone).
  */
-export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: TreeChange): ChangedPairs {
+export function changedPairs(base: { get(path: string): IndexEntry | undefined }, delta: TreeChange, dirOf?: (path: string) => IndexEntry | undefined): ChangedPairs {
   const { removed, upserts } = delta;
   const old = (path: string): IndexEntry | undefined => base.get(path);
   let gone: Set<string> | undefined;
@@ -126,7 +120,7 @@ export function changedPairs(base: { get(path: string): IndexEntry | undefined }
       if (!dirs.has(path)) {
         gone ??= new Set(removed);
         written ??= new Map(upserts.map((e) => [e.path, e]));
-        const e = gone.has(path) ? undefined : (written.get(path) ?? old(path));
+        const e = gone.has(path) ? undefined : (written.get(path) ?? (dirOf ?? old)(path));
         dirs.set(path, e?.type === "dir" ? e : undefined);
       }
       return dirs.get(path);

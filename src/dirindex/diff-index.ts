@@ -90,29 +90,46 @@ export interface ChangedPairs {
   dirAt(path: string): IndexEntry | undefined;
 }
 
-/**
- * `diffSorted` of two trees read together, as often as it needs them (three times at most).
- * Given `changed`, only the pass that finds where created content already is reads both trees
- * whole (and only when there is created content); the others read the changed paths alone.
- */
-export function diffPaired(all: Paired, onChange: (c: Change) => void, changed?: ChangedPairs): { path: string; mtimeMs: number; mode: number }[] {
-  const merge = changed?.pairs ?? all;
-  // Content already in the old tree, by hash: files that are deleted first (moves), then any.
+/** Where the old tree holds content the new one creates: the first old file with it that is gone (a move), the first at all (a copy). */
+export interface ContentPlaces {
+  gone: Map<string, string>;
+  anywhere: Map<string, string>;
+}
+
+/** Hashes of the content files are created with, looked for in the old tree by `placeContent`. */
+export function createdContent(merge: Paired): Set<string> {
   const wanted = new Set<string>();
   merge((now, old) => {
     if (now && (!old || old.type !== now.type) && now.type === "file" && now.size > 0 && now.hash !== undefined) wanted.add(now.hash);
   });
-  const gone = new Map<string, string>();
-  const anywhere = new Map<string, string>();
-  if (wanted.size > 0) {
-    all((now, old) => {
-      if (!old || old.type !== "file" || old.size === 0 || old.hash === undefined || !wanted.has(old.hash)) return;
-      const stays = now?.type === "file" && now.hash === old.hash;
-      if (!anywhere.has(old.hash)) anywhere.set(old.hash, old.path);
-      if (!stays && !gone.has(old.hash)) gone.set(old.hash, old.path);
-    });
-  }
-  wanted.clear();
+  return wanted;
+}
+
+/** Notes where one path of the old tree holds wanted content; called for every path, in path order. */
+export function placeContent(wanted: ReadonlySet<string>, now: IndexEntry | undefined, old: IndexEntry | undefined, places: ContentPlaces): void {
+  if (!old || old.type !== "file" || old.size === 0 || old.hash === undefined || !wanted.has(old.hash)) return;
+  const stays = now?.type === "file" && now.hash === old.hash;
+  if (!places.anywhere.has(old.hash)) places.anywhere.set(old.hash, old.path);
+  if (!stays && !places.gone.has(old.hash)) places.gone.set(old.hash, old.path);
+}
+
+function placesIn(all: Paired, wanted: ReadonlySet<string>): ContentPlaces {
+  const places: ContentPlaces = { gone: new Map(), anywhere: new Map() };
+  if (wanted.size > 0) all((now, old) => placeContent(wanted, now, old, places));
+  return places;
+}
+
+/**
+ * `diffSorted` of two trees read together, as often as it needs them (three times at most).
+ * Given `changed`, only the pass that finds where created content already is reads both trees
+ * whole (and only when there is created content); the others read the changed paths alone.
+ * Given `places` as well, found by the caller's own pass (`createdContent`, `placeContent`),
+ * `all` is not read at all.
+ */
+export function diffPaired(all: Paired, onChange: (c: Change) => void, changed?: ChangedPairs, places?: ContentPlaces): { path: string; mtimeMs: number; mode: number }[] {
+  const merge = changed?.pairs ?? all;
+  // Content already in the old tree, by hash: files that are deleted first (moves), then any.
+  const { gone, anywhere } = places ?? placesIn(all, createdContent(merge));
 
   // A directory precedes everything under it in path order, so its entry and its own change
   // are known by the time a change below it comes.

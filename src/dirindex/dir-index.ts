@@ -82,7 +82,7 @@ export class DirIndex implements PreviousTree {
   fileWithInode(ino: number): IndexEntry | undefined {
     if (!this.byInode) {
       this.byInode = new Map();
-      // Hard links share an inode: the first in path order answers, as in a packed index.
+      // Hard links share an inode: the first in path order answers.
       for (const e of this.sortedEntries) if (e.type === "file" && e.ino !== undefined && !this.byInode.has(e.ino)) this.byInode.set(e.ino, e);
     }
     return this.byInode.get(ino);

@@ -139,37 +139,6 @@ function readEntry(r: FieldReader, type: number): IndexEntry {
   return entry;
 }
 
-/** Reads records already checked once (a packed index's, packed-index.ts) in place. */
-const IN_PLACE = new FieldReader();
-
-/** The entry whose record starts at `pos` of `buf`: a record writeEntry wrote, whole. */
-export function entryAt(buf: Uint8Array, pos: number): IndexEntry {
-  IN_PLACE.reset(buf, 0, pos);
-  return readEntry(IN_PLACE, IN_PLACE.u8());
-}
-
-/** The path of the record at `pos` of `buf`, the rest of it unread. */
-export function pathAt(buf: Uint8Array, pos: number): string {
-  IN_PLACE.reset(buf, 0, pos + 2); // past the type and the flags
-  return IN_PLACE.text();
-}
-
-/** The inode of the record at `pos` of `buf` if it is a file's and has one, the rest of it unread. */
-export function fileInodeAt(buf: Uint8Array, pos: number): number | undefined {
-  const r = IN_PLACE;
-  r.reset(buf, 0, pos);
-  const type = r.u8();
-  const flags = r.u8();
-  if (type !== FILE || !(flags & F_INO)) return undefined;
-  const pathLength = r.varint();
-  r.pos += pathLength;
-  r.varint(); // size
-  r.f64(); // mtime
-  r.varint(); // mode
-  if (flags & F_CTIME) r.f64();
-  return r.varint();
-}
-
 /** The record that ends the file. */
 export interface IndexEnd {
   count: number;

@@ -118,8 +118,13 @@ function deltaEntry(was: IndexEntry | undefined, e: IndexEntry): IndexEntry | un
  */
 export function estimatedSize(entries: Iterable<IndexEntry>): number {
   let n = 0;
-  for (const e of entries) n += MIN_ENTRY + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
+  for (const e of entries) n += estimatedEntrySize(e);
   return n;
+}
+
+/** `estimatedSize` of one entry. */
+export function estimatedEntrySize(e: IndexEntry): number {
+  return MIN_ENTRY + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
 }
 
 /** What `estimatedSize` counts for an entry besides its path, signature and target: type, flags, size, times, mode, inode, hash, lengths. */

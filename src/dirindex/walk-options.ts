@@ -30,14 +30,17 @@ export interface DirIndexOptions {
 }
 
 /**
- * What the quick check asks of the previous index (a DirIndex, or a PackedIndex that holds its
- * entries encoded): the entry at a path, asked in path order as the walk goes, and a file by
- * inode, for files that moved with their directory.
+ * What the quick check asks of the previous index (a DirIndex, or a ParentTree that reads it as a
+ * stream): the entry at a path, asked in path order as the walk goes, and a file by inode, for
+ * files that moved with their directory.
  */
 export interface PreviousTree {
   get(path: string): IndexEntry | undefined;
   /** A file with this inode (any of them, for hard links), if the index holds one. */
   fileWithInode(ino: number): IndexEntry | undefined;
+  /** For a tree read as a stream: whether `get(path)` can answer now, else `fill(path)` first. */
+  ready?(path: string): boolean;
+  fill?(path: string): Promise<void>;
 }
 
 export interface IndexProgress {

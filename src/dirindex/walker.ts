@@ -277,6 +277,18 @@ export class Walker {
     }
     const place = this.placed++;
     if (stat.type === "symlink") return async () => this.finish(place, await this.guard(path, () => this.symlink(path, stat)));
+    const previous = this.o.force ? undefined : this.o.previous;
+    // A previous tree read as a stream may have to read on before it can answer.
+    if (previous?.ready?.(path) === false)
+      return async () => {
+        await previous.fill!(path);
+        await this.checked(place, path, stat)?.();
+      };
+    return this.checked(place, path, stat);
+  }
+
+  /** Records a file the quick check vouches for, or returns the read that indexes it. */
+  private checked(place: number, path: string, stat: FsStat): Task | undefined {
     const old = this.o.force ? undefined : this.reusable(path, stat);
     if (old) {
       this.finish(place, reusedEntry(path, stat, old, this.o.signatures !== undefined));

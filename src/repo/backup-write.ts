@@ -6,9 +6,9 @@ import type { FsAdapter } from "../fs/types.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
 import type { Diff } from "../dirindex/diff-index.js";
 import type { DirIndex } from "../dirindex/dir-index.js";
-import type { SortedTree } from "../dirindex/entry.js";
+import type { IndexEntry } from "../dirindex/entry.js";
 import { encodeEntries } from "../dirindex/index-file.js";
-import { MIN_ENTRY, encodeIndexDelta, estimatedDeltaSize, estimatedSize, type IndexDelta } from "../dirindex/index-delta.js";
+import { encodeIndexDelta, estimatedDeltaSize, type IndexDelta } from "../dirindex/index-delta.js";
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffDataOptions, type DiffStream } from "../archive/diff-data.js";
 import { pushToPull } from "../archive/pipe.js";
@@ -31,17 +31,21 @@ export interface Plan {
   changed: number;
 }
 
+/** A tree whose index may be written whole: its entries read anew, and what they would take. */
+export interface WholeTree {
+  entries(): AsyncIterable<IndexEntry>;
+  /** `estimatedSize` of its entries. */
+  indexSize: number;
+}
+
 /**
  * Writes the snapshot's index: `delta` against the parent's, when there is one and it is smaller
  * than the whole index, else the whole index.
  */
-export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan & { now: SortedTree }, delta: IndexDelta | undefined, signal: AbortSignal | undefined): Promise<StoredIndex> {
-  // A delta as large as the whole index saves nothing and lengthens the next load. Every entry
-  // takes at least MIN_ENTRY bytes, so a small delta needs no pass over the whole tree to tell.
-  const s = plan.now.stats;
-  const smallDelta = delta !== undefined && estimatedDeltaSize(delta) < MIN_ENTRY * (s.files + s.dirs + s.symlinks);
-  if (!delta || (!smallDelta && estimatedDeltaSize(delta) >= estimatedSize(plan.now.sortedEntries))) {
-    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeEntries(plan.now.sortedEntries), ro.deflate), signal)), kind: "full" };
+export async function writeIndex(store: Store, ro: ResolvedOptions, id: string, plan: Plan & { now: WholeTree }, delta: IndexDelta | undefined, signal: AbortSignal | undefined): Promise<StoredIndex> {
+  // A delta as large as the whole index saves nothing and lengthens the next load.
+  if (!delta || estimatedDeltaSize(delta) >= plan.now.indexSize) {
+    return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeEntries(plan.now.entries()), ro.deflate), signal)), kind: "full" };
   }
   return { ...(await writeTapped(store, indexPath(id), deflatedIndex(encodeIndexDelta(delta), ro.deflate), signal)), kind: "delta", base: plan.parent!.id };
 }

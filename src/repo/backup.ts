@@ -23,30 +23,33 @@
  * A backup known to be full before the walk (the first, a forced one, or a chain without room)
  * writes its archive as the walk goes (`fullAsWalked`); one that may extend the chain walks the
  * whole tree first, since whether it does depends on what the walk finds. That walk is streamed
- * beside the parent's tree, which the backup holds packed (`walkAgainst`): of the new tree it
- * keeps only what differs from the parent's, and reads the rest from the parent when the diff
- * and the index need it.
+ * beside the parent's tree, itself read from the store as a stream (`walkAgainst`, parent-tree.ts):
+ * of the new tree it keeps only what differs from the parent's, with the parent's entries there,
+ * and reads the parent again only for a pass that needs it whole (where created content already
+ * is, a whole index, a full made of an incremental that passed its budget). No part of a backup
+ * holds either tree whole.
  */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { DirIndex, IndexSummary, type DirIndexOptions } from "../dirindex/dir-index.js";
-import type { IndexEntry, SortedTree } from "../dirindex/entry.js";
+import type { IndexEntry } from "../dirindex/entry.js";
 import { encodeEntries } from "../dirindex/index-file.js";
-import { indexDeltaOf, type IndexDelta } from "../dirindex/index-delta.js";
-import { appliedEntries, changedPairs, pairedWithDelta, type TreeChange } from "../dirindex/delta-apply.js";
-import type { PackedIndex } from "../dirindex/packed-index.js";
+import { estimatedEntrySize, indexDeltaOf, type IndexDelta } from "../dirindex/index-delta.js";
+import { appliedEntriesOf } from "../dirindex/delta-apply.js";
+import type { ParentTree } from "../dirindex/parent-tree.js";
+import { WalkChange } from "../dirindex/walk-change.js";
 import { BoundedQueue } from "../queue.js";
-import { DiffIndex, diffPaired, type Change, type Diff } from "../dirindex/diff-index.js";
+import { createdContent, diffPaired, placeContent, type Change, type ContentPlaces, type Diff } from "../dirindex/diff-index.js";
 import { ContentCache } from "../dirindex/content-cache.js";
 import type { Store } from "../store/types.js";
 import { DiffData, type DiffStream } from "../archive/diff-data.js";
 import { archivePath, encodeRecord, indexPath, newId, recordPath } from "./layout.js";
 import { ArchiveBudget, chainHasRoom, incrementalBudget } from "./chain.js";
 import { chainOf, loadRecords, removeLeftovers, toSnapshot, type Snapshot, type SnapshotRecord, type StoredFile, type StoredIndex } from "./snapshot.js";
-import { indexReads, loadPackedTree } from "./stored.js";
+import { emptyTreeId, indexReads, parentTree } from "./stored.js";
 import { RepositoryLock } from "./lock.js";
 import { reporter, throwIfAborted, type Progress, type ResolvedOptions } from "./options.js";
-import { archiveOptions, record, settledBoth, writeArchive, writeIndex, writeTapped, type Plan } from "./backup-write.js";
+import { archiveOptions, record, settledBoth, writeArchive, writeIndex, writeTapped, type Plan, type WholeTree } from "./backup-write.js";
 import { deflatedIndex } from "./index-object.js";
 
 export interface BackupOptions {
@@ -73,8 +76,8 @@ export interface BackupOptions {
 interface Start {
   records: SnapshotRecord[];
   parent: SnapshotRecord | undefined;
-  /** The parent's tree, packed: the quick check asks it for entries, and an incremental diffs against it. */
-  previous: PackedIndex | undefined;
+  /** The parent's tree, read as a stream: the quick check asks it for entries, and an incremental diffs against it. */
+  previous: ParentTree | undefined;
   /** The parent's chain, when the backup may extend it. */
   chain: SnapshotRecord[] | undefined;
   full: boolean;
@@ -83,8 +86,8 @@ interface Start {
 /** A plan made from the whole walk, before anything is written. */
 interface Planned extends Plan {
   /** The new tree: the parent's with what the walk found changed. */
-  now: SortedTree & Plan["now"];
-  diff: Diff;
+  now: WholeTree & Plan["now"];
+  diff: Diff | DiffStream;
   cache: ContentCache;
   /** Bytes an incremental's archive may take before a full is written instead (chain.ts). */
   budget: number;
@@ -96,9 +99,10 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
   throwIfAborted(o.signal);
   if (o.dryRun) return dryRun(store, ro, source, o);
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
+  let s: Start | undefined;
   try {
     const recordNames = await removeLeftovers(store, ro.lock);
-    const s = await start(store, ro, o, recordNames);
+    s = await start(store, ro, o, recordNames);
     throwIfAborted(o.signal);
     const id = newId();
     let committing = false;
@@ -126,6 +130,7 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
       throw e;
     }
   } finally {
+    await s?.previous?.close();
     await lock.release();
   }
 }
@@ -133,6 +138,14 @@ export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapte
 /** What a backup would store, with nothing written: its archive made into a counter. */
 async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
   const s = await start(store, ro, o);
+  try {
+    return await counted(ro, source, o, s);
+  } finally {
+    await s.previous?.close();
+  }
+}
+
+async function counted(ro: ResolvedOptions, source: FsAdapter, o: BackupOptions, s: Start): Promise<Snapshot> {
   const count = async (diff: Diff | DiffStream, cache: ContentCache, budget: ArchiveBudget): Promise<number> => {
     let bytes = 0;
     await new DiffData(diff, archiveOptions(ro, source, cache, o)).write(async (chunk) => {
@@ -167,14 +180,13 @@ async function dryRun(store: Store, ro: ResolvedOptions, source: FsAdapter, o: B
 async function start(store: Store, ro: ResolvedOptions, o: BackupOptions, recordNames?: readonly string[]): Promise<Start> {
   const { records } = await loadRecords(store, recordNames ? { names: recordNames } : {});
   const parent = records.at(-1);
-  let previous: PackedIndex | undefined;
+  let previous: ParentTree | undefined;
   if (parent) {
-    try {
-      previous = await loadPackedTree(store, parent, records, ro.inflate);
-    } catch (e) {
-      if (!(e instanceof IbtError)) throw e;
-      throw new IbtError(e.code, `cannot read the latest snapshot's index (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
-    }
+    const explain = (e: unknown): never => {
+      if (!(e instanceof IbtError) || e.message.startsWith(LATEST_UNREADABLE)) throw e;
+      throw new IbtError(e.code, `${LATEST_UNREADABLE} (${e.message}); run verify, or back up with full: true (--full)`, { path: indexPath(parent.id), cause: e });
+    };
+    previous = await parentTree(store, parent, records, ro.inflate, explain).catch(explain);
   }
   let full = o.full === true || !parent;
   let chain: SnapshotRecord[] | undefined;
@@ -190,6 +202,8 @@ async function start(store: Store, ro: ResolvedOptions, o: BackupOptions, record
   if (chain && !chainHasRoom(ro, chain)) full = true;
   return { records, parent, previous, chain: full ? undefined : chain, full };
 }
+
+const LATEST_UNREADABLE = "cannot read the latest snapshot's index";
 
 /**
  * A backup that may extend the chain: the whole walk, the diff against the parent, then the
@@ -213,50 +227,97 @@ async function planned(store: Store, ro: ResolvedOptions, id: string, s: Start, 
 
 async function makePlan(ro: ResolvedOptions, source: FsAdapter, o: BackupOptions, s: Start): Promise<Planned> {
   const cache = new ContentCache();
-  const { records, parent, previous, chain } = s;
-  const walked = await walkAgainst(previous!, source, walkOptions(s, cache, o));
+  const { records, parent, chain } = s;
+  const previous = s.previous!;
+  const walked = await walkAgainst(previous, source, walkOptions(s, cache, o));
   throwIfAborted(o.signal);
   let budget = incrementalBudget(ro, chain!, walked.stats.bytes);
   const full = budget <= 0;
   if (full) budget = Infinity;
-  const now = { id: walked.id, stats: walked.stats, sortedEntries: { [Symbol.iterator]: () => appliedEntries(previous!.sortedEntries, walked) } };
-  const diff = full ? new DiffIndex(now, await DirIndex.fromEntries([])).compute() : diffAgainst(previous!, now.id, walked);
-  reporter(o.onProgress, "diff")(diff.changes.length, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
+  const { change } = walked;
+  const now = { id: walked.id, stats: walked.stats, indexSize: walked.indexSize, entries: () => appliedEntriesOf(previous.entries(), change) };
+  const diff = full ? await fullDiff(now) : await diffAgainst(previous, now.id, change);
+  const changed = "target" in diff ? diff.changes.length : entryCount(now);
+  reporter(o.onProgress, "diff")(changed, 0, { totalFiles: now.stats.files, totalBytes: now.stats.bytes });
   // A whole index with every full backup, and at least every `fullIndexEvery` snapshots.
-  const indexDelta = !full && indexReads(records, parent!) < ro.fullIndexEvery ? indexDeltaOf(previous!, now.id, walked) : undefined;
-  return { parent, full, indexDelta, now, diff, changed: diff.changes.length, cache, budget };
+  const indexDelta = !full && indexReads(records, parent!) < ro.fullIndexEvery ? indexDeltaOf(change.base, now.id, change) : undefined;
+  return { parent, full, indexDelta, now, diff, changed, cache, budget };
 }
 
-/** The diff from the parent's tree to the tree `change` makes of it. */
-function diffAgainst(previous: PackedIndex, target: string, change: TreeChange): Diff {
+function entryCount(tree: Plan["now"]): number {
+  return tree.stats.files + tree.stats.dirs + tree.stats.symlinks;
+}
+
+/** The diff of a full backup made of a tree: every entry created, in path order. */
+async function fullDiff(now: WholeTree & Plan["now"]): Promise<DiffStream> {
+  const base = await emptyTreeId();
+  async function* creates(): AsyncGenerator<Change> {
+    for await (const entry of now.entries()) yield { kind: "create", path: entry.path, entry };
+  }
+  // Against the empty tree every entry is created, and no directory is left unchanged.
+  return { base, changes: creates(), end: async () => ({ target: now.id, parents: [] }) };
+}
+
+/**
+ * The diff from the parent's tree to the tree `change` makes of it, from what the walk kept of
+ * the parent: the parent is read again only to find where content the change creates already is.
+ */
+async function diffAgainst(previous: ParentTree, target: string, change: WalkChange): Promise<Diff> {
   const changes: Change[] = [];
-  const parents = diffPaired(pairedWithDelta(previous.sortedEntries, change), (c) => changes.push(c), changedPairs(previous, change));
+  const pairs = change.pairs();
+  const places = await contentPlaces(previous, change, createdContent(pairs.pairs));
+  const parents = diffPaired(
+    () => {
+      throw new IbtError("INTERNAL", "the parent tree is read as a stream");
+    },
+    (c) => changes.push(c),
+    pairs,
+    places,
+  );
   return { base: previous.id, target, changes, parents };
+}
+
+/** Where the parent holds the `wanted` content, found in one more pass over it beside `change`. */
+async function contentPlaces(previous: ParentTree, change: WalkChange, wanted: ReadonlySet<string>): Promise<ContentPlaces> {
+  const places: ContentPlaces = { gone: new Map(), anywhere: new Map() };
+  if (wanted.size === 0) return places;
+  for await (const old of previous.entries()) placeContent(wanted, change.nowAt(old), old, places);
+  return places;
+}
+
+/** What the walk of an incremental backup keeps: the change and what the diff needs of the parent, with the new tree's identity and size. */
+interface Walked {
+  change: WalkChange;
+  id: string;
+  stats: Plan["now"]["stats"];
+  /** `estimatedSize` of the new tree's entries. */
+  indexSize: number;
 }
 
 /**
  * The walk of a backup that may extend the chain, streamed and merged with the parent's tree as
- * it goes: what it keeps is what changed (entries added or different, paths gone), with the new
- * tree's identity and counts, never the new tree's entries. Files the cache cannot hold wait
- * for the archive to read them again.
+ * it goes: what it keeps is what changed (walk-change.ts), with the new tree's identity and
+ * counts, never the new tree's entries. Files the cache cannot hold wait for the archive to read
+ * them again.
  */
-async function walkAgainst(previous: PackedIndex, source: FsAdapter, options: DirIndexOptions): Promise<TreeChange & Plan["now"]> {
+async function walkAgainst(previous: ParentTree, source: FsAdapter, options: DirIndexOptions): Promise<Walked> {
   const summary = await IndexSummary.create();
   const stream = DirIndex.stream(source, options, { released: false });
-  const removed: string[] = [];
-  const upserts: IndexEntry[] = [];
+  const change = new WalkChange(previous.id);
+  let indexSize = 0;
   try {
-    const beside = previous.alongside((path) => removed.push(path));
+    const beside = previous.alongside((old) => change.gone(old));
     let last: string | undefined;
     for await (const e of stream.entries) {
       // The tree is read as the parent with this change: its order is what that rests on.
       if (last !== undefined && !(last < e.path)) throw new IbtError("INTERNAL", `the walk handed on ${JSON.stringify(e.path)} out of path order`, { path: e.path });
       last = e.path;
       summary.add(e);
-      if (!beside.take(e)) upserts.push(e);
+      indexSize += estimatedEntrySize(e);
+      change.walked(e, await beside.take(e));
     }
-    beside.end();
-    return { ...summary.finish(await stream.done), removed, upserts, whole: true };
+    await beside.end();
+    return { ...summary.finish(await stream.done), change, indexSize };
   } finally {
     summary.dispose();
   }
@@ -264,8 +325,7 @@ async function walkAgainst(previous: PackedIndex, source: FsAdapter, options: Di
 
 /** The plan made a full: its diff against the empty tree, a whole index, no budget. */
 async function asFull(plan: Planned): Promise<Planned> {
-  const diff = new DiffIndex(plan.now, await DirIndex.fromEntries([])).compute();
-  return { ...plan, full: true, indexDelta: undefined, diff, changed: diff.changes.length, budget: Infinity };
+  return { ...plan, full: true, indexDelta: undefined, diff: await fullDiff(plan.now), changed: entryCount(plan.now), budget: Infinity };
 }
 
 /**
@@ -330,6 +390,7 @@ async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions, feed?:
     try {
       for await (const entry of stream.entries) {
         summary.add(entry);
+        s.previous?.passed(entry.path);
         if (feed) {
           await feed.room().catch((e: unknown) => {
             indexGone = true;
@@ -340,6 +401,8 @@ async function walkForFull(s: Start, source: FsAdapter, o: BackupOptions, feed?:
         yield { kind: "create", path: entry.path, entry };
       }
       const tree = summary.finish(await stream.done);
+      // The parent lent the quick check its entries: it must be whole, as its source checks once read to the end.
+      await s.previous?.finish();
       throwIfAborted(o.signal);
       reporter(o.onProgress, "diff")(summary.entries, 0, { totalFiles: tree.stats.files, totalBytes: tree.stats.bytes });
       changed = summary.entries;

@@ -12,7 +12,8 @@ import { decodeIndex } from "../dirindex/index-file.js";
 import { indexFileOf } from "./index-object.js";
 import { decodeIndexDelta, decodeIndexEntries, type IndexDelta } from "../dirindex/index-delta.js";
 import { applyIndexDelta } from "../dirindex/delta-apply.js";
-import { PackedIndex } from "../dirindex/packed-index.js";
+import { ParentTree, appliedBatches, type RecordBatch } from "../dirindex/parent-tree.js";
+import { IdentityHasher } from "../dirindex/identity.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
 import type { InflateCodec } from "../archive/inflate.js";
@@ -80,45 +81,63 @@ export async function loadTree(store: Store, rec: SnapshotRecord, records?: read
 }
 
 /**
- * The snapshot's tree as `loadTree` reads it, held packed (packed-index.ts) rather than as
- * entry objects: what a backup keeps of its parent while it walks. The whole index at the
- * chain's start is packed as it is read, with the deltas after it applied on the way, and the
- * result's identity is checked against the record.
+ * The snapshot's tree as `loadTree` reads it, as a stream (parent-tree.ts): each pass reads the
+ * whole index at the chain's start again, with the deltas after it (read once, on the first
+ * pass) applied on the way, and checks the result's identity against the record as it ends.
+ * `explain` rethrows a pass's failure as the caller words it.
  */
-export async function loadPackedTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<PackedIndex> {
+export async function parentTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec, explain: (e: unknown) => never = (e) => { throw e; }): Promise<ParentTree> {
   const [whole, ...links] = await indexChain(store, rec, records);
-  const reads = chainDeltas(store, whole!, links, inflate);
-  // The whole index's first read goes out with the deltas' rather than after them.
-  const file = startedEarly(indexFile(store, whole!.id, inflate));
-  const deltas: IndexDelta[] = [];
-  try {
-    for (const delta of reads) deltas.push(await delta);
-  } catch (e) {
-    await file.close();
-    throw e;
-  }
-  let index: PackedIndex;
-  let named: unknown;
-  const failed = (k: number, e: unknown): never => {
+  let deltas: Promise<IndexDelta>[] | undefined;
+  async function* pass(): AsyncGenerator<RecordBatch> {
+    const reads = (deltas ??= chainDeltas(store, whole!, links, inflate));
+    // The whole index's first read goes out with the deltas' rather than after them.
+    const file = startedEarly(indexFile(store, whole!.id, inflate));
+    const applied: IndexDelta[] = [];
     try {
-      inFile(indexPath(links[k]!.id), e);
-    } catch (n) {
-      named = n;
-      throw n;
+      for (const delta of reads) applied.push(await delta);
+    } catch (e) {
+      await file.close();
+      throw e;
     }
-  };
-  try {
-    index = await PackedIndex.fromFile(file.source, deltas, failed);
-  } catch (e) {
-    if (e === named) throw e;
-    inFile(indexPath(whole!.id), e);
+    let named: unknown;
+    const failed = (k: number, e: unknown): never => {
+      try {
+        inFile(indexPath(links[k]!.id), e);
+      } catch (n) {
+        named = n;
+        throw n;
+      }
+    };
+    const identity = await IdentityHasher.create();
+    try {
+      try {
+        for await (const batch of appliedBatches(file.source, applied, failed)) {
+          for (const e of batch.entries) identity.add(e);
+          yield batch;
+        }
+      } catch (e) {
+        if (e === named) throw e;
+        inFile(indexPath(whole!.id), e);
+      }
+      if (identity.digest() !== rec.tree) {
+        const path = indexPath(rec.id);
+        const why = links.length === 0 ? `not the tree of snapshot ${rec.id}` : `the index deltas do not make the tree of snapshot ${rec.id}`;
+        throw new IbtError("CORRUPT", `${path}: ${why}`, { path });
+      }
+    } finally {
+      identity.dispose();
+      await file.close();
+    }
   }
-  const path = indexPath(rec.id);
-  if (index.id !== rec.tree) {
-    const why = links.length === 0 ? `not the tree of snapshot ${rec.id}` : `the index deltas do not make the tree of snapshot ${rec.id}`;
-    throw new IbtError("CORRUPT", `${path}: ${why}`, { path });
+  async function* explained(): AsyncGenerator<RecordBatch> {
+    try {
+      yield* pass();
+    } catch (e) {
+      explain(e);
+    }
   }
-  return index;
+  return new ParentTree(rec.tree, explained);
 }
 
 /**

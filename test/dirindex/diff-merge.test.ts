@@ -3,9 +3,9 @@
  * against the map-based diff it replaced, kept here as the reference: the same changes, the same
  * parents, and so the same archive bytes, on the round-trip fixture and on random trees whose
  * paths sort in the awkward ways ("a" < "a-b" < "a/b"), with moves, copies, twins and type changes.
- * Each case is also diffed as an incremental backup diffs: the old tree read together with the
- * delta that makes the new one (pairedWithDelta), and again reading only the changed paths where
- * it can (changedPairs): both must give the same diff.
+ * Each case is also diffed as an incremental backup diffs: from what its walk keeps beside the
+ * old tree (WalkChange: the changed paths, the old entries there, the new directories holding
+ * them), with one more pass over the old tree for created content: it must give the same diff.
  */
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
@@ -13,8 +13,9 @@ import { MemoryFs, DirIndex, DiffIndex, DiffData, diffSorted, collect, isIbtErro
 import { pushToPull } from "../../src/archive/pipe.js";
 import { parentPath } from "../../src/fs/paths.js";
 import { comparePaths } from "../../src/dirindex/entry.js";
-import { diffPaired } from "../../src/dirindex/diff-index.js";
-import { changedPairs, pairedWithDelta } from "../../src/dirindex/delta-apply.js";
+import { createdContent, diffPaired, placeContent, type ContentPlaces } from "../../src/dirindex/diff-index.js";
+import { WalkChange } from "../../src/dirindex/walk-change.js";
+import { ALIKE } from "../../src/dirindex/parent-tree.js";
 import { makeV1, makeV2, copyTree } from "../shared/roundtrip-cases.js";
 import { rng } from "../support/helpers.js";
 
@@ -91,15 +92,16 @@ function assertSameDiff(newIdx: DirIndex, oldIdx: DirIndex, label: string): Diff
   const got = new DiffIndex(newIdx, oldIdx).compute();
   const want = referenceDiff(newIdx, oldIdx);
   assert.deepStrictEqual(got, want, label);
-  // An incremental backup's form: the old tree read together with the delta that makes the new one.
+  // An incremental backup's form: what its walk kept beside the old tree, and a pass over the old tree for created content.
+  const change = walkedChange(newIdx, oldIdx);
+  const pairs = change.pairs();
+  const wanted = createdContent(pairs.pairs);
+  const places: ContentPlaces = { gone: new Map(), anywhere: new Map() };
+  if (wanted.size > 0) for (const old of oldIdx.sortedEntries) placeContent(wanted, change.nowAt(old), old, places);
   const changes: Change[] = [];
-  const parents = diffPaired(pairedWithDelta(oldIdx.sortedEntries, walkDelta(newIdx, oldIdx)), (c) => changes.push(c));
-  assert.deepStrictEqual({ base: oldIdx.id, target: newIdx.id, changes, parents }, want, `${label}, old tree with a delta`);
-  // And reading only the changed paths where it can.
-  const delta = walkDelta(newIdx, oldIdx);
-  const few: Change[] = [];
-  const fewParents = diffPaired(pairedWithDelta(oldIdx.sortedEntries, delta), (c) => few.push(c), changedPairs(oldIdx, delta));
-  assert.deepStrictEqual({ base: oldIdx.id, target: newIdx.id, changes: few, parents: fewParents }, want, `${label}, changed paths alone`);
+  const unread = () => assert.fail("the whole trees are not read");
+  const parents = diffPaired(unread, (c) => changes.push(c), pairs, places);
+  assert.deepStrictEqual({ base: oldIdx.id, target: newIdx.id, changes, parents }, want, `${label}, as a backup's walk keeps it`);
   return got;
 }
 
@@ -112,13 +114,18 @@ function sameIndexEntry(a: IndexEntry, b: IndexEntry): boolean {
 }
 
 /** What an incremental backup's walk keeps: the entries not stored alike, the paths gone. */
-function walkDelta(newIdx: DirIndex, oldIdx: DirIndex): { removed: string[]; upserts: IndexEntry[] } {
-  const removed = oldIdx.sortedEntries.filter((e) => !newIdx.get(e.path)).map((e) => e.path);
-  const upserts = newIdx.sortedEntries.filter((e) => {
-    const old = oldIdx.get(e.path);
-    return old === undefined || !sameIndexEntry(old, e);
-  });
-  return { removed, upserts };
+/** What a backup's walk of `newIdx`'s tree beside `oldIdx` keeps: entries stored alike are not kept. */
+function walkedChange(newIdx: DirIndex, oldIdx: DirIndex): WalkChange {
+  const change = new WalkChange(oldIdx.id);
+  const olds = oldIdx.sortedEntries;
+  let i = 0;
+  for (const e of newIdx.sortedEntries) {
+    while (i < olds.length && olds[i]!.path < e.path) change.gone(olds[i++]!);
+    const old = i < olds.length && olds[i]!.path === e.path ? olds[i++]! : undefined;
+    change.walked(e, old && sameIndexEntry(old, e) ? ALIKE : old);
+  }
+  while (i < olds.length) change.gone(olds[i++]!);
+  return change;
 }
 
 test("the merged diff and its archive are byte for byte the reference's on the round-trip fixture", async () => {

@@ -13,11 +13,12 @@ import { encodeIndexDelta, estimatedDeltaSize, estimatedSize, indexDelta } from 
 import { deflatedIndex } from "../../src/repo/index-object.js";
 import { archivePath, indexPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
-import { loadPackedTree, loadTree } from "../../src/repo/stored.js";
+import { loadTree } from "../../src/repo/stored.js";
 import { collect } from "../../src/bytes.js";
 import type { DeflateCodec } from "../../src/archive/deflate.js";
 import { makeV1, makeV2 } from "../shared/roundtrip-cases.js";
 import { equalBytes, randomBytes, rng, textBytes } from "../support/helpers.js";
+import { streamedTree } from "../support/repo-kit.js";
 
 const time = (day: number) => new Date(Date.UTC(2026, 0, day, 3, 4, 5, 678));
 
@@ -45,6 +46,29 @@ async function makeV3(fs: FsAdapter): Promise<void> {
   await put("src/notes.txt", textBytes(rng(6), 21_000));
 }
 
+/**
+ * Directories whose names are prefixes of their siblings' ("pre", "pre.d", "pre-x.txt"): in path
+ * order "pre" comes before its siblings and "pre/..." after them, so what holds a change in
+ * "pre/" is not next to it.
+ */
+async function addPrefixSiblings(fs: FsAdapter): Promise<void> {
+  const put = async (path: string, text: string) => fs.writeFile(path, new TextEncoder().encode(text));
+  for (const dir of ["pre", "pre/sub", "pre.d", "pre.d/in", "pre-x"]) await fs.mkdir(dir);
+  for (const dir of ["pre", "pre/sub", "pre.d", "pre.d/in", "pre-x"]) for (let i = 0; i < 3; i++) await put(`${dir}/f${i}.txt`, `${dir} ${i}\n`.repeat(40));
+  await put("pre.txt", "beside\n");
+  await put("pre!", "beside too\n");
+}
+
+/**
+ * Edits two levels under "pre/" and "pre.d/", past their prefix siblings: "pre" and "pre.d" are
+ * left alone (their children change, not their listings), so they hold changes without being
+ * changed, and the archive must give their times back.
+ */
+async function editUnderPrefix(fs: FsAdapter): Promise<void> {
+  await fs.writeFile("pre/sub/f1.txt", new TextEncoder().encode("rewritten\n"));
+  await fs.writeFile("pre.d/in/f2.txt", new TextEncoder().encode("and this\n"));
+}
+
 test("incremental backups store byte for byte what the in-memory path writes, and the packed tree is the loaded tree", async () => {
   for (const [name, codec] of [["fflate", undefined], ["node:zlib", nodeDeflate]] as const) {
     const fs = new MemoryFs();
@@ -57,6 +81,8 @@ test("incremental backups store byte for byte what the in-memory path writes, an
       ["v2", (f: FsAdapter) => makeV2(f, 600)],
       ["v3", makeV3],
       ["no change", async () => {}],
+      ["prefix siblings added", addPrefixSiblings],
+      ["edits under a directory past its prefix siblings", editUnderPrefix],
     ] as const) {
       await change(fs);
       const at = time(day++);
@@ -67,12 +93,12 @@ test("incremental backups store byte for byte what the in-memory path writes, an
       assert.ok(equalBytes(await store.load(indexPath(snap.id)), want.index), `${name} ${step}: index`);
     }
     const { records } = await loadRecords(store);
-    assert.equal(records.length, 4);
+    assert.equal(records.length, 6);
     for (const rec of records) {
-      const packed = await loadPackedTree(store, rec, records);
+      const packed = await streamedTree(store, rec, records);
       const loaded = await loadTree(store, rec, records);
       assert.equal(packed.id, loaded.id);
-      assert.deepEqual([...packed.sortedEntries], loaded.sortedEntries, `${name}: snapshot ${rec.seq}'s tree`);
+      assert.deepEqual(packed.sortedEntries, loaded.sortedEntries, `${name}: snapshot ${rec.seq}'s tree`);
     }
     assert.equal((await repo.verify({ readData: true })).ok, true, name);
   }

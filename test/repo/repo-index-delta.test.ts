@@ -4,12 +4,12 @@ import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter
 import { appliedIndex, decodeIndexDelta, encodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
 import { encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
-import { loadPackedTree, loadTree } from "../../src/repo/stored.js";
+import { loadTree } from "../../src/repo/stored.js";
 import { collect } from "../../src/bytes.js";
 import { decodeIndex, encodeIndex } from "../../src/dirindex/index-file.js";
 import { Hasher } from "../../src/rsync/hashes.js";
 import { randomBytes, rng } from "../support/helpers.js";
-import { treeId } from "../support/repo-kit.js";
+import { streamedTree, treeId } from "../support/repo-kit.js";
 
 async function sourceOf(files: number, size: number): Promise<FsAdapter> {
   const fs = new MemoryFs();
@@ -152,7 +152,7 @@ test("index deltas: a delta damaged or put in another's place fails both loaders
   const { records } = await loadRecords(store);
   assert.deepEqual(records.map((r) => r.index.kind ?? "whole"), ["full", "delta", "delta", "delta"]);
   const newest = records[3]!;
-  for (const load of [loadTree, loadPackedTree]) assert.equal((await load(store, newest, records)).id, newest.tree);
+  for (const load of [loadTree, streamedTree]) assert.equal((await load(store, newest, records)).id, newest.tree);
   const middle = indexPath(records[2]!.id);
   const good = await store.load(middle);
   const damaged = good.slice();
@@ -160,7 +160,7 @@ test("index deltas: a delta damaged or put in another's place fails both loaders
   // A valid delta, but of the snapshot after: it does not lead from the tree before it.
   for (const bad of [damaged, await store.load(indexPath(newest.id))]) {
     await store.save(middle, bad);
-    for (const load of [loadTree, loadPackedTree]) {
+    for (const load of [loadTree, streamedTree]) {
       await assert.rejects(load(store, newest, records), (e) => isIbtError(e, "CORRUPT") && (e as Error).message.startsWith(middle), `${load.name}`);
     }
   }
@@ -237,7 +237,7 @@ test("index deltas: a backup's parent tree asks for the whole index at once with
   const { records } = await loadRecords(store);
   assert.deepEqual(records.map((r) => r.index.kind === "delta"), [false, true, true, true]);
   store.events = [];
-  const tree = await loadPackedTree(store, records.at(-1)!, records);
+  const tree = await streamedTree(store, records.at(-1)!, records);
   assert.equal(tree.id, records.at(-1)!.tree);
   const whole = `start ${indexPath(records[0]!.id)}`;
   const firstEnd = store.events.findIndex((e) => e.startsWith("end "));

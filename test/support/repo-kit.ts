@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { DirIndex, FsStore, MemoryFs, MemoryStore, joinPath, parentPath, type FsAdapter } from "../../src/index.js";
+import { DirIndex, FsStore, MemoryFs, MemoryStore, joinPath, parentPath, type FsAdapter, type IndexEntry, type Store } from "../../src/index.js";
+import { parentTree } from "../../src/repo/stored.js";
+import type { SnapshotRecord } from "../../src/repo/snapshot.js";
 import type { StoreFactory } from "./store-conformance.js";
 import { NodeFs } from "../../src/node/index.js";
 import { edit, EDIT_KINDS, randomBytes, textBytes } from "./helpers.js";
@@ -215,4 +217,12 @@ export class TreeChanger {
     }
     return "nothing";
   }
+}
+
+/** The snapshot's tree read as a backup reads its parent: as a stream, checked as it ends. */
+export async function streamedTree(store: Store, rec: SnapshotRecord, records: readonly SnapshotRecord[]): Promise<{ id: string; sortedEntries: IndexEntry[] }> {
+  const tree = await parentTree(store, rec, records);
+  const sortedEntries: IndexEntry[] = [];
+  for await (const e of tree.entries()) sortedEntries.push(e);
+  return { id: tree.id, sortedEntries };
 }
