@@ -3,6 +3,7 @@
  * bench/memory.mjs: where the memory of one backup goes, phase by phase.
  *
  *   node --expose-gc bench/memory.mjs TREE REPO [--snapshot PHASE]
+ *   node --expose-gc bench/memory.mjs --restore TARGET REPO [--snapshot start]
  *
  * Backs TREE up into the unencrypted repository REPO (made if missing) through the library, as
  * `ibt backup` does, and at each phase boundary the backup reports (index, diff, write, commit)
@@ -10,6 +11,10 @@
  * peak RSS (VmHWM) at the end. Run it twice on one repository for a first and a no-change backup.
  * `--snapshot PHASE` writes a heap snapshot at the start of that phase and prints the ten largest
  * constructors by self size (slow on large heaps: use it on the 50k tree).
+ *
+ * `--restore TARGET` restores REPO's latest snapshot into TARGET (an empty folder, made if
+ * missing) as `ibt restore` does, with a row once planning is done (the first file staged) and
+ * at each quarter of the files; `--snapshot start` writes the heap snapshot at the first of those.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -20,9 +25,11 @@ const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const lib = await import(path.join(ROOT, "dist/src/index.js"));
 const node = await import(path.join(ROOT, "dist/src/node/index.js"));
 
-const [tree, repoDir, ...rest] = process.argv.slice(2);
-if (!tree || !repoDir) {
-  process.stderr.write("usage: node --expose-gc bench/memory.mjs TREE REPO [--snapshot PHASE]\n");
+const args = process.argv.slice(2);
+const restoreInto = args[0] === "--restore" ? (args.shift(), args.shift()) : undefined;
+const [tree, repoDir, ...rest] = restoreInto ? [undefined, ...args] : args;
+if (!(tree || restoreInto) || !repoDir) {
+  process.stderr.write("usage: node --expose-gc bench/memory.mjs TREE REPO [--snapshot PHASE]\n       node --expose-gc bench/memory.mjs --restore TARGET REPO [--snapshot start]\n");
   process.exit(2);
 }
 const snapshotAt = rest[0] === "--snapshot" ? rest[1] : undefined;
@@ -65,6 +72,26 @@ const repo = fs.existsSync(path.join(repoDir, "ibt-repo.json"))
   ? await lib.Repository.open(store, node.nodeRepositoryOptions())
   : await lib.Repository.init(store, node.nodeRepositoryOptions());
 row("start");
+if (restoreInto) {
+  fs.mkdirSync(restoreInto, { recursive: true });
+  let quarter = -1;
+  const result = await repo.restore("latest", new node.NodeFs(path.resolve(restoreInto), { sync: true, createInWorker: true }), {
+    onProgress: (p) => {
+      const q = p.totalFiles ? Math.floor((4 * p.files) / p.totalFiles) : 0;
+      if (q <= quarter || q >= 4) return;
+      row(quarter < 0 ? "planned" : `restore ${q * 25}%`);
+      if (quarter < 0 && snapshotAt === "start") {
+        const file = v8.writeHeapSnapshot();
+        summarize(file);
+        fs.rmSync(file);
+      }
+      quarter = q;
+    },
+  });
+  row("restore done");
+  process.stdout.write(`restored ${result.files} files, ${result.bytes} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${mb(hwm())} MB\n`);
+  process.exit(0);
+}
 let phase;
 let quarter = 0;
 const snapshot = await repo.backup(new node.NodeFs(path.resolve(tree), { sync: true }), {
