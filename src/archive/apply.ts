@@ -33,7 +33,7 @@ import { hashFile, verifiedContent } from "./content-hash.js";
 import type { ZipReader } from "./zip-read.js";
 import { ArchiveData } from "./group-read.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
-import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
+import { MANIFEST_NAME, readManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
 export interface ApplyOptions {
   /** Called as files are staged and committed. */
@@ -53,7 +53,7 @@ export async function applyDiff(target: FsAdapter, archive: ZipReader, options: 
   const progress = options.onProgress ?? (() => {});
   const manifestEntry = archive.get(MANIFEST_NAME);
   if (!manifestEntry) throw new IbtError("CORRUPT", `the archive has no ${MANIFEST_NAME}`);
-  const manifest = parseManifest(await archive.bytes(manifestEntry));
+  const manifest = await readManifest(archive.open(manifestEntry));
   const named = new Set([MANIFEST_NAME]);
   for (const c of manifest.changes) {
     if (c.member !== undefined && !archive.get(c.member)) {

@@ -22,6 +22,7 @@ import { checkPath } from "../fs/paths.js";
 import type { EntryType } from "../fs/types.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
 import { BLOCK, isGroupName, padded } from "./group-format.js";
+import { ManifestJson } from "./manifest-json.js";
 
 export const MANIFEST_NAME = "ibt-manifest.json";
 export const MANIFEST_FORMAT = "incremental-backups-tools/diff";
@@ -105,12 +106,19 @@ const MAX_TIME_MS = 8.64e15;
 
 /** Parses and validates a manifest. */
 export function parseManifest(bytes: Uint8Array): Manifest {
-  let m: unknown;
-  try {
-    m = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    corrupt("not valid UTF-8 JSON");
-  }
+  const json = new ManifestJson();
+  json.push(bytes);
+  return checkManifest(json.end());
+}
+
+/** Parses and validates a manifest read in pieces, never holding its text whole (manifest-json.ts). */
+export async function readManifest(pieces: AsyncIterable<Uint8Array>): Promise<Manifest> {
+  const json = new ManifestJson();
+  for await (const piece of pieces) json.push(piece);
+  return checkManifest(json.end());
+}
+
+function checkManifest(m: unknown): Manifest {
   if (typeof m !== "object" || m === null) corrupt("not an object");
   const x = m as Record<string, unknown>;
   if (x.format !== MANIFEST_FORMAT) corrupt(`unknown format ${String(x.format)}`);

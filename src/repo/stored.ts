@@ -17,7 +17,7 @@ import { IdentityHasher } from "../dirindex/identity.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
 import type { InflateCodec } from "../archive/inflate.js";
-import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
+import { MANIFEST_NAME, readManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
 import { archivePath, indexPath, recordPath } from "./layout.js";
 import { hasIndexDelta, loadRecord, type SnapshotRecord } from "./snapshot.js";
 
@@ -254,7 +254,7 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
     const { reader, access } = await openArchive(store, path, inflate, budget);
     const entry = reader.get(MANIFEST_NAME);
     if (!entry) throw new IbtError("CORRUPT", `no ${MANIFEST_NAME}`);
-    const manifest = parseManifest(await reader.bytes(entry));
+    const manifest = await readManifest(reader.open(entry));
     const base = parent ? parent.tree : await emptyTreeId();
     if (manifest.target !== rec.tree || manifest.base !== base) {
       throw new IbtError("CORRUPT", `the archive does not lead from ${parent ? `snapshot ${parent.id}` : "the empty tree"} to snapshot ${rec.id}`);
