@@ -114,7 +114,7 @@ class FieldReader {
 
 const ALL_FLAGS = F_CTIME | F_INO | F_HASH | F_SIGNATURE;
 
-function readEntry(r: FieldReader, type: number): IndexEntry {
+function readEntry(r: FieldReader, type: number, signatures: boolean): IndexEntry {
   if (type < 1 || type > 3) throw new IbtError("CORRUPT", `unknown index entry type ${type}`, { offset: r.base + r.pos - 1 });
   const flags = r.u8();
   if (flags & ~ALL_FLAGS) throw new IbtError("CORRUPT", `unknown index entry flags ${flags}`, { offset: r.base + r.pos - 1 });
@@ -126,7 +126,8 @@ function readEntry(r: FieldReader, type: number): IndexEntry {
   const ino = flags & F_INO ? r.varint() : undefined;
   const hash = flags & F_HASH ? r.hash() : undefined;
   const target = type === SYMLINK ? r.text() : undefined;
-  const signature = flags & F_SIGNATURE ? r.take(r.varint()) : undefined;
+  const signed = flags & F_SIGNATURE ? r.take(r.varint()) : undefined;
+  const signature = signatures ? signed : undefined;
   // A file with every field (what a walk on a POSIX file system records) is built in one
   // literal: an object grown field by field keeps the later fields in a second allocation.
   if (flags === ALL_FLAGS && type === FILE) return { path, type: "file", size, mtimeMs, mode, ctimeMs, ino, hash, signature };
@@ -168,10 +169,13 @@ export class IndexParser {
   /**
    * `hash` receives the bytes the checksum covers; `onRecord`, if given, each entry's record as it
    * lies in the file (a view, valid as long as the chunk it came in), in the order of the entries.
+   * With `signatures` false, entries come without their signatures, which are views that would
+   * keep every chunk of the file alive: for a reader that needs the tree but no deltas against it.
    */
   constructor(
     private readonly hash: (bytes: Uint8Array) => void,
     private readonly onRecord?: (bytes: Uint8Array) => void,
+    private readonly signatures = true,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -266,7 +270,7 @@ export class IndexParser {
       this.end = { count, sum: r.take(SUM_LENGTH).slice() };
       return;
     }
-    const entry = readEntry(r, type);
+    const entry = readEntry(r, type, this.signatures);
     checkPath(entry.path);
     if (entry.path === "") throw new IbtError("CORRUPT", "an index entry names the root", { offset: r.base + start });
     this.onRecord?.(r.buf.subarray(start, r.pos));

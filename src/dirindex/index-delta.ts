@@ -184,8 +184,11 @@ export async function* encodeIndexDelta(delta: IndexDelta): AsyncGenerator<Uint8
   }
 }
 
-/** Decodes a delta, checking its checksum, paths and order (not yet against a base). */
-export async function decodeIndexDelta(source: ByteSource): Promise<IndexDelta> {
+/**
+ * Decodes a delta, checking its checksum, paths and order (not yet against a base).
+ * `signatures: false` leaves the signatures of its entries out (IndexParser).
+ */
+export async function decodeIndexDelta(source: ByteSource, o: { signatures?: boolean } = {}): Promise<IndexDelta> {
   const bytes = await collect(source);
   const corrupt = (why: string, offset?: number): never => {
     throw new IbtError("CORRUPT", `index delta: ${why}`, offset === undefined ? {} : { offset });
@@ -244,7 +247,7 @@ export async function decodeIndexDelta(source: ByteSource): Promise<IndexDelta> 
   let upserts: IndexEntry[];
   try {
     // The delta's checksum, checked above, covers these bytes too.
-    upserts = await readEntries([bytes.subarray(pos, body)], false);
+    upserts = await readEntries([bytes.subarray(pos, body)], false, o.signatures ?? true);
   } catch (e) {
     if (e instanceof IbtError && e.offset !== undefined) {
       throw new IbtError(e.code, `index delta: ${e.message}`, { offset: e.offset + pos, cause: e });
@@ -268,14 +271,14 @@ async function digest(bytes: Uint8Array): Promise<string> {
  * count, checksum) but not made into a DirIndex: the base of a chain of deltas is not a tree of
  * its own, so its identity need not be computed, only that of the result.
  */
-export async function decodeIndexEntries(source: ByteSource): Promise<IndexEntry[]> {
-  return readEntries(source, true);
+export async function decodeIndexEntries(source: ByteSource, o: { signatures?: boolean } = {}): Promise<IndexEntry[]> {
+  return readEntries(source, true, o.signatures ?? true);
 }
 
 /** `decodeIndexEntries`, with the file's own checksum left to a caller that checks a larger one. */
-async function readEntries(source: ByteSource, checksum: boolean): Promise<IndexEntry[]> {
+async function readEntries(source: ByteSource, checksum: boolean, signatures = true): Promise<IndexEntry[]> {
   const entries: IndexEntry[] = [];
-  for await (const batch of indexEntryBatches(source, checksum)) for (const e of batch) entries.push(e);
+  for await (const batch of indexEntryBatches(source, checksum, undefined, signatures)) for (const e of batch) entries.push(e);
   return entries;
 }
 
@@ -285,14 +288,15 @@ async function readEntries(source: ByteSource, checksum: boolean): Promise<Index
  * that keeps them in another form. `checksum: false` leaves the file's own checksum to a caller
  * that checks a larger one. `onRecord` sees each entry's record as it lies in the file (a view
  * into the chunk it came in, or into a copy of a record cut across chunks), in the entries' order.
+ * `signatures: false` leaves the files' signatures out of the entries (IndexParser).
  */
-export async function* indexEntryBatches(source: ByteSource, checksum = true, onRecord?: (bytes: Uint8Array) => void): AsyncGenerator<IndexEntry[]> {
+export async function* indexEntryBatches(source: ByteSource, checksum = true, onRecord?: (bytes: Uint8Array) => void, signatures = true): AsyncGenerator<IndexEntry[]> {
   const hasher = checksum ? await Hasher.create() : undefined;
   const chunks = chunksOf(source);
   let next = chunks.next();
   let ended = false;
   try {
-    const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {}, onRecord);
+    const parser = new IndexParser(hasher ? (bytes) => hasher.update(bytes) : () => {}, onRecord, signatures);
     let count = 0;
     let last: string | undefined;
     // The next read is asked for before the chunk in hand is parsed, so I/O and parsing overlap.

@@ -49,8 +49,11 @@ export async function* encodeEntries(entries: Iterable<IndexEntry> | AsyncIterab
   }
 }
 
-/** Decodes an index from a stream of chunks, checking everything. */
-export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
+/**
+ * Decodes an index from a stream of chunks, checking everything. `signatures: false` leaves
+ * the files' signatures out (IndexParser), for a reader that makes no deltas against the tree.
+ */
+export async function decodeIndex(source: ByteSource, o: { signatures?: boolean } = {}): Promise<DirIndex> {
   // Nothing waits for the hasher (the first in a process waits for the engine to compile):
   // parsed bytes queue until it is ready. And each read is asked for before the chunk in hand
   // is parsed, so that the I/O proceeds while the parser works.
@@ -65,10 +68,14 @@ export async function decodeIndex(source: ByteSource): Promise<DirIndex> {
   const chunks = chunksOf(source);
   let next = chunks.next();
   try {
-    const parser = new IndexParser((bytes) => {
-      if (hasher) hasher.update(bytes);
-      else queued.push(bytes);
-    });
+    const parser = new IndexParser(
+      (bytes) => {
+        if (hasher) hasher.update(bytes);
+        else queued.push(bytes);
+      },
+      undefined,
+      o.signatures ?? true,
+    );
     for (let r = await next; !r.done; r = await next) {
       next = chunks.next();
       parser.push(r.value);

@@ -88,7 +88,8 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
   const { records } = await loadRecords(store);
   const chain = chainOf(records, findSnapshot(records, name).id);
   const rec = chain.at(-1)!;
-  const index = await loadTree(store, rec, records, inflate);
+  // A restore makes no deltas: the signatures, views into the index's chunks, would keep them all.
+  const index = await loadTree(store, rec, records, inflate, { signatures: false });
   const scope = select(index, o.paths);
   const result: RestoreResult = { snapshot: rec.id, files: 0, unchanged: 0, dirs: 0, symlinks: 0, deleted: 0, bytes: 0 };
 

@@ -48,16 +48,18 @@ export async function openArchive(store: Store, name: string, inflate?: InflateC
 
 /**
  * The snapshot's tree, read from its stored index. `records`, where the caller has them, saves
- * reading the records of the snapshots whose indexes a delta is built on.
+ * reading the records of the snapshots whose indexes a delta is built on. `signatures: false`
+ * leaves the signatures out (of the whole index and of the deltas), for a caller that makes no
+ * deltas against the tree (a restore): the tree's identity does not cover them.
  */
-export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec): Promise<DirIndex> {
+export async function loadTree(store: Store, rec: SnapshotRecord, records?: readonly SnapshotRecord[], inflate?: InflateCodec, o: { signatures?: boolean } = {}): Promise<DirIndex> {
   const [whole, ...links] = await indexChain(store, rec, records);
-  if (links.length === 0) return loadWholeIndex(store, whole!, inflate);
-  const deltas = chainDeltas(store, whole!, links, inflate);
+  if (links.length === 0) return loadWholeIndex(store, whole!, inflate, o);
+  const deltas = chainDeltas(store, whole!, links, inflate, o);
   // The whole index's identity is not computed: the result's, checked below, covers every link.
   let entries: IndexEntry[];
   try {
-    entries = await decodeIndexEntries(indexFile(store, whole!.id, inflate));
+    entries = await decodeIndexEntries(indexFile(store, whole!.id, inflate), o);
   } catch (e) {
     inFile(indexPath(whole!.id), e);
   }
@@ -146,14 +148,14 @@ export async function parentTree(store: Store, rec: SnapshotRecord, records?: re
  * awaited, has been checked to lead from the tree of the link before it to its own, and a
  * failure names the delta's file.
  */
-function chainDeltas(store: Store, whole: SnapshotRecord, links: readonly SnapshotRecord[], inflate: InflateCodec | undefined): Promise<IndexDelta>[] {
+function chainDeltas(store: Store, whole: SnapshotRecord, links: readonly SnapshotRecord[], inflate: InflateCodec | undefined, o: { signatures?: boolean } = {}): Promise<IndexDelta>[] {
   let tree = whole.tree;
   return links.map((link) => {
     const base = tree;
     tree = link.tree;
     const read = (async () => {
       try {
-        const delta = await decodeIndexDelta(indexFile(store, link.id, inflate));
+        const delta = await decodeIndexDelta(indexFile(store, link.id, inflate), o);
         if (delta.base !== base || delta.target !== link.tree) throw new IbtError("CORRUPT", `not the index delta of snapshot ${link.id}`);
         return delta;
       } catch (e) {
@@ -191,11 +193,11 @@ function startedEarly(source: AsyncGenerator<Uint8Array>): { source: AsyncGenera
   };
 }
 
-async function loadWholeIndex(store: Store, rec: SnapshotRecord, inflate: InflateCodec | undefined): Promise<DirIndex> {
+async function loadWholeIndex(store: Store, rec: SnapshotRecord, inflate: InflateCodec | undefined, o: { signatures?: boolean }): Promise<DirIndex> {
   const path = indexPath(rec.id);
   let index: DirIndex;
   try {
-    index = await decodeIndex(indexFile(store, rec.id, inflate));
+    index = await decodeIndex(indexFile(store, rec.id, inflate), o);
   } catch (e) {
     inFile(path, e);
   }

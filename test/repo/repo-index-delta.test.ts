@@ -25,7 +25,7 @@ async function change(fs: FsAdapter, i: number): Promise<void> {
   if (i > 1) await fs.remove(`d/new${i - 1}`);
 }
 
-test("index deltas: bytes in proportion to the change, a whole index every fullIndexEvery snapshots and with every full", async () => {
+test("index deltas: bytes in proportion to the change, a whole index every fullIndexEvery snapshots and with every full; loaded with or without signatures", async () => {
   const source = await sourceOf(40, 3000);
   const store = new MemoryStore();
   const repo = await Repository.init(store, { fullIndexEvery: 3, fullShare: Infinity });
@@ -46,7 +46,14 @@ test("index deltas: bytes in proportion to the change, a whole index every fullI
       assert.ok(r.index.size * 5 < records[0]!.index.size, `delta ${i} (${r.index.size} bytes) is a fraction of the whole index (${records[0]!.index.size})`);
     } else assert.equal(r.index.base, undefined);
     assert.equal((await loadTree(store, r)).id, r.tree, `snapshot ${i}'s tree`);
-    assert.equal((await loadTree(store, r, records)).id, r.tree);
+    const signed = await loadTree(store, r, records);
+    assert.equal(signed.id, r.tree);
+    // Without signatures (what a restore loads): the same tree, with no signature from the whole index or a delta.
+    const bare = await loadTree(store, r, records, undefined, { signatures: false });
+    assert.equal(bare.id, r.tree, `snapshot ${i}'s tree without signatures`);
+    const signatures = (t: DirIndex) => [...t.entries.values()].filter((e) => e.signature !== undefined).length;
+    assert.ok(signatures(signed) > 30, `snapshot ${i} has signatures`);
+    assert.equal(signatures(bare), 0, `snapshot ${i} loaded without signatures`);
     const target = new MemoryFs();
     await repo.restore(r.id, target);
     assert.equal(await treeId(target), trees[i], `snapshot ${i} restores`);
