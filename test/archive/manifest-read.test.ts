@@ -12,8 +12,8 @@ import { DiffData, MemoryFs, ZipReader, fflateDeflate, isIbtError, parseManifest
 import { ManifestJson } from "../../src/archive/manifest-json.js";
 import { MANIFEST_NAME } from "../../src/archive/manifest.js";
 import { concatBytes } from "../../src/bytes.js";
-import type { Diff } from "../../src/dirindex/diff-index.js";
 import { rng, split } from "../support/helpers.js";
+import { deletions } from "../support/manifest-cases.js";
 
 const SIZES = [1, 2, 3, 7, 15, 100, 10_000];
 const HASH = "ab".repeat(32);
@@ -156,16 +156,6 @@ test("random damage to structural characters: refused exactly when JSON.parse re
   }
   assert.ok(refused > 500, `${refused} damaged texts were invalid JSON`);
 });
-
-/** A diff of `n` deletions: no file data, a manifest of ~230 bytes per change. */
-function deletions(n: number): Diff {
-  const changes: Diff["changes"] = [];
-  for (let i = 0; i < n; i++) {
-    const path = `dir-${String(i >> 8).padStart(4, "0")}/file-${String(i).padStart(7, "0")}.txt`;
-    changes.push({ kind: "delete", path, old: { path, type: "file", size: i * 37, mtimeMs: 1_600_000_000_000 + i * 1.25, mode: 0o100644, hash: (i * 2654435761 >>> 0).toString(16).padStart(64, "0") } });
-  }
-  return { base: "c".repeat(64), target: "d".repeat(64), changes, parents: [] };
-}
 
 test("reading a 9 MB manifest from its archive decodes and parses no string over 128 KiB, counted", async () => {
   const chunks: Uint8Array[] = [];

@@ -18,6 +18,7 @@ import { ManifestText, MANIFEST_FORMAT, MANIFEST_NAME, type Manifest, type Manif
 import type { Diff } from "../../src/dirindex/diff-index.js";
 import { makeV1, makeV2 } from "../shared/roundtrip-cases.js";
 import { equalBytes, randomBytes, rng, split, textBytes } from "../support/helpers.js";
+import { deletions } from "../support/manifest-cases.js";
 
 const T0 = Date.UTC(2025, 2, 3, 4, 5, 6, 789);
 
@@ -253,16 +254,6 @@ test("DiffData: the manifest member is the one the whole-text encoding wrote (ro
     }
   }
 });
-
-/** A diff of `n` deletions: no file data, a manifest of ~230 bytes per change. */
-function deletions(n: number): Diff {
-  const changes: Diff["changes"] = [];
-  for (let i = 0; i < n; i++) {
-    const path = `dir-${String(i >> 8).padStart(4, "0")}/file-${String(i).padStart(7, "0")}.txt`;
-    changes.push({ kind: "delete", path, old: { path, type: "file", size: i * 37, mtimeMs: 1_600_000_000_000 + i * 1.25, mode: 0o100644, hash: (i * 2654435761 >>> 0).toString(16).padStart(64, "0") } });
-  }
-  return { base: "c".repeat(64), target: "d".repeat(64), changes, parents: [] };
-}
 
 test("DiffData: nothing the size of the manifest is built, counted: no JSON text, encoded text or deflate input over a bound while the manifest is many MB", async () => {
   const diff = deletions(40_000);
