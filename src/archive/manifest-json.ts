@@ -44,8 +44,6 @@ export class ManifestJson {
   #last: { string: string } | { key: string } | undefined;
   #inChanges = false;
   #changesSeen = false;
-  /** Commas seen in the changes array, so that `[]` and `[ , ]` differ. */
-  #commas = 0;
 
   /** Takes the next bytes of the text (decoded a slice at a time: a member inflated whole comes as one piece). */
   push(bytes: Uint8Array): void {
@@ -136,8 +134,8 @@ export class ManifestJson {
   #endElement(closing: boolean): void {
     const text = this.#element;
     this.#element = "";
-    if (closing && this.#changes.length === 0 && this.#commas === 0 && text.trim() === "") return;
-    if (!closing) this.#commas++;
+    // `[]`: a blank element after a comma was refused when the comma came.
+    if (closing && this.#changes.length === 0 && text.trim() === "") return;
     try {
       this.#changes.push(JSON.parse(text));
     } catch {
