@@ -4,7 +4,9 @@
  *
  * Opening checks, before any byte is inflated, that every group the manifest names is in the
  * archive, declares at most MAX_GROUP_SIZE bytes and holds every span named in it (the manifest
- * parser has already checked that spans are ordered and disjoint). A group is read through the
+ * parser has already checked that spans are ordered and disjoint). Opened without the manifest
+ * (a restore reading it as a stream beside the data), each group is checked so when first read,
+ * and each span against the group as read. A group is read through the
  * ZipReader's member API, so its CRC-32, exact declared size and deflate-ratio checks apply: a
  * group that inflates past its declared size (a bomb) or stops short of it (cut) is refused
  * there with CORRUPT. Each span is also checked against the tar header in front of it.
@@ -39,27 +41,39 @@ export class ArchiveData {
   /** Every member, in central directory order, and where each group the manifest names lies. */
   #members: ZipEntry[] | undefined;
   #at: Map<string, number> | undefined;
-  readonly #named: Set<string>;
+  /** The groups the manifest names; without the manifest, those checked as they were first read. */
+  readonly #named = new Set<string>();
+  readonly #whole: boolean;
 
-  /** Checks the manifest's groups against the archive (CORRUPT when they do not fit). */
+  /**
+   * Checks the manifest's groups against the archive (CORRUPT when they do not fit). Without the
+   * manifest, each group is checked when it is first read, and any group may be read ahead.
+   */
   constructor(
     readonly reader: ZipReader,
-    readonly manifest: Manifest,
+    readonly manifest?: Manifest,
   ) {
+    this.#whole = manifest !== undefined;
     const ends = new Map<string, number>();
-    for (const c of manifest.changes) {
+    for (const c of manifest?.changes ?? []) {
       if (!inGroup(c)) continue;
       ends.set(c.member!, Math.max(ends.get(c.member!) ?? 0, c.offset! + c.length!));
     }
-    this.#named = new Set(ends.keys());
     for (const [name, end] of ends) {
-      const entry = reader.get(name);
-      if (!entry) throw new IbtError("CORRUPT", `the archive lacks member ${name}`, { path: name });
-      if (entry.size > MAX_GROUP_SIZE) {
-        throw new IbtError("CORRUPT", `${name} declares ${entry.size} bytes, more than a group may hold (${MAX_GROUP_SIZE})`, { path: name });
-      }
-      if (end > entry.size) throw new IbtError("CORRUPT", `${name}: the manifest points to byte ${end}, past the group's end at ${entry.size}`, { path: name });
+      const size = this.#check(name);
+      if (end > size) throw new IbtError("CORRUPT", `${name}: the manifest points to byte ${end}, past the group's end at ${size}`, { path: name });
     }
+  }
+
+  /** The declared size of group `name`, once it is known to be in the archive and of a size a group may have. */
+  #check(name: string): number {
+    const entry = this.reader.get(name);
+    if (!entry) throw new IbtError("CORRUPT", `the archive lacks member ${name}`, { path: name });
+    if (entry.size > MAX_GROUP_SIZE) {
+      throw new IbtError("CORRUPT", `${name} declares ${entry.size} bytes, more than a group may hold (${MAX_GROUP_SIZE})`, { path: name });
+    }
+    this.#named.add(name);
+    return entry.size;
   }
 
   /** The change's data (file bytes or a delta), streamed; for grouped data, a read-only view of its span of the group. */
@@ -79,6 +93,7 @@ export class ArchiveData {
   }
 
   async #group(name: string): Promise<Uint8Array> {
+    if (!this.#whole && !this.#named.has(name)) this.#check(name);
     if (this.#cached?.name !== name) {
       const ahead = this.#ahead?.name === name ? this.#ahead : undefined;
       this.#ahead = undefined;
@@ -99,12 +114,20 @@ export class ArchiveData {
   /** Notes that group `name` was read; reads the next one ahead when the reads walk the archive. */
   #walked(name: string): void {
     this.#members ??= this.reader.entries();
-    this.#at ??= new Map(this.#members.flatMap((e, i) => (this.#named.has(e.name) ? [[e.name, i] as const] : [])));
+    const named = (n: string) => (this.#whole ? this.#named.has(n) : isGroupName(n));
+    this.#at ??= new Map(this.#members.flatMap((e, i) => (named(e.name) ? [[e.name, i] as const] : [])));
     const at = this.#at.get(name)!;
     const walking = this.#lastAt !== undefined && at === this.#lastAt + 1;
     this.#lastAt = at;
     const next = this.#members[at + 1]?.name;
-    if (!walking || next === undefined || !this.#named.has(next) || this.#ahead?.name === next || this.#cached?.name === next) return;
+    if (!walking || next === undefined || !named(next) || this.#ahead?.name === next || this.#cached?.name === next) return;
+    if (!this.#whole) {
+      try {
+        this.#check(next);
+      } catch {
+        return; // refused when a caller asks for it
+      }
+    }
     const bytes = this.reader.bytes(next);
     bytes.catch(() => {}); // seen by a caller that asks for it; dropped otherwise
     this.#ahead = { name: next, bytes };

@@ -30,7 +30,9 @@ function notJson(): never {
 
 export class ManifestJson {
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
-  readonly #changes: unknown[] = [];
+  #changes: unknown[] = [];
+  /** Elements of the changes array parsed so far, taken or not. */
+  #count = 0;
   /** The document without the elements of the changes array. */
   #rest = "";
   /** The element of the changes array being read. */
@@ -44,13 +46,37 @@ export class ManifestJson {
   #last: { string: string } | { key: string } | undefined;
   #inChanges = false;
   #changesSeen = false;
+  /** The text up to the changes array's `[`, once it has come. */
+  #headText: string | undefined;
 
   /** Takes the next bytes of the text (decoded a slice at a time: a member inflated whole comes as one piece). */
   push(bytes: Uint8Array): void {
     for (let at = 0; at < bytes.length; at += SLICE) this.#scan(this.#decode(bytes.subarray(at, at + SLICE), true));
   }
 
-  /** The document, its `changes` the elements parsed on the way. */
+  /** The elements of `changes` parsed since the last call, in order, handed over and no longer held. */
+  take(): unknown[] {
+    const taken = this.#changes;
+    this.#changes = [];
+    return taken;
+  }
+
+  /**
+   * The document's keys before its `changes` (those of the whole document where they come
+   * first, as this library writes them), once the array has begun: the text so far, closed after
+   * an empty array. Undefined before then, or if that text is no JSON object.
+   */
+  head(): Record<string, unknown> | undefined {
+    if (this.#headText === undefined) return undefined;
+    try {
+      const doc: unknown = JSON.parse(`${this.#headText}]}`);
+      return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The document, its `changes` the elements parsed on the way and not taken. */
   end(): unknown {
     this.#scan(this.#decode(undefined, false));
     if (this.#inString || this.#inChanges || this.#depth !== 0) notJson();
@@ -118,6 +144,7 @@ export class ManifestJson {
           this.#changesSeen = true;
           this.#inChanges = true;
           this.#rest += text.slice(from, i + 1);
+          this.#headText = this.#rest;
           from = i + 1;
         }
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
@@ -135,9 +162,10 @@ export class ManifestJson {
     const text = this.#element;
     this.#element = "";
     // `[]`: a blank element after a comma was refused when the comma came.
-    if (closing && this.#changes.length === 0 && text.trim() === "") return;
+    if (closing && this.#count === 0 && text.trim() === "") return;
     try {
       this.#changes.push(JSON.parse(text));
+      this.#count++;
     } catch {
       notJson();
     }

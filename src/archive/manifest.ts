@@ -118,6 +118,59 @@ export async function readManifest(pieces: AsyncIterable<Uint8Array>): Promise<M
   return checkManifest(json.end());
 }
 
+/**
+ * Thrown by `streamManifest` for a manifest it cannot hand on in path order: changes out of path
+ * order (or a path twice), or the head after the changes. Not damage in itself: such a manifest is
+ * read whole instead, and checked whole.
+ */
+export class NotStreamable extends Error {}
+
+/**
+ * A manifest read as it is inflated, its changes handed on in batches as they are parsed and
+ * checked, never held together; the rest of the manifest is returned at the end, checked as
+ * `readManifest` checks it, with no changes. The changes other than deletions must come in
+ * strictly increasing path order, as this library writes them (NotStreamable otherwise), which
+ * also means no path is changed twice. What it does not check, a reader that takes its tree from
+ * a stored index does not rest on: members used more than once, and ancestors of a change that
+ * the manifest makes something other than a directory.
+ */
+export async function* streamManifest(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<ManifestChange[], Manifest> {
+  const json = new ManifestJson();
+  const groupEnds = new Map<string, number>();
+  let version: number | undefined;
+  let count = 0;
+  let last: string | undefined;
+  const checked = (raw: unknown[]): ManifestChange[] => {
+    if (raw.length === 0) return [];
+    if (version === undefined) {
+      const v = json.head()?.version;
+      if (!MANIFEST_VERSIONS.includes(v as number)) throw new NotStreamable("the manifest's version does not come before its changes");
+      version = v as number;
+    }
+    const out = raw.map((c) => checkChange(c, count++, version!, groupEnds));
+    for (const c of out) {
+      if (c.kind === "delete") continue;
+      if (last !== undefined && !(last < c.path)) throw new NotStreamable(`the manifest's changes are not in path order at ${JSON.stringify(c.path)}`);
+      last = c.path;
+    }
+    return out;
+  };
+  for await (const piece of pieces) {
+    json.push(piece);
+    const batch = checked(json.take());
+    if (batch.length > 0) yield batch;
+  }
+  const doc = json.end() as Record<string, unknown> | null;
+  if (typeof doc === "object" && doc !== null && Array.isArray(doc.changes)) {
+    const batch = checked(doc.changes);
+    doc.changes = [];
+    if (batch.length > 0) yield batch;
+  }
+  const manifest = checkManifest(doc);
+  if (version !== undefined && manifest.version !== version) corrupt("the version is given twice");
+  return manifest;
+}
+
 function checkManifest(m: unknown): Manifest {
   if (typeof m !== "object" || m === null) corrupt("not an object");
   const x = m as Record<string, unknown>;
@@ -134,42 +187,14 @@ function checkManifest(m: unknown): Manifest {
   /** Per group, where the last span ended. */
   const groupEnds = new Map<string, number>();
   for (const [i, c] of (x.changes as unknown[]).entries()) {
-    if (typeof c !== "object" || c === null) corrupt(`change ${i} is not an object`);
-    const ch = c as Record<string, unknown>;
-    if (!KINDS.has(ch.kind as string)) corrupt(`change ${i} has unknown kind ${String(ch.kind)}`);
-    if (typeof ch.path !== "string" || ch.path === "") corrupt(`change ${i} has no path`);
-    checkPath(ch.path as string);
-    if ((ch.path as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.path as string);
-    const key = `${ch.kind === "delete" ? "-" : "+"}${ch.path as string}`;
-    if (seen.has(key)) corrupt(`path ${JSON.stringify(ch.path)} changes twice`, ch.path as string);
+    const ch = checkChange(c, i, x.version as number, groupEnds);
+    const key = `${ch.kind === "delete" ? "-" : "+"}${ch.path}`;
+    if (seen.has(key)) corrupt(`path ${JSON.stringify(ch.path)} changes twice`, ch.path);
     seen.add(key);
-    const needsOld = ch.kind !== "create" && ch.kind !== "move" && ch.kind !== "copy";
-    const needsNew = ch.kind !== "delete";
-    if (needsOld) checkEntry(ch.old, `change ${i}.old`);
-    if (needsNew) checkEntry(ch.new, `change ${i}.new`);
-    if (ch.kind === "move" || ch.kind === "copy") {
-      if (typeof ch.from !== "string" || ch.from === "") corrupt(`change ${i} has no source`);
-      checkPath(ch.from as string);
-      if ((ch.from as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.from as string);
+    if (ch.member !== undefined && !inSpan(ch, x.version as number)) {
+      if (members.has(ch.member)) corrupt(`member ${ch.member} used twice`);
+      members.add(ch.member);
     }
-    if (ch.member !== undefined) {
-      if (typeof ch.member !== "string" || (ch.encoding !== "bytes" && ch.encoding !== "delta")) corrupt(`change ${i} has a bad member`);
-      checkPath(ch.member as string);
-      if (x.version !== 1 && isGroupName(ch.member as string)) {
-        checkSpan(ch, i, groupEnds);
-      } else {
-        if (ch.offset !== undefined || ch.length !== undefined) corrupt(`change ${i} has a span outside a group`);
-        if (members.has(ch.member as string)) corrupt(`member ${String(ch.member)} used twice`);
-        members.add(ch.member as string);
-      }
-    } else if (ch.offset !== undefined || ch.length !== undefined) {
-      corrupt(`change ${i} has a span but no member`);
-    }
-    const isFileData = (ch.kind === "create" || ch.kind === "update") && (ch.new as ManifestEntry).type === "file";
-    if (isFileData !== (ch.member !== undefined)) corrupt(`change ${i} (${String(ch.kind)} ${String(ch.path)}) data member mismatch`);
-    if (ch.kind === "update" && (ch.old as ManifestEntry).type !== "file") corrupt(`change ${i} updates a non-file`);
-    if (needsOld && needsNew && (ch.old as ManifestEntry).type !== (ch.new as ManifestEntry).type) corrupt(`change ${i} (${String(ch.kind)}) changes the type`);
-    if (ch.kind === "relink" && (ch.new as ManifestEntry).type !== "symlink") corrupt(`change ${i} relinks a non-symlink`);
   }
   checkAncestors(x.changes as ManifestChange[]);
   if (!Array.isArray(x.parents)) corrupt("parents is not a list");
@@ -181,6 +206,48 @@ function checkManifest(m: unknown): Manifest {
     checkMeta(e, `parent ${i}`);
   }
   return x as unknown as Manifest;
+}
+
+/** Whether change `ch` of a manifest of `version` names its data as a span of a group. */
+function inSpan(ch: ManifestChange, version: number): boolean {
+  return version !== 1 && ch.member !== undefined && isGroupName(ch.member);
+}
+
+/**
+ * Change `i` of a manifest of `version` checked alone: its kind, paths, entries, member and
+ * span (after the previous span of the same group, noted in `groupEnds`). Whether paths or
+ * members repeat is the caller's to check.
+ */
+function checkChange(c: unknown, i: number, version: number, groupEnds: Map<string, number>): ManifestChange {
+  if (typeof c !== "object" || c === null) corrupt(`change ${i} is not an object`);
+  const ch = c as Record<string, unknown>;
+  if (!KINDS.has(ch.kind as string)) corrupt(`change ${i} has unknown kind ${String(ch.kind)}`);
+  if (typeof ch.path !== "string" || ch.path === "") corrupt(`change ${i} has no path`);
+  checkPath(ch.path as string);
+  if ((ch.path as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.path as string);
+  const needsOld = ch.kind !== "create" && ch.kind !== "move" && ch.kind !== "copy";
+  const needsNew = ch.kind !== "delete";
+  if (needsOld) checkEntry(ch.old, `change ${i}.old`);
+  if (needsNew) checkEntry(ch.new, `change ${i}.new`);
+  if (ch.kind === "move" || ch.kind === "copy") {
+    if (typeof ch.from !== "string" || ch.from === "") corrupt(`change ${i} has no source`);
+    checkPath(ch.from as string);
+    if ((ch.from as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.from as string);
+  }
+  if (ch.member !== undefined) {
+    if (typeof ch.member !== "string" || (ch.encoding !== "bytes" && ch.encoding !== "delta")) corrupt(`change ${i} has a bad member`);
+    checkPath(ch.member as string);
+    if (inSpan(ch as unknown as ManifestChange, version)) checkSpan(ch, i, groupEnds);
+    else if (ch.offset !== undefined || ch.length !== undefined) corrupt(`change ${i} has a span outside a group`);
+  } else if (ch.offset !== undefined || ch.length !== undefined) {
+    corrupt(`change ${i} has a span but no member`);
+  }
+  const isFileData = (ch.kind === "create" || ch.kind === "update") && (ch.new as ManifestEntry).type === "file";
+  if (isFileData !== (ch.member !== undefined)) corrupt(`change ${i} (${String(ch.kind)} ${String(ch.path)}) data member mismatch`);
+  if (ch.kind === "update" && (ch.old as ManifestEntry).type !== "file") corrupt(`change ${i} updates a non-file`);
+  if (needsOld && needsNew && (ch.old as ManifestEntry).type !== (ch.new as ManifestEntry).type) corrupt(`change ${i} (${String(ch.kind)}) changes the type`);
+  if (ch.kind === "relink" && (ch.new as ManifestEntry).type !== "symlink") corrupt(`change ${i} relinks a non-symlink`);
+  return ch as unknown as ManifestChange;
 }
 
 /**

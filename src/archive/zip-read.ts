@@ -115,6 +115,15 @@ export class ZipReader {
     return new ZipReader(file, end.comment, end.zip64, members, maxMemberSize, codec);
   }
 
+  /**
+   * The same archive read through `file`, which must hold the same bytes (another reader of the
+   * same stored object, with reads of its own): the central directory is not read again.
+   */
+  through(file: RandomAccessFile): ZipReader {
+    if (file.size !== this.#file.size) throw new IbtError("BAD_ARGUMENT", "ZipReader.through needs the same archive");
+    return new ZipReader(file, this.comment, this.zip64, this.#members, this.#maxMemberSize, this.#codec);
+  }
+
   /** Every member, in central directory order. */
   entries(): ZipEntry[] {
     return this.#members.map((m) => m.entry);

@@ -302,6 +302,9 @@ export async function* indexEntryBatches(source: ByteSource, checksum = true, on
     // The next read is asked for before the chunk in hand is parsed, so I/O and parsing overlap.
     for (let r = await next; !r.done; r = await next) {
       next = chunks.next();
+      // Awaited on the next turn; until then a failure must not count as unhandled while the
+      // caller works through this batch.
+      next.catch(() => undefined);
       parser.push(r.value);
       const batch = parser.take();
       for (const e of batch) {

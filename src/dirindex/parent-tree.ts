@@ -50,6 +50,11 @@ export class ParentTree implements PreviousTree {
     private readonly open: () => AsyncIterable<RecordBatch>,
   ) {}
 
+  /** Every entry in path order, in batches, read anew from the source. */
+  batches(): AsyncIterable<RecordBatch> {
+    return this.open();
+  }
+
   /** Every entry in path order, read anew from the source. */
   async *entries(): AsyncGenerator<IndexEntry> {
     for await (const batch of this.open()) yield* batch.entries;

@@ -19,20 +19,19 @@ import { collect } from "../bytes.js";
 import { patch, patchInto } from "../rsync/patch.js";
 import { verifiedContent } from "../archive/content-hash.js";
 import type { ManifestChange } from "../archive/manifest.js";
-import { archiveData } from "../archive/group-read.js";
 import { archivePath } from "./layout.js";
-import { inFile, type Link } from "./stored.js";
+import { inFile, type ArchiveLink } from "./stored.js";
 
 /** Intermediate versions up to this size are held in memory rather than in a scratch file. */
 const MEMORY_BASIS = 16 << 20;
 
 export interface Step {
-  link: Link;
+  link: ArchiveLink;
   change: ManifestChange;
 }
 
 /** The steps that rebuild `path` as of `links[at]`, oldest first; the last yields `hash`. */
-export function recipe(links: readonly Link[], at: number, path: string, hash: string | undefined): Step[] {
+export function recipe(links: readonly ArchiveLink[], at: number, path: string, hash: string | undefined): Step[] {
   const newestFirst: Step[] = [];
   let p = path;
   for (let j = at; j >= 0; j--) {
@@ -96,7 +95,7 @@ function produce(step: Step, basis: Basis | undefined): AsyncIterable<Uint8Array
 
 /** The step's data as its archive holds it (a member, or a span of a group); errors surface when read. */
 async function* dataOf(step: Step): AsyncGenerator<Uint8Array> {
-  yield* archiveData(step.link.reader, step.link.manifest).open(step.change);
+  yield* step.link.data.open(step.change);
 }
 
 /** The step's content checked against its manifest; errors name the archive. */

@@ -2,6 +2,10 @@
  * Restore: make a target hold a snapshot's tree, or chosen paths of it, writing only what
  * differs.
  *
+ * A whole restore into an empty target is made as a stream (restore-stream.ts), in memory that
+ * does not grow with the tree; what follows is every other restore, and that one where the
+ * stream gives up (a manifest out of path order, which no backup writes).
+ *
  * Plan. The snapshot's stored index is the tree to produce. For every file in scope whose
  * target copy is missing or has other content (size, then hash), a recipe (content.ts) says
  * which archive members rebuild it; files already right are left alone, and paths outside
@@ -45,9 +49,11 @@ import { listWithStats } from "../fs/list-stat.js";
 import { collect } from "../bytes.js";
 import { newId } from "./layout.js";
 import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
-import { loadTree, openChain, type Link } from "./stored.js";
+import { loadTree, openChain, type ArchiveLink } from "./stored.js";
 import { recipe, rebuild, type Step } from "./content.js";
 import { reporter, type Progress } from "./options.js";
+import { InFlight, askFirstReads, deepestFirst, eachSettled, inArchiveOrder, removeStaging } from "./restore-work.js";
+import { restoreStreamed } from "./restore-stream.js";
 import type { InflateCodec } from "../archive/inflate.js";
 
 export interface RestoreOptions {
@@ -81,6 +87,8 @@ const WHOLE_WRITE = 1 << 20;
  */
 const CREATES_IN_FLIGHT = 256;
 const CREATE_BYTES_IN_FLIGHT = 32 << 20;
+/** A streamed restore's files taken in archive order at a time: their entries and recipes are held. */
+const STREAM_BATCH = 4096;
 /** Metadata calls in flight at once. */
 const META_CONCURRENCY = 16;
 
@@ -88,6 +96,11 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
   const { records } = await loadRecords(store);
   const chain = chainOf(records, findSnapshot(records, name).id);
   const rec = chain.at(-1)!;
+  if (!o.paths && (await isEmpty(target))) {
+    const limits = { batchFiles: STREAM_BATCH, wholeWrite: WHOLE_WRITE, createsInFlight: CREATES_IN_FLIGHT, createBytesInFlight: CREATE_BYTES_IN_FLIGHT, metaConcurrency: META_CONCURRENCY };
+    const streamed = await restoreStreamed(store, chain, records, target, o, { staging: RESTORE_STAGING + newId(), ...limits }, inflate);
+    if (streamed) return streamed;
+  }
   // A restore makes no deltas: the signatures, views into the index's chunks, would keep them all.
   const index = await loadTree(store, rec, records, inflate, { signatures: false });
   const scope = select(index, o.paths);
@@ -118,51 +131,18 @@ export async function restore(store: Store, name: string, target: FsAdapter, o: 
     if (staged) await target.remove(staging.dir, { recursive: true }).catch(() => {});
     throw e;
   }
-  // Left in silence, a staging directory would stay in the restored tree for good (indexes skip
-  // it, people do not): after a commit, failing to remove it is reported, naming it.
-  if (staged) {
-    await target.remove(staging.dir, { recursive: true }).catch((e: unknown) => {
-      if (!(e instanceof IbtError)) throw e;
-      throw new IbtError(e.code, `the snapshot was restored, but its staging directory ${staging.dir} could not be removed (${e.message}); delete it`, { path: staging.dir, cause: e });
-    });
-  }
+  if (staged) await removeStaging(target, staging.dir);
   return result;
 }
 
-/**
- * The plans ordered by where their first step's data lies: archive by archive along the chain,
- * then by offset in the archive (a group's spans in their order). A restore then reads each
- * archive front to back, as its read windows expect, instead of jumping about in path order and
- * fetching again what a window already dropped.
- */
-function inArchiveOrder<P extends { steps: Step[] }>(links: readonly Link[], plans: P[]): P[] {
-  const at = new Map(links.map((l, i) => [l, i]));
-  const key = (p: P): [number, number, number] => {
-    const { link, change } = p.steps[0]!;
-    return [at.get(link)!, link.reader.get(change.member!)?.offset ?? 0, change.offset ?? 0];
-  };
-  const keyed = plans.map((p) => ({ p, k: key(p) }));
-  keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2]);
-  return keyed.map((x) => x.p);
-}
-
-/**
- * Each archive's first read is asked for at once, before any file is rebuilt, so that the reads
- * that follow in it find their window. Otherwise each archive's first read would wait for its
- * round trip in turn, as the files go by in archive order. It is the read the restore would make
- * first, so the window is the one it would fetch; a failure is dropped, and the read that needs
- * the bytes asks again.
- */
-function askFirstReads(links: readonly Link[], plans: readonly { steps: Step[] }[]): void {
-  const first = new Map<Link, number>();
-  for (const p of plans) {
-    for (const { link, change } of p.steps) {
-      const at = link.reader.get(change.member!)?.offset;
-      if (at !== undefined && !first.has(link)) first.set(link, at);
-    }
-    if (first.size === links.length) break;
+/** Whether the target's top directory holds nothing: a whole restore into it is made as a stream (restore-stream.ts). */
+async function isEmpty(target: FsAdapter): Promise<boolean> {
+  try {
+    return (await target.list("")).length === 0;
+  } catch (e) {
+    if (e instanceof IbtError) return false; // the restore below reports it, if it matters
+    throw e;
   }
-  for (const [link, at] of first) link.access.read(at, 1).catch(() => {});
 }
 
 /**
@@ -175,7 +155,7 @@ function askFirstReads(links: readonly Link[], plans: readonly { steps: Step[] }
  * before they are read. The others, like an archive whose plans read little or jump about in it,
  * keep windows that follow the reads.
  */
-function walkWhereMostIsRead(links: readonly Link[], plans: readonly { steps: Step[] }[]): void {
+function walkWhereMostIsRead(links: readonly ArchiveLink[], plans: readonly { steps: Step[] }[]): void {
   const reads = new Map(links.map((l) => [l, { members: new Set<string>(), bytes: 0, last: 0, back: 0 }]));
   for (const p of plans) {
     for (const { link, change } of p.steps) {
@@ -294,40 +274,6 @@ async function stage(
 }
 
 /**
- * Calls kept in flight, at most `limit`: `add` waits for the oldest once there are that many,
- * `drain` for all. Either throws the first failure; every call is waited for before `drain`
- * returns or throws.
- */
-class InFlight {
-  #calls: { done: Promise<void>; bytes: number }[] = [];
-  #bytes = 0;
-  #failure: { error: unknown } | undefined;
-
-  constructor(
-    private readonly limit: number,
-    private readonly byteLimit: number,
-  ) {}
-
-  /** Adds a call holding `bytes` of memory until it settles. */
-  async add(call: Promise<void>, bytes: number): Promise<void> {
-    this.#calls.push({ done: call.catch((error: unknown) => void (this.#failure ??= { error })), bytes });
-    this.#bytes += bytes;
-    while (this.#calls.length >= this.limit || this.#bytes > this.byteLimit) {
-      const oldest = this.#calls.shift()!;
-      await oldest.done;
-      this.#bytes -= oldest.bytes;
-    }
-    if (this.#failure) throw this.#failure.error;
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.#calls.splice(0).map((c) => c.done));
-    this.#bytes = 0;
-    if (this.#failure) throw this.#failure.error;
-  }
-}
-
-/**
  * The commit. A fresh subtree moved into place is removed again if a later step fails, so a
  * target that lacked it lacks it still; a file replaced one by one cannot be taken back.
  */
@@ -406,39 +352,6 @@ async function commit(target: FsAdapter, index: DirIndex, scope: IndexEntry[], s
     for (const path of moved.reverse()) await target.remove(path, { recursive: true }).catch(() => {});
     throw e;
   }
-}
-
-/** `items` grouped by the depth of their path, deepest group first. */
-function deepestFirst<T>(items: readonly T[], pathOf: (item: T) => string): T[][] {
-  const levels = new Map<number, T[]>();
-  for (const item of items) {
-    const d = depth(pathOf(item));
-    const level = levels.get(d);
-    if (level) level.push(item);
-    else levels.set(d, [item]);
-  }
-  return [...levels].sort((a, b) => b[0] - a[0]).map(([, level]) => level);
-}
-
-/**
- * Runs `work` on every item, at most `limit` at once. After a failure it starts no more, waits
- * for those running (so nothing still writes once the error is out), and throws the first error.
- */
-async function eachSettled<T>(limit: number, items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async () => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failure) throw failure.error;
 }
 
 /**

@@ -17,6 +17,7 @@ import { IdentityHasher } from "../dirindex/identity.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { ZipReader } from "../archive/zip-read.js";
 import type { InflateCodec } from "../archive/inflate.js";
+import { archiveData, type ArchiveData } from "../archive/group-read.js";
 import { MANIFEST_NAME, readManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
 import { archivePath, indexPath, recordPath } from "./layout.js";
 import { hasIndexDelta, loadRecord, type SnapshotRecord } from "./snapshot.js";
@@ -239,14 +240,23 @@ export function indexReads(records: readonly SnapshotRecord[], rec: SnapshotReco
   return n;
 }
 
-/** One link of a chain: the snapshot's archive and, per path, the change that gives it content. */
-export interface Link {
+/**
+ * One link of a chain as a recipe reads it (content.ts): the snapshot's archive, its data, and
+ * the change that gives a path content, if the link has one.
+ */
+export interface ArchiveLink {
   rec: SnapshotRecord;
   reader: ZipReader;
   /** The archive's ranged reads (`walk` when most of it is to be read). */
   access: StoredRandomAccess;
-  manifest: Manifest;
+  data: ArchiveData;
   /** Non-delete changes by path. */
+  changes: { get(path: string): ManifestChange | undefined };
+}
+
+/** A link with its whole manifest read. */
+export interface Link extends ArchiveLink {
+  manifest: Manifest;
   changes: Map<string, ManifestChange>;
 }
 
@@ -267,7 +277,7 @@ export async function openLink(store: Store, rec: SnapshotRecord, parent: Snapsh
       if (c.member !== undefined && !reader.get(c.member)) throw new IbtError("CORRUPT", `the archive lacks member ${c.member}`);
       changes.set(c.path, c);
     }
-    return { rec, reader, access, manifest, changes };
+    return { rec, reader, access, manifest, changes, data: archiveData(reader, manifest) };
   } catch (e) {
     inFile(path, e);
   }
