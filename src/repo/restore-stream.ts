@@ -2,7 +2,8 @@
  * A whole-tree restore into an empty target, as a stream: the snapshot's tree is read from its
  * index in path order (parentTree), and beside it each link's manifest (streamManifest), so that
  * neither the tree nor any manifest is ever held whole. Memory is bounded by batches, read
- * windows and the directories' list, not by the number of files.
+ * windows and the directories' list, not by the number of files, but for files moved or copied
+ * (below): a directory renamed in the chain defers every file under it.
  *
  * Every entry is made in a staging directory inside the target, under `tree/` at its own path,
  * as the tree comes: directories, symlinks with their metadata, files rebuilt by their recipe
@@ -151,10 +152,14 @@ export async function restoreStreamed(
   } catch (e) {
     await creating.drain().catch(() => {}); // nothing may still write into what is removed
     for (const path of moved.reverse()) await target.remove(path, { recursive: true }).catch(() => {});
-    await target.remove(s.staging, { recursive: true }).catch(() => {});
+    let left: unknown;
+    await target.remove(s.staging, { recursive: true }).catch((x: unknown) => void (left = x));
     await Promise.all(links.map((l) => l.changes.close()));
-    if (e instanceof NotStreamable) return undefined;
-    throw e;
+    if (!(e instanceof NotStreamable)) throw e;
+    // The other way starts only from an empty target.
+    if (left === undefined) return undefined;
+    const code = left instanceof IbtError ? left.code : "IO";
+    throw new IbtError(code, `the restore's staging directory ${s.staging} could not be removed (${left instanceof Error ? left.message : String(left)}); delete it`, { path: s.staging, cause: left });
   }
   await removeStaging(target, s.staging);
   return result;
@@ -194,12 +199,17 @@ function stepsOrElsewhere(links: readonly ArchiveLink[], e: IndexEntry, wanted: 
 async function makeLater(links: readonly StreamedLink[], files: IndexEntry[], wanted: Set<string>, put: (e: IndexEntry, steps: Step[]) => Promise<void>): Promise<void> {
   for (let round = 0; files.length > 0; round++) {
     if (round > links.length) throw new IbtError("INTERNAL", "the recipes of moved files do not end");
-    const found = await Promise.all(links.map((l) => l.changes.at(wanted)));
+    // The paths this round reads; those its recipes add are read by the next.
+    const asked = new Set(wanted);
+    const read = await Promise.allSettled(links.map((l) => l.changes.at(asked)));
+    const failed = read.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const found = read.map((r) => (r as PromiseFulfilledResult<Map<string, ManifestChange>>).value);
     const byPath = links.map((l, j): ArchiveLink => ({
       ...l,
       changes: {
         get: (path) => {
-          if (!wanted.has(path)) throw new Elsewhere(path);
+          if (!asked.has(path)) throw new Elsewhere(path);
           return found[j]!.get(path);
         },
       },
@@ -218,8 +228,8 @@ async function makeLater(links: readonly StreamedLink[], files: IndexEntry[], wa
  * Every link's archive opened (full first), all at once, each with its manifest as a stream. The
  * manifest is the archive's last member and is read beside the data: one larger than the
  * opening's first window is read through reads of its own, so that the data's windows and its
- * own do not push each other out. The data's windows share one budget, the manifests' another. The first failure in chain order is thrown
- * once every opening has settled.
+ * own do not push each other out. The data's windows share one budget, the manifests' another.
+ * The first failure in chain order is thrown once every opening has settled.
  */
 async function openStreamedChain(store: Store, chain: readonly SnapshotRecord[], inflate: InflateCodec | undefined): Promise<StreamedLink[]> {
   const data = new ReadBudget();

@@ -75,6 +75,27 @@ test("a file moved in one snapshot and again in the next is followed back two li
   assert.equal(await treeId(target), await treeId(source));
 });
 
+test("a move and a copy of one file in one snapshot, from a file moved the snapshot before, both restore", async () => {
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, { fullShare: Infinity });
+  const source = new MemoryFs();
+  await source.writeFile("r.txt", new TextEncoder().encode("twins ".repeat(500)));
+  await repo.backup(source);
+  await source.rename("r.txt", "q.txt");
+  await repo.backup(source);
+  await source.writeFile("b.txt", await source.read("q.txt", 0, 1 << 20));
+  await source.rename("q.txt", "a.txt");
+  const last = await repo.backup(source);
+  const { records } = await loadRecords(store);
+  const chain = chainOf(records, last.id);
+  const kinds = (await openChain(store, chain)).map((l) => l.manifest.changes.filter((c) => c.from).map((c) => `${c.kind} ${c.from} -> ${c.path}`));
+  assert.deepEqual(kinds, [[], ["move r.txt -> q.txt"], ["move q.txt -> a.txt", "copy q.txt -> b.txt"]]);
+  // a.txt needs q.txt, which needs r.txt a round later; b.txt, made in the first round too, needs them as well.
+  const target = new MemoryFs();
+  assert.ok(await restoreStreamed(store, chain, records, target, {}, { staging: staging(), ...LIMITS }));
+  assert.equal(await treeId(target), await treeId(source));
+});
+
 test("Repository.restore into an empty target is streamed, and leaves no staging directory", async () => {
   const store = new MemoryStore();
   const repo = await Repository.init(store);
