@@ -43,7 +43,6 @@ export class ArchiveData {
   #at: Map<string, number> | undefined;
   /** The groups the manifest names; without the manifest, those checked as they were first read. */
   readonly #named = new Set<string>();
-  readonly #whole: boolean;
 
   /**
    * Checks the manifest's groups against the archive (CORRUPT when they do not fit). Without the
@@ -53,7 +52,6 @@ export class ArchiveData {
     readonly reader: ZipReader,
     readonly manifest?: Manifest,
   ) {
-    this.#whole = manifest !== undefined;
     const ends = new Map<string, number>();
     for (const c of manifest?.changes ?? []) {
       if (!inGroup(c)) continue;
@@ -93,7 +91,7 @@ export class ArchiveData {
   }
 
   async #group(name: string): Promise<Uint8Array> {
-    if (!this.#whole && !this.#named.has(name)) this.#check(name);
+    if (!this.manifest && !this.#named.has(name)) this.#check(name);
     if (this.#cached?.name !== name) {
       const ahead = this.#ahead?.name === name ? this.#ahead : undefined;
       this.#ahead = undefined;
@@ -114,14 +112,14 @@ export class ArchiveData {
   /** Notes that group `name` was read; reads the next one ahead when the reads walk the archive. */
   #walked(name: string): void {
     this.#members ??= this.reader.entries();
-    const named = (n: string) => (this.#whole ? this.#named.has(n) : isGroupName(n));
+    const named = (n: string) => (this.manifest ? this.#named.has(n) : isGroupName(n));
     this.#at ??= new Map(this.#members.flatMap((e, i) => (named(e.name) ? [[e.name, i] as const] : [])));
     const at = this.#at.get(name)!;
     const walking = this.#lastAt !== undefined && at === this.#lastAt + 1;
     this.#lastAt = at;
     const next = this.#members[at + 1]?.name;
     if (!walking || next === undefined || !named(next) || this.#ahead?.name === next || this.#cached?.name === next) return;
-    if (!this.#whole) {
+    if (!this.manifest) {
       try {
         this.#check(next);
       } catch {

@@ -45,8 +45,7 @@ export class ManifestJson {
   /** What came last at depth 1, outside whitespace: a string (its raw text), or a key and `:`. */
   #last: { string: string } | { key: string } | undefined;
   #inChanges = false;
-  #changesSeen = false;
-  /** The text up to the changes array's `[`, once it has come. */
+  /** The text up to the changes array's `[`, once it has come: whether the array has begun. */
   #headText: string | undefined;
 
   /** Takes the next bytes of the text (decoded a slice at a time: a member inflated whole comes as one piece). */
@@ -86,7 +85,7 @@ export class ManifestJson {
     } catch {
       notJson();
     }
-    if (this.#changesSeen) (doc as { changes: unknown[] }).changes = this.#changes;
+    if (this.#headText !== undefined) (doc as { changes: unknown[] }).changes = this.#changes;
     return doc;
   }
 
@@ -140,8 +139,7 @@ export class ManifestJson {
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         this.#depth++;
         if (c === OPEN_BRACKET && this.#depth === 2 && last && "key" in last && last.key === "changes") {
-          if (this.#changesSeen) throw new IbtError("CORRUPT", "manifest: changes given twice");
-          this.#changesSeen = true;
+          if (this.#headText !== undefined) throw new IbtError("CORRUPT", "manifest: changes given twice");
           this.#inChanges = true;
           this.#rest += text.slice(from, i + 1);
           this.#headText = this.#rest;

@@ -10,10 +10,12 @@
  * (content.ts) and created with their mode and mtime. Files are made a batch at a time, each
  * batch in the order its data lies in the archives: a backup writes data in path order, except
  * that a group is stored once full, after the large files whose paths came while it filled, so a
- * remote archive is still read front to back but where those lie more than a batch apart. Once the tree has ended, its identity checked against the
- * record, and every manifest has ended, checked to lead from the parent's tree to this one, the
- * commit moves each top-level entry into place and sets the directories' modes and mtimes,
- * deepest first. Any failure before or during the commit leaves the target empty again.
+ * remote archive is still read front to back but where those lie more than a batch apart.
+ *
+ * Once the tree has ended, its identity checked against the record, and every manifest has
+ * ended, checked to lead from the parent's tree to this one, the commit moves each top-level
+ * entry into place and sets the directories' modes and mtimes, deepest first. Any failure
+ * before or during the commit leaves the target empty again.
  *
  * A recipe that goes through a move or copy reads another path of an earlier link, which a
  * stream in path order may have passed: such a file is made after the tree has ended, from the
@@ -28,7 +30,6 @@ import type { Store } from "../store/types.js";
 import { joinPath, parentPath } from "../fs/paths.js";
 import type { IndexEntry } from "../dirindex/entry.js";
 import { fileCreator, setMeta } from "../fs/entry.js";
-import { collect } from "../bytes.js";
 import { READ_AHEAD, ReadBudget, storedRandomAccess } from "../store/random-access.js";
 import { ArchiveData } from "../archive/group-read.js";
 import { MANIFEST_NAME, NotStreamable, streamManifest, type Manifest, type ManifestChange } from "../archive/manifest.js";
@@ -38,7 +39,7 @@ import type { SnapshotRecord } from "./snapshot.js";
 import { emptyTreeId, inFile, openArchive, parentTree, type ArchiveLink } from "./stored.js";
 import { rebuild, recipe, type Step } from "./content.js";
 import { reporter } from "./options.js";
-import { InFlight, askFirstReads, deepestFirst, eachSettled, inArchiveOrder, removeStaging } from "./restore-work.js";
+import { InFlight, askFirstReads, deepestFirst, eachSettled, inArchiveOrder, removeStaging, stageFile } from "./restore-work.js";
 import type { RestoreOptions, RestoreResult } from "./restore.js";
 
 export interface StreamedRestore {
@@ -89,15 +90,8 @@ export async function restoreStreamed(
   const put = async (e: IndexEntry, steps: Step[]): Promise<void> => {
     const at = joinPath(staged, e.path);
     const content = rebuild(target, steps, joinPath(s.staging, `basis-${result.files}`));
-    const meta = { mode: e.mode & 0o7777, mtimeMs: e.mtimeMs };
-    if (e.size <= s.wholeWrite) {
-      // Not awaited one by one: an adapter that creates files on another thread works on these
-      // while the next ones are rebuilt.
-      await creating.add(create(at, await collect(content), meta), e.size);
-    } else {
-      await target.writeFile(at, content, { mode: meta.mode });
-      if (target.capabilities.mtimes) await target.utimes(at, meta.mtimeMs);
-    }
+    const timed = await stageFile(target, create, creating, at, e, content, s.wholeWrite);
+    if (!timed && target.capabilities.mtimes) await target.utimes(at, e.mtimeMs);
     result.files++;
     result.bytes += e.size;
     report(result.files, result.bytes, totals);

@@ -1,7 +1,10 @@
-/** Work a restore keeps in flight: calls bounded in number and bytes, and metadata calls level by level. */
+/** What both ways of restoring share: files staged, calls kept in flight, metadata level by level, archive order. */
 import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { depth } from "../fs/paths.js";
+import type { CreateFile } from "../fs/entry.js";
+import type { IndexEntry } from "../dirindex/entry.js";
+import { collect } from "../bytes.js";
 import type { Step } from "./content.js";
 import type { ArchiveLink } from "./stored.js";
 
@@ -118,4 +121,22 @@ export function askFirstReads(links: readonly ArchiveLink[], plans: readonly { s
     if (first.size === links.length) break;
   }
   for (const [link, at] of first) link.access.read(at, 1).catch(() => {});
+}
+
+/**
+ * Writes file `e`'s `content` at `path` in the staging directory, where nothing is yet. Up to
+ * `wholeWrite` bytes it is created with its mode and mtime in one call, kept in flight in
+ * `creating` (true: its mtime is set); a larger one is streamed with its mode, and its mtime is
+ * the caller's to set (false).
+ */
+export async function stageFile(target: FsAdapter, create: CreateFile, creating: InFlight, path: string, e: IndexEntry, content: AsyncIterable<Uint8Array>, wholeWrite: number): Promise<boolean> {
+  const mode = e.mode & 0o7777;
+  if (e.size <= wholeWrite) {
+    // Not awaited one by one: an adapter that creates files on another thread works on these
+    // while the next ones are rebuilt.
+    await creating.add(create(path, await collect(content), { mode, mtimeMs: e.mtimeMs }), e.size);
+    return true;
+  }
+  await target.writeFile(path, content, { mode });
+  return false;
 }

@@ -52,7 +52,7 @@ import { chainOf, loadRecords, findSnapshot } from "./snapshot.js";
 import { loadTree, openChain, type ArchiveLink } from "./stored.js";
 import { recipe, rebuild, type Step } from "./content.js";
 import { reporter, type Progress } from "./options.js";
-import { InFlight, askFirstReads, deepestFirst, eachSettled, inArchiveOrder, removeStaging } from "./restore-work.js";
+import { InFlight, askFirstReads, deepestFirst, eachSettled, inArchiveOrder, removeStaging, stageFile } from "./restore-work.js";
 import { restoreStreamed } from "./restore-stream.js";
 import type { InflateCodec } from "../archive/inflate.js";
 
@@ -252,11 +252,8 @@ async function stage(
       const inTree = fresh.all.has(entry.path);
       const file = inTree ? joinPath(tree, entry.path) : joinPath(staging.dir, String(i));
       const content = rebuild(target, steps, joinPath(staging.dir, `basis-${i}`));
-      if (inTree && entry.size <= WHOLE_WRITE) {
-        // Not awaited one by one: an adapter that creates files on another thread works on
-        // these while the next ones are rebuilt.
-        await creating.add(create(file, await collect(content), { mode: entry.mode & 0o7777, mtimeMs: entry.mtimeMs }), entry.size);
-        staging.timed.add(entry.path);
+      if (inTree) {
+        if (await stageFile(target, create, creating, file, entry, content, WHOLE_WRITE)) staging.timed.add(entry.path);
       } else {
         await target.writeFile(file, entry.size <= WHOLE_WRITE ? await collect(content) : content, { mode: entry.mode & 0o7777 });
       }
