@@ -8,7 +8,9 @@
  * next run. Each tool then starts from an empty repository and is timed as a whole process on
  * four steps: the first backup, a backup with nothing changed, a backup after 1% of the files were
  * edited (seeded, the same edits for every tool), and a full restore of that last backup into an
- * empty folder. Each step's wall time and peak RSS (`/usr/bin/time -f %M` when present, else
+ * empty folder, followed by `cp -a` of the same tree beside it: the file system's own cost of
+ * making that many files, which no restore can go under and which on some file systems grows
+ * faster than the tree. Each step's wall time and peak RSS (`/usr/bin/time -f %M` when present, else
  * VmHWM polled from /proc) are printed with the repository's bytes, ibt/restic ratios, and the
  * growth of time and RSS from one size to the next. Every restore is compared with the source
  * tree (contents by `diff -r`, then each entry's type, mode, size and file mtime); the script exits
@@ -40,7 +42,9 @@ const TREE_FORMAT = 1; // bump when the generator changes, so kept trees are mad
 const ALL_STEPS = ["first", "noChange", "changed", "restore"];
 /** The steps measured (`--steps`); the first backup always runs, as the others need it. */
 let STEPS = ALL_STEPS;
-const STEP_NAMES = { first: "first backup", noChange: "no-change backup", changed: "1% changed backup", restore: "restore" };
+const STEP_NAMES = { first: "first backup", noChange: "no-change backup", changed: "1% changed backup", restore: "restore", copy: "`cp -a` of the tree, after the restore" };
+/** The rows measured: the steps, and with a restore the copy that measures the file system's own cost of making the tree. */
+const measuredSteps = () => (STEPS.includes("restore") ? [...STEPS, "copy"] : STEPS);
 
 // ---- arguments ----
 
@@ -292,13 +296,17 @@ async function runTool(name, tool, t, files, work) {
     if (STEPS.includes("restore")) {
       out.restore = await tool.restore(repo, target);
       out.same = sameTree(t.tree, target);
+      // The same tree made by cp on the same file system at the same moment: what no restore can go under.
+      const copy = path.join(work, `${name}-copy`);
+      out.copy = await measure("cp", ["-a", t.tree, copy]);
+      fs.rmSync(copy, { recursive: true, force: true });
     }
   } finally {
     if (edit) setEdited(t.home, files, false);
     fs.rmSync(repo, { recursive: true, force: true });
     fs.rmSync(target, { recursive: true, force: true });
   }
-  log(`  ${name}: ${STEPS.map((s) => `${s} ${out[s].seconds.toFixed(1)} s ${out[s].rss.toFixed(0)} MB`).join(", ")}, ${STEPS.includes("restore") ? `restore ${out.same ? "exact" : "DIFFERS"}` : "not restored"}`);
+  log(`  ${name}: ${measuredSteps().map((s) => `${s} ${out[s].seconds.toFixed(1)} s ${out[s].rss.toFixed(0)} MB`).join(", ")}, ${STEPS.includes("restore") ? `restore ${out.same ? "exact" : "DIFFERS"}` : "not restored"}`);
   return out;
 }
 
@@ -329,7 +337,7 @@ function sizeTable(result, names) {
   const per = (name, step, key) => runs[name].map((r) => r[step][key]);
   const med = (name, step, key) => (runs[name] ? median(per(name, step, key)) : undefined);
   const head = ["step", ...names.flatMap((n) => [`${n} s`, `${n} MB RSS`]), ...(names.includes("restic") && names.includes("ibt") ? ["ibt/restic time", "ibt/restic RSS"] : [])];
-  const rows = STEPS.map((step) => [
+  const table = measuredSteps().map((step) => [
     STEP_NAMES[step],
     ...names.flatMap((n) => [cell(per(n, step, "seconds"), 1), cell(per(n, step, "rss"), 0)]),
     ...(head.length > 1 + 2 * names.length ? [ratio(med("ibt", step, "seconds"), med("restic", step, "seconds")), ratio(med("ibt", step, "rss"), med("restic", step, "rss"))] : []),
@@ -337,7 +345,7 @@ function sizeTable(result, names) {
   for (const [key, label] of [["repoFirst", "repository MB after the first backup"], ["repoChanged", "repository MB after all three"]].filter(([key]) => key === "repoFirst" || STEPS.includes("changed"))) {
     const vals = names.map((n) => mb(median(runs[n].map((r) => r[key]))));
     const extra = head.length > 1 + 2 * names.length ? [ratio(median(runs.ibt.map((r) => r[key])), median(runs.restic.map((r) => r[key]))), ""] : [];
-    rows.push([label, ...vals.flatMap((v) => [v, ""]), ...extra]);
+    table.push([label, ...vals.flatMap((v) => [v, ""]), ...extra]);
   }
   const n = runs[names[0]].length;
   return [
@@ -345,7 +353,8 @@ function sizeTable(result, names) {
     "",
     `| ${head.join(" | ")} |`,
     `|${head.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ...table.map((r) => `| ${r.join(" | ")} |`),
+    ...(STEPS.includes("restore") ? ["", `Restore / \`cp -a\` of the tree: ${names.map((n) => `${n} ${ratio(med(n, "restore", "seconds"), med(n, "copy", "seconds"))}`).join(", ")}.`] : []),
   ].join("\n");
 }
 
@@ -353,7 +362,7 @@ function growthTable(results, names) {
   if (results.length < 2) return "";
   const head = ["tool", "step", ...results.slice(1).map((r, i) => `${short(results[i].files)} → ${short(r.files)} time, RSS`)];
   const rows = names.flatMap((n) =>
-    STEPS.map((step) => [n, STEP_NAMES[step], ...results.slice(1).map((r, i) => {
+    measuredSteps().map((step) => [n, STEP_NAMES[step], ...results.slice(1).map((r, i) => {
       const a = results[i].runs[n].map((x) => x[step]);
       const b = r.runs[n].map((x) => x[step]);
       return `${ratio(median(b.map((x) => x.seconds)), median(a.map((x) => x.seconds)))}, ${ratio(median(b.map((x) => x.rss)), median(a.map((x) => x.rss)))}`;
