@@ -59,6 +59,8 @@ export interface DiffDataOptions {
   cache?: ContentCache;
   /** Deflates the members. Default fflate (portable); in Node pass `nodeDeflate`, which is faster. */
   deflate?: DeflateCodec;
+  /** The members' deflate level (ZipWriterOptions.level): 0 stores them. Default 6. */
+  level?: number;
   /** Archive format: 2 (default) packs small files and deltas into groups; 1 writes one member per file. */
   format?: 1 | 2;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
@@ -136,7 +138,7 @@ export class DiffData {
         stats.bytesOut += chunk.length;
         await sink(chunk);
       },
-      { deflate: this.options.deflate },
+      { deflate: this.options.deflate, ...(this.options.level !== undefined ? { level: this.options.level } : {}) },
     );
     const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
     const created = this.options.time ?? new Date();

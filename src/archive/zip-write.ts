@@ -84,7 +84,10 @@ import {
 export type ZipSink = (chunk: Uint8Array) => void | Promise<void>;
 
 export interface ZipWriterOptions {
-  /** Deflate level 0-9. Default 6: zlib's default, the usual balance of speed and size. */
+  /**
+   * Deflate level 1-9, or 0 to store every file member as it is (method 0: a deflate at level 0
+   * would only wrap the bytes). Default 6: zlib's default, the usual balance of speed and size.
+   */
   level?: number;
   /** The deflate implementation. Default fflate (portable); Node's `nodeDeflate` is faster. */
   deflate?: DeflateCodec;
@@ -203,7 +206,7 @@ export class ZipWriter {
    * byte reached the sink, the archive is unusable and every later call fails.
    */
   async add(name: string, source: Uint8Array | ByteSource, options: ZipAddOptions = {}): Promise<ZipWritten> {
-    const compress = compressOption(options.compress);
+    const compress = this.#compress(options.compress);
     return this.#member(name, false, options, async (m) => {
       if (source instanceof Uint8Array) await this.#writeWhole(m, source, compress);
       else await this.#writeStream(m, source, compress);
@@ -221,7 +224,7 @@ export class ZipWriter {
    * writer failed. Without `deflateAsync` this is `add`.
    */
   async queue(name: string, data: Uint8Array, options: ZipAddOptions = {}): Promise<void> {
-    const compress = compressOption(options.compress);
+    const compress = this.#compress(options.compress);
     const deflateAsync = this.#codec.deflateAsync;
     if (!deflateAsync) {
       await this.add(name, data, options);
@@ -569,6 +572,12 @@ export class ZipWriter {
     }
     await push(pieces.take(true)[0] ?? new Uint8Array(0), true);
     checkDeflatedSize(m.size, m.compressedSize, m.name);
+  }
+
+  /** What a member's `compress` option comes to: at level 0, storing. */
+  #compress(compress: ZipAddOptions["compress"]): boolean | "auto" {
+    const c = compressOption(compress);
+    return this.#level === 0 ? false : c;
   }
 
   #worthDeflating(m: Member, probe: Uint8Array): boolean {

@@ -15,6 +15,7 @@ export const REPO_OPTIONS: OptionSpec[] = [
   { long: "kdf-passes", value: true },
   { long: "full" },
   { long: "dry-run" },
+  { long: "compression", value: true },
   { long: "source", value: true },
   { long: "snapshot", value: true },
   { long: "path", value: true, repeat: true },
@@ -65,14 +66,18 @@ repository more than one.
   --insecure-no-password  create a repository without encryption, readable by anyone who can
                           read its storage${KDF_NOTE}
 ${REPOSITORY_NOTE}`,
-  backup: `usage: ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--source LABEL] [--insecure-no-password] [--json]
+  backup: `usage: ibt backup DIR REPO [--full] [--exclude PATTERN]... [--compression MODE] [--dry-run] [--source LABEL] [--insecure-no-password] [--json]
 
 Backs up DIR as a new snapshot in the repository REPO. Where REPO holds no repository yet, one
 is created as ibt init does: encrypted under a password, or without one only with
 --insecure-no-password. The first snapshot is full; later ones store only what changed since
-the latest, until the chain grows past half a full's size, when a new full starts.
+the latest, until restoring the chain would read more than twice a full's bytes, when a new
+full starts.
 
   --full              store every file whole, starting a new chain
+  --compression MODE  how file data is compressed: auto (the default: deflate, storing what
+                      does not shrink), max (smaller, slower), fast (larger, faster) or off
+                      (stored as it is); default IBT_COMPRESSION, else auto
   --exclude PATTERN   .gitignore-style pattern, relative to DIR (repeatable); .gitignore and
                       .ibtignore files in DIR are honoured too
   --dry-run           report what would be stored; write nothing
@@ -128,7 +133,7 @@ ${REPOSITORY_NOTE}`,
 };
 
 export const REPO_USAGE = `       ibt init REPO [--insecure-no-password] [--json]
-       ibt backup DIR REPO [--full] [--exclude PATTERN]... [--dry-run] [--json]
+       ibt backup DIR REPO [--full] [--exclude PATTERN]... [--compression MODE] [--dry-run] [--json]
        ibt snapshots REPO [--json]
        ibt restore REPO TARGET [--snapshot ID] [--path P]... [--delete] [--json]
        ibt verify REPO [--read-data] [--json]

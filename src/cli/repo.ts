@@ -14,7 +14,8 @@ import { NodeFs } from "../node/fs-node.js";
 import { MemoryStore } from "../store/memory.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
-import { Repository, type Snapshot } from "../repo/index.js";
+import { Repository, type Compression, type Snapshot } from "../repo/index.js";
+import { compressionLevel } from "../repo/backup-write.js";
 import { flag, integer, value, type Parsed } from "./args.js";
 import { repositoryArgs } from "./repo-location.js";
 import { holdsRepository, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
@@ -71,6 +72,8 @@ export async function backupCommand(p: Parsed): Promise<void> {
   const inside = isPath ? relative(resolve(dir!), resolve(repoPath)) : "";
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) exclude.push(`/${inside.split(sep).join("/")}/`);
   const dryRun = flag(p, "dry-run");
+  const compression = (value(p, "compression") ?? process.env["IBT_COMPRESSION"]) as Compression | undefined;
+  compressionLevel(compression); // a bad value makes no repository
   let repo: Repository;
   let created = false;
   let encrypted = false;
@@ -82,7 +85,7 @@ export async function backupCommand(p: Parsed): Promise<void> {
     encrypted = opened.encrypted !== undefined;
   }
   const snapshot = await repo
-    .backup(source, { source: value(p, "source") ?? basename(resolve(dir!)), full: flag(p, "full"), exclude, dryRun, onProgress: bar.update })
+    .backup(source, { source: value(p, "source") ?? basename(resolve(dir!)), full: flag(p, "full"), exclude, dryRun, ...(compression ? { compression } : {}), onProgress: bar.update })
     .finally(() => bar.done());
   const made = created ? ` in a new ${encrypted ? "encrypted" : "unencrypted"} repository ${repo.id}` : "";
   print(

@@ -2,6 +2,7 @@
  * What a backup writes: its archive and its index, each saved whole or not at all and hashed on
  * the way, and the record that makes the snapshot exist.
  */
+import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import type { ContentCache } from "../dirindex/content-cache.js";
 import type { Diff } from "../dirindex/diff-index.js";
@@ -72,6 +73,18 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
   };
 }
 
+/** How a backup's archive compresses file data (BackupOptions.compression). */
+export type Compression = "auto" | "off" | "fast" | "max";
+
+const LEVELS: Record<Compression, number> = { auto: 6, off: 0, fast: 1, max: 9 };
+
+/** The archive's deflate level for a `compression` option (0 stores); BAD_ARGUMENT for an unknown one. */
+export function compressionLevel(compression: Compression | undefined): number {
+  const c = compression ?? "auto";
+  if (!Object.hasOwn(LEVELS, c)) throw new IbtError("BAD_ARGUMENT", `compression ${JSON.stringify(c)} is not one of ${Object.keys(LEVELS).join(", ")}`);
+  return LEVELS[c];
+}
+
 /**
  * The archive writer's options; each change's cached bytes are let go once it is written. The
  * archive is dated with the snapshot when the caller gives its time.
@@ -81,6 +94,7 @@ export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: Co
     source,
     cache,
     deflate: ro.deflate,
+    level: compressionLevel(o.compression),
     ...(spill ? { manifestSpill: spill } : {}),
     ...(o.time ? { time: o.time } : {}),
     onProgress: (p) => {

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NodeFs } from "../../src/node/index.js";
-import { ROOT, ibt, randomBytes, rng, tempDir } from "../support/helpers.js";
+import { IBT, ROOT, ibt, ok, randomBytes, rng, tempDir } from "../support/helpers.js";
 import { treeId } from "../support/repo-kit.js";
 
 function json(r: ReturnType<typeof ibt>): any {
@@ -134,4 +134,32 @@ test("ibt backup says LOCKED while another writer holds the lock; ibt unlock cle
   assert.equal(u.removed, true);
   assert.equal(u.owner.pid, holder.pid);
   assert.equal(json(ibt(["backup", src, repo, "--json"])).kind, "full");
+});
+
+test("ibt backup --compression (or IBT_COMPRESSION): off stores the files as they are, fast deflates; an unknown mode exits 2 and makes no repository", async () => {
+  const root = tempDir();
+  const src = join(root, "src");
+  mkdirSync(src);
+  const words = Array.from({ length: 60_000 }, (_, i) => ["alpha", "beta", "gamma", "delta"][(i * 7) % 4]).join(" ");
+  writeFileSync(join(src, "words.txt"), words);
+  const repo = join(root, "repo");
+  const bad = ibt(["backup", src, repo, "--compression", "zstd", "--insecure-no-password"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr.toString(), /^ibt: BAD_ARGUMENT: compression "zstd" is not one of auto, off, fast, max/);
+  assert.ok(!existsSync(repo), "no repository is made");
+
+  const off = json(ibt(["backup", src, repo, "--compression", "off", "--insecure-no-password", "--json"]));
+  assert.ok(off.bytesStored > words.length, `off stores every byte: ${off.bytesStored}`);
+  const zip = join(repo, "data", `${off.id}.zip`);
+  assert.match(ok("unzip", ["-v", zip]).toString(), /\sStored\s.*\snew\/words\.txt\n/);
+  const env = { ...process.env, IBT_COMPRESSION: "fast" };
+  const fast = spawnSync(process.execPath, [IBT, "backup", src, repo, "--full", "--json"], { env });
+  const fastJson = json(fast);
+  assert.ok(fastJson.bytesStored < off.bytesStored / 10, `fast deflates: ${fastJson.bytesStored} of ${off.bytesStored}`);
+  assert.match(ok("unzip", ["-v", join(repo, "data", `${fastJson.id}.zip`)]).toString(), /\sDefl:\w\s.*\snew\/words\.txt\n/);
+  for (const id of [off.id, fastJson.id]) {
+    const out = join(root, `out-${id}`);
+    json(ibt(["restore", repo, out, "--snapshot", id, "--json"]));
+    assert.equal(readFileSync(join(out, "words.txt"), "utf8"), words);
+  }
 });
