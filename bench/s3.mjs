@@ -8,7 +8,8 @@
  * is its own, to (a) the strict S3 test server (test/support/s3-server.ts, signatures checked,
  * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
  * Requests go over node:http and bodies are hashed by node:crypto, as the CLI does;
- * BENCH_S3_TRANSPORT=fetch takes fetch and WebCrypto instead.
+ * BENCH_S3_TRANSPORT=fetch takes fetch and WebCrypto instead; IBT_COMPRESSION sets ibt's
+ * compression mode (auto, max, fast, off), as for the CLI.
  * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
  * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
  * several part sizes. Each run does every variant in turn, so a change in the machine's load
@@ -39,7 +40,8 @@ async function child([op, kind, location, dir, part]) {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const repo = await Repository.openOrInit(store, nodeRepositoryOptions());
-  if (op === "backup") await repo.backup(new NodeFs(dir));
+  // IBT_COMPRESSION picks the backup's compression mode, as it does for the CLI.
+  if (op === "backup") await repo.backup(new NodeFs(dir), process.env.IBT_COMPRESSION ? { compression: process.env.IBT_COMPRESSION } : {});
   else await repo.restore((await repo.snapshots()).at(-1).id, new NodeFs(dir));
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
