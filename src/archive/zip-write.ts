@@ -22,7 +22,9 @@
  *
  * A member whose data grows while others are written (an archive's manifest) is made with
  * `later` and written with `addLater`: its pieces are deflated as they come (zip-later.ts), and
- * it is the member `add` writes for its data joined with `compress: true`.
+ * it is the member `add` writes for its data joined with `compress: true`. Such a member is
+ * always deflated, at the default level when the writer's is 0: it is the archive's own
+ * description, and its deflated bytes are what a spill bounds.
  *
  * With a codec that deflates off the calling thread (node:zlib's thread pool), `queue` lets a
  * caller hand over an in-memory member and go on preparing the next while it deflates, and a
@@ -85,8 +87,9 @@ export type ZipSink = (chunk: Uint8Array) => void | Promise<void>;
 
 export interface ZipWriterOptions {
   /**
-   * Deflate level 1-9, or 0 to store every file member as it is (method 0: a deflate at level 0
-   * would only wrap the bytes). Default 6: zlib's default, the usual balance of speed and size.
+   * Deflate level 1-9, or 0 to store every member given to `add` and `queue` as it is (method 0:
+   * a deflate at level 0 would only wrap the bytes); a `later` member is deflated still. Default
+   * 6: zlib's default, the usual balance of speed and size.
    */
   level?: number;
   /** The deflate implementation. Default fflate (portable); Node's `nodeDeflate` is faster. */
@@ -252,12 +255,12 @@ export class ZipWriter {
    */
   later(name: string, spill?: LaterSpill): LaterMember {
     this.#checkName(name, false);
-    return new LaterMember(name, this.#codec, this.#level, spill);
+    return new LaterMember(name, this.#codec, this.#level === 0 ? DEFAULT_LEVEL : this.#level, spill);
   }
 
   /**
    * Writes a member made with `later`, ending its data: byte for byte what `add` writes for its
-   * data joined, with `compress: true`.
+   * data joined, with `compress: true` (at level 0: what a writer at the default level writes).
    */
   async addLater(member: LaterMember, options: Omit<ZipAddOptions, "compress"> = {}): Promise<ZipWritten> {
     if (!(member instanceof LaterMember)) throw new IbtError("BAD_ARGUMENT", "addLater takes a member made by ZipWriter.later");

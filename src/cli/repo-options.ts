@@ -76,8 +76,8 @@ full starts.
 
   --full              store every file whole, starting a new chain
   --compression MODE  how file data is compressed: auto (the default: deflate, storing what
-                      does not shrink), max (smaller, slower), fast (larger, faster) or off
-                      (stored as it is); default IBT_COMPRESSION, else auto
+                      does not shrink), max (smaller, slower), fastest (larger, faster) or
+                      off (stored as it is); default IBT_COMPRESSION, else auto
   --exclude PATTERN   .gitignore-style pattern, relative to DIR (repeatable); .gitignore and
                       .ibtignore files in DIR are honoured too
   --dry-run           report what would be stored; write nothing

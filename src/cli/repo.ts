@@ -72,8 +72,9 @@ export async function backupCommand(p: Parsed): Promise<void> {
   const inside = isPath ? relative(resolve(dir!), resolve(repoPath)) : "";
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) exclude.push(`/${inside.split(sep).join("/")}/`);
   const dryRun = flag(p, "dry-run");
-  const compression = (value(p, "compression") ?? process.env["IBT_COMPRESSION"]) as Compression | undefined;
-  compressionLevel(compression); // a bad value makes no repository
+  const flagged = value(p, "compression");
+  const compression = (flagged ?? (process.env["IBT_COMPRESSION"] || undefined)) as Compression | undefined;
+  compressionLevel(compression, flagged === undefined ? "IBT_COMPRESSION" : "--compression"); // a bad value makes no repository
   let repo: Repository;
   let created = false;
   let encrypted = false;

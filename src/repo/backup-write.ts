@@ -74,14 +74,14 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
 }
 
 /** How a backup's archive compresses file data (BackupOptions.compression). */
-export type Compression = "auto" | "off" | "fast" | "max";
+export type Compression = "auto" | "off" | "fastest" | "max";
 
-const LEVELS: Record<Compression, number> = { auto: 6, off: 0, fast: 1, max: 9 };
+const LEVELS: Record<Compression, number> = { auto: 6, off: 0, fastest: 1, max: 9 };
 
 /** The archive's deflate level for a `compression` option (0 stores); BAD_ARGUMENT for an unknown one. */
-export function compressionLevel(compression: Compression | undefined): number {
+export function compressionLevel(compression: Compression | undefined, from = "compression"): number {
   const c = compression ?? "auto";
-  if (!Object.hasOwn(LEVELS, c)) throw new IbtError("BAD_ARGUMENT", `compression ${JSON.stringify(c)} is not one of ${Object.keys(LEVELS).join(", ")}`);
+  if (!Object.hasOwn(LEVELS, c)) throw new IbtError("BAD_ARGUMENT", `${from} ${JSON.stringify(c)} is not one of ${Object.keys(LEVELS).join(", ")}`);
   return LEVELS[c];
 }
 

@@ -62,10 +62,11 @@ export interface BackupOptions {
   /** Report what would be stored, write nothing; resolves to a Snapshot-shaped report with id ''. */
   dryRun?: boolean;
   /**
-   * How this snapshot's archive compresses file data (restic's choices): "auto", the default,
-   * deflates at zlib's level 6 and stores what does not shrink; "max" deflates at level 9, for a
-   * little less stored at about a third more CPU; "fast" at level 1; "off" stores it all as it is.
-   * Snapshots made either way restore alike.
+   * How this snapshot's archive compresses file data, named as restic names its modes: "auto",
+   * the default, deflates at zlib's level 6 and stores what does not shrink; "max" deflates at
+   * level 9, "fastest" at level 1; "off" stores file data as it is (the archive's manifest stays
+   * deflated). Snapshots made in any mode restore alike. The chain policy weighs an incremental
+   * against its full's stored bytes, so a new mode takes its full effect from the next full.
    */
   compression?: Compression;
   onProgress?: (p: Progress) => void;

@@ -136,28 +136,34 @@ test("ibt backup says LOCKED while another writer holds the lock; ibt unlock cle
   assert.equal(json(ibt(["backup", src, repo, "--json"])).kind, "full");
 });
 
-test("ibt backup --compression (or IBT_COMPRESSION): off stores the files as they are, fast deflates; an unknown mode exits 2 and makes no repository", async () => {
+test("ibt backup --compression or IBT_COMPRESSION: off stores the files as they are, the flag wins over the variable; an unknown mode exits 2 and makes no repository", async () => {
   const root = tempDir();
   const src = join(root, "src");
   mkdirSync(src);
   const words = Array.from({ length: 60_000 }, (_, i) => ["alpha", "beta", "gamma", "delta"][(i * 7) % 4]).join(" ");
   writeFileSync(join(src, "words.txt"), words);
   const repo = join(root, "repo");
-  const bad = ibt(["backup", src, repo, "--compression", "zstd", "--insecure-no-password"]);
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr.toString(), /^ibt: BAD_ARGUMENT: compression "zstd" is not one of auto, off, fast, max/);
-  assert.ok(!existsSync(repo), "no repository is made");
+  const backup = (args: string[], compression?: string) =>
+    spawnSync(process.execPath, [IBT, "backup", src, repo, "--insecure-no-password", "--json", ...args], { env: { ...process.env, IBT_COMPRESSION: compression } });
+  const method = (id: string): string => /\s(Stored|Defl:\w)\s.*\snew\/words\.txt\n/.exec(ok("unzip", ["-v", join(repo, "data", `${id}.zip`)]).toString())![1]!;
 
-  const off = json(ibt(["backup", src, repo, "--compression", "off", "--insecure-no-password", "--json"]));
+  for (const [args, variable, name] of [[["--compression", "zstd"], undefined, "--compression"], [[], "fast", "IBT_COMPRESSION"]] as const) {
+    const bad = backup([...args], variable);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr.toString(), new RegExp(`^ibt: BAD_ARGUMENT: ${name} "(zstd|fast)" is not one of auto, off, fastest, max`));
+    assert.ok(!existsSync(repo), "no repository is made");
+  }
+  const off = json(backup(["--compression", "off"]));
   assert.ok(off.bytesStored > words.length, `off stores every byte: ${off.bytesStored}`);
-  const zip = join(repo, "data", `${off.id}.zip`);
-  assert.match(ok("unzip", ["-v", zip]).toString(), /\sStored\s.*\snew\/words\.txt\n/);
-  const env = { ...process.env, IBT_COMPRESSION: "fast" };
-  const fast = spawnSync(process.execPath, [IBT, "backup", src, repo, "--full", "--json"], { env });
-  const fastJson = json(fast);
-  assert.ok(fastJson.bytesStored < off.bytesStored / 10, `fast deflates: ${fastJson.bytesStored} of ${off.bytesStored}`);
-  assert.match(ok("unzip", ["-v", join(repo, "data", `${fastJson.id}.zip`)]).toString(), /\sDefl:\w\s.*\snew\/words\.txt\n/);
-  for (const id of [off.id, fastJson.id]) {
+  assert.equal(method(off.id), "Stored");
+  const byVariable = json(backup(["--full"], "off"));
+  assert.equal(method(byVariable.id), "Stored", "IBT_COMPRESSION=off");
+  const flagWins = json(backup(["--full", "--compression", "fastest"], "off"));
+  assert.equal(method(flagWins.id), "Defl:N", "--compression fastest over IBT_COMPRESSION=off");
+  assert.ok(flagWins.bytesStored < off.bytesStored / 10, `fastest deflates: ${flagWins.bytesStored} of ${off.bytesStored}`);
+  const unset = json(backup(["--full"], ""));
+  assert.equal(method(unset.id), "Defl:N", "an empty IBT_COMPRESSION is auto");
+  for (const id of [off.id, flagWins.id]) {
     const out = join(root, `out-${id}`);
     json(ibt(["restore", repo, out, "--snapshot", id, "--json"]));
     assert.equal(readFileSync(join(out, "words.txt"), "utf8"), words);

@@ -28,60 +28,102 @@ function source(): MemoryFs {
   });
 }
 
-/** Each member of a snapshot's archive and its method as `unzip -v` names it ("Stored", "Defl:N"). */
-async function methods(repo: Repository, id: string): Promise<Map<string, string>> {
+/** Each member of a snapshot's archive: its method as `unzip -v` names it ("Stored", "Defl:N"), its length and stored size. */
+async function methods(repo: Repository, id: string): Promise<Map<string, { method: string; length: number; size: number }>> {
   const chunks: Uint8Array[] = [];
   for await (const c of repo.archiveChunks(id)) chunks.push(c);
   const file = join(tempDir(), `${id}.zip`);
   writeFileSync(file, Buffer.concat(chunks));
   ok("unzip", ["-tq", file]);
-  const out = new Map<string, string>();
+  const out = new Map<string, { method: string; length: number; size: number }>();
   for (const line of ok("unzip", ["-v", file]).toString().split("\n")) {
-    const m = /^\s*\d+\s+(Stored|Defl:\w)\s+.*\s(\S+)$/.exec(line);
-    if (m) out.set(m[2]!, m[1]!);
+    const m = /^\s*(\d+)\s+(Stored|Defl:\w)\s+(\d+)\s.*\s(\S+)$/.exec(line);
+    if (m) out.set(m[4]!, { method: m[2]!, length: Number(m[1]), size: Number(m[3]) });
   }
   return out;
 }
+
+/** The members that hold file data, by method; the manifest is deflated in every mode. */
+async function dataMethods(repo: Repository, id: string): Promise<[string, string][]> {
+  const all = await methods(repo, id);
+  const manifest = all.get("ibt-manifest.json")!;
+  // At the default level whatever the mode: stored or at level 0 its spill would bound nothing.
+  assert.ok(manifest.method.startsWith("Defl:") && manifest.size < manifest.length / 2, `the manifest is deflated: ${JSON.stringify(manifest)}`);
+  return [...all].filter(([name]) => name !== "ibt-manifest.json").map(([name, m]): [string, string] => [name, m.method]).sort();
+}
+
+/** Whether a member stores its bytes as they are in `mode`: everything when off, else what does not shrink. */
+const storedIn = (mode: Compression, name: string): boolean => mode === "off" || name === "new/noise.bin";
 
 for (const [codec, options] of [
   ["fflate", {}],
   ["node:zlib", nodeRepositoryOptions()],
 ] as [string, RepositoryOptions][]) {
-  test(`compression (${codec}): off stores every file member, fast, auto and max deflate at their levels; each restores exactly`, async () => {
-    const tree = source();
-    const want = await treeId(tree);
+  test(`compression (${codec}): off stores file data, fastest, auto and max deflate at their levels, in fulls, incrementals and dry runs; each restores exactly`, async () => {
     const stored: Record<string, number> = {};
-    for (const mode of ["off", "fast", "auto", "max"] as Compression[]) {
+    for (const mode of ["off", "fastest", "auto", "max"] as Compression[]) {
+      const tree = source();
+      const wants = [await treeId(tree)];
       const repo = await Repository.init(new MemoryStore(), options);
-      const snap = await repo.backup(tree, { compression: mode });
-      stored[mode] = snap.bytesStored;
-      const members = await methods(repo, snap.id);
-      const data = [...members].filter(([name]) => name !== "ibt-manifest.json");
-      assert.deepEqual(data.map(([name]) => name).sort(), ["group/000001.tar", "new/large.txt", "new/noise.bin"], `${mode}: a group and the two larger files`);
-      for (const [name, method] of data) {
-        // What does not shrink is stored whatever the mode.
-        if (mode === "off" || name === "new/noise.bin") assert.equal(method, "Stored", `${mode}: ${name}`);
-        else assert.match(method, /^Defl:/, `${mode}: ${name}`);
+      const dry = await repo.backup(tree, { compression: mode, dryRun: true });
+      const full = await repo.backup(tree, { compression: mode });
+      // The manifest holds a creation time, whose deflated size may differ by a few bytes.
+      assert.ok(Math.abs(dry.bytesStored - full.bytesStored) < 16, `${mode}: the dry run counts ${dry.bytesStored} of ${full.bytesStored}`);
+      stored[mode] = full.bytesStored;
+      const data = await dataMethods(repo, full.id);
+      assert.deepEqual(data.map(([name]) => name), ["group/000001.tar", "new/large.txt", "new/noise.bin"], `${mode}: a group and the two larger files`);
+      for (const [name, method] of data) assert.equal(method === "Stored", storedIn(mode, name), `${mode}: ${name} is ${method}`);
+
+      // An incremental: a delta of its own, a new small file in a group, a new file of its own.
+      await tree.writeFile("large.txt", utf8(text(3, 1_500_000).replace("backup", "BACKUP")));
+      await tree.writeFile("small/c.txt", utf8(text(5, 2_000)));
+      await tree.writeFile("medium.txt", utf8(text(6, 400_000)));
+      wants.push(await treeId(tree));
+      const inc = await repo.backup(tree, { compression: mode });
+      assert.equal(inc.kind, "incremental");
+      const incData = await dataMethods(repo, inc.id);
+      assert.deepEqual(incData.map(([name]) => name), ["delta/large.txt", "group/000001.tar", "new/medium.txt"], `${mode}: the incremental's members`);
+      for (const [name, method] of incData) {
+        // The delta is a few hundred bytes of commands and literals, which need not shrink.
+        if (name !== "delta/large.txt" || mode === "off") assert.equal(method === "Stored", storedIn(mode, name), `${mode}: incremental ${name} is ${method}`);
       }
-      const out = new MemoryFs();
-      await repo.restore(snap.id, out);
-      assert.equal(await treeId(out), want, `${mode} restores the tree`);
+
+      for (const [i, snap] of [full, inc].entries()) {
+        const out = new MemoryFs();
+        await repo.restore(snap.id, out);
+        assert.equal(await treeId(out), wants[i], `${mode} restores the ${snap.kind}`);
+      }
       assert.equal((await repo.verify({ readData: true })).ok, true, `${mode} verifies`);
     }
     const fileBytes = 3_000 + 40_000 + 1_500_000 + 300_000;
     assert.ok(stored.off! > fileBytes, `off stores every byte: ${stored.off} > ${fileBytes}`);
-    assert.ok(stored.fast! < stored.off! * 0.6, `fast deflates: ${JSON.stringify(stored)}`);
-    assert.ok(stored.auto! < stored.fast!, `auto is smaller than fast: ${JSON.stringify(stored)}`);
+    assert.ok(stored.fastest! < stored.off! * 0.6, `fastest deflates: ${JSON.stringify(stored)}`);
+    assert.ok(stored.auto! < stored.fastest!, `auto is smaller than fastest: ${JSON.stringify(stored)}`);
     assert.ok(stored.max! !== stored.auto && stored.max! <= stored.auto! * 1.01, `max is deflated at another level, no larger: ${JSON.stringify(stored)}`);
   });
 }
+
+test("compression: an incremental that passes its budget is made again as a full in the same mode", async () => {
+  const tree = source();
+  const repo = await Repository.init(new MemoryStore(), { fullShare: 0.05 });
+  const first = await repo.backup(tree, { compression: "off" });
+  // Every file rewritten: the incremental stores them whole, past 5% of the full.
+  for (const [i, name] of ["small/a.txt", "small/b.txt", "large.txt"].entries()) await tree.writeFile(name, utf8(text(20 + i, 60_000 + i)));
+  const again = await repo.backup(tree, { compression: "off" });
+  assert.equal(again.kind, "full", "the incremental was abandoned for a full");
+  assert.notEqual(again.id, first.id);
+  for (const [name, method] of await dataMethods(repo, again.id)) assert.equal(method, "Stored", `${name} in the full made instead`);
+  const out = new MemoryFs();
+  await repo.restore(again.id, out);
+  assert.equal(await treeId(out), await treeId(tree));
+});
 
 test("compression: one chain mixes modes, every snapshot restores and verifies; an unknown mode is BAD_ARGUMENT and writes nothing", async () => {
   const tree = source();
   const store = new MemoryStore();
   const repo = await Repository.init(store, { fullShare: Infinity });
   const snaps: { id: string; tree: string; kind: string }[] = [];
-  const modes: Compression[] = ["off", "max", "fast", "auto"];
+  const modes: Compression[] = ["off", "max", "fastest", "auto"];
   for (const [i, mode] of modes.entries()) {
     await tree.writeFile(`small/step${i}.txt`, utf8(text(10 + i, 5_000)));
     await tree.writeFile("large.txt", utf8(text(3, 1_500_000).replace(/backup/g, `step${i}`)));
