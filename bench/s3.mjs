@@ -9,7 +9,7 @@
  * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
  * Requests go over node:http and bodies are hashed by node:crypto, as the CLI does;
  * BENCH_S3_TRANSPORT=fetch takes fetch and WebCrypto instead; IBT_COMPRESSION sets ibt's
- * compression mode (auto, max, fast, off), as for the CLI.
+ * compression mode (auto, max, fastest, off), as for the CLI.
  * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
  * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
  * several part sizes. Each run does every variant in turn, so a change in the machine's load

@@ -105,7 +105,7 @@ interface Planned extends Plan {
 
 export async function backup(store: Store, ro: ResolvedOptions, source: FsAdapter, o: BackupOptions): Promise<Snapshot> {
   throwIfAborted(o.signal);
-  compressionLevel(o.compression);
+  compressionLevel(o.compression); // an unknown mode is refused before the lock is taken
   if (o.dryRun) return dryRun(store, ro, source, o);
   const lock = await RepositoryLock.acquire(store, "backup", ro.lock);
   let s: Start | undefined;
