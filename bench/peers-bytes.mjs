@@ -14,9 +14,10 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Members of a ZIP: name, uncompressed and compressed size, from `unzip -Zl`. */
-function members(zip) {
+export function members(zip) {
   const out = [];
   for (const line of execFileSync("unzip", ["-Zl", zip], { encoding: "utf8", maxBuffer: 1 << 28 }).split("\n")) {
     const m = line.match(/^\S{10}\s+\S+\s+\S+\s+(\d+)\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(.+)$/);
@@ -25,7 +26,7 @@ function members(zip) {
   return out;
 }
 
-function readRecord(file) {
+export function readRecord(file) {
   const text = fs.readFileSync(file, "utf8");
   return JSON.parse(text.slice(0, text.lastIndexOf("}") + 1));
 }
@@ -123,4 +124,4 @@ function main() {
   }
 }
 
-main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
