@@ -77,10 +77,17 @@ export interface DeflateCodec {
    * pieces and deflates them joined at the end.
    */
   deflateIncremental?(level: number): DeflateIncremental;
+  /**
+   * One whole Zstandard frame of `data` at zstd's `level` (1..19), with the content size in its
+   * header, for members the writer stores as ZIP method 93. Only runtimes with a native zstd
+   * have it (node:zlib from Node 22.15, Deno, Bun); without it the writer deflates. It MUST NOT
+   * keep `data`, which the caller leaves unchanged until a promise settles.
+   */
+  zstd?(data: Uint8Array, level: number): Uint8Array | Promise<Uint8Array>;
 }
 
 /** fflate: portable, and the default. It runs on the calling thread only. */
-export const fflateDeflate: Required<Omit<DeflateCodec, "deflateAsync" | "deflateIncremental">> = {
+export const fflateDeflate: Required<Omit<DeflateCodec, "deflateAsync" | "deflateIncremental" | "zstd">> = {
   deflate: (data, level) => deflateSync(data, { level: level as 6 }),
   deflateStream(level) {
     const out: Uint8Array[] = [];

@@ -38,6 +38,13 @@ export interface InflateCodec {
   inflate(data: Uint8Array, limit: number): Uint8Array | Promise<Uint8Array>;
   /** A stream for members too large to inflate whole; without it, those use fflate. */
   inflateStream?(): InflateStream;
+  /**
+   * Decompresses `data`, one whole Zstandard frame (a ZIP method 93 member), into exactly `size`
+   * bytes. MUST NOT allocate more than `size` bytes of output (plus its own bounded window) and
+   * MUST throw on data that is not one valid frame or that decodes to another size. Without it,
+   * the reader uses its JavaScript decoder (zstd.ts).
+   */
+  zstd?(data: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>;
 }
 
 /** What a codec throws for data that inflates past `limit` bytes. */
@@ -63,7 +70,7 @@ function fflateError(err: unknown): IbtError {
 }
 
 /** fflate: portable, and the default. */
-export const fflateInflate: Required<InflateCodec> = {
+export const fflateInflate: Required<Omit<InflateCodec, "zstd">> = {
   inflate(data, limit) {
     try {
       // A buffer one byte past the limit, which fflate fills and no further.

@@ -45,6 +45,8 @@ export const FLAG_MASKED_HEADER = 0x2000;
 
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATED = 8;
+/** Zstandard (RFC 8878), method 93 in PKWARE's APPNOTE: one whole frame per member. */
+export const METHOD_ZSTD = 93;
 
 export const EXTRA_ZIP64 = 0x0001;
 export const EXTRA_TIMESTAMP = 0x5455;

@@ -132,7 +132,7 @@ function deflateIncremental(level: number): DeflateIncremental {
 }
 
 /** Raw deflate by node:zlib, whole and streamed. */
-export const nodeDeflate: Required<DeflateCodec> = {
+export const nodeDeflate: Required<Omit<DeflateCodec, "zstd">> & Pick<DeflateCodec, "zstd"> = {
   deflate: (data, level) => deflateRawSync(data, { level, ...sizedFor(data.length) }),
   deflateAsync: (data, level) => (level === 0 ? Promise.resolve(nodeDeflate.deflate(data, level)) : deflateOffThread(data, { level, ...sizedFor(data.length) })),
   deflateStream,

@@ -76,7 +76,7 @@ function inflateStream(): InflateStream {
 }
 
 /** Raw inflate by node:zlib, whole and streamed. */
-export const nodeInflate: Required<InflateCodec> = {
+export const nodeInflate: Required<Omit<InflateCodec, "zstd">> & Pick<InflateCodec, "zstd"> = {
   inflate(data, limit) {
     const maxOutputLength = Math.min(kMaxLength, limit + 1);
     const options = { maxOutputLength, chunkSize: Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, maxOutputLength)) };
