@@ -115,3 +115,10 @@ export function checkDeflatedSize(size: number, compressedSize: number, name: st
     throw new IbtError("BAD_ARGUMENT", `the deflate codec made ${compressedSize} bytes of ${size}: not deflate`, { path: name });
   }
 }
+
+/** Checks a zstd member's size against what zstd can make of `size` bytes (its compress bound). */
+export function checkZstdSize(size: number, compressedSize: number, name: string): void {
+  if (compressedSize === 0 || compressedSize > size + (size >> 8) + 1024) {
+    throw new IbtError("BAD_ARGUMENT", `the zstd codec made ${compressedSize} bytes of ${size}: not a zstd frame`, { path: name });
+  }
+}

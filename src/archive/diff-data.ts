@@ -61,6 +61,12 @@ export interface DiffDataOptions {
   deflate?: DeflateCodec;
   /** The members' deflate level (ZipWriterOptions.level): 0 stores them. Default 6. */
   level?: number;
+  /**
+   * Zstandard level (1..19) for the groups, when the codec has `zstd`: groups then take files up
+   * to ZSTD_GROUPED_MAX and aim at 8 MiB (group-write.ts). Ignored at `level` 0, in format 1,
+   * and with a codec without zstd. Default: none, so groups are deflated.
+   */
+  zstdLevel?: number;
   /** Archive format: 2 (default) packs small files and deltas into groups; 1 writes one member per file. */
   format?: 1 | 2;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
@@ -138,9 +144,14 @@ export class DiffData {
         stats.bytesOut += chunk.length;
         await sink(chunk);
       },
-      { deflate: this.options.deflate, ...(this.options.level !== undefined ? { level: this.options.level } : {}) },
+      {
+        deflate: this.options.deflate,
+        ...(this.options.level !== undefined ? { level: this.options.level } : {}),
+        ...(this.options.zstdLevel !== undefined ? { zstdLevel: this.options.zstdLevel } : {}),
+      },
     );
-    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize) : undefined;
+    const zstd = this.options.zstdLevel !== undefined && this.options.level !== 0 && this.options.deflate?.zstd !== undefined;
+    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize, zstd) : undefined;
     const created = this.options.time ?? new Date();
     const member = zip.later(MANIFEST_NAME, this.options.manifestSpill);
     try {
@@ -238,7 +249,7 @@ export class DiffData {
     const name = `new/${entry.path}`;
     const mode = entry.mode & 0o7777;
     stats.wholeFiles++;
-    if (groups && GroupWriter.takes(entry.size)) {
+    if (groups?.takes(entry.size)) {
       return groups.add(name, await this.bytesOf(entry, stats), entry.mtimeMs, mode);
     }
     if (entry.size <= QUEUED_MAX) await zip.queue(name, await this.bytesOf(entry, stats), { mtimeMs: entry.mtimeMs, mode });
@@ -274,7 +285,7 @@ export class DiffData {
     stats.bytesIn = counted.bytesIn;
     stats.deltas++;
     const name = `delta/${entry.path}`;
-    if (groups && spooling && GroupWriter.takes(entry.size)) return groups.add(name, concatBytes(spool), entry.mtimeMs, 0o644);
+    if (groups && spooling && groups.takes(entry.size)) return groups.add(name, concatBytes(spool), entry.mtimeMs, 0o644);
     if (spooling && size <= QUEUED_MAX) await zip.queue(name, concatBytes(spool), { mtimeMs: entry.mtimeMs, mode: 0o644 });
     else await zip.add(name, spooling ? spool : this.deltaAgain(signature, entry, stats), { mtimeMs: entry.mtimeMs, mode: 0o644 });
     return { member: name };

@@ -19,6 +19,11 @@ import { copyAscii } from "../bytes.js";
 
 /** Files up to this size (and their deltas) are packed into groups; larger ones stay members of their own. */
 export const GROUPED_MAX = 256 * 1024;
+/**
+ * Files up to this size (and their deltas) go into groups compressed with zstd, whose window
+ * reaches across a whole group: large files then gain from their neighbours too.
+ */
+export const ZSTD_GROUPED_MAX = 8 * 1024 * 1024;
 /** Default target of a group's uncompressed size: the writer closes a group that reaches it. */
 export const DEFAULT_GROUP_SIZE = 2 * 1024 * 1024;
 /** The largest target a writer takes. */

@@ -1,17 +1,20 @@
 /**
  * GroupWriter: packs small files and deltas, in the order given (the diff's path order), into
- * group members of a v2 diff archive (group-format.ts), each a tar deflated as one ZIP member.
+ * group members of a v2 diff archive (group-format.ts), each a tar compressed as one ZIP member.
+ * With zstd (a writer that has it), items up to ZSTD_GROUPED_MAX go in and groups aim at
+ * MAX_GROUP_TARGET, since zstd's window spans a whole group; with deflate, whose window is
+ * 32 KiB, items up to GROUPED_MAX and groups of DEFAULT_GROUP_SIZE.
  *
  * A group is held in memory until it is closed: it is closed before an item that would take it
- * past its target size, so it never holds more than the target plus one item of at most
- * GROUPED_MAX bytes (and that only when the item alone is over the target). Each `add` returns
+ * past its target size, so it never holds more than the target, or one item alone with its
+ * headers when that item is over the target. Each `add` returns
  * where the item's data lies in the group's uncompressed bytes, for the manifest. A closed group
  * is handed to the ZipWriter's `queue`, so it may still be deflating when the next one fills.
  */
 import { IbtError } from "../errors.js";
 import { concatBytes } from "../bytes.js";
 import type { ZipWriter } from "./zip-write.js";
-import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, groupName, padded, tarHeader } from "./group-format.js";
+import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, ZSTD_GROUPED_MAX, groupName, padded, tarHeader } from "./group-format.js";
 
 /** Padding and the end-of-archive blocks: read only, copied into each group's tar. */
 const ZEROS = new Uint8Array(2 * BLOCK);
@@ -30,26 +33,33 @@ export class GroupWriter {
   /** Groups written so far. */
   groups = 0;
 
+  readonly #target: number;
+  readonly #maxItem: number;
+
+  /** `zstd`: the groups are compressed with zstd (ZipWriter's `zstd` member option), which sizes them. */
   constructor(
     private readonly zip: ZipWriter,
-    private readonly target = DEFAULT_GROUP_SIZE,
+    target?: number,
+    private readonly zstd = false,
   ) {
-    if (!Number.isSafeInteger(target) || target < BLOCK || target > MAX_GROUP_TARGET) {
+    this.#target = target ?? (zstd ? MAX_GROUP_TARGET : DEFAULT_GROUP_SIZE);
+    this.#maxItem = zstd ? ZSTD_GROUPED_MAX : GROUPED_MAX;
+    if (!Number.isSafeInteger(this.#target) || this.#target < BLOCK || this.#target > MAX_GROUP_TARGET) {
       throw new IbtError("BAD_ARGUMENT", `group size ${String(target)} is not between ${BLOCK} and ${MAX_GROUP_TARGET} bytes`);
     }
   }
 
   /** Whether an item of `size` bytes goes into a group (else it is a member of its own). */
-  static takes(size: number): boolean {
-    return size <= GROUPED_MAX;
+  takes(size: number): boolean {
+    return size <= this.#maxItem;
   }
 
   /** Appends `data` as the tar file `name`; returns where its bytes are. */
   async add(name: string, data: Uint8Array, mtimeMs: number, mode: number): Promise<GroupSpan> {
-    if (data.length > GROUPED_MAX) throw new IbtError("INTERNAL", `${name} is too large for a group`);
+    if (data.length > this.#maxItem) throw new IbtError("INTERNAL", `${name} is too large for a group`);
     const header = tarHeader(name, data.length, mtimeMs, mode);
     const grows = header.length + padded(data.length);
-    if (this.#size > 0 && this.#size + grows > this.target) await this.close();
+    if (this.#size > 0 && this.#size + grows > this.#target) await this.close();
     this.#parts.push(header, data);
     this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
     if (padded(data.length) > data.length) this.#parts.push(ZEROS.subarray(0, padded(data.length) - data.length));
@@ -70,7 +80,7 @@ export class GroupWriter {
     const mtimeMs = this.#mtimeMs;
     this.#mtimeMs = 0;
     // Queued: with a codec that deflates off this thread, the caller fills the next group meanwhile.
-    await this.zip.queue(groupName(this.#count), tar, { mode: 0o644, mtimeMs });
+    await this.zip.queue(groupName(this.#count), tar, { mode: 0o644, mtimeMs, zstd: this.zstd });
     this.groups++;
   }
 }

@@ -47,6 +47,8 @@ export const METHOD_STORED = 0;
 export const METHOD_DEFLATED = 8;
 /** Zstandard (RFC 8878), method 93 in PKWARE's APPNOTE: one whole frame per member. */
 export const METHOD_ZSTD = 93;
+/** The largest zstd member a writer makes and a reader decodes (whole, in memory). */
+export const ZSTD_MAX_SIZE = 16 * 1024 * 1024;
 
 export const EXTRA_ZIP64 = 0x0001;
 export const EXTRA_TIMESTAMP = 0x5455;
@@ -57,6 +59,8 @@ export const HOST_DARWIN = 19;
 export const VERSION_MADE_BY = (HOST_UNIX << 8) | 45;
 export const VERSION_STORED = 10;
 export const VERSION_DEFLATED = 20;
+/** Version needed for a Zstandard member: APPNOTE names none; 6.3, as other writers use. */
+export const VERSION_ZSTD = 63;
 export const VERSION_ZIP64 = 45;
 
 export const S_IFMT = 0o170000;

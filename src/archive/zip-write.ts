@@ -46,7 +46,7 @@ import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
 import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { crc32 } from "./crc32.js";
-import { checkDeflatedSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
+import { checkDeflatedSize, checkZstdSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
 import { LaterMember, type LaterSpill } from "./zip-later.js";
 import {
   CENTRAL_LEN,
@@ -60,6 +60,7 @@ import {
   LOCATOR64_LEN,
   METHOD_DEFLATED,
   METHOD_STORED,
+  METHOD_ZSTD,
   RecordWriter,
   S_IFDIR,
   S_IFREG,
@@ -75,6 +76,8 @@ import {
   VERSION_MADE_BY,
   VERSION_STORED,
   VERSION_ZIP64,
+  VERSION_ZSTD,
+  ZSTD_MAX_SIZE,
   containsBytes,
   dosDateTime,
   signatureBytes,
@@ -101,6 +104,12 @@ export interface ZipWriterOptions {
    * for this is about `parallel` members and their deflated bytes.
    */
   parallel?: number;
+  /**
+   * Zstandard level (1..19) for members given with `zstd: true`, which are then ZIP method 93
+   * when the codec has `zstd` and they are at most ZSTD_MAX_SIZE bytes; otherwise they are
+   * deflated as any member. Default: none, so every member is deflated or stored.
+   */
+  zstdLevel?: number;
 }
 
 export interface ZipAddOptions {
@@ -110,6 +119,8 @@ export interface ZipAddOptions {
   mode?: number;
   /** Deflate (true), store (false), or decide from the content ("auto", the default). */
   compress?: boolean | "auto";
+  /** Compress with zstd (method 93) where the writer can (`zstdLevel`, a codec with `zstd`). */
+  zstd?: boolean;
 }
 
 /** What `add` wrote: the member as the central directory describes it. */
@@ -121,8 +132,10 @@ export interface ZipWritten {
   size: number;
   compressedSize: number;
   crc32: number;
-  method: typeof METHOD_STORED | typeof METHOD_DEFLATED;
+  method: Method;
 }
+
+type Method = typeof METHOD_STORED | typeof METHOD_DEFLATED | typeof METHOD_ZSTD;
 
 /** Streams shorter than this are collected and written like in-memory members; also the probe. */
 const PROBE = 64 * 1024;
@@ -145,7 +158,7 @@ interface Member {
   mode: number;
   offset: number;
   flags: number;
-  method: typeof METHOD_STORED | typeof METHOD_DEFLATED;
+  method: Method;
   crc: number;
   size: number;
   compressedSize: number;
@@ -153,9 +166,11 @@ interface Member {
 
 type State = "idle" | "busy" | "finished" | "failed";
 
+type Compressor = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
 /** What an in-memory member stores. */
 interface Encoded {
-  method: typeof METHOD_STORED | typeof METHOD_DEFLATED;
+  method: Method;
   payload: Uint8Array;
 }
 
@@ -170,6 +185,7 @@ export class ZipWriter {
   readonly #level: number;
   readonly #codec: DeflateCodec;
   readonly #parallel: number;
+  readonly #zstdLevel: number | undefined;
   readonly #queued: Queued[] = [];
   #offset = 0;
   #count = 0;
@@ -191,6 +207,14 @@ export class ZipWriter {
     const parallel = options.parallel ?? DEFAULT_PARALLEL;
     if (!Number.isInteger(parallel) || parallel < 1) throw new IbtError("BAD_ARGUMENT", `parallel ${String(parallel)} is not an integer >= 1`);
     this.#parallel = parallel;
+    const zstdLevel = options.zstdLevel;
+    if (zstdLevel !== undefined && (!Number.isInteger(zstdLevel) || zstdLevel < 1 || zstdLevel > 19)) {
+      throw new IbtError("BAD_ARGUMENT", `zstd level ${String(zstdLevel)} is not an integer in 1..19`);
+    }
+    if (zstdLevel !== undefined && this.#codec.zstd !== undefined && typeof this.#codec.zstd !== "function") {
+      throw new IbtError("BAD_ARGUMENT", "the codec's zstd is not a function");
+    }
+    this.#zstdLevel = zstdLevel;
   }
 
   /** Bytes handed to the sink so far (not counting queued members not yet written). */
@@ -211,7 +235,7 @@ export class ZipWriter {
   async add(name: string, source: Uint8Array | ByteSource, options: ZipAddOptions = {}): Promise<ZipWritten> {
     const compress = this.#compress(options.compress);
     return this.#member(name, false, options, async (m) => {
-      if (source instanceof Uint8Array) await this.#writeWhole(m, source, compress);
+      if (source instanceof Uint8Array) await this.#writeWhole(m, source, compress, this.#zstdFor(source, compress, options));
       else await this.#writeStream(m, source, compress);
     });
   }
@@ -228,8 +252,9 @@ export class ZipWriter {
    */
   async queue(name: string, data: Uint8Array, options: ZipAddOptions = {}): Promise<void> {
     const compress = this.#compress(options.compress);
+    const zstd = this.#zstdFor(data, compress, options);
     const deflateAsync = this.#codec.deflateAsync;
-    if (!deflateAsync) {
+    if (!deflateAsync && !zstd) {
       await this.add(name, data, options);
       return;
     }
@@ -240,7 +265,9 @@ export class ZipWriter {
     await this.#drain(this.#parallel - 1);
     m.crc = crc32(data);
     m.size = data.length;
-    const encoded = this.#encode(data, compress, name, (d) => deflateAsync.call(this.#codec, d, this.#level));
+    const encoded = zstd
+      ? this.#encode(data, compress, name, zstd, METHOD_ZSTD)
+      : this.#encode(data, compress, name, (d) => deflateAsync!.call(this.#codec, d, this.#level), METHOD_DEFLATED);
     encoded.catch(() => {}); // it is awaited when written; a failure before then must not go unhandled
     this.#queued.push({ m, encoded });
     this.#state = "idle";
@@ -446,10 +473,12 @@ export class ZipWriter {
   }
 
   /** A member whose bytes are all at hand: CRC and sizes go in the local header. */
-  async #writeWhole(m: Member, data: Uint8Array, compress: boolean | "auto"): Promise<void> {
+  async #writeWhole(m: Member, data: Uint8Array, compress: boolean | "auto", zstd?: Compressor): Promise<void> {
     m.crc = crc32(data);
     m.size = data.length;
-    const { method, payload } = await this.#encode(data, compress, m.name, (d) => this.#codec.deflate(d, this.#level));
+    const { method, payload } = zstd
+      ? await this.#encode(data, compress, m.name, zstd, METHOD_ZSTD)
+      : await this.#encode(data, compress, m.name, (d) => this.#codec.deflate(d, this.#level), METHOD_DEFLATED);
     m.method = method;
     m.compressedSize = payload.length;
     await this.#writePayload(m, payload);
@@ -460,16 +489,25 @@ export class ZipWriter {
    * larger member) and then the whole shrink to AUTO_MAX_RATIO. The same decision and bytes
    * whichever form of the codec `deflate` is.
    */
-  async #encode(data: Uint8Array, compress: boolean | "auto", name: string, deflate: (d: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<Encoded> {
+  async #encode(data: Uint8Array, compress: boolean | "auto", name: string, pack: Compressor, method: typeof METHOD_DEFLATED | typeof METHOD_ZSTD): Promise<Encoded> {
     const stored: Encoded = { method: METHOD_STORED, payload: data };
     if (data.length === 0 || compress === false) return stored;
     if (compress === "auto" && data.length > PROBE) {
-      const probe = codecBytes(await deflate(data.subarray(0, PROBE)), name);
+      const probe = codecBytes(await pack(data.subarray(0, PROBE)), name);
       if (probe.length > PROBE * AUTO_MAX_RATIO) return stored;
     }
-    const out = codecBytes(await deflate(data), name);
-    checkDeflatedSize(data.length, out.length, name);
-    return compress === true || out.length <= data.length * AUTO_MAX_RATIO ? { method: METHOD_DEFLATED, payload: out } : stored;
+    const out = codecBytes(await pack(data), name);
+    if (method === METHOD_ZSTD) checkZstdSize(data.length, out.length, name);
+    else checkDeflatedSize(data.length, out.length, name);
+    return compress === true || out.length <= data.length * AUTO_MAX_RATIO ? { method, payload: out } : stored;
+  }
+
+  /** The zstd compressor for a whole member, when it asks for zstd and the writer can. */
+  #zstdFor(data: Uint8Array, compress: boolean | "auto", options: ZipAddOptions): Compressor | undefined {
+    const level = this.#zstdLevel;
+    const zstd = this.#codec.zstd;
+    if (options.zstd !== true || compress === false || level === undefined || zstd === undefined || data.length > ZSTD_MAX_SIZE) return undefined;
+    return (d) => zstd.call(this.#codec, d, level);
   }
 
   /** The local header and data of a member whose CRC, sizes and method are set. */
@@ -598,6 +636,7 @@ function compressOption(compress: ZipAddOptions["compress"]): boolean | "auto" {
 
 function versionNeeded(m: Member, zip64: boolean): number {
   if (zip64) return VERSION_ZIP64;
+  if (m.method === METHOD_ZSTD) return VERSION_ZSTD;
   return m.method === METHOD_DEFLATED ? VERSION_DEFLATED : VERSION_STORED;
 }
 

@@ -19,6 +19,7 @@
  */
 import { constants, createDeflateRaw, deflateRaw, deflateRawSync, type DeflateRaw, type ZlibOptions } from "node:zlib";
 import type { DeflateCodec, DeflateIncremental, DeflateStream } from "../archive/deflate.js";
+import { nodeZstdCompress } from "./zstd-compress.js";
 
 /** Deflate's window: how far back a match may reach. */
 const WINDOW = 32 * 1024;
@@ -131,10 +132,11 @@ function deflateIncremental(level: number): DeflateIncremental {
   };
 }
 
-/** Raw deflate by node:zlib, whole and streamed. */
+/** Raw deflate by node:zlib, whole and streamed; and zstd where node:zlib has it. */
 export const nodeDeflate: Required<Omit<DeflateCodec, "zstd">> & Pick<DeflateCodec, "zstd"> = {
   deflate: (data, level) => deflateRawSync(data, { level, ...sizedFor(data.length) }),
   deflateAsync: (data, level) => (level === 0 ? Promise.resolve(nodeDeflate.deflate(data, level)) : deflateOffThread(data, { level, ...sizedFor(data.length) })),
   deflateStream,
   deflateIncremental,
+  ...(nodeZstdCompress ? { zstd: nodeZstdCompress } : {}),
 };

@@ -77,6 +77,8 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
 export type Compression = "auto" | "off" | "fastest" | "max";
 
 const LEVELS: Record<Compression, number> = { auto: 6, off: 0, fastest: 1, max: 9 };
+/** The groups' zstd level per mode, where the codec has zstd (bench/README.md, "A codec with a large window"). */
+const ZSTD_LEVELS: Record<Compression, number | undefined> = { auto: 6, off: undefined, fastest: 3, max: 19 };
 
 /** The archive's deflate level for a `compression` option (0 stores); BAD_ARGUMENT for an unknown one. */
 export function compressionLevel(compression: Compression | undefined, from = "compression"): number {
@@ -95,6 +97,7 @@ export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: Co
     cache,
     deflate: ro.deflate,
     level: compressionLevel(o.compression),
+    ...(ZSTD_LEVELS[o.compression ?? "auto"] !== undefined ? { zstdLevel: ZSTD_LEVELS[o.compression ?? "auto"] } : {}),
     ...(spill ? { manifestSpill: spill } : {}),
     ...(o.time ? { time: o.time } : {}),
     onProgress: (p) => {
