@@ -75,9 +75,10 @@ the latest, until restoring the chain would read more than twice a full's bytes,
 full starts.
 
   --full              store every file whole, starting a new chain
-  --compression MODE  how file data is compressed: auto (the default: deflate, storing what
-                      does not shrink), max (smaller, slower), fastest (larger, faster) or
-                      off (stored as it is); default IBT_COMPRESSION, else auto
+  --compression MODE  how file data is compressed: auto (the default: zstd where this
+                      runtime has it, else deflate; storing what does not shrink), max
+                      (smaller, slower), fastest (larger, faster) or off (stored as it is);
+                      default IBT_COMPRESSION, else auto
   --exclude PATTERN   .gitignore-style pattern, relative to DIR (repeatable); .gitignore and
                       .ibtignore files in DIR are honoured too
   --dry-run           report what would be stored; write nothing
