@@ -324,8 +324,11 @@ export class ZipReader {
     const codec = this.#codec;
     let out: Uint8Array;
     try {
-      checkZstdFrame(input, e.size);
-      out = await (codec.zstd ? codec.zstd(input, e.size) : zstdDecompress(input, e.size));
+      if (codec.zstd === undefined) out = zstdDecompress(input, e.size);
+      else {
+        checkZstdFrame(input, e.size);
+        out = await codec.zstd(input, e.size);
+      }
     } catch (err) {
       throw codecError(err, e, dataStart, "zstd");
     }

@@ -5,27 +5,27 @@
  * only after this check: node:zlib would decode a second frame or ignore trailing bytes, and the
  * JavaScript decoder (fzstd) trusts sizes that the reference decoder checks.
  *
- * The check walks the frame header and every block header without decoding: a block must fit in
- * the data and in Block_Maximum_Size (the smaller of the window and 128 KiB), its type must not be
- * the reserved one, and the checksum, when flagged, must be present; the frame must end exactly
- * where the data ends. A compressed block also says, in its first bytes, how many literals and how
- * many sequences it holds; each sequence copies at least 3 bytes, so the block makes at least
- * literals + 3 x sequences bytes, which must fit the block maximum, and the least every block can
- * make must fit the declared size. That bounds how many sequences fzstd executes, which it does
- * not bound itself.
+ * The check walks the frame header and every block header: a block must fit in the data and in
+ * Block_Maximum_Size (the smaller of the window and 128 KiB), its type must not be the reserved
+ * one, and the checksum, when flagged, must be present; the frame must end exactly where the data
+ * ends, and raw and RLE blocks must not make more than the declared size. For fzstd, a compressed
+ * block's literals section header is read for its literal count and its sequences are decoded for
+ * their lengths (zstd-sequences.ts), so what each block makes is known before decoding: at most
+ * the block maximum each, and exactly the declared size in all. That bounds the work fzstd does,
+ * which it does not bound itself.
  *
  * Codes: TRUNCATED when the data ends inside the frame; UNSUPPORTED for a valid frame this reader
  * does not take (no content size, a dictionary, a larger window, a second frame); CORRUPT for the
  * rest. Offsets are within the member's data.
  */
 import { IbtError } from "../errors.js";
+import { sequencesOutput, type SequenceTables } from "./zstd-sequences.js";
 
 /** The largest window a frame may ask for: node:zlib is told the same (ZSTD_d_windowLogMax 24). */
 export const ZSTD_MAX_WINDOW = 16 * 1024 * 1024;
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const SKIPPABLE = 0x184d2a50;
 const BLOCK_MAX = 128 * 1024;
-const MIN_MATCH = 3;
 const BLOCK_RLE = 1;
 const BLOCK_COMPRESSED = 2;
 
@@ -33,8 +33,12 @@ function corrupt(message: string, offset: number): IbtError {
   return new IbtError("CORRUPT", message, { offset });
 }
 
-/** Throws unless `data` is one frame of `size` bytes as the file comment describes. */
-export function checkZstdFrame(data: Uint8Array, size: number): void {
+/**
+ * Throws unless `data` is one frame of `size` bytes as the file comment describes. Only with
+ * `sequences` are compressed blocks decoded for their lengths: fzstd needs that, libzstd (behind
+ * node:zlib) checks the same itself, and the walk without it costs next to nothing.
+ */
+export function checkZstdFrame(data: Uint8Array, size: number, sequences = false): void {
   for (let i = 0; i < MAGIC.length; i++) {
     if (i >= data.length) throw new IbtError("TRUNCATED", "zstd data ends inside the frame's magic number", { offset: i });
     if (data[i] !== MAGIC[i]) throw corrupt("not a Zstandard frame (no magic number)", 0);
@@ -73,7 +77,8 @@ export function checkZstdFrame(data: Uint8Array, size: number): void {
   }
   const blockMax = Math.min(window, BLOCK_MAX);
 
-  let least = 0;
+  let made = 0;
+  const tables: SequenceTables = {};
   for (let last = false; !last; ) {
     const blockAt = at;
     const header = little(3, "a block header");
@@ -86,10 +91,12 @@ export function checkZstdFrame(data: Uint8Array, size: number): void {
     if (at + stored > data.length) {
       throw new IbtError("TRUNCATED", `zstd data ends inside the block at byte ${blockAt}`, { offset: blockAt });
     }
-    least += type === BLOCK_COMPRESSED ? leastOf(data.subarray(at, at + length), blockMax, at) : length;
-    if (least > size) throw corrupt(`zstd frame makes more than the ${size} bytes it declares`, blockAt);
+    if (type !== BLOCK_COMPRESSED) made += length;
+    else if (sequences) made += compressedOutput(data.subarray(at, at + length), blockMax, tables, at);
+    if (made > size) throw corrupt(`zstd frame makes more than the ${size} bytes it declares`, blockAt);
     at += stored;
   }
+  if (sequences && made !== size) throw corrupt(`zstd frame makes ${made} bytes, not the ${size} it declares`, at);
   if (checksum) little(4, "the frame checksum");
   if (at < data.length) {
     const next = data.length - at >= 4 ? new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0, true) : -1;
@@ -101,10 +108,10 @@ export function checkZstdFrame(data: Uint8Array, size: number): void {
 }
 
 /**
- * The least a compressed block at `offset` makes: its literals plus 3 bytes per sequence, read
- * from the literals section header and the sequence count (RFC 8878, 3.1.1.3.1.1 and 3.1.1.3.2.1).
+ * What a compressed block at `offset` makes: its literals, read from the literals section header
+ * (RFC 8878, 3.1.1.3.1.1), and its sequences' matches (zstd-sequences.ts).
  */
-function leastOf(block: Uint8Array, blockMax: number, offset: number): number {
+function compressedOutput(block: Uint8Array, blockMax: number, tables: SequenceTables, offset: number): number {
   const b = (i: number): number => {
     if (i >= block.length) throw corrupt("zstd block ends inside its section headers", offset);
     return block[i]!;
@@ -128,11 +135,10 @@ function leastOf(block: Uint8Array, blockMax: number, offset: number): number {
     else [literals, stored, pos] = [(b0 >> 4) + (b(1) << 4) + ((b(2) & 63) << 12), (b(2) >> 6) + (b(3) << 2) + (b(4) << 10), 5];
     pos += stored;
   }
+  if (literals > blockMax) throw corrupt(`zstd block of ${literals} literals, more than its frame's ${blockMax} bytes`, offset);
+  // Sequence count (3.1.1.3.2.1): one, two or three bytes.
   const n0 = b(pos);
-  const sequences = n0 < 128 ? n0 : n0 < 255 ? ((n0 - 128) << 8) + b(pos + 1) : b(pos + 1) + (b(pos + 2) << 8) + 0x7f00;
-  const least = literals + MIN_MATCH * sequences;
-  if (least > blockMax) {
-    throw corrupt(`zstd block claims ${literals} literals and ${sequences} sequences, more than its frame's ${blockMax} bytes`, offset);
-  }
-  return least;
+  if (n0 === 0) return literals;
+  const [count, next] = n0 < 128 ? [n0, pos + 1] : n0 < 255 ? [((n0 - 128) << 8) + b(pos + 1), pos + 2] : [b(pos + 1) + (b(pos + 2) << 8) + 0x7f00, pos + 3];
+  return sequencesOutput(block, next, literals, count, blockMax, tables, offset);
 }

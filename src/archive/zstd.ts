@@ -3,8 +3,9 @@
  * it runs in every runtime, browsers and workerd included, which have no native zstd. A codec
  * with a native `zstd` (the Node entry's `nodeInflate`) replaces it.
  *
- * fzstd is handed only data that checkZstdFrame accepted (one frame, its content size equal to
- * `size`, no dictionary, a bounded window, sequence counts its blocks can hold) and an output
+ * fzstd is handed only data that checkZstdFrame accepted with its sequences decoded for their
+ * lengths (one frame, its content size equal to `size`, no dictionary, a bounded window, blocks
+ * that make what their frame allows and no more, however their sequences read) and an output
  * buffer of exactly `size` bytes, allocated here. Given a buffer, fzstd decodes into it and keeps
  * no window of its own (the buffer is the window), so memory stays `size` plus small tables,
  * whatever the frame says. It returns that same buffer whole, so a frame that decodes to fewer
@@ -19,7 +20,7 @@ import { checkZstdFrame } from "./zstd-frame.js";
 
 /** Decodes `data`, one whole zstd frame, into exactly `size` bytes; see the file comment. */
 export function zstdDecompress(data: Uint8Array, size: number): Uint8Array {
-  checkZstdFrame(data, size);
+  checkZstdFrame(data, size, true);
   const out = new Uint8Array(size);
   try {
     decompress(data, out);
