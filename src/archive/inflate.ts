@@ -100,7 +100,8 @@ export const fflateInflate: Required<Omit<InflateCodec, "zstd">> = {
 /** The codec to use: fflate when none is given; anything else must look like a codec. */
 export function inflateCodec(codec: InflateCodec | undefined): InflateCodec {
   if (codec === undefined) return fflateInflate;
-  if (typeof codec?.inflate !== "function" || (codec.inflateStream !== undefined && typeof codec.inflateStream !== "function")) {
+  const optional = (f: unknown): boolean => f === undefined || typeof f === "function";
+  if (typeof codec?.inflate !== "function" || !optional(codec.inflateStream) || !optional(codec.zstd)) {
     throw new IbtError("BAD_ARGUMENT", "inflate must be a codec with an inflate function");
   }
   return codec;

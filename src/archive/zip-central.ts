@@ -16,7 +16,9 @@
  * through `checkPath` (UNSAFE_PATH), no duplicate names, no member inside a file or a symlink
  * (CORRUPT: extraction would fail or escape through the link), ZIP64 fields where escaped,
  * Unix type bits that agree with the name, stored sizes equal, deflated sizes within deflate's
- * 1032:1 maximum, encryption and methods other than stored and deflated UNSUPPORTED, the
+ * 1032:1 maximum, zstd members (method 93) of at most ZSTD_MAX_SIZE (else UNSUPPORTED) with
+ * compressed data when they have data and no more of it than zstd's worst case allows,
+ * encryption and methods other than stored, deflated and zstd UNSUPPORTED, the
  * record count and the directory size exactly consumed. Members are then sorted by offset and
  * each must fit, with at least its local header, name and data, before the next one (or the
  * central directory): no two members share bytes, which is what "overlapping" zip bombs rely on.
@@ -41,6 +43,7 @@ import {
   LOCATOR64_LEN,
   METHOD_DEFLATED,
   METHOD_STORED,
+  METHOD_ZSTD,
   RecordReader,
   S_IFDIR,
   S_IFLNK,
@@ -82,7 +85,7 @@ export interface ZipEntry {
   readonly size: number;
   readonly compressedSize: number;
   readonly crc32: number;
-  readonly method: typeof METHOD_STORED | typeof METHOD_DEFLATED;
+  readonly method: typeof METHOD_STORED | typeof METHOD_DEFLATED | typeof METHOD_ZSTD;
   /** Modification time: the extended timestamp's exact second, else the DOS time as local time. */
   readonly mtimeMs: number;
   /** Permission bits when the archive recorded Unix attributes, else undefined. */
@@ -103,6 +106,17 @@ export interface Member {
 const CENTRAL_WINDOW = 1024 * 1024;
 /** Deflate's largest expansion: a 258-byte match coded in two bits. */
 export const DEFLATE_MAX_RATIO = 1032;
+/** The largest zstd member the reader takes: it decodes those whole, into one buffer. */
+export const ZSTD_MAX_SIZE = 16 * 1024 * 1024;
+
+/**
+ * The most compressed bytes a zstd member of `size` bytes may have. zstd's own worst case
+ * (ZSTD_COMPRESSBOUND) is size + size/256 + 64 for small sizes; twice that per-byte overhead and
+ * 1 KiB leave room for a writer that ends blocks early, and still refuse padding.
+ */
+export function zstdMaxCompressed(size: number): number {
+  return size + Math.floor(size / 128) + 1024;
+}
 
 export function corrupt(message: string, offset?: number, path?: string): IbtError {
   const data: { offset?: number; path?: string } = {};
@@ -311,7 +325,7 @@ function parseCentral(r: RecordReader, pos: number): Member {
   if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADER)) {
     throw new IbtError("UNSUPPORTED", `${name} is encrypted`, { path: name, offset: pos });
   }
-  if (method !== METHOD_STORED && method !== METHOD_DEFLATED) {
+  if (method !== METHOD_STORED && method !== METHOD_DEFLATED && method !== METHOD_ZSTD) {
     throw new IbtError("UNSUPPORTED", `${name} uses compression method ${method}`, { path: name, offset: pos });
   }
 
@@ -365,6 +379,16 @@ function parseCentral(r: RecordReader, pos: number): Member {
   if (method === METHOD_DEFLATED && compressedSize === 0) throw bad("deflated with no compressed data");
   if (method === METHOD_DEFLATED && size > compressedSize * DEFLATE_MAX_RATIO) {
     throw bad(`declares ${size} bytes from ${compressedSize}: more than deflate can expand`);
+  }
+  if (method === METHOD_ZSTD) {
+    if (size > ZSTD_MAX_SIZE) {
+      throw new IbtError("UNSUPPORTED", `${name} is a zstd member of ${size} bytes, more than the ${ZSTD_MAX_SIZE} this reader decodes`, {
+        path: name,
+        offset: pos,
+      });
+    }
+    if (size > 0 && compressedSize === 0) throw bad("zstd-compressed with no compressed data");
+    if (compressedSize > zstdMaxCompressed(size)) throw bad(`${compressedSize} zstd-compressed bytes for ${size}: more than zstd ever needs`);
   }
 
   const mtimeMs = (timestamp && timestampOf(timestamp)) ?? fromDosDateTime(date, time);

@@ -16,14 +16,23 @@
  * allocates at most ~33 MB even inside an honestly declared huge member, a lying member cannot
  * make the reader produce more than a few hundred KB past its declared size, and it is refused
  * (CORRUPT) as soon as its output passes that size. At the end the exact size and the CRC-32 must match, and the last output is only
- * handed out after both checks. Every error is an IbtError with the offset concerned: CORRUPT,
- * TRUNCATED (something ends or points past the end), UNSAFE_PATH, UNSUPPORTED, LIMIT.
+ * handed out after both checks.
+ *
+ * A zstd member (method 93; the central directory holds it to 16 MiB declared and zstd's worst
+ * case compressed) is read whole and checked to be one frame of its declared size with no
+ * dictionary and a bounded window (zstd-frame.ts) before the codec's `zstd` decodes it, or the
+ * portable decoder (zstd.ts) where the codec has none; then, as for a whole deflated member, the
+ * output must be bytes of exactly the declared size with the recorded CRC-32. Every error is an
+ * IbtError with the offset concerned: CORRUPT, TRUNCATED (something ends or points past the end),
+ * UNSAFE_PATH, UNSUPPORTED, LIMIT.
  */
 import { IbtError, isIbtError } from "../errors.js";
 import { collect } from "../bytes.js";
 import type { FsAdapter } from "../fs/types.js";
 import { crc32 } from "./crc32.js";
 import { fflateInflate, inflateCodec, type InflateCodec, type InflateStream } from "./inflate.js";
+import { zstdDecompress } from "./zstd.js";
+import { checkZstdFrame } from "./zstd-frame.js";
 import {
   DEFLATE_MAX_RATIO,
   corrupt,
@@ -40,6 +49,7 @@ import {
   FLAG_ENCRYPTED,
   LOCAL_LEN,
   METHOD_STORED,
+  METHOD_ZSTD,
   RecordReader,
   SIG_DESCRIPTOR,
   SIG_LOCAL,
@@ -151,6 +161,7 @@ export class ZipReader {
     }
     const dataStart = await this.#checkLocal(m);
     if (e.method === METHOD_STORED) yield* this.#stored(m, dataStart);
+    else if (e.method === METHOD_ZSTD) yield await this.#zstd(m, dataStart);
     else yield* this.#inflated(m, dataStart);
   }
 
@@ -242,7 +253,7 @@ export class ZipReader {
           try {
             chunks = await inflater.push(block.subarray(i, i + n), final);
           } catch (err) {
-            throw inflateError(err, e, pos + i);
+            throw codecError(err, e, pos + i, "deflate");
           }
           if (!Array.isArray(chunks) || !chunks.every((c) => c instanceof Uint8Array)) {
             throw corrupt(`${e.name}: the inflate codec's stream returned something other than bytes`, pos + i, e.name);
@@ -289,11 +300,40 @@ export class ZipReader {
     try {
       out = await this.#codec.inflate(input, e.size);
     } catch (err) {
-      throw inflateError(err, e, dataStart);
+      throw codecError(err, e, dataStart, "deflate");
     }
     if (!(out instanceof Uint8Array)) throw corrupt(`${e.name}: the inflate codec returned something other than bytes`, dataStart, e.name);
     if (out.length > e.size) throw corrupt(`${e.name} inflates past its declared size of ${e.size} bytes`, dataStart, e.name);
     if (out.length !== e.size) throw corrupt(`${e.name} inflates to ${out.length} bytes, not the declared ${e.size}`, dataStart, e.name);
+    checkCrc(e, crc32(out, 0), dataStart);
+    return out;
+  }
+
+  /**
+   * A zstd member, whole: its compressed bytes read at once (the central directory bounded them),
+   * checked as a frame, decoded by the codec's `zstd` or the portable decoder, and the output held
+   * to the declared size and CRC-32 whatever the decoder did. An empty member may have no frame.
+   */
+  async #zstd(m: Member, dataStart: number): Promise<Uint8Array> {
+    const e = m.entry;
+    if (e.compressedSize === 0) {
+      checkCrc(e, 0, dataStart);
+      return new Uint8Array(0);
+    }
+    const input = await readAt(this.#file, dataStart, e.compressedSize, "member data");
+    const codec = this.#codec;
+    let out: Uint8Array;
+    try {
+      if (codec.zstd === undefined) out = zstdDecompress(input, e.size);
+      else {
+        checkZstdFrame(input, e.size);
+        out = await codec.zstd(input, e.size);
+      }
+    } catch (err) {
+      throw codecError(err, e, dataStart, "zstd");
+    }
+    if (!(out instanceof Uint8Array)) throw corrupt(`${e.name}: the zstd decoder returned something other than bytes`, dataStart, e.name);
+    if (out.length !== e.size) throw corrupt(`${e.name} decodes to ${out.length} bytes, not the declared ${e.size}`, dataStart, e.name);
     checkCrc(e, crc32(out, 0), dataStart);
     return out;
   }
@@ -309,11 +349,15 @@ function hex32(v: number): string {
   return v.toString(16).padStart(8, "0");
 }
 
-/** A codec's error with the member and offset named: its own code if it gave one, else CORRUPT. */
-function inflateError(err: unknown, e: ZipEntry, offset: number): IbtError {
+/**
+ * A codec's error with the member and offset named: its own code if it is one a codec may give
+ * (TRUNCATED, CORRUPT, and UNSUPPORTED for a zstd frame this reader does not take), else CORRUPT.
+ */
+function codecError(err: unknown, e: ZipEntry, offset: number, format: "deflate" | "zstd"): IbtError {
   if (isIbtError(err) && err.path !== undefined) return err;
-  const code = isIbtError(err) && (err.code === "TRUNCATED" || err.code === "CORRUPT") ? err.code : "CORRUPT";
-  const message = isIbtError(err) ? err.message : `invalid deflate data (${err instanceof Error ? err.message : String(err)})`;
+  const kept = isIbtError(err) && (err.code === "TRUNCATED" || err.code === "CORRUPT" || (format === "zstd" && err.code === "UNSUPPORTED"));
+  const code = kept ? err.code : "CORRUPT";
+  const message = isIbtError(err) ? err.message : `invalid ${format} data (${err instanceof Error ? err.message : String(err)})`;
   return new IbtError(code, `${e.name}: ${message}`, { path: e.name, offset, cause: err });
 }
 

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { HandleFs, MemoryFs, signatureOf } from "../../src/index.js";
 import { engineCases } from "../shared/engine-cases.js";
 import { cryptoCases } from "../shared/crypto-cases.js";
+import { zstdCases } from "../shared/zstd-cases.js";
 import { assertSameAsReference, directoryRoundTrip, type RoundTripFingerprint } from "../shared/roundtrip-cases.js";
 import { freshDir, runHandleFsSuite } from "./fs-handle.browser.js";
 import { runCollected, type TestResult } from "./node-test-shim.js";
@@ -60,6 +61,7 @@ function pageTests(reference: References): void {
 async function run(reference: References, report: (r: TestResult) => void): Promise<TestResult[]> {
   engineCases((file) => fetchBytes(`/fixtures/engine/${encodeURIComponent(file)}`));
   cryptoCases((file) => fetchBytes(`/fixtures/engine/${encodeURIComponent(file)}`));
+  zstdCases("page");
   pageTests(reference);
   const results = await runCollected(report);
   results.push(...(await runHandleFsSuite(report)));

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as local from "../../src/index.js";
 import { engineCases } from "../shared/engine-cases.js";
 import { cryptoCases } from "../shared/crypto-cases.js";
+import { zstdCases } from "../shared/zstd-cases.js";
 import { bunVersion, readWork } from "./work.js";
 
 test("Bun: the package imports by name, and is the module the suites test", async () => {
@@ -20,3 +21,4 @@ test("Bun: the package imports by name, and is the module the suites test", asyn
 
 engineCases((file) => readWork(`engine/${file}`));
 cryptoCases((file) => readWork(`engine/${file}`));
+zstdCases("Bun");

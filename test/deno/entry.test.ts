@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as local from "../../src/index.js";
 import { engineCases } from "../shared/engine-cases.js";
 import { cryptoCases } from "../shared/crypto-cases.js";
+import { zstdCases } from "../shared/zstd-cases.js";
 import { WORK, denoPermissions, readWork } from "./work.js";
 
 test("Deno: the package imports by name, and is the module the suites test", async () => {
@@ -31,3 +32,4 @@ test("Deno: permissions are read for the package and the work folder, write for 
 
 engineCases((file) => readWork(`engine/${file}`));
 cryptoCases((file) => readWork(`engine/${file}`));
+zstdCases("Deno");

@@ -249,7 +249,7 @@ export function zeroBomb(matches: number): Uint8Array {
  * A hand-made archive: each member's local header, data and central record, written as given
  * (sizes and CRC may lie), then the end record.
  */
-export function handZip(members: { name: string; data: Uint8Array; method: 0 | 8; size: number; crc: number }[]): Uint8Array {
+export function handZip(members: { name: string; data: Uint8Array; method: 0 | 8 | 93; size: number; crc: number }[]): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;

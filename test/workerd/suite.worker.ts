@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { MemoryFs, signatureOf, MAGIC_RABINKARP_BLAKE2 } from "../../src/index.js";
 import { engineCases } from "../shared/engine-cases.js";
 import { cryptoCases } from "../shared/crypto-cases.js";
+import { zstdCases } from "../shared/zstd-cases.js";
 import { assertSameAsReference, directoryRoundTrip, type RoundTripFingerprint } from "../shared/roundtrip-cases.js";
 import { fixture, suiteWorker } from "./harness.js";
 
@@ -29,6 +30,7 @@ export default suiteWorker<SuiteInput>((env, { reference }) => {
 
   engineCases((file) => fixture(env, `engine/${file}`));
   cryptoCases((file) => fixture(env, `engine/${file}`));
+  zstdCases("workerd");
 
   test("workerd: directory round trip in memory (MemoryFs) equals Node's", async () => {
     const report = await directoryRoundTrip({ source: new MemoryFs(), target: new MemoryFs(), store: new MemoryFs() });
