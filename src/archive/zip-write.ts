@@ -486,13 +486,16 @@ export class ZipWriter {
 
   /**
    * What an in-memory member stores: "auto" deflates when the probe (the first 64 KiB of a
-   * larger member) and then the whole shrink to AUTO_MAX_RATIO. The same decision and bytes
-   * whichever form of the codec `deflate` is.
+   * larger member) and then the whole shrink to AUTO_MAX_RATIO, and uses zstd when the whole
+   * does. The same decision and bytes whichever form of the codec `deflate` is.
    */
   async #encode(data: Uint8Array, compress: boolean | "auto", name: string, pack: Compressor, method: typeof METHOD_DEFLATED | typeof METHOD_ZSTD): Promise<Encoded> {
     const stored: Encoded = { method: METHOD_STORED, payload: data };
     if (data.length === 0 || compress === false) return stored;
-    if (compress === "auto" && data.length > PROBE) {
+    // zstd goes over what does not shrink at memory speed, and a group may start with such a file
+    // and go on with text: it decides on the whole. A deflate probe of the first 64 KiB spares
+    // deflating a large member of noise.
+    if (compress === "auto" && data.length > PROBE && method === METHOD_DEFLATED) {
       const probe = codecBytes(await pack(data.subarray(0, PROBE)), name);
       if (probe.length > PROBE * AUTO_MAX_RATIO) return stored;
     }

@@ -87,6 +87,12 @@ export function compressionLevel(compression: Compression | undefined, from = "c
   return LEVELS[c];
 }
 
+/** DiffData's compression options for a `compression` mode: the deflate level and, where the codec has zstd, the groups' zstd level. */
+export function compressionOptions(compression: Compression | undefined): Pick<DiffDataOptions, "level" | "zstdLevel"> {
+  const zstdLevel = ZSTD_LEVELS[compression ?? "auto"];
+  return { level: compressionLevel(compression), ...(zstdLevel !== undefined ? { zstdLevel } : {}) };
+}
+
 /**
  * The archive writer's options; each change's cached bytes are let go once it is written. The
  * archive is dated with the snapshot when the caller gives its time.
@@ -96,8 +102,7 @@ export function archiveOptions(ro: ResolvedOptions, source: FsAdapter, cache: Co
     source,
     cache,
     deflate: ro.deflate,
-    level: compressionLevel(o.compression),
-    ...(ZSTD_LEVELS[o.compression ?? "auto"] !== undefined ? { zstdLevel: ZSTD_LEVELS[o.compression ?? "auto"] } : {}),
+    ...compressionOptions(o.compression),
     ...(spill ? { manifestSpill: spill } : {}),
     ...(o.time ? { time: o.time } : {}),
     onProgress: (p) => {

@@ -102,6 +102,15 @@ test("zstd is asked for but not made: no level, a codec without zstd, compressio
     const reader = await ZipReader.from(memoryFile(zip));
     assert.equal(reader.entries()[0]!.method, method, what);
   }
+  // A group may start with noise and go on with text: zstd decides on the whole member, not on a probe of its start.
+  const mixed = concatBytes([randomBytes(rng(5), 100_000), text]);
+  for (const [what, options, method] of [
+    ["zstd", { deflate: nodeDeflate, zstdLevel: 6 }, METHOD_ZSTD],
+    ["deflate's probe", { deflate: nodeDeflate }, METHOD_STORED],
+  ] as const) {
+    const zip = await archive(options, [["x", mixed, { zstd: true, queue: true }]]);
+    assert.equal((await ZipReader.from(memoryFile(zip))).entries()[0]!.method, method, `noise then text: ${what}`);
+  }
   const forced = await archive({ deflate: nodeDeflate, zstdLevel: 6 }, [["x", text, { zstd: true, compress: false }]]);
   assert.equal((await ZipReader.from(memoryFile(forced))).entries()[0]!.method, METHOD_STORED, "compress: false stores");
 });

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { DiffData, DiffIndex, DirIndex, IbtError, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter, type ReadStreamOptions } from "../../src/index.js";
 import { nodeDeflate } from "../../src/node/index.js";
 import { encodeIndex } from "../../src/dirindex/index-file.js";
+import { compressionOptions } from "../../src/repo/backup-write.js";
 import { deflatedIndex } from "../../src/repo/index-object.js";
 import { archivePath, indexPath } from "../../src/repo/layout.js";
 import { collect } from "../../src/bytes.js";
@@ -25,7 +26,7 @@ async function wholeWalkFull(fs: FsAdapter, codec: DeflateCodec | undefined, tim
   const now = await DirIndex.build(fs);
   const diff = new DiffIndex(now, await DirIndex.fromEntries([])).compute();
   const parts: Uint8Array[] = [];
-  await new DiffData(diff, { source: fs, time, ...(codec ? { deflate: codec } : {}) }).write(async (c) => void parts.push(c.slice()));
+  await new DiffData(diff, { source: fs, time, ...compressionOptions(undefined), ...(codec ? { deflate: codec } : {}) }).write(async (c) => void parts.push(c.slice()));
   return { archive: await collect(parts), index: await collect(deflatedIndex(encodeIndex(now), codec)) };
 }
 

@@ -10,6 +10,7 @@ import { DiffData, DiffIndex, DirIndex, MemoryFs, MemoryStore, Repository, type 
 import { nodeDeflate } from "../../src/node/index.js";
 import { encodeIndex } from "../../src/dirindex/index-file.js";
 import { encodeIndexDelta, estimatedDeltaSize, estimatedSize, indexDelta } from "../../src/dirindex/index-delta.js";
+import { compressionOptions } from "../../src/repo/backup-write.js";
 import { deflatedIndex } from "../../src/repo/index-object.js";
 import { archivePath, indexPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
@@ -29,7 +30,7 @@ async function inMemoryIncremental(store: Store, fs: FsAdapter, codec: DeflateCo
   const now = await DirIndex.build(fs, { previous });
   const diff = new DiffIndex(now, previous).compute();
   const parts: Uint8Array[] = [];
-  await new DiffData(diff, { source: fs, time: at, ...(codec ? { deflate: codec } : {}) }).write(async (c) => void parts.push(c.slice()));
+  await new DiffData(diff, { source: fs, time: at, ...compressionOptions(undefined), ...(codec ? { deflate: codec } : {}) }).write(async (c) => void parts.push(c.slice()));
   const delta = indexDelta(previous, now);
   const whole = !delta || estimatedDeltaSize(delta) >= estimatedSize(now.sortedEntries);
   const index = await collect(deflatedIndex(whole ? encodeIndex(now) : encodeIndexDelta(delta), codec));
