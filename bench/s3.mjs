@@ -9,7 +9,8 @@
  * running in this process on 127.0.0.1) and (b) a folder, medians of BENCH_RUNS (default 3).
  * Requests go over node:http and bodies are hashed by node:crypto, as the CLI does;
  * BENCH_S3_TRANSPORT=fetch takes fetch and WebCrypto instead; IBT_COMPRESSION sets ibt's
- * compression mode (auto, max, fastest, off), as for the CLI.
+ * compression mode (auto, max, fastest, off), as for the CLI; BENCH_NO_ZSTD=1 takes zstd away
+ * from ibt's codec, so its groups are deflated as in runtimes without zstd (an A/B on one Node).
  * Restic (`restic` on PATH) backs up and restores the same tree to the same server. Printed:
  * ibt S3 / ibt folder (goal ≤ 1.2), ibt S3 / restic S3 (goal ≤ 1.0), and ibt's peak RSS for
  * several part sizes. Each run does every variant in turn, so a change in the machine's load
@@ -30,7 +31,7 @@ const MiB = 1024 * 1024;
 /** One ibt backup or restore, timed, in this (child) process: prints {ms, rssMiB}. */
 async function child([op, kind, location, dir, part]) {
   const { Repository, FsStore } = await import(path.join(ROOT, "dist/src/index.js"));
-  const { NodeFs, nodeRepositoryOptions, nodeS3Options } = await import(path.join(ROOT, "dist/src/node/index.js"));
+  const { NodeFs, nodeDeflate, nodeRepositoryOptions, nodeS3Options } = await import(path.join(ROOT, "dist/src/node/index.js"));
   // What the CLI uses in Node (node:http, node:crypto) unless BENCH_S3_TRANSPORT=fetch asks for the portable defaults.
   const transport = process.env.BENCH_S3_TRANSPORT === "fetch" ? {} : nodeS3Options();
   const { S3Store } = await import(path.join(ROOT, "dist/src/store/index.js"));
@@ -39,7 +40,8 @@ async function child([op, kind, location, dir, part]) {
     : new FsStore(new NodeFs(location));
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const repo = await Repository.openOrInit(store, nodeRepositoryOptions());
+  const options = nodeRepositoryOptions(process.env.BENCH_NO_ZSTD === "1" ? { deflate: { ...nodeDeflate, zstd: undefined } } : {});
+  const repo = await Repository.openOrInit(store, options);
   // IBT_COMPRESSION picks the backup's compression mode, as it does for the CLI.
   if (op === "backup") await repo.backup(new NodeFs(dir), process.env.IBT_COMPRESSION ? { compression: process.env.IBT_COMPRESSION } : {});
   else await repo.restore((await repo.snapshots()).at(-1).id, new NodeFs(dir));
