@@ -112,6 +112,7 @@ function readTable(block: Uint8Array, start: number, maxSymbol: number, maxLog: 
         repeat = peek(2);
         bit += 2;
         for (let i = 0; i < repeat; i++) counts.push(0);
+        if (counts.length > maxSymbol) break;
       }
     }
     if (counts.length > maxSymbol) throw corrupt(`FSE table of more than ${maxSymbol + 1} symbols`, offset);

@@ -5,6 +5,9 @@
  * independent encoder, and from node:zlib where it has one; the archives are laid out by hand
  * (handZip), as the writer does not write zstd yet.
  *
+ * A real diff archive with its groups re-packed as zstd members applies to exactly the tree the
+ * deflated one gives.
+ *
  * Each hostile case asserts its exact code: TRUNCATED for data that ends inside the frame;
  * UNSUPPORTED for valid frames this reader does not take (no content size, a dictionary, a window
  * over 16 MiB, a second frame, a member over 16 MiB); CORRUPT for the rest.
@@ -12,12 +15,13 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
-import { isIbtError, type ErrorCode, type InflateCodec } from "../../src/index.js";
+import { applyDiff, isIbtError, type ErrorCode, type InflateCodec } from "../../src/index.js";
 import { nodeInflate } from "../../src/node/index.js";
 import { ASYNC_FROM } from "../../src/node/inflate.js";
 import { ZSTD_MAX_SIZE } from "../../src/archive/zip-central.js";
 import { zstdDecompress } from "../../src/archive/zstd.js";
-import { crc32, readerOf } from "../support/hostile-fixture.js";
+import { BASE_SPEC, crc32, handZip, memoryTree, membersOf, readerOf, validFixture } from "../support/hostile-fixture.js";
+import { sameSnapshot, snapshot } from "../support/hostile-kit.js";
 import { headerLength, nodeZstdCompress, withDictionaryId, zstdCli, zstdMember, zstdZip } from "../support/zstd-kit.js";
 import { equalBytes, randomBytes, rng, textBytes } from "../support/helpers.js";
 
@@ -213,6 +217,8 @@ test("a codec's zstd is used when it has one, and held to bytes of the declared 
     const codec: InflateCodec = { inflate: () => new Uint8Array(0), zstd: zstd! };
     await refused(zstdMember(text, frame), codec, "CORRUPT", pattern).catch((e: unknown) => assert.fail(`${label}: ${String(e)}`));
   }
+  const notAFunction = { inflate: () => new Uint8Array(0), zstd: 5 } as unknown as InflateCodec;
+  await assert.rejects(readerOf(zstdMember(text, frame), notAFunction), (e) => isIbtError(e, "BAD_ARGUMENT"));
   // The reader checks the frame before a codec sees it.
   await refused(zstdMember(text, new Uint8Array(Buffer.concat([frame, frame]))), fine, "UNSUPPORTED");
   assert.equal(calls, 1);
@@ -261,4 +267,16 @@ test("node:zlib: zstd from ASYNC_FROM compressed bytes runs off the thread and k
     await assert.rejects(async () => zstd(bad, data.length), (e) => isIbtError(e, "CORRUPT") && /zstd/.test(e.message), `${what}: checksum`);
     await assert.rejects(async () => zstd(f, data.length + 1), (e) => isIbtError(e, "CORRUPT"), `${what}: size`);
   }
+});
+
+decoderTest("a diff archive whose groups are zstd members applies exactly as the deflated one", async (codec) => {
+  const { archive, want } = await validFixture();
+  const members = (await membersOf(archive)).map(([name, data]) => {
+    const zstd = name.startsWith("group/");
+    return { name, data: zstd ? zstdCli(data, "-6") : data, method: zstd ? (93 as const) : (0 as const), size: data.length, crc: crc32(data, 0) };
+  });
+  assert.ok(members.filter((m) => m.method === 93).length >= 2, "groups to re-pack");
+  const target = await memoryTree(BASE_SPEC);
+  await applyDiff(target, await readerOf(handZip(members), codec));
+  assert.ok(sameSnapshot(await snapshot(target), want), "the tree the deflated archive gives");
 });
