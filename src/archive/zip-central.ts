@@ -60,7 +60,10 @@ import {
   timestampOf,
   utf8Lenient,
   utf8Strict,
+  ZSTD_MAX_SIZE,
 } from "./zip-format.js";
+
+export { ZSTD_MAX_SIZE };
 
 /** Random access to the archive's bytes. */
 export interface RandomAccessFile {
@@ -106,9 +109,6 @@ export interface Member {
 const CENTRAL_WINDOW = 1024 * 1024;
 /** Deflate's largest expansion: a 258-byte match coded in two bits. */
 export const DEFLATE_MAX_RATIO = 1032;
-/** The largest zstd member the reader takes: it decodes those whole, into one buffer. */
-export const ZSTD_MAX_SIZE = 16 * 1024 * 1024;
-
 /**
  * The most compressed bytes a zstd member of `size` bytes may have. zstd's own worst case
  * (ZSTD_COMPRESSBOUND) is size + size/256 + 64 for small sizes; twice that per-byte overhead and

@@ -47,7 +47,7 @@ export const METHOD_STORED = 0;
 export const METHOD_DEFLATED = 8;
 /** Zstandard (RFC 8878), method 93 in PKWARE's APPNOTE: one whole frame per member. */
 export const METHOD_ZSTD = 93;
-/** The largest zstd member a writer makes and a reader decodes (whole, in memory). */
+/** The largest zstd member a writer makes and a reader takes: readers decode those whole, into one buffer. */
 export const ZSTD_MAX_SIZE = 16 * 1024 * 1024;
 
 export const EXTRA_ZIP64 = 0x0001;
