@@ -4,7 +4,9 @@
  * is undefined there and the writer deflates. The frame carries its content size (the readers
  * require it): without `pledgedSrcSize` Node's async form and Deno leave it out. The async form
  * runs on libuv's thread pool, so groups compress on both cores while the writer fills the next;
- * it gives the same bytes as the synchronous one.
+ * it gives the same bytes as the synchronous one. As for deflate (deflate.ts), the output buffer
+ * is sized to zstd's bound, so each member is one thread-pool job: a smaller one hands the job
+ * back to the main thread at every buffer filled, where it waits behind the walk.
  */
 import * as zlib from "node:zlib";
 
@@ -17,7 +19,8 @@ function make(): Compress | undefined {
   const run = compress as (data: Uint8Array, options: object, done: (error: Error | null, out: Uint8Array) => void) => void;
   return (data, lvl) =>
     new Promise((resolve, reject) => {
-      run(data, { pledgedSrcSize: data.length, params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)));
+      const chunkSize = Math.max(64, data.length + (data.length >> 8) + 1024);
+      run(data, { pledgedSrcSize: data.length, chunkSize, params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)));
     });
 }
 
