@@ -15,7 +15,7 @@
 import { Deflate, deflateSync } from "fflate";
 import { IbtError } from "../errors.js";
 import { concatBytes } from "../bytes.js";
-import { DEFLATE_MAX_RATIO } from "./zip-central.js";
+import { DEFLATE_MAX_RATIO, zstdMaxCompressed } from "./zip-central.js";
 
 /** One raw deflate stream, made from pieces pushed in order. */
 export interface DeflateStream {
@@ -116,9 +116,9 @@ export function checkDeflatedSize(size: number, compressedSize: number, name: st
   }
 }
 
-/** Checks a zstd member's size against what zstd can make of `size` bytes (its compress bound). */
+/** Checks a zstd member's size against the bound the reader enforces (zstdMaxCompressed). */
 export function checkZstdSize(size: number, compressedSize: number, name: string): void {
-  if (compressedSize === 0 || compressedSize > size + (size >> 8) + 1024) {
+  if (compressedSize === 0 || compressedSize > zstdMaxCompressed(size)) {
     throw new IbtError("BAD_ARGUMENT", `the zstd codec made ${compressedSize} bytes of ${size}: not a zstd frame`, { path: name });
   }
 }

@@ -150,8 +150,7 @@ export class DiffData {
         ...(this.options.zstdLevel !== undefined ? { zstdLevel: this.options.zstdLevel } : {}),
       },
     );
-    const zstd = this.options.zstdLevel !== undefined && this.options.level !== 0 && this.options.deflate?.zstd !== undefined;
-    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize, zstd) : undefined;
+    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize, zip.zstd) : undefined;
     const created = this.options.time ?? new Date();
     const member = zip.later(MANIFEST_NAME, this.options.manifestSpill);
     try {

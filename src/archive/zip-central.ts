@@ -63,8 +63,6 @@ import {
   ZSTD_MAX_SIZE,
 } from "./zip-format.js";
 
-export { ZSTD_MAX_SIZE };
-
 /** Random access to the archive's bytes. */
 export interface RandomAccessFile {
   /** Total length in bytes. */

@@ -217,6 +217,11 @@ export class ZipWriter {
     this.#zstdLevel = zstdLevel;
   }
 
+  /** Whether members given with `zstd: true` (and at most ZSTD_MAX_SIZE) are compressed with zstd. */
+  get zstd(): boolean {
+    return this.#zstdLevel !== undefined && this.#level !== 0 && this.#codec.zstd !== undefined;
+  }
+
   /** Bytes handed to the sink so far (not counting queued members not yet written). */
   get bytesWritten(): number {
     return this.#offset;
@@ -507,10 +512,9 @@ export class ZipWriter {
 
   /** The zstd compressor for a whole member, when it asks for zstd and the writer can. */
   #zstdFor(data: Uint8Array, compress: boolean | "auto", options: ZipAddOptions): Compressor | undefined {
-    const level = this.#zstdLevel;
-    const zstd = this.#codec.zstd;
-    if (options.zstd !== true || compress === false || level === undefined || zstd === undefined || data.length > ZSTD_MAX_SIZE) return undefined;
-    return (d) => zstd.call(this.#codec, d, level);
+    if (options.zstd !== true || compress === false || !this.zstd || data.length > ZSTD_MAX_SIZE) return undefined;
+    const level = this.#zstdLevel!;
+    return (d) => this.#codec.zstd!(d, level);
   }
 
   /** The local header and data of a member whose CRC, sizes and method are set. */

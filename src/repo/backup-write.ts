@@ -76,21 +76,25 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
 /** How a backup's archive compresses file data (BackupOptions.compression). */
 export type Compression = "auto" | "off" | "fastest" | "max";
 
-const LEVELS: Record<Compression, number> = { auto: 6, off: 0, fastest: 1, max: 9 };
-/** The groups' zstd level per mode, where the codec has zstd (bench/README.md, "A codec with a large window"). */
-const ZSTD_LEVELS: Record<Compression, number | undefined> = { auto: 6, off: undefined, fastest: 3, max: 19 };
+/** Each mode's deflate level (0 stores) and, where the codec has zstd, its groups' zstd level (bench/README.md, "zstd groups"). */
+const MODES: Record<Compression, Pick<DiffDataOptions, "level" | "zstdLevel">> = {
+  auto: { level: 6, zstdLevel: 6 },
+  off: { level: 0 },
+  fastest: { level: 1, zstdLevel: 3 },
+  max: { level: 9, zstdLevel: 19 },
+};
 
 /** The archive's deflate level for a `compression` option (0 stores); BAD_ARGUMENT for an unknown one. */
 export function compressionLevel(compression: Compression | undefined, from = "compression"): number {
   const c = compression ?? "auto";
-  if (!Object.hasOwn(LEVELS, c)) throw new IbtError("BAD_ARGUMENT", `${from} ${JSON.stringify(c)} is not one of ${Object.keys(LEVELS).join(", ")}`);
-  return LEVELS[c];
+  if (!Object.hasOwn(MODES, c)) throw new IbtError("BAD_ARGUMENT", `${from} ${JSON.stringify(c)} is not one of ${Object.keys(MODES).join(", ")}`);
+  return MODES[c].level!;
 }
 
 /** DiffData's compression options for a `compression` mode: the deflate level and, where the codec has zstd, the groups' zstd level. */
 export function compressionOptions(compression: Compression | undefined): Pick<DiffDataOptions, "level" | "zstdLevel"> {
-  const zstdLevel = ZSTD_LEVELS[compression ?? "auto"];
-  return { level: compressionLevel(compression), ...(zstdLevel !== undefined ? { zstdLevel } : {}) };
+  compressionLevel(compression);
+  return { ...MODES[compression ?? "auto"] };
 }
 
 /**

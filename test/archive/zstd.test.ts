@@ -18,7 +18,7 @@ import * as zlib from "node:zlib";
 import { applyDiff, isIbtError, type ErrorCode, type InflateCodec } from "../../src/index.js";
 import { nodeInflate } from "../../src/node/index.js";
 import { ASYNC_FROM } from "../../src/node/inflate.js";
-import { ZSTD_MAX_SIZE } from "../../src/archive/zip-central.js";
+import { ZSTD_MAX_SIZE } from "../../src/archive/zip-format.js";
 import { zstdDecompress } from "../../src/archive/zstd.js";
 import { BASE_SPEC, crc32, handZip, memoryTree, membersOf, readerOf, validFixture } from "../support/hostile-fixture.js";
 import { sameSnapshot, snapshot } from "../support/hostile-kit.js";

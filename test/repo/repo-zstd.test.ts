@@ -12,7 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MemoryFs, MemoryStore, Repository, fflateDeflate, fflateInflate, type RepositoryOptions } from "../../src/index.js";
+import { MemoryFs, MemoryStore, Repository, ZipReader, fflateDeflate, fflateInflate, type RepositoryOptions } from "../../src/index.js";
 import { nodeDeflate, nodeInflate, nodeRepositoryOptions } from "../../src/node/index.js";
 import { ok, rng, tempDir, textBytes } from "../support/helpers.js";
 import { treeId } from "../support/repo-kit.js";
@@ -56,8 +56,8 @@ test("a chain of zstd and deflate snapshots restores every snapshot, whole and b
     assert.equal(snap.kind, step === 0 ? "full" : "incremental");
     snaps.push({ id: snap.id, tree: await treeId(source), bundle: await source.read("dist/bundle.cjs", 0, 1 << 22) });
   }
-  const sizes = await groupMethods(store, snaps.map((s) => s.id));
-  assert.deepEqual(sizes, ["zstd", "deflate", "zstd", "deflate"], "the groups' methods follow the writer");
+  const methods = await groupMethods(store, snaps.map((s) => s.id));
+  assert.deepEqual(methods, ["zstd", "deflate", "zstd", "deflate"], "the groups' methods follow the writer");
   for (const [name, options] of DECODERS) {
     const repo = await Repository.open(store, { ...nodeRepositoryOptions(), ...options });
     for (const s of snaps) {
@@ -74,7 +74,6 @@ test("a chain of zstd and deflate snapshots restores every snapshot, whole and b
 
 /** Each archive's group method, read from its central directory's method field by our reader. */
 async function groupMethods(store: MemoryStore, ids: string[]): Promise<string[]> {
-  const { ZipReader } = await import("../../src/index.js");
   const out: string[] = [];
   for (const id of ids) {
     const bytes = await store.load(`data/${id}.zip`);
