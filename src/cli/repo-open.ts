@@ -18,11 +18,12 @@ import { join, resolve } from "node:path";
 import { IbtError, isIbtError } from "../errors.js";
 import { argon2id, ARGON2_MAX_MEMORY_KIB, ARGON2_MAX_PASSES } from "../crypto/argon2.js";
 import { EncryptedStore } from "../crypto/encrypted-store.js";
-import { DEFAULT_KDF_CHOICE, DEFAULT_KDF_PARAMS, KEYS_PREFIX, type KdfChoice, type KeyOptions } from "../crypto/keys.js";
+import { DEFAULT_KDF_CHOICE, DEFAULT_KDF_PARAMS, type KdfChoice, type KeyOptions } from "../crypto/keys.js";
 import { isPathLocation, openStore } from "../node/open-store.js";
 import { readPassword } from "../node/password.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
-import { CONFIG, exists } from "../repo/layout.js";
+import { CONFIG, LOCK, exists } from "../repo/layout.js";
+import { PROBE, RepositoryLock } from "../repo/lock.js";
 import { Repository } from "../repo/index.js";
 import type { Store } from "../store/types.js";
 import { flag, value, type Parsed } from "./args.js";
@@ -69,7 +70,9 @@ export async function holdsRepository(inner: Store): Promise<boolean> {
 export async function storeForWriting(location: string): Promise<Store> {
   if (isPathLocation(location)) {
     const at = resolve(location);
-    if (existsSync(at) && readdirSync(at).length && !existsSync(join(at, CONFIG)) && !existsSync(join(at, "keys"))) {
+    // A folder holding only a lock is a repository another writer is making now.
+    const making = (name: string) => name === LOCK || name.startsWith(`${LOCK}~`) || name.startsWith(PROBE);
+    if (existsSync(at) && !readdirSync(at).every(making) && !existsSync(join(at, CONFIG)) && !existsSync(join(at, "keys"))) {
       throw new IbtError("BAD_ARGUMENT", `${location} is neither a repository nor an empty folder`);
     }
     mkdirSync(at, { recursive: true });
@@ -83,17 +86,21 @@ export async function storeForWriting(location: string): Promise<Store> {
  * short after its key was written) is opened with its password and finished.
  *
  * Two first backups at once must not make two master keys: objects written under one would be
- * unreadable under the other. So a writer that has made its key lists the keys before writing
- * anything under it, and if it finds another, removes its own and opens the other's (with the
- * same password, or WRONG_PASSWORD). Listing after writing means at least one of two writers
- * sees both keys; when both do, both withdraw and try again, a bounded number of times.
+ * unreadable under the other, and a key withdrawn by one writer could be the key another had
+ * just opened. So a new key is made only under the repository lock, taken on the plain store
+ * (the lock object of a repository without a password, so a plain and an encrypted creator
+ * exclude each other too). Under it the writer looks again for keys or a repository record and
+ * makes its key only if there is neither; it releases the lock once the key is written, and from
+ * then on every writer opens that one key. A writer that finds the lock held waits for the other
+ * writer's key or record to appear, as Repository.openOrInit waits for another's init.
  */
 export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
   const options = nodeRepositoryOptions();
   // Checked before any password is asked for, so a mistyped option costs no typing.
   const keyParams = newKeyParams(p);
   let password: string | undefined;
-  for (let attempt = 1; ; attempt++) {
+  const started = Date.now();
+  for (;;) {
     if (await EncryptedStore.isEncrypted(inner)) {
       const encrypted = await openEncrypted(p, location, inner, password);
       const created = !(await exists(encrypted, CONFIG));
@@ -106,22 +113,31 @@ export async function openOrCreate(p: Parsed, location: string, inner: Store, in
     }
     if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
     password ??= await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
-    let encrypted: EncryptedStore;
+    let lock: RepositoryLock;
     try {
-      encrypted = await EncryptedStore.create(inner, password, argon2id, keyParams, keyOptions());
+      lock = await RepositoryLock.acquire(inner, "init", { ...(options.owner ? { owner: options.owner } : {}), ...(options.isAlive ? { isAlive: options.isAlive } : {}) });
     } catch (e) {
-      // Another writer's key appeared since the check above: open that repository instead.
-      if (isIbtError(e, "EXISTS")) continue;
-      throw e;
+      // Another writer is making a repository here: wait for its key or record, then open that.
+      if (!isIbtError(e, "LOCKED") || Date.now() - started >= CREATE_WAIT_MS) throw e;
+      await new Promise((r) => setTimeout(r, CREATE_POLL_MS));
+      continue;
     }
-    const { keys, damaged } = await encrypted.listKeys();
-    if (keys.length + damaged.length === 1) return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
-    await inner.remove(KEYS_PREFIX + encrypted.keyId);
-    if (attempt >= MAX_CREATE_ATTEMPTS) throw new IbtError("LOCKED", `another writer is creating a repository at ${location} at the same time; try again`);
+    let encrypted: EncryptedStore | undefined;
+    try {
+      if (!(await EncryptedStore.isEncrypted(inner)) && !(await exists(inner, CONFIG))) {
+        encrypted = await EncryptedStore.create(inner, password, argon2id, keyParams, keyOptions());
+      }
+    } finally {
+      // Before the repository's own (encrypted) lock object takes the same name.
+      await lock.release();
+    }
+    if (encrypted) return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
   }
 }
 
-const MAX_CREATE_ATTEMPTS = 4;
+/** How long a writer waits for another writer's new repository: a key's KDF takes a second or two. */
+const CREATE_WAIT_MS = 60_000;
+const CREATE_POLL_MS = 100;
 
 /** The longest --kdf-time taken: a minute per derivation is past any use, and likely a typo. */
 const MAX_KDF_TIME_MS = 60_000;

@@ -18,7 +18,10 @@ import { Repository, type Compression, type Snapshot } from "../repo/index.js";
 import { compressionLevel } from "../repo/backup-write.js";
 import { flag, integer, value, type Parsed } from "./args.js";
 import { repositoryArgs } from "./repo-location.js";
-import { holdsRepository, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
+import { existingStore, holdsRepository, openEncrypted, openOrCreate, openRepository, storeForWriting } from "./repo-open.js";
+import { EncryptedStore } from "../crypto/encrypted-store.js";
+import { CONFIG, LOCK, exists } from "../repo/layout.js";
+import { unlock } from "../repo/lock.js";
 import { ProgressDisplay, progressMode } from "./progress.js";
 
 /** Progress on stderr: a bar on a terminal, JSON lines where `--json` or IBT_PROGRESS=json asks for them (progress.ts). */
@@ -168,6 +171,13 @@ export async function forgetCommand(p: Parsed): Promise<void> {
 
 export async function unlockCommand(p: Parsed): Promise<void> {
   const { location } = repositoryArgs(p, "unlock REPO");
-  const result = await (await openRepo(p, location)).unlock({ force: flag(p, "force") });
+  const inner = await existingStore(location);
+  // A repository whose making was cut short has no record yet. Its lock is the plain one a new
+  // key is made under, or, once there is a key, read through it (so a live init is recognised).
+  const making = !(await exists(inner, CONFIG)) && (await exists(inner, LOCK));
+  const isAlive = nodeRepositoryOptions().isAlive;
+  const result = making
+    ? await unlock((await EncryptedStore.isEncrypted(inner)) ? await openEncrypted(p, location, inner) : inner, isAlive ? { isAlive } : {}, flag(p, "force"))
+    : await (await openRepo(p, location)).unlock({ force: flag(p, "force") });
   print(p, { command: "unlock", ...result }, result.removed ? `ibt: removed the lock${result.owner ? ` of ${result.owner.operation} by pid ${result.owner.pid ?? "?"} on ${result.owner.host ?? "?"}` : ""}` : "ibt: the repository was not locked");
 }

@@ -116,7 +116,7 @@ export class RepositoryLock {
       } catch (e) {
         if (!(e instanceof IbtError && e.code === "EXISTS")) throw e;
         const held = await readOwner(store);
-        if (attempt < 2 && !held && !(await exists(store, LOCK))) continue; // released meanwhile
+        if (attempt < 2 && !held && !(await present(store, LOCK))) continue; // released meanwhile
         if (attempt < 2 && held && (await abandoned(held, options, timing)) && (await breakLock(store, held.id))) continue;
         throw lockedError(held);
       }
@@ -201,13 +201,27 @@ function isStale(time: unknown, timing: LockTiming): boolean {
   return Number.isFinite(t) && Date.now() - t > timing.staleMs;
 }
 
-/** The owner of the current lock; undefined when there is none or it cannot be read as one. */
+/**
+ * The owner of the current lock; undefined when there is none or it cannot be read as one:
+ * damaged, or sealed under another key (the plain lock a new encrypted repository is made
+ * under, seen through the encryption layer). Such a lock still locks.
+ */
 export async function readOwner(store: Store): Promise<LockOwner | undefined> {
   try {
     const v = await readRecord(store, LOCK);
     return typeof v.id === "string" && typeof v.time === "string" ? (v as unknown as LockOwner) : undefined;
   } catch (e) {
-    if (isMissing(e) || (e instanceof IbtError && e.code === "CORRUPT")) return undefined;
+    if (isMissing(e) || (e instanceof IbtError && (e.code === "CORRUPT" || e.code === "AUTH_FAILED"))) return undefined;
+    throw e;
+  }
+}
+
+/** Whether the object is there, readable or not (a size no sealed object has is still a lock). */
+async function present(store: Store, name: string): Promise<boolean> {
+  try {
+    return await exists(store, name);
+  } catch (e) {
+    if (e instanceof IbtError && e.code === "AUTH_FAILED") return true;
     throw e;
   }
 }
@@ -285,7 +299,7 @@ export async function unlock(store: Store, options: LockOptions, force: boolean)
   }
   let removed = false;
   for (const name of [LOCK, BREAKER]) {
-    if (await exists(store, name)) {
+    if (await present(store, name)) {
       await store.remove(name);
       removed = true;
     }

@@ -8,8 +8,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { join } from "node:path";
+import { EncryptedStore, FsStore } from "../../src/index.js";
+import { argon2id } from "../../src/crypto/argon2.js";
+import { DEFAULT_KDF_PARAMS } from "../../src/crypto/keys.js";
+import { NodeFs } from "../../src/node/index.js";
+import { encodeRecord } from "../../src/repo/layout.js";
 import { tempDir } from "../support/helpers.js";
 import { cliEnv, ibtAsync, ibtAtTerminal, type CliResult, type Env } from "../support/cli-kit.js";
 
@@ -80,7 +87,7 @@ test("two first backups at once into one new location leave one encrypted reposi
   const root = tempDir();
   const src = sourceTree(root);
   const env = cliEnv({ IBT_PASSWORD: PASSWORD });
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 4; round++) {
     const repo = join(root, `repo${round}`);
     const results = await Promise.all([0, 1].map(() => ibtAsync(["backup", src, repo, "--json"], env)));
     // Each either backs up or, finding the other at work, says LOCKED; neither finds the other's
@@ -97,6 +104,47 @@ test("two first backups at once into one new location leave one encrypted reposi
     assert.equal(readdirSync(join(repo, "keys")).length, 1, "one key: the loser's own went");
     json(await ibtAsync(["backup", src, repo, "--json"], env));
     assert.equal(json(await ibtAsync(["snapshots", repo, "--json"], env)).length, done + 1);
+  }
+});
+
+test("a first backup that finds another writer making the repository waits for that writer's key and uses it", async () => {
+  const root = tempDir();
+  const src = sourceTree(root);
+  const repo = join(root, "repo");
+  mkdirSync(repo);
+  // The lock a creating writer holds on the plain store while it makes the key: this process's.
+  const lock = { id: "creating-writer", pid: process.pid, host: hostname(), time: new Date().toISOString(), operation: "init" };
+  writeFileSync(join(repo, "lock"), await encodeRecord(lock));
+  const backup = ibtAsync(["backup", src, repo, "--json"], cliEnv({ IBT_PASSWORD: PASSWORD }));
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(!existsSync(join(repo, "keys")), "no key of its own while another writer holds the lock");
+  const theirs = await EncryptedStore.create(new FsStore(new NodeFs(repo)), PASSWORD, argon2id, { ...DEFAULT_KDF_PARAMS, memoryKiB: 1024, passes: 1 });
+  rmSync(join(repo, "lock"));
+  const made = json(await backup);
+  assert.ok(made.id);
+  assert.deepEqual(readdirSync(join(repo, "keys")), [theirs.keyId], "the other writer's key, and no second one");
+  assert.equal(json(await ibtAsync(["snapshots", repo, "--json"], cliEnv({ IBT_PASSWORD: PASSWORD }))).length, 1);
+});
+
+test("a repository whose making was cut short: a dead writer's lock is taken over, another host's is cleared by ibt unlock --force", async () => {
+  const root = tempDir();
+  const src = sourceTree(root);
+  const env = cliEnv({ IBT_PASSWORD: PASSWORD });
+  const dead = spawnSync("true").pid!;
+  for (const [name, owner] of [["dead", { pid: dead, host: hostname() }], ["elsewhere", { pid: 1234, host: "another-host.example" }]] as const) {
+    const repo = join(root, name);
+    mkdirSync(repo);
+    writeFileSync(join(repo, "lock"), await encodeRecord({ id: `lock-${name}`, ...owner, time: new Date().toISOString(), operation: "init" }));
+    if (name === "elsewhere") {
+      // Another host's writer cannot be judged from here: unlock leaves it unless forced.
+      refused(await ibtAsync(["unlock", repo], env), "LOCKED");
+      const cleared = json(await ibtAsync(["unlock", repo, "--force", "--json"], env));
+      assert.equal(cleared.removed, true);
+      assert.equal(cleared.owner.host, "another-host.example");
+      assert.ok(!existsSync(join(repo, "lock")));
+    }
+    json(await ibtAsync(["backup", src, repo, "--json"], env));
+    assert.equal(readdirSync(join(repo, "keys")).length, 1, name);
   }
 });
 

@@ -3,10 +3,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { FsStore, Repository, isIbtError } from "../../src/index.js";
+import { FsStore, MemoryStore, Repository, isIbtError } from "../../src/index.js";
+import { LOCK, encodeRecord } from "../../src/repo/layout.js";
+import { readOwner, unlock } from "../../src/repo/lock.js";
 import { NodeFs, nodeRepositoryOptions } from "../../src/node/index.js";
 import { ROOT, randomBytes, rng, tempDir } from "../support/helpers.js";
 import { tally } from "../support/hostile-kit.js";
+import { encrypt } from "../support/encrypted-repo-kit.js";
 
 const CHILD = join(ROOT, "dist", "test", "support", "repo-child.js");
 
@@ -102,4 +105,18 @@ test("a stale lock: the core cannot judge it and says LOCKED until unlock; Node'
   await live.done;
   assert.equal((await node.verify({ readData: true })).ok, true);
   assert.equal((await node.snapshots()).length, 2);
+});
+
+test("a lock sealed under no key of this repository still locks: LOCKED, not an authentication failure, and unlock clears it", async () => {
+  const inner = new MemoryStore();
+  const store = await encrypt(inner);
+  // The plain lock a writer holds while it makes a new encrypted repository's key.
+  await inner.save(LOCK, await encodeRecord({ id: "creating", pid: 1, host: "elsewhere", time: new Date().toISOString(), operation: "init" }));
+  await assert.rejects(Repository.init(store), (e: unknown) => isIbtError(e, "LOCKED") && /cannot be read/.test((e as Error).message));
+  assert.equal(await readOwner(store), undefined);
+  await inner.remove(LOCK);
+  await inner.save(LOCK, new Uint8Array(3)); // a size no sealed object has
+  await assert.rejects(Repository.init(store), (e: unknown) => isIbtError(e, "LOCKED"));
+  assert.deepEqual((await unlock(store, {}, false)).removed, true);
+  assert.ok((await Repository.init(store)).id);
 });
