@@ -1,12 +1,14 @@
 /**
- * DiffData: writes the diff archive, a plain ZIP that any unzip can list and extract.
+ * DiffData: writes the diff archive, a plain ZIP that any unzip can list and extract (zstd
+ * members, where the writer is given a zstd level, need bsdtar or 7-Zip).
  *
  * Members: `new/<path>` with the bytes of each created file (and of an updated file whose delta
  * would not be smaller), `delta/<path>` with a librsync delta (apply it with `rdiff patch`), and
  * `ibt-manifest.json` last, once every member's encoding is known (ZIP readers find members
  * through the central directory, so order does not matter). The manifest's text is made and
  * deflated change by change as the members are written (ManifestText, ZipWriter.later), so its
- * changes are never held together, only its deflated bytes. Moves, copies, deletions,
+ * changes are never held together, only its deflated bytes. Where the writer has zstd, a manifest
+ * of up to 4 MiB is kept as text instead and is one zstd frame. Moves, copies, deletions,
  * directories, symlinks and metadata changes live in the manifest only.
  *
  * Format 2 (the default) packs the bytes and deltas of files of at most GROUPED_MAX bytes, in the
@@ -62,9 +64,10 @@ export interface DiffDataOptions {
   /** The members' deflate level (ZipWriterOptions.level): 0 stores them. Default 6. */
   level?: number;
   /**
-   * Zstandard level (1..19) for the groups, when the codec has `zstd`: groups then take files up
-   * to ZSTD_GROUPED_MAX and aim at 8 MiB (group-write.ts). Ignored at `level` 0, in format 1,
-   * and with a codec without zstd. Default: none, so groups are deflated.
+   * Zstandard level (1..19) for the groups and the manifest, when the codec has `zstd`: groups
+   * then take files up to ZSTD_GROUPED_MAX and aim at 8 MiB (group-write.ts), and a manifest of
+   * up to 4 MiB is one zstd frame. Ignored at `level` 0, in format 1 (for readers that predate
+   * both), and with a codec without zstd. Default: none, so everything is deflated.
    */
   zstdLevel?: number;
   /** Archive format: 2 (default) packs small files and deltas into groups; 1 writes one member per file. */
@@ -152,7 +155,7 @@ export class DiffData {
     );
     const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize, zip.zstd) : undefined;
     const created = this.options.time ?? new Date();
-    const member = zip.later(MANIFEST_NAME, this.options.manifestSpill);
+    const member = zip.later(MANIFEST_NAME, this.options.manifestSpill, { zstd: format === 2 });
     try {
       const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, created: created.toISOString() };
       const manifest = new ManifestText(head, (piece) => member.push(piece));

@@ -17,11 +17,17 @@
  *
  * One piece deflates while the caller makes the next: `push` returns once the previous piece is
  * done, so at most one piece is in flight and its failure surfaces from the next call.
+ *
+ * Asked for zstd (`LaterZstd`), the member keeps its data as it comes while it stays within
+ * `max`, and compresses it whole at the end into one frame (ZIP method 93). zstd has no form that
+ * takes the data in pieces and still gives one frame with its content size, which readers need.
+ * Past `max` the member turns to deflate, the data so far first, and is then what it would have
+ * been without zstd.
  */
 import { IbtError } from "../errors.js";
 import { ChunkQueue, concatBytes } from "../bytes.js";
 import { crc32 } from "./crc32.js";
-import { codecBytes, type DeflateCodec, type DeflateIncremental } from "./deflate.js";
+import { checkZstdSize, codecBytes, type DeflateCodec, type DeflateIncremental } from "./deflate.js";
 
 /** Chunks the deflated bytes (or the kept pieces) are gathered in. */
 const CHUNK = 1024 * 1024;
@@ -43,13 +49,27 @@ export interface LaterSpill {
   dispose(): Promise<void>;
 }
 
+/** zstd for a later member: `compress` makes one whole frame; data past `max` bytes is deflated instead. */
+export interface LaterZstd {
+  readonly max: number;
+  compress(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+/**
+ * The most data a later member asked for zstd keeps before it turns to deflate: a manifest of
+ * about 15,000 changes. A reader decodes such a member whole.
+ */
+export const LATER_ZSTD_MAX = 4 * 1024 * 1024;
+
 /** What a LaterMember holds once its data has ended. */
 export interface LaterData {
   crc: number;
   size: number;
-  /** How many deflated bytes there are (0 for empty data). */
+  /** How many compressed bytes there are (0 for empty data). */
   compressedSize: number;
-  /** The deflated bytes, in order: when some were spilled, read back from the spill first, then those kept. */
+  /** Whether they are one zstd frame rather than deflate. */
+  zstd: boolean;
+  /** The compressed bytes, in order: when some were spilled, read back from the spill first, then those kept. */
   deflated: Uint8Array[] | AsyncIterable<Uint8Array>;
 }
 
@@ -69,13 +89,17 @@ export class LaterMember {
   #spillDisposed = false;
   #codecDisposed = false;
   #inFlight: Promise<void> = Promise.resolve();
+  /** The data, kept while it may still be compressed with zstd. */
+  #raw: ChunkQueue | undefined;
 
   constructor(
     readonly name: string,
     private readonly codec: DeflateCodec,
     private readonly level: number,
     spill?: LaterSpill,
+    private readonly zstd?: LaterZstd,
   ) {
+    this.#raw = zstd ? new ChunkQueue(CHUNK) : undefined;
     this.#incremental = codec.deflateIncremental?.(level);
     this.#kept = this.#incremental ? undefined : new ChunkQueue(CHUNK);
     this.#spill = this.#incremental ? spill : undefined;
@@ -88,7 +112,19 @@ export class LaterMember {
     await this.#inFlight;
     this.#crc = crc32(piece, this.#crc);
     this.#size += piece.length;
+    if (this.#raw) {
+      if (this.#size <= this.zstd!.max) return this.#raw.append(piece);
+      // Past what zstd takes here: deflate from now on, the data so far first.
+      const before = this.#raw.take(true);
+      this.#raw = undefined;
+      for (const p of before) await this.#deflate(p);
+    }
+    await this.#deflate(piece);
+  }
+
+  async #deflate(piece: Uint8Array): Promise<void> {
     if (!this.#incremental) return this.#kept!.append(piece);
+    await this.#inFlight;
     await this.#gather();
     // The codec may hold `piece` until its promise settles, and the caller may reuse it now.
     const pushed = this.#incremental.push(piece.slice());
@@ -101,12 +137,21 @@ export class LaterMember {
     this.#open();
     this.#state = "finished";
     await this.#inFlight;
+    if (this.#raw) {
+      const data = concatBytes(this.#raw.take(true));
+      this.#raw = undefined;
+      if (data.length === 0) return { crc: this.#crc, size: 0, compressedSize: 0, zstd: false, deflated: [] };
+      const frame = codecBytes(await this.zstd!.compress(data), this.name);
+      checkZstdSize(data.length, frame.length, this.name);
+      return { crc: this.#crc, size: this.#size, compressedSize: frame.length, zstd: true, deflated: [frame] };
+    }
     const tail = this.#size === 0 ? [] : await this.#deflated();
     const spilled = this.#spilled > 0 ? this.#readSpilled() : undefined;
     return {
       crc: this.#crc,
       size: this.#size,
       compressedSize: this.#spilled + tail.reduce((n, c) => n + c.length, 0),
+      zstd: false,
       deflated: spilled
         ? (async function* () {
             yield* spilled;
@@ -125,6 +170,7 @@ export class LaterMember {
       this.#state = "disposed";
       this.#inFlight.catch(() => {});
       this.#kept?.take(true);
+      this.#raw?.take(true);
       this.#out.take(true);
     }
     if (this.#incremental && !this.#codecDisposed) {

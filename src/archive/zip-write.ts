@@ -23,8 +23,9 @@
  * A member whose data grows while others are written (an archive's manifest) is made with
  * `later` and written with `addLater`: its pieces are deflated as they come (zip-later.ts), and
  * it is the member `add` writes for its data joined with `compress: true`. Such a member is
- * always deflated, at the default level when the writer's is 0: it is the archive's own
- * description, and its deflated bytes are what a spill bounds.
+ * always compressed, at the default level when the writer's is 0: it is the archive's own
+ * description, and its deflated bytes are what a spill bounds. Asked for zstd, where the writer
+ * has it, it is one zstd frame while its data stays within LATER_ZSTD_MAX, and deflated past it.
  *
  * With a codec that deflates off the calling thread (node:zlib's thread pool), `queue` lets a
  * caller hand over an in-memory member and go on preparing the next while it deflates, and a
@@ -47,7 +48,7 @@ import { checkPath } from "../fs/paths.js";
 import { ChunkQueue, chunksOf, concatBytes, type ByteSource } from "../bytes.js";
 import { crc32 } from "./crc32.js";
 import { checkDeflatedSize, checkZstdSize, codecBytes, fflateDeflate, type DeflateCodec } from "./deflate.js";
-import { LaterMember, type LaterSpill } from "./zip-later.js";
+import { LATER_ZSTD_MAX, LaterMember, type LaterSpill, type LaterZstd } from "./zip-later.js";
 import {
   CENTRAL_LEN,
   DOS_DIRECTORY,
@@ -283,11 +284,14 @@ export class ZipWriter {
    * to `addLater` when the data is complete, or `dispose` it. The name is checked now and again
    * when it is written. With a `spill`, its deflated bytes past the spill's `keep` wait there
    * (zip-later.ts). `addLater` disposes the member whether it succeeds or fails: a member is
-   * written at most once.
+   * written at most once. With `zstd: true` and a writer that has zstd, it is a zstd frame while
+   * its data stays within LATER_ZSTD_MAX.
    */
-  later(name: string, spill?: LaterSpill): LaterMember {
+  later(name: string, spill?: LaterSpill, options: { zstd?: boolean } = {}): LaterMember {
     this.#checkName(name, false);
-    return new LaterMember(name, this.#codec, this.#level === 0 ? DEFAULT_LEVEL : this.#level, spill);
+    const level = this.#zstdLevel!;
+    const zstd: LaterZstd | undefined = options.zstd === true && this.zstd ? { max: LATER_ZSTD_MAX, compress: (d) => this.#codec.zstd!(d, level) } : undefined;
+    return new LaterMember(name, this.#codec, this.#level === 0 ? DEFAULT_LEVEL : this.#level, spill, zstd);
   }
 
   /**
@@ -298,12 +302,13 @@ export class ZipWriter {
     if (!(member instanceof LaterMember)) throw new IbtError("BAD_ARGUMENT", "addLater takes a member made by ZipWriter.later");
     try {
       return await this.#member(member.name, false, options, async (m) => {
-        const { crc, size, compressedSize, deflated } = await member.finish();
+        const { crc, size, compressedSize, zstd, deflated } = await member.finish();
         m.crc = crc;
         m.size = size;
-        m.method = size === 0 ? METHOD_STORED : METHOD_DEFLATED;
+        m.method = size === 0 ? METHOD_STORED : zstd ? METHOD_ZSTD : METHOD_DEFLATED;
         m.compressedSize = compressedSize;
-        checkDeflatedSize(m.size, m.compressedSize, m.name);
+        if (zstd) checkZstdSize(m.size, m.compressedSize, m.name);
+        else checkDeflatedSize(m.size, m.compressedSize, m.name);
         await this.#writePayload(m, deflated);
       });
     } finally {

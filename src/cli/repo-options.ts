@@ -77,8 +77,9 @@ full starts.
   --full              store every file whole, starting a new chain
   --compression MODE  how file data is compressed: auto (the default: zstd where this
                       runtime has it, else deflate; storing what does not shrink), max
-                      (smaller, slower), fastest (larger, faster) or off (stored as it is);
-                      default IBT_COMPRESSION, else auto
+                      (smaller, slower), fastest (larger, faster), deflate (no zstd, so
+                      any unzip extracts the archives) or off (stored as it is); default
+                      IBT_COMPRESSION, else auto
   --exclude PATTERN   .gitignore-style pattern, relative to DIR (repeatable); .gitignore and
                       .ibtignore files in DIR are honoured too
   --dry-run           report what would be stored; write nothing

@@ -74,7 +74,7 @@ export function record(plan: Plan, id: string, seq: number, o: BackupOptions, ar
 }
 
 /** How a backup's archive compresses file data (BackupOptions.compression). */
-export type Compression = "auto" | "off" | "fastest" | "max";
+export type Compression = "auto" | "off" | "fastest" | "max" | "deflate";
 
 /** Each mode's deflate level (0 stores) and, where the codec has zstd, its groups' zstd level (bench/README.md, "zstd groups"). */
 const MODES: Record<Compression, Pick<DiffDataOptions, "level" | "zstdLevel">> = {
@@ -82,6 +82,8 @@ const MODES: Record<Compression, Pick<DiffDataOptions, "level" | "zstdLevel">> =
   off: { level: 0 },
   fastest: { level: 1, zstdLevel: 3 },
   max: { level: 9, zstdLevel: 19 },
+  // auto without zstd: archives that Info-ZIP unzip and readers before zstd groups extract.
+  deflate: { level: 6 },
 };
 
 /** The archive's deflate level for a `compression` option (0 stores); BAD_ARGUMENT for an unknown one. */

@@ -18,6 +18,7 @@ import { nodeDeflate } from "../../src/node/index.js";
 import { GROUPED_MAX, ZSTD_GROUPED_MAX } from "../../src/archive/group-format.js";
 import { METHOD_DEFLATED, METHOD_STORED, METHOD_ZSTD, ZSTD_MAX_SIZE } from "../../src/archive/zip-format.js";
 import { concatBytes } from "../../src/bytes.js";
+import { LaterMember, type LaterData } from "../../src/archive/zip-later.js";
 import { equalBytes, ok, randomBytes, rng, tempDir, textBytes } from "../support/helpers.js";
 
 const skip = nodeDeflate.zstd === undefined ? "node:zlib has no zstd before Node 22.15 (npm test runs this on Node 24)" : false;
@@ -147,5 +148,76 @@ test("DiffData: zstd groups take files up to ZSTD_GROUPED_MAX, deflated groups o
     const group = reader.get("group/000001.tar")!;
     assert.equal(group.method, zstdLevel ? METHOD_ZSTD : METHOD_DEFLATED);
     assert.ok(medium.length > GROUPED_MAX);
+  }
+});
+
+async function drain(data: LaterData): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  for await (const p of data.deflated) pieces.push(p);
+  return concatBytes(pieces);
+}
+
+test("a later member asked for zstd is one frame while its data stays within the bound, and past it the deflate it would be without", { skip }, async () => {
+  const zstd = { max: 50_000, compress: (d: Uint8Array) => nodeDeflate.zstd!(d, 6) };
+  const pieces = (n: number) => Array.from({ length: n }, (_, i) => text.subarray(i * 7_000, (i + 1) * 7_000));
+  for (const [count, frame] of [[7, true], [8, false], [30, false]] as const) {
+    const data = concatBytes(pieces(count));
+    const asked = new LaterMember("m", nodeDeflate, 6, undefined, zstd);
+    const plain = new LaterMember("m", nodeDeflate, 6);
+    for (const p of pieces(count)) {
+      await asked.push(p);
+      await plain.push(p);
+    }
+    const got = await asked.finish();
+    const without = await plain.finish();
+    assert.equal(got.zstd, frame, `${data.length} bytes against a bound of ${zstd.max}`);
+    assert.equal(got.crc, without.crc);
+    assert.equal(got.size, data.length);
+    const bytes = await drain(got);
+    assert.equal(bytes.length, got.compressedSize);
+    if (frame) assert.ok(equalBytes(zstdCli(bytes), data), "the zstd CLI decodes the frame to the data");
+    else assert.ok(equalBytes(bytes, await drain(without)), "past the bound: the same deflate bytes as without zstd");
+    await asked.dispose();
+    await plain.dispose();
+  }
+  const empty = new LaterMember("m", nodeDeflate, 6, undefined, zstd);
+  const none = await empty.finish();
+  assert.deepEqual([none.zstd, none.size, none.compressedSize], [false, 0, 0]);
+});
+
+test("ZipWriter.later with zstd: method 93 where the writer has zstd, deflate at level 0 or without a level; every form reads back", { skip }, async () => {
+  const data = text.subarray(0, 200_000);
+  for (const [options, method] of [
+    [{ deflate: nodeDeflate, zstdLevel: 6 }, METHOD_ZSTD],
+    [{ deflate: nodeDeflate }, METHOD_DEFLATED],
+    [{ deflate: nodeDeflate, zstdLevel: 6, level: 0 }, METHOD_DEFLATED],
+  ] as [ZipWriterOptions, number][]) {
+    const out: Uint8Array[] = [];
+    const zip = new ZipWriter((c) => void out.push(c.slice()), options);
+    const member = zip.later("manifest.json", undefined, { zstd: true });
+    for (let at = 0; at < data.length; at += 10_000) await member.push(data.subarray(at, at + 10_000));
+    await zip.addLater(member, { mtimeMs: T0 });
+    await zip.finish();
+    const reader = await ZipReader.from(memoryFile(concatBytes(out)));
+    assert.equal(reader.get("manifest.json")!.method, method, JSON.stringify(options));
+    assert.ok(equalBytes(await reader.bytes("manifest.json"), data), JSON.stringify(options));
+  }
+});
+
+test("DiffData: the manifest is zstd where the groups are, and deflated in format 1", { skip }, async () => {
+  const source = new MemoryFs();
+  for (let d = 0; d < 7; d++) await source.mkdir(`d${d}`);
+  for (let i = 0; i < 200; i++) await source.writeFile(`d${i % 7}/file-${i}.txt`, text.subarray(i * 1000, i * 1000 + 500 + i));
+  const diff = new DiffIndex(await DirIndex.build(source), await DirIndex.build(new MemoryFs())).compute();
+  for (const [format, method] of [[2, METHOD_ZSTD], [1, METHOD_DEFLATED]] as const) {
+    const out: Uint8Array[] = [];
+    await new DiffData(diff, { source, deflate: nodeDeflate, zstdLevel: 6, format }).write((c) => void out.push(c.slice()));
+    const zip = concatBytes(out);
+    const reader = await ZipReader.from(memoryFile(zip));
+    const entry = reader.get("ibt-manifest.json")!;
+    assert.equal(entry.method, method, `format ${format}`);
+    const manifest = await reader.bytes("ibt-manifest.json");
+    assert.equal(JSON.parse(new TextDecoder().decode(manifest)).changes.length, diff.changes.length);
+    if (method === METHOD_ZSTD) assert.ok(equalBytes(zstdCli(rawMember(zip, entry.offset, entry.compressedSize)), manifest), "the zstd CLI reads the manifest");
   }
 });

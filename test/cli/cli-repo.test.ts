@@ -153,7 +153,7 @@ test("ibt backup --compression or IBT_COMPRESSION: off stores the files as they 
   for (const [args, variable, name] of [[["--compression", "zstd"], undefined, "--compression"], [[], "fast", "IBT_COMPRESSION"]] as const) {
     const bad = backup([...args], variable);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr.toString(), new RegExp(`^ibt: BAD_ARGUMENT: ${name} "(zstd|fast)" is not one of auto, off, fastest, max`));
+    assert.match(bad.stderr.toString(), new RegExp(`^ibt: BAD_ARGUMENT: ${name} "(zstd|fast)" is not one of auto, off, fastest, max, deflate`));
     assert.ok(!existsSync(repo), "no repository is made");
   }
   const off = json(backup(["--compression", "off"]));
@@ -166,7 +166,11 @@ test("ibt backup --compression or IBT_COMPRESSION: off stores the files as they 
   assert.ok(flagWins.bytesStored < off.bytesStored / 10, `fastest compresses: ${flagWins.bytesStored} of ${off.bytesStored}`);
   const unset = json(backup(["--full"], ""));
   assert.equal(method(unset.id), compressed, "an empty IBT_COMPRESSION is auto");
-  for (const id of [off.id, flagWins.id]) {
+  // deflate: an archive Info-ZIP's unzip extracts, whatever this runtime has.
+  const deflated = json(backup(["--full", "--compression", "deflate"]));
+  assert.equal(method(deflated.id), "Defl:N");
+  assert.equal(ok("unzip", ["-p", join(repo, "data", `${deflated.id}.zip`), "new/words.txt"]).toString(), words);
+  for (const id of [off.id, flagWins.id, deflated.id]) {
     const out = join(root, `out-${id}`);
     json(ibt(["restore", repo, out, "--snapshot", id, "--json"]));
     assert.equal(readFileSync(join(out, "words.txt"), "utf8"), words);

@@ -48,12 +48,16 @@ async function methods(repo: Repository, id: string): Promise<Map<string, { meth
   return out;
 }
 
-/** The members that hold file data, by method; the manifest is deflated in every mode. */
-async function dataMethods(repo: Repository, id: string): Promise<[string, string][]> {
+/**
+ * The members that hold file data, by method. The manifest is compressed in every mode: zstd
+ * where the archive's groups are, else deflated.
+ */
+async function dataMethods(repo: Repository, id: string, zstd = false): Promise<[string, string][]> {
   const all = await methods(repo, id);
   const manifest = all.get("ibt-manifest.json")!;
   // At the default level whatever the mode: stored or at level 0 its spill would bound nothing.
-  assert.ok(manifest.method.startsWith("Defl:") && manifest.size < manifest.length / 2, `the manifest is deflated: ${JSON.stringify(manifest)}`);
+  const method = zstd ? manifest.method === "Unk:093" : manifest.method.startsWith("Defl:");
+  assert.ok(method && manifest.size < manifest.length / 2, `the manifest is ${zstd ? "zstd" : "deflated"}: ${JSON.stringify(manifest)}`);
   return [...all].filter(([name]) => name !== "ibt-manifest.json").map(([name, m]): [string, string] => [name, m.method]).sort();
 }
 
@@ -61,7 +65,7 @@ async function dataMethods(repo: Repository, id: string): Promise<[string, strin
 const storedIn = (mode: Compression, name: string): boolean => mode === "off" || name === "new/noise.bin";
 
 /** Whether the archives of `mode` are zstd with this codec: groups then hold every file of these trees. */
-const zstdIn = (codec: string, mode: Compression): boolean => codec === "node:zlib" && nodeDeflate.zstd !== undefined && mode !== "off";
+const zstdIn = (codec: string, mode: Compression): boolean => codec === "node:zlib" && nodeDeflate.zstd !== undefined && mode !== "off" && mode !== "deflate";
 
 for (const [codec, options] of [
   ["fflate", {}],
@@ -69,7 +73,7 @@ for (const [codec, options] of [
 ] as [string, RepositoryOptions][]) {
   test(`compression (${codec}): off stores file data, fastest, auto and max compress at their levels, in fulls, incrementals and dry runs; each restores exactly`, async () => {
     const stored: Record<string, number> = {};
-    for (const mode of ["off", "fastest", "auto", "max"] as Compression[]) {
+    for (const mode of ["off", "fastest", "auto", "max", "deflate"] as Compression[]) {
       const tree = source();
       const wants = [await treeId(tree)];
       const repo = await Repository.init(new MemoryStore(), options);
@@ -78,7 +82,7 @@ for (const [codec, options] of [
       // The manifest holds a creation time, whose deflated size may differ by a few bytes.
       assert.ok(Math.abs(dry.bytesStored - full.bytesStored) < 16, `${mode}: the dry run counts ${dry.bytesStored} of ${full.bytesStored}`);
       stored[mode] = full.bytesStored;
-      const data = await dataMethods(repo, full.id);
+      const data = await dataMethods(repo, full.id, zstdIn(codec, mode));
       if (zstdIn(codec, mode)) {
         assert.deepEqual(data, [["group/000001.tar", "Unk:093"]], `${mode}: one zstd group holds every file`);
       } else {
@@ -93,7 +97,7 @@ for (const [codec, options] of [
       wants.push(await treeId(tree));
       const inc = await repo.backup(tree, { compression: mode });
       assert.equal(inc.kind, "incremental");
-      const incData = await dataMethods(repo, inc.id);
+      const incData = await dataMethods(repo, inc.id, zstdIn(codec, mode));
       if (zstdIn(codec, mode)) assert.deepEqual(incData, [["group/000001.tar", "Unk:093"]], `${mode}: the incremental's one zstd group`);
       else assert.deepEqual(incData.map(([name]) => name), ["delta/large.txt", "group/000001.tar", "new/medium.txt"], `${mode}: the incremental's members`);
       for (const [name, method] of zstdIn(codec, mode) ? [] : incData) {
@@ -113,6 +117,9 @@ for (const [codec, options] of [
     assert.ok(stored.fastest! < stored.off! * 0.6, `fastest compresses: ${JSON.stringify(stored)}`);
     assert.ok(stored.auto! < stored.fastest!, `auto is smaller than fastest: ${JSON.stringify(stored)}`);
     assert.ok(stored.max! !== stored.auto && stored.max! <= stored.auto! * 1.01, `max compresses at another level, no larger: ${JSON.stringify(stored)}`);
+    // deflate is auto without zstd: the same archive where there is none (the manifest's time aside).
+    if (!zstdIn(codec, "auto")) assert.ok(Math.abs(stored.deflate! - stored.auto!) < 16, `deflate is auto without zstd: ${JSON.stringify(stored)}`);
+    else assert.notEqual(stored.deflate, stored.auto, `deflate is not auto where there is zstd: ${JSON.stringify(stored)}`);
   });
 }
 
