@@ -19,10 +19,11 @@
  * done, so at most one piece is in flight and its failure surfaces from the next call.
  *
  * Asked for zstd (`LaterZstd`), the member keeps its data as it comes while it stays within
- * `max`, and compresses it whole at the end into one frame (ZIP method 93). zstd has no form that
- * takes the data in pieces and still gives one frame with its content size, which readers need.
- * Past `max` the member turns to deflate, the data so far first, and is then what it would have
- * been without zstd.
+ * `max` (and within the spill's `keep`, so that a spill still bounds what it holds), and
+ * compresses it whole at the end into one frame (ZIP method 93). zstd has no form that takes the
+ * data in pieces and still gives one frame with its content size, which readers need. Past that
+ * the member turns to deflate, the data so far first, and is then what it would have been
+ * without zstd.
  */
 import { IbtError } from "../errors.js";
 import { ChunkQueue, concatBytes } from "../bytes.js";
@@ -89,8 +90,9 @@ export class LaterMember {
   #spillDisposed = false;
   #codecDisposed = false;
   #inFlight: Promise<void> = Promise.resolve();
-  /** The data, kept while it may still be compressed with zstd. */
+  /** The data, kept while it may still be compressed with zstd, up to #rawMax bytes. */
   #raw: ChunkQueue | undefined;
+  readonly #rawMax: number;
 
   constructor(
     readonly name: string,
@@ -99,11 +101,12 @@ export class LaterMember {
     spill?: LaterSpill,
     private readonly zstd?: LaterZstd,
   ) {
-    this.#raw = zstd ? new ChunkQueue(CHUNK) : undefined;
     this.#incremental = codec.deflateIncremental?.(level);
     this.#kept = this.#incremental ? undefined : new ChunkQueue(CHUNK);
     this.#spill = this.#incremental ? spill : undefined;
     this.#out = new ChunkQueue(this.#spill ? Math.min(CHUNK, Math.max(MIN_SPILL_CHUNK, this.#spill.keep)) : CHUNK);
+    this.#raw = zstd ? new ChunkQueue(CHUNK) : undefined;
+    this.#rawMax = zstd ? Math.min(zstd.max, this.#spill ? this.#spill.keep : Infinity) : 0;
   }
 
   /** Appends `piece` to the member's data. The caller may reuse `piece` once the returned promise settles. */
@@ -113,7 +116,7 @@ export class LaterMember {
     this.#crc = crc32(piece, this.#crc);
     this.#size += piece.length;
     if (this.#raw) {
-      if (this.#size <= this.zstd!.max) return this.#raw.append(piece);
+      if (this.#size <= this.#rawMax) return this.#raw.append(piece);
       // Past what zstd takes here: deflate from now on, the data so far first.
       const before = this.#raw.take(true);
       this.#raw = undefined;

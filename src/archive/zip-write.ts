@@ -285,7 +285,7 @@ export class ZipWriter {
    * when it is written. With a `spill`, its deflated bytes past the spill's `keep` wait there
    * (zip-later.ts). `addLater` disposes the member whether it succeeds or fails: a member is
    * written at most once. With `zstd: true` and a writer that has zstd, it is a zstd frame while
-   * its data stays within LATER_ZSTD_MAX.
+   * its data stays within LATER_ZSTD_MAX and the spill's `keep`.
    */
   later(name: string, spill?: LaterSpill, options: { zstd?: boolean } = {}): LaterMember {
     this.#checkName(name, false);

@@ -36,7 +36,9 @@ export interface RepositoryOptions extends LockOptions {
    * Bytes of an archive's deflated manifest a backup keeps in memory. Past that (a backup of
    * some 150,000 changes or more) the rest waits in the store, under `data/`, until the manifest
    * is written as the archive's last member, so memory does not grow with the number of
-   * changes. Used with a deflate codec that deflates incrementally (node:zlib's). Default 8 MiB.
+   * changes. Used with a deflate codec that deflates incrementally (node:zlib's). Where the
+   * codec has zstd, a manifest whose text fits in 4 MiB and in this bound is kept as text and
+   * written as one zstd frame; a larger one is deflated as above. Default 8 MiB.
    */
   manifestMemory?: number;
   /** Inflates archive members on restore. Default fflate, which runs everywhere; `nodeRepositoryOptions` gives node:zlib. */

@@ -8,10 +8,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type Store } from "../../src/index.js";
-import { nodeRepositoryOptions } from "../../src/node/index.js";
+import { nodeDeflate, nodeRepositoryOptions } from "../../src/node/index.js";
+import { MANIFEST_NAME, ZipReader, type RandomAccessFile } from "../../src/index.js";
+import { METHOD_DEFLATED, METHOD_ZSTD } from "../../src/archive/zip-format.js";
 import { archivePath } from "../../src/repo/layout.js";
 import { STORES } from "../support/repo-kit.js";
 import { equalBytes, randomBytes, rng, textBytes } from "../support/helpers.js";
+
+function memoryFile(bytes: Uint8Array): RandomAccessFile {
+  return { size: bytes.length, read: async (offset, length) => bytes.slice(offset, offset + length) };
+}
 
 const T1 = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
 const SPILLED = /^data\/[0-9a-f]{16}\.zip\.manifest-\d+$/;
@@ -50,11 +56,14 @@ async function names(store: Store, prefix: string): Promise<string[]> {
 test("a backup past manifestMemory keeps the manifest in the store as it goes and stores the same archive, on every store", async () => {
   const source = await tree(4000);
   const reference = new MemoryStore();
-  const plain = await (await Repository.init(reference, nodeRepositoryOptions({ unsafeNoConditionalWrites: true }))).backup(source, { time: T1 });
+  // Without zstd: a manifest within manifestMemory would otherwise be one zstd frame, and one
+  // past it deflated (the next test), so the two archives would differ by design.
+  const deflateOnly = { deflate: { ...nodeDeflate, zstd: undefined } };
+  const plain = await (await Repository.init(reference, nodeRepositoryOptions({ ...deflateOnly, unsafeNoConditionalWrites: true }))).backup(source, { time: T1 });
   const want = await reference.load(archivePath(plain.id));
   for (const factory of STORES) {
     const { store, saved } = watched(await factory.make());
-    const repo = await Repository.init(store, nodeRepositoryOptions({ manifestMemory: 0, unsafeNoConditionalWrites: true }));
+    const repo = await Repository.init(store, nodeRepositoryOptions({ ...deflateOnly, manifestMemory: 0, unsafeNoConditionalWrites: true }));
     const snap = await repo.backup(source, { time: T1 });
     const spilled = saved.filter((n) => SPILLED.test(n));
     assert.ok(spilled.length >= 3, `${factory.name}: ${spilled.length} objects kept aside`);
@@ -64,6 +73,22 @@ test("a backup past manifestMemory keeps the manifest in the store as it goes an
     await repo.restore(snap.id, restored);
     assert.equal((await DirIndex.build(restored, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id, factory.name);
     assert.equal((await repo.verify({ readData: true })).ok, true, factory.name);
+  }
+});
+
+test("with zstd, a manifest within manifestMemory is one zstd frame kept whole, and one past it is deflated and kept aside as it goes", { skip: nodeDeflate.zstd === undefined ? "node:zlib has no zstd before Node 22.15 (npm test runs this on Node 24)" : false }, async () => {
+  const source = await tree(4000);
+  for (const [manifestMemory, method, aside] of [[undefined, METHOD_ZSTD, false], [0, METHOD_DEFLATED, true], [64 * 1024, METHOD_DEFLATED, true]] as const) {
+    const { store, saved } = watched(new MemoryStore());
+    const repo = await Repository.init(store, nodeRepositoryOptions(manifestMemory === undefined ? {} : { manifestMemory }));
+    const snap = await repo.backup(source, { time: T1 });
+    const reader = await ZipReader.from(memoryFile(await store.load(archivePath(snap.id))));
+    assert.equal(reader.get(MANIFEST_NAME)!.method, method, `manifestMemory ${manifestMemory}`);
+    assert.ok(reader.get(MANIFEST_NAME)!.size > 64 * 1024, "the manifest is larger than the smaller bound");
+    assert.equal(saved.some((n) => SPILLED.test(n)), aside, `manifestMemory ${manifestMemory}: kept aside`);
+    const restored = new MemoryFs();
+    await repo.restore(snap.id, restored);
+    assert.equal((await DirIndex.build(restored, { signatures: false })).id, (await DirIndex.build(source, { signatures: false })).id);
   }
 });
 
