@@ -28,6 +28,7 @@
  */
 import {
   EncryptedStore,
+  createEncryptedRepository,
   FileListFs,
   FsStore,
   HandleFs,
@@ -92,8 +93,8 @@ async function run(request: Request, onProgress: (p: Progress) => void): Promise
     case "create": {
       const c = connected();
       if (c.found !== "none") throw new IbtError("EXISTS", `a repository exists in ${c.inner.location} already`, { caller: "create" });
-      const store = await EncryptedStore.create(c.inner, request.password);
-      const repo = await Repository.init(store, repositoryOptions(c.target));
+      // The key is made under the repository lock: another tab or machine may be creating too.
+      const { store, repository: repo } = await createEncryptedRepository(c.inner, request.password, repositoryOptions(c.target));
       Object.assign(c, { found: "encrypted", unlocked: store });
       return repo.snapshots();
     }

@@ -23,7 +23,8 @@ import { isPathLocation, openStore } from "../node/open-store.js";
 import { readPassword } from "../node/password.js";
 import { nodeRepositoryOptions } from "../node/repo-options.js";
 import { CONFIG, LOCK, exists } from "../repo/layout.js";
-import { PROBE, RepositoryLock } from "../repo/lock.js";
+import { PROBE } from "../repo/lock.js";
+import { createEncryptedRepository } from "../repo/create-encrypted.js";
 import { Repository } from "../repo/index.js";
 import type { Store } from "../store/types.js";
 import { flag, value, type Parsed } from "./args.js";
@@ -85,14 +86,10 @@ export async function storeForWriting(location: string): Promise<Store> {
  * refuses an existing one with EXISTS. A store with keys but no repository record (an init cut
  * short after its key was written) is opened with its password and finished.
  *
- * Two first backups at once must not make two master keys: objects written under one would be
- * unreadable under the other, and a key withdrawn by one writer could be the key another had
- * just opened. So a new key is made only under the repository lock, taken on the plain store
- * (the lock object of a repository without a password, so a plain and an encrypted creator
- * exclude each other too). Under it the writer looks again for keys or a repository record and
- * makes its key only if there is neither; it releases the lock once the key is written, and from
- * then on every writer opens that one key. A writer that finds the lock held waits for the other
- * writer's key or record to appear, as Repository.openOrInit waits for another's init.
+ * Two first backups at once must not make two master keys: a new repository is made by
+ * createEncryptedRepository (repo/create-encrypted.ts), which makes the key under the plain
+ * store's repository lock. A writer that finds that lock held waits for the other writer's key
+ * or record to appear and opens it, as Repository.openOrInit waits for another's init.
  */
 export async function openOrCreate(p: Parsed, location: string, inner: Store, initOnly: boolean): Promise<OpenedRepository & { created: boolean }> {
   const options = nodeRepositoryOptions();
@@ -113,25 +110,15 @@ export async function openOrCreate(p: Parsed, location: string, inner: Store, in
     }
     if (flag(p, "insecure-no-password")) return { repo: await Repository.openOrInit(inner, options), created: true };
     password ??= await readPassword({ file: value(p, "password-file"), prompt: `enter password for new repository ${location}: `, confirm: true });
-    let lock: RepositoryLock;
     try {
-      lock = await RepositoryLock.acquire(inner, "init", { ...(options.owner ? { owner: options.owner } : {}), ...(options.isAlive ? { isAlive: options.isAlive } : {}) });
+      const { store, repository } = await createEncryptedRepository(inner, password, { ...options, kdf: argon2id, kdfParams: keyParams, key: keyOptions() });
+      return { repo: repository, encrypted: store, created: true };
     } catch (e) {
-      // Another writer is making a repository here: wait for its key or record, then open that.
+      // Another writer made a repository here first (open it), or is making one (wait for it).
+      if (isIbtError(e, "EXISTS")) continue;
       if (!isIbtError(e, "LOCKED") || Date.now() - started >= CREATE_WAIT_MS) throw e;
       await new Promise((r) => setTimeout(r, CREATE_POLL_MS));
-      continue;
     }
-    let encrypted: EncryptedStore | undefined;
-    try {
-      if (!(await EncryptedStore.isEncrypted(inner)) && !(await exists(inner, CONFIG))) {
-        encrypted = await EncryptedStore.create(inner, password, argon2id, keyParams, keyOptions());
-      }
-    } finally {
-      // Before the repository's own (encrypted) lock object takes the same name.
-      await lock.release();
-    }
-    if (encrypted) return { repo: await Repository.openOrInit(encrypted, options), encrypted, created: true };
   }
 }
 

@@ -1,4 +1,5 @@
 export { Repository } from "./repository.js";
+export { createEncryptedRepository, type EncryptedRepositoryOptions } from "./create-encrypted.js";
 export type { Snapshot } from "./snapshot.js";
 export type { BackupOptions } from "./backup.js";
 export type { RestoreOptions, RestoreResult } from "./restore.js";
