@@ -16,7 +16,7 @@ import { EncryptedStore } from "../crypto/encrypted-store.js";
 import type { CreateOptions, Kdf, KdfChoice } from "../crypto/index.js";
 import type { Store } from "../store/types.js";
 import { CONFIG, exists } from "./layout.js";
-import { RepositoryLock } from "./lock.js";
+import { RepositoryLock, checkConditionalWrites } from "./lock.js";
 import { resolveOptions, type RepositoryOptions } from "./options.js";
 import { Repository } from "./repository.js";
 
@@ -32,7 +32,8 @@ export interface EncryptedRepositoryOptions extends RepositoryOptions {
 /**
  * Makes an encrypted repository in `inner` with its first password. EXISTS if `inner` holds a
  * repository (encrypted or not) or another creator's key; LOCKED while another creator is at work
- * (wait and open what it made, as `ibt` does). The repository is made through the new key
+ * (wait and open what it made, as `ibt` does); UNSUPPORTED, with nothing written, for a store
+ * that does not honour conditional writes, unless `unsafeNoConditionalWrites`. The repository is made through the new key
  * with `Repository.openOrInit`, since another writer may open that key as soon as it exists.
  */
 export async function createEncryptedRepository(
@@ -40,9 +41,11 @@ export async function createEncryptedRepository(
   password: string | Uint8Array,
   options: EncryptedRepositoryOptions = {},
 ): Promise<{ store: EncryptedStore; repository: Repository }> {
-  const { lock: lockOptions } = resolveOptions(options);
+  const { lock: lockOptions, unsafeNoConditionalWrites } = resolveOptions(options);
   const here = () => new IbtError("EXISTS", `a repository exists in ${inner.location} already`, { caller: "createEncryptedRepository" });
   if ((await EncryptedStore.isEncrypted(inner)) || (await exists(inner, CONFIG))) throw here();
+  // Before the lock, which rests on them, and before any key, which a refusal would leave behind.
+  await checkConditionalWrites(inner, unsafeNoConditionalWrites);
   const lock = await RepositoryLock.acquire(inner, "init", lockOptions);
   let store: EncryptedStore;
   try {

@@ -41,6 +41,19 @@ for (const [name, make] of [
   });
 }
 
+test("a store that ignores conditional writes is UNSUPPORTED and keeps nothing, unless accepted explicitly", async () => {
+  const inner = new MemoryStore();
+  const careless = Object.create(inner) as Store;
+  careless.save = (name, data, o = {}) => inner.save(name, data, { ...o, ifAbsent: false });
+  await assert.rejects(createEncryptedRepository(careless, REPO_PASSWORD, options), (e: unknown) => isIbtError(e, "UNSUPPORTED") && /unsafeNoConditionalWrites/.test((e as Error).message));
+  const left: string[] = [];
+  for await (const o of inner.list("")) left.push(o.name);
+  assert.deepEqual(left, [], "no key, no probe, no lock");
+  const { repository } = await createEncryptedRepository(careless, REPO_PASSWORD, { ...options, unsafeNoConditionalWrites: true });
+  assert.equal((await keys(inner)).length, 1);
+  assert.ok(repository.id);
+});
+
 test("a store holding a repository, encrypted or plain, is EXISTS; another creator's lock is LOCKED; neither gets a key", async () => {
   const encrypted = new MemoryStore();
   await createEncryptedRepository(encrypted, REPO_PASSWORD, options);
