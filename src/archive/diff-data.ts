@@ -8,8 +8,8 @@
  * through the central directory, so order does not matter). The manifest's text is made and
  * deflated change by change as the members are written (ManifestText, ZipWriter.later), so its
  * changes are never held together, only its deflated bytes. Where the writer has zstd, a manifest
- * of up to 4 MiB (and within the spill's `keep`) is kept as text instead and is one zstd frame. Moves, copies, deletions,
- * directories, symlinks and metadata changes live in the manifest only.
+ * of up to 4 MiB (and within the spill's `keep`) is kept as text instead and is one zstd frame.
+ * Moves, copies, deletions, directories, symlinks and metadata changes live in the manifest only.
  *
  * Format 2 (the default) packs the bytes and deltas of files of at most GROUPED_MAX bytes, in the
  * diff's path order, into group members (`group/NNNNNN.tar`, group-write.ts) deflated as one, so small files

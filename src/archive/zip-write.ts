@@ -289,8 +289,7 @@ export class ZipWriter {
    */
   later(name: string, spill?: LaterSpill, options: { zstd?: boolean } = {}): LaterMember {
     this.#checkName(name, false);
-    const level = this.#zstdLevel!;
-    const zstd: LaterZstd | undefined = options.zstd === true && this.zstd ? { max: LATER_ZSTD_MAX, compress: (d) => this.#codec.zstd!(d, level) } : undefined;
+    const zstd: LaterZstd | undefined = options.zstd === true && this.zstd ? { max: LATER_ZSTD_MAX, compress: this.#zstdCompressor() } : undefined;
     return new LaterMember(name, this.#codec, this.#level === 0 ? DEFAULT_LEVEL : this.#level, spill, zstd);
   }
 
@@ -518,6 +517,11 @@ export class ZipWriter {
   /** The zstd compressor for a whole member, when it asks for zstd and the writer can. */
   #zstdFor(data: Uint8Array, compress: boolean | "auto", options: ZipAddOptions): Compressor | undefined {
     if (options.zstd !== true || compress === false || !this.zstd || data.length > ZSTD_MAX_SIZE) return undefined;
+    return this.#zstdCompressor();
+  }
+
+  /** zstd at the writer's level; only where `this.zstd`. */
+  #zstdCompressor(): Compressor {
     const level = this.#zstdLevel!;
     return (d) => this.#codec.zstd!(d, level);
   }

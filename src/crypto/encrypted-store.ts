@@ -58,8 +58,8 @@ export class EncryptedStore implements Store {
    * key's Argon2id parameters are `params` if given, else fitted to DEFAULT_KDF_TARGET_MS here
    * (pass `{ targetMs }` for another time). The check for an existing key and the write are two
    * calls: where two creators may race on one store, keep them apart, or each may go on under a
-   * key of its own. The CLI makes the key under the plain store's repository lock
-   * (src/cli/repo-open.ts); the web page has one writer per origin (a Web Lock).
+   * key of its own: `createEncryptedRepository` (repo/create-encrypted.ts) makes the key under
+   * the plain store's repository lock.
    */
   static async create(inner: Store, password: string | Uint8Array, kdf: Kdf = argon2id, params?: KdfChoice, options: CreateOptions = {}): Promise<EncryptedStore> {
     return new EncryptedStore(inner, await createRepositoryKey(inner, password, kdf, params, options));

@@ -5,10 +5,11 @@
  * require it): without `pledgedSrcSize` Node's async form and Deno leave it out. The async form
  * runs on libuv's thread pool, so groups compress on both cores while the writer fills the next;
  * it gives the same bytes as the synchronous one. As for deflate (deflate.ts), the output buffer
- * is sized to zstd's bound, so each member is one thread-pool job: a smaller one hands the job
+ * is sized to the bound readers allow (above zstd's own), so each member is one thread-pool job: a smaller one hands the job
  * back to the main thread at every buffer filled, where it waits behind the walk.
  */
 import * as zlib from "node:zlib";
+import { zstdMaxCompressed } from "../archive/zip-central.js";
 
 type Compress = (data: Uint8Array, level: number) => Promise<Uint8Array>;
 
@@ -19,7 +20,7 @@ function make(): Compress | undefined {
   const run = compress as (data: Uint8Array, options: object, done: (error: Error | null, out: Uint8Array) => void) => void;
   return (data, lvl) =>
     new Promise((resolve, reject) => {
-      const chunkSize = Math.max(64, data.length + (data.length >> 8) + 1024);
+      const chunkSize = zstdMaxCompressed(data.length);
       run(data, { pledgedSrcSize: data.length, chunkSize, params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)));
     });
 }

@@ -68,8 +68,9 @@ export interface BackupOptions {
    * to 8 MiB and their deltas go into zstd groups of up to 8 MiB, at level 6, 19 and 3, and so
    * does a manifest of up to 4 MiB; larger files deflate at zlib's level 6, 9 and 1, as
    * everything does elsewhere. "deflate" is "auto" without zstd anywhere, for archives that
-   * Info-ZIP unzip and readers older than zstd groups extract. What does not shrink is stored. Snapshots made in any mode restore alike. The chain policy weighs an incremental
-   * against its full's stored bytes, so a new mode takes its full effect from the next full.
+   * Info-ZIP unzip and readers older than zstd groups extract. What does not shrink is stored.
+   * Snapshots made in any mode restore alike. The chain policy weighs an incremental against its
+   * full's stored bytes, so a new mode takes its full effect from the next full.
    */
   compression?: Compression;
   onProgress?: (p: Progress) => void;

@@ -33,8 +33,9 @@ export interface EncryptedRepositoryOptions extends RepositoryOptions {
  * Makes an encrypted repository in `inner` with its first password. EXISTS if `inner` holds a
  * repository (encrypted or not) or another creator's key; LOCKED while another creator is at work
  * (wait and open what it made, as `ibt` does); UNSUPPORTED, with nothing written, for a store
- * that does not honour conditional writes, unless `unsafeNoConditionalWrites`. The repository is made through the new key
- * with `Repository.openOrInit`, since another writer may open that key as soon as it exists.
+ * that does not honour conditional writes, unless `unsafeNoConditionalWrites`. The repository is
+ * made through the new key with `Repository.openOrInit`, since another writer may open that key
+ * as soon as it exists.
  */
 export async function createEncryptedRepository(
   inner: Store,
@@ -42,14 +43,18 @@ export async function createEncryptedRepository(
   options: EncryptedRepositoryOptions = {},
 ): Promise<{ store: EncryptedStore; repository: Repository }> {
   const { lock: lockOptions, unsafeNoConditionalWrites } = resolveOptions(options);
-  const here = () => new IbtError("EXISTS", `a repository exists in ${inner.location} already`, { caller: "createEncryptedRepository" });
-  if ((await EncryptedStore.isEncrypted(inner)) || (await exists(inner, CONFIG))) throw here();
+  const refuseExisting = async () => {
+    if ((await EncryptedStore.isEncrypted(inner)) || (await exists(inner, CONFIG))) {
+      throw new IbtError("EXISTS", `a repository exists in ${inner.location} already`, { caller: "createEncryptedRepository" });
+    }
+  };
+  await refuseExisting();
   // Before the lock, which rests on them, and before any key, which a refusal would leave behind.
   await checkConditionalWrites(inner, unsafeNoConditionalWrites);
   const lock = await RepositoryLock.acquire(inner, "init", lockOptions);
   let store: EncryptedStore;
   try {
-    if ((await EncryptedStore.isEncrypted(inner)) || (await exists(inner, CONFIG))) throw here();
+    await refuseExisting();
     store = await EncryptedStore.create(inner, password, options.kdf, options.kdfParams, options.key);
   } finally {
     // Before the repository's own (encrypted) lock object takes the same name.
