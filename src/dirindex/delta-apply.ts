@@ -10,13 +10,16 @@ import type { ChangedPairs } from "./diff-index.js";
 
 /**
  * A change to a tree: the paths it no longer holds and the entries added or changed, in path
- * order. An index delta's file entry without a signature takes the base's signature when the
- * content is the same (index-delta.ts); a walk's entries are `whole`: each stands as it is.
+ * order. An index delta's file entry without a hash takes the base file's hash, and one without
+ * a signature takes the base's signature when the content is the same (index-delta.ts); in
+ * deltas before version 4 (`ownHashes`) a file without a hash has none. A walk's entries are
+ * `whole`: each stands as it is.
  */
 export interface TreeChange {
   readonly removed: readonly string[];
   readonly upserts: readonly IndexEntry[];
   readonly whole?: boolean;
+  readonly ownHashes?: boolean;
 }
 
 /**
@@ -132,8 +135,18 @@ function doesNotFit(path: string): never {
   throw new IbtError("CORRUPT", `index delta does not fit its base at ${JSON.stringify(path)}`, { path });
 }
 
-/** An upserted entry as the tree holds it: in an index delta, a file that kept its content takes the base's signature when it has none. */
+/**
+ * An upserted entry as the tree holds it: in an index delta, a file without a hash takes the
+ * base file's, and one without a signature that kept its content takes the base's signature.
+ */
 function inherited(e: IndexEntry, old: IndexEntry, change: TreeChange): IndexEntry {
-  const inherit = !change.whole && e.type === "file" && e.signature === undefined && old.type === "file" && old.signature !== undefined && old.hash === e.hash;
-  return inherit ? { ...e, signature: old.signature! } : e;
+  if (change.whole || e.type !== "file" || old.type !== "file") return e;
+  const takesHash = e.hash === undefined && old.hash !== undefined && !change.ownHashes;
+  const hash = takesHash ? old.hash : e.hash;
+  const takesSignature = e.signature === undefined && old.signature !== undefined && old.hash === hash;
+  if (!takesHash && !takesSignature) return e;
+  const entry: IndexEntry = { ...e };
+  if (takesHash) entry.hash = hash!;
+  if (takesSignature) entry.signature = old.signature!;
+  return entry;
 }

@@ -3,7 +3,8 @@
  * next index when most entries are unchanged, as between two backups of the same tree.
  *
  *   "IBTINDEX"  8-byte magic, the index file's
- *   u32         format version 2: a delta (1 is a whole index, index-format.ts)
+ *   u32         format version 4: a delta (1 is a whole index, index-format.ts; 3 is taken by
+ *               a repository's deflated index object)
  *   32 bytes    identity of the base index (the index the delta applies to)
  *   32 bytes    identity of the index it makes
  *   varint      count of removed paths, then each (varint length + UTF-8), in path order
@@ -11,11 +12,13 @@
  *   32 bytes    BLAKE2b-256 of every byte before it
  *
  * An entry is written when any of its fields differs from the base's, ctime and inode included,
- * since the quick check of the next backup reads them. Its signature is left out when it is the
- * base entry's (the common case: a file touched but not changed); a file entry without a
- * signature whose base entry at the same path has the same hash and a signature takes that
- * signature. An index where a file keeps its hash but loses its signature cannot be said that
- * way, so `indexDelta` returns undefined for it and the caller stores the whole index.
+ * since the quick check of the next backup reads them. A file that kept its content (the common
+ * case: touched, or its mode changed) is written without its hash and signature: a file entry
+ * without a hash whose base entry at the same path is a file with a hash takes that hash, and a
+ * file entry without a signature whose base entry has the same hash and a signature takes that
+ * signature. An index where a file keeps its hash but loses its signature, or loses its hash,
+ * cannot be said that way, so `indexDelta` returns undefined for it and the caller stores the
+ * whole index.
  *
  * Applying (delta-apply.ts) is a merge of two sorted lists, so a delta costs time in proportion
  * to the base plus the change; chains of deltas are applied one after the other before the one
@@ -23,7 +26,8 @@
  *
  * The header is the index file's magic with the next version, so a library that reads only whole
  * indexes refuses a delta as an index version it does not read (UNSUPPORTED), not as a foreign
- * file. Deltas written with the header "IBTIDXDL", version 1, before that are still read.
+ * file. Deltas of version 2 (and "IBTIDXDL" version 1, older still) are read as written then:
+ * each file entry carries its own hash, and one without a hash has none.
  */
 import { IbtError } from "../errors.js";
 import { checkPath } from "../fs/paths.js";
@@ -38,7 +42,9 @@ import { IndexParser } from "./index-decoder.js";
 import { MAGIC, VERSION } from "./index-format.js";
 
 export const DELTA_MAGIC = MAGIC;
-export const DELTA_VERSION = 2;
+export const DELTA_VERSION = 4;
+/** Deltas whose file entries each carry their own hash: still read. */
+const OWN_HASHES_VERSION = 2;
 /** The header deltas had before they took the index file's: still read. */
 const LEGACY_MAGIC = new TextEncoder().encode("IBTIDXDL");
 const LEGACY_VERSION = 1;
@@ -54,8 +60,10 @@ export interface IndexDelta {
   target: string;
   /** Paths of the base that the target does not hold, in path order. */
   removed: string[];
-  /** Entries added or changed, in path order; a file may lack the signature it takes from the base. */
+  /** Entries added or changed, in path order; a file may lack the hash and signature it takes from the base. */
   upserts: IndexEntry[];
+  /** Set for deltas of versions 1 and 2 (every version before 4): every upserted file carries its own hash (delta-apply.ts). */
+  ownHashes?: boolean;
 }
 
 /** The delta from `base` to `target`, or undefined when it cannot be said as one (see above). */
@@ -94,22 +102,26 @@ export function indexDeltaOf(base: { readonly id: string; get(path: string): Ind
   return { base: base.id, target, removed: [...change.removed], upserts };
 }
 
-const UNSAYABLE = Symbol("a kept signature dropped");
+const UNSAYABLE = Symbol("a kept hash or signature dropped");
 
 /** What a delta holds for `e`, whose base entry at its path is `was`: nothing when they are stored alike. */
 function deltaEntry(was: IndexEntry | undefined, e: IndexEntry): IndexEntry | undefined | typeof UNSAYABLE {
   if (was === undefined) return e;
   if (was === e) return undefined; // the same entry object: the walk vouched for the file unchanged
-  const inherits = was.type === "file" && e.type === "file" && was.signature !== undefined && was.hash === e.hash;
+  const files = was.type === "file" && e.type === "file";
+  if (files && was.hash !== undefined && e.hash === undefined) return UNSAYABLE;
+  const sameContent = files && was.hash !== undefined && was.hash === e.hash;
+  const inherits = files && was.signature !== undefined && was.hash === e.hash;
   if (inherits && e.signature === undefined) return UNSAYABLE;
   const sameSignature = inherits && sameBytes(was.signature!, e.signature!);
   if (sameSignature && sameFields(was, e)) return undefined;
   if (!inherits && was.signature === undefined && e.signature === undefined && sameFields(was, e)) return undefined;
-  if (sameSignature) {
-    const { signature: _, ...rest } = e;
-    return rest;
-  }
-  return e;
+  if (!sameSignature && !sameContent) return e;
+  const { signature, hash, ...rest } = e;
+  const written: IndexEntry = rest;
+  if (!sameContent && hash !== undefined) written.hash = hash;
+  if (!sameSignature && signature !== undefined) written.signature = signature;
+  return written;
 }
 
 /**
@@ -207,8 +219,8 @@ export async function decodeIndexDelta(source: ByteSource, o: { signatures?: boo
     // A whole index under the delta's name: the record said a delta is here, so this is damage.
     corrupt("a whole index where a delta belongs", 8);
   }
-  if (version !== (legacy ? LEGACY_VERSION : DELTA_VERSION)) {
-    throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${DELTA_VERSION})`, { offset: 8 });
+  if (legacy ? version !== LEGACY_VERSION : version !== DELTA_VERSION && version !== OWN_HASHES_VERSION) {
+    throw new IbtError("UNSUPPORTED", `index delta version ${version} (this library reads ${OWN_HASHES_VERSION} and ${DELTA_VERSION})`, { offset: 8 });
   }
   const body = bytes.length - SUM_LENGTH;
   const sum = await digest(bytes.subarray(0, body));
@@ -254,7 +266,7 @@ export async function decodeIndexDelta(source: ByteSource, o: { signatures?: boo
     }
     throw e;
   }
-  return { base, target, removed, upserts };
+  return version === DELTA_VERSION ? { base, target, removed, upserts } : { base, target, removed, upserts, ownHashes: true };
 }
 
 async function digest(bytes: Uint8Array): Promise<string> {

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DirIndex, MemoryFs, MemoryStore, Repository, isIbtError, type FsAdapter } from "../../src/index.js";
 import { appliedIndex, decodeIndexDelta, encodeIndexDelta, encodedDelta, indexDelta } from "../../src/dirindex/index-delta.js";
+import { applyIndexDelta } from "../../src/dirindex/delta-apply.js";
 import { encodeRecord, indexPath, recordPath } from "../../src/repo/layout.js";
 import { loadRecords } from "../../src/repo/snapshot.js";
 import { loadTree } from "../../src/repo/stored.js";
@@ -89,6 +90,68 @@ test("index deltas: a metadata-only change stores no signatures; an index that d
 
   const unsigned = await DirIndex.build(fs, { signatures: false });
   assert.equal(indexDelta(after, unsigned), undefined, "a file keeping its hash but losing its signature");
+});
+
+test("index deltas: a file that kept its content is written without its hash or signature and takes the base's; version 2 deltas keep a file without a hash as it is", async () => {
+  const fs = await sourceOf(30, 5000);
+  const before = await DirIndex.build(fs);
+  for (let i = 0; i < 30; i++) await fs.chmod(`d/f${i}`, i % 2 ? 0o755 : 0o600);
+  await fs.writeFile("d/f0", randomBytes(rng(4242), 5000));
+  const after = await DirIndex.build(fs, { previous: before });
+  const delta = indexDelta(before, after)!;
+  const files = delta.upserts.filter((e) => e.type === "file");
+  assert.equal(files.length, 30);
+  assert.equal(files[0]!.path, "d/f0");
+  assert.ok(files[0]!.hash && files[0]!.signature, "a rewritten file carries its hash and signature");
+  for (const e of files.slice(1)) {
+    assert.equal(e.hash, undefined, `${e.path}: no hash`);
+    assert.equal(e.signature, undefined, `${e.path}: no signature`);
+    assert.equal(e.mode & 0o777, after.get(e.path)!.mode & 0o777);
+  }
+  // The same delta with every hash written out, as version 2 wrote it: 32 bytes more per kept file.
+  const bytes = await encodedDelta(delta);
+  const spelled = await encodedDelta({ ...delta, upserts: delta.upserts.map((e) => (e.type === "file" ? { ...e, hash: after.get(e.path)!.hash! } : e)) });
+  assert.ok(spelled.length - bytes.length >= 29 * 32, `${spelled.length} - ${bytes.length} >= ${29 * 32}`);
+  const rebuilt = await appliedIndex(before, await decodeIndexDelta([bytes]));
+  assert.equal(rebuilt.id, after.id);
+  for (const e of after.entries.values()) assert.deepEqual(rebuilt.get(e.path), e, e.path);
+  // Against another base the inherited hashes are that base's: the result is not the tree named.
+  const other = await DirIndex.fromSorted(before.sortedEntries.map((e) => (e.path === "d/f7" ? { ...e, hash: "0".repeat(64), signature: undefined } : e)));
+  await assert.rejects(appliedIndex(other, { ...(await decodeIndexDelta([bytes])), base: other.id }), (e) => isIbtError(e, "CORRUPT"));
+
+  // A file without a hash: in a delta of version 2 it has none, in version 4 it takes the base's.
+  const old = before.get("d/f3")!;
+  const { hash: _, signature: __, ...hashless } = old;
+  assert.equal(applyIndexDelta([old], { removed: [], upserts: [hashless], ownHashes: true })[0]!.hash, undefined);
+  assert.deepEqual(applyIndexDelta([old], { removed: [], upserts: [hashless] })[0], old);
+  // A target whose file lost its hash cannot be said as a delta.
+  const dropped = await DirIndex.fromSorted(after.sortedEntries.map((e) => (e.path === "d/f3" ? hashless : e)));
+  assert.equal(indexDelta(after, dropped), undefined, "a file keeping its content but losing its hash");
+});
+
+test("index deltas: backups after a mode change of every file store indexes without the files' hashes, and every snapshot restores", async () => {
+  const source = await sourceOf(60, 3000);
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, { fullShare: Infinity });
+  await repo.backup(source);
+  const trees = [await treeId(source)];
+  for (let i = 0; i < 60; i++) await source.chmod(`d/f${i}`, 0o700);
+  await repo.backup(source);
+  trees.push(await treeId(source));
+  await change(source, 1);
+  await repo.backup(source);
+  trees.push(await treeId(source));
+  const { records } = await loadRecords(store);
+  assert.deepEqual(records.map((r) => r.index.kind), [undefined, "delta", "delta"].map((k, i) => (i === 0 ? records[0]!.index.kind : k)));
+  // 60 entries of path, size, times, mode and inode: about 11 bytes each once deflated, where a hash alone is 32.
+  assert.ok(records[1]!.index.size < 60 * 20, `the mode change's index delta takes ${records[1]!.index.size} bytes`);
+  for (const [i, r] of records.entries()) {
+    assert.equal((await loadTree(store, r)).id, r.tree, `snapshot ${i}'s tree`);
+    const target = new MemoryFs();
+    await repo.restore(r.id, target);
+    assert.equal(await treeId(target), trees[i], `snapshot ${i} restores`);
+  }
+  assert.equal((await repo.verify({ readData: true })).ok, true);
 });
 
 test("index deltas: a repository of whole indexes (records without an index kind) keeps working and grows deltas", async () => {
@@ -190,16 +253,16 @@ test("files shorter than one signature block get no signature, and the quick che
   assert.equal(again.id, first.id);
 });
 
-test("an index delta carries the index file's magic and version 2: a whole-index reader refuses it as UNSUPPORTED, a whole index read as a delta is CORRUPT; deltas with the older header still read", async () => {
+test("an index delta carries the index file's magic and version 4: a whole-index reader refuses it as UNSUPPORTED, a whole index read as a delta is CORRUPT; deltas of version 2 and with the older header still read", async () => {
   const source = await sourceOf(10, 3000);
   const base = await DirIndex.build(source);
   await change(source, 1);
   const next = await DirIndex.build(source);
   const bytes = await collect(encodeIndexDelta(indexDelta(base, next)!));
   assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), "IBTINDEX");
-  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8), 2);
+  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8), 4);
   // What a library that predates deltas runs on an index object.
-  await assert.rejects(decodeIndex([bytes]), (e) => isIbtError(e, "UNSUPPORTED") && /version 2/.test((e as Error).message));
+  await assert.rejects(decodeIndex([bytes]), (e) => isIbtError(e, "UNSUPPORTED") && /version 4/.test((e as Error).message));
   const decoded = await decodeIndexDelta([bytes]);
   assert.equal((await appliedIndex(base, decoded)).id, next.id);
 
@@ -214,9 +277,14 @@ test("an index delta carries the index file's magic and version 2: a whole-index
     h.dispose();
     return out;
   };
+  // Every file of this change has new content, so each carries its hash and the older versions
+  // (whose files all carry their own) say the same.
   const legacy = await decodeIndexDelta([await reheaded("IBTIDXDL", 1)]);
-  assert.deepEqual(legacy, decoded, "a delta written with the older header reads the same");
-  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 3)]), (e) => isIbtError(e, "UNSUPPORTED"));
+  assert.deepEqual(legacy, { ...decoded, ownHashes: true }, "a delta written with the older header reads the same");
+  const version2 = await decodeIndexDelta([await reheaded("IBTINDEX", 2)]);
+  assert.deepEqual(version2, { ...decoded, ownHashes: true }, "a delta of version 2 reads the same");
+  assert.equal((await appliedIndex(base, version2)).id, next.id);
+  await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 5)]), (e) => isIbtError(e, "UNSUPPORTED"));
   await assert.rejects(decodeIndexDelta([await reheaded("IBTIDXDL", 2)]), (e) => isIbtError(e, "UNSUPPORTED"));
   // A whole index where the record says a delta is: damage (CORRUPT), not a newer format.
   await assert.rejects(decodeIndexDelta([await reheaded("IBTINDEX", 1)]), (e) => isIbtError(e, "CORRUPT"), "a whole index's version is not a delta");
