@@ -33,7 +33,7 @@ import { hashFile, verifiedContent } from "./content-hash.js";
 import type { ZipReader } from "./zip-read.js";
 import { ArchiveData } from "./group-read.js";
 import { STAGING_PREFIX } from "../dirindex/entry.js";
-import { MANIFEST_NAME, readManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
+import { MANIFEST_NAME, matchesHash, readManifest, type Manifest, type ManifestChange, type ManifestEntry } from "./manifest.js";
 
 export interface ApplyOptions {
   /** Called as files are staged and committed. */
@@ -152,7 +152,7 @@ async function expect(fs: FsAdapter, path: string, want: ManifestEntry): Promise
   if (st.type !== want.type) mismatch(path, `is a ${st.type}, the base has a ${want.type}`);
   if (want.type === "file") {
     const got = await hashFile(fs, path);
-    if (got.size !== want.size || got.hash !== want.hash) mismatch(path, "content differs");
+    if (got.size !== want.size || !matchesHash(got.hash, want.hash)) mismatch(path, "content differs");
   } else if (want.type === "symlink" && (await fs.readlink(path)) !== want.target) {
     mismatch(path, "symlink target differs");
   }
@@ -270,7 +270,7 @@ async function commit(
     if (await lstatOrUndefined(fs, from)) await fs.rename(from, c.path);
     else {
       const got = (await lstatOrUndefined(fs, c.path))?.type === "file" ? await hashFile(fs, c.path) : undefined;
-      if (!got || got.hash !== c.new!.hash) {
+      if (!got || !matchesHash(got.hash, c.new!.hash)) {
         throw new IbtError("CORRUPT", `cannot finish the interrupted apply: ${c.path} is neither staged nor in place`, { path: c.path });
       }
     }

@@ -8,7 +8,7 @@ import { IbtError } from "../errors.js";
 import type { FsAdapter } from "../fs/types.js";
 import { Hasher } from "../rsync/hashes.js";
 import { toHex } from "../bytes.js";
-import type { ManifestChange } from "./manifest.js";
+import { matchesHash, type ManifestChange } from "./manifest.js";
 
 /** The content hash and size of the file at `path`. */
 export async function hashFile(fs: FsAdapter, path: string): Promise<{ hash: string; size: number }> {
@@ -37,7 +37,7 @@ export async function* verifiedContent(c: ManifestChange, content: AsyncIterable
       h.update(chunk);
       yield chunk;
     }
-    if (size !== want.size || toHex(h.digest()) !== want.hash) {
+    if (size !== want.size || !matchesHash(toHex(h.digest()), want.hash)) {
       throw new IbtError("CORRUPT", `${c.path}: the archive's content does not match its hash`, { path: c.path });
     }
   } finally {

@@ -37,7 +37,7 @@ import type { ContentCache } from "../dirindex/content-cache.js";
 import { ZipWriter, type ZipSink } from "./zip-write.js";
 import type { DeflateCodec } from "./deflate.js";
 import type { LaterSpill } from "./zip-later.js";
-import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestText, type ManifestChange, type ManifestEntry, type ManifestHead } from "./manifest.js";
+import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestText, manifestHash, type ManifestChange, type ManifestEntry, type ManifestHead } from "./manifest.js";
 import { pushToPull } from "./pipe.js";
 import { GroupWriter } from "./group-write.js";
 
@@ -70,8 +70,11 @@ export interface DiffDataOptions {
    * both), and with a codec without zstd. Default: none, so everything is deflated.
    */
   zstdLevel?: number;
-  /** Archive format: 2 (default) packs small files and deltas into groups; 1 writes one member per file. */
-  format?: 1 | 2;
+  /**
+   * Archive format: 3 (default) packs small files and deltas into groups and records content
+   * hashes in 16 bytes; 2 records them whole; 1 writes one member per file.
+   */
+  format?: 1 | 2 | 3;
   /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
   groupSize?: number;
   /** When the archive was made: the manifest's `created` and its member's time. Default: when writing begins. */
@@ -102,9 +105,10 @@ export interface ArchiveStats {
 /** Where a change's data went: a member of its own, or a span of a group. */
 type Placed = { member: string; offset?: number; length?: number };
 
-export function manifestEntry(e: IndexEntry): ManifestEntry {
+/** What a manifest of `version` records of an index entry. */
+export function manifestEntry(e: IndexEntry, version: number): ManifestEntry {
   const m: ManifestEntry = { type: e.type, size: e.size, mtimeMs: e.mtimeMs, mode: e.mode };
-  if (e.hash !== undefined) m.hash = e.hash;
+  if (e.hash !== undefined) m.hash = manifestHash(e.hash, version);
   if (e.target !== undefined) m.target = e.target;
   return m;
 }
@@ -141,7 +145,7 @@ export class DiffData {
   async write(sink: ZipSink): Promise<ArchiveStats> {
     const stats: ArchiveStats = { changes: 0, bytesIn: 0, bytesOut: 0, deltas: 0, wholeFiles: 0, groups: 0 };
     const format = this.options.format ?? MANIFEST_VERSION;
-    if (format !== 1 && format !== 2) throw new IbtError("BAD_ARGUMENT", `archive format ${String(format)} (1 or 2)`);
+    if (format !== 1 && format !== 2 && format !== 3) throw new IbtError("BAD_ARGUMENT", `archive format ${String(format)} (1, 2 or 3)`);
     const zip = new ZipWriter(
       async (chunk) => {
         stats.bytesOut += chunk.length;
@@ -153,9 +157,9 @@ export class DiffData {
         ...(this.options.zstdLevel !== undefined ? { zstdLevel: this.options.zstdLevel } : {}),
       },
     );
-    const groups = format === 2 ? new GroupWriter(zip, this.options.groupSize, zip.zstd) : undefined;
+    const groups = format >= 2 ? new GroupWriter(zip, this.options.groupSize, zip.zstd) : undefined;
     const created = this.options.time ?? new Date();
-    const member = zip.later(MANIFEST_NAME, this.options.manifestSpill, { zstd: format === 2 });
+    const member = zip.later(MANIFEST_NAME, this.options.manifestSpill, { zstd: format >= 2 });
     try {
       const head: ManifestHead = { format: MANIFEST_FORMAT, version: format, base: this.diff.base, created: created.toISOString() };
       const manifest = new ManifestText(head, (piece) => member.push(piece));
@@ -164,7 +168,7 @@ export class DiffData {
       for await (const change of this.diff.changes) {
         const pause = breather.breathe();
         if (pause) await pause;
-        await manifest.change(await this.writeChange(zip, groups, change, stats));
+        await manifest.change(await this.writeChange(zip, groups, change, stats, format));
         stats.changes++;
         this.options.onProgress?.({ path: change.path, changes: stats.changes, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut });
       }
@@ -180,23 +184,24 @@ export class DiffData {
     return stats;
   }
 
-  private async writeChange(zip: ZipWriter, groups: GroupWriter | undefined, c: Change, stats: ArchiveStats): Promise<ManifestChange> {
+  private async writeChange(zip: ZipWriter, groups: GroupWriter | undefined, c: Change, stats: ArchiveStats, version: number): Promise<ManifestChange> {
+    const entryOf = (e: IndexEntry) => manifestEntry(e, version);
     switch (c.kind) {
       case "delete":
-        return { kind: c.kind, path: c.path, old: manifestEntry(c.old) };
+        return { kind: c.kind, path: c.path, old: entryOf(c.old) };
       case "move":
       case "copy":
-        return { kind: c.kind, path: c.path, from: c.from, new: manifestEntry(c.entry) };
+        return { kind: c.kind, path: c.path, from: c.from, new: entryOf(c.entry) };
       case "relink":
       case "metadata":
-        return { kind: c.kind, path: c.path, old: manifestEntry(c.old), new: manifestEntry(c.entry) };
+        return { kind: c.kind, path: c.path, old: entryOf(c.old), new: entryOf(c.entry) };
       case "create": {
-        const out: ManifestChange = { kind: "create", path: c.path, new: manifestEntry(c.entry) };
+        const out: ManifestChange = { kind: "create", path: c.path, new: entryOf(c.entry) };
         if (c.entry.type !== "file") return out;
         return { ...out, ...(await this.addWhole(zip, groups, c.entry, stats)), encoding: "bytes" };
       }
       case "update": {
-        const out: ManifestChange = { kind: "update", path: c.path, old: manifestEntry(c.old), new: manifestEntry(c.entry) };
+        const out: ManifestChange = { kind: "update", path: c.path, old: entryOf(c.old), new: entryOf(c.entry) };
         const delta = c.old.signature && (await this.addDelta(zip, groups, c.old.signature, c.entry, stats));
         if (delta) return { ...out, ...delta, encoding: "delta" };
         return { ...out, ...(await this.addWhole(zip, groups, c.entry, stats)), encoding: "bytes" };

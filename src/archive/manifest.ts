@@ -9,7 +9,11 @@
  *
  * Version 2 adds group members (group-format.ts): a change whose data is packed with others
  * names its group and the `offset` and `length` of its data inside the group's uncompressed
- * bytes. Version 1 has no groups; a reader takes both versions.
+ * bytes. Version 1 has no groups. Version 3 is version 2 with each content hash recorded as the
+ * first 16 bytes of the BLAKE2b-256 the index holds (32 hex digits rather than 64): a manifest is
+ * mostly hashes, a 128-bit check still finds any damage or wrong base, and the index beside it
+ * keeps the whole hash. The identities of the base and target indexes stay whole. A reader takes
+ * every version.
  *
  * Reading a manifest trusts nothing: the version, every path (checkPath), uniqueness, kinds,
  * hashes and member names are checked, and anything off is CORRUPT, UNSAFE_PATH or UNSUPPORTED.
@@ -27,9 +31,9 @@ import { ManifestJson } from "./manifest-json.js";
 export const MANIFEST_NAME = "ibt-manifest.json";
 export const MANIFEST_FORMAT = "incremental-backups-tools/diff";
 /** The version new archives are written in. */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 /** Every version this library reads. */
-export const MANIFEST_VERSIONS: readonly number[] = [1, 2];
+export const MANIFEST_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** What a path is (or was): the index entry without signatures and change times. */
 export interface ManifestEntry {
@@ -75,18 +79,33 @@ export interface Manifest {
 const KINDS = new Set(["create", "update", "delete", "move", "copy", "relink", "metadata"]);
 const TYPES = new Set(["file", "dir", "symlink"]);
 const HASH = /^[0-9a-f]{64}$/;
+/** A content hash in a manifest of version 3: the first 16 bytes of the whole one. */
+const SHORT_HASH = /^[0-9a-f]{32}$/;
+
+/** The content hash a manifest of `version` records for the whole hash `hash` (64 hex digits). */
+export function manifestHash(hash: string, version: number): string {
+  return version >= 3 ? hash.slice(0, 32) : hash;
+}
+
+/**
+ * Whether `hash`, a whole content hash (64 hex digits, as computed or as an index holds it), is
+ * the one `recorded` in a manifest: the same, or in version 3 its first 32 hex digits.
+ */
+export function matchesHash(hash: string, recorded: string | undefined): boolean {
+  return recorded !== undefined && recorded.length >= 32 && hash.length === 64 && hash.startsWith(recorded);
+}
 
 function corrupt(message: string, path?: string): never {
   throw new IbtError("CORRUPT", `manifest: ${message}`, path === undefined ? {} : { path });
 }
 
-function checkEntry(e: unknown, where: string): ManifestEntry {
+function checkEntry(e: unknown, where: string, version: number): ManifestEntry {
   if (typeof e !== "object" || e === null) corrupt(`${where} is not an object`);
   const x = e as Record<string, unknown>;
   if (!TYPES.has(x.type as string)) corrupt(`${where} has unknown type ${String(x.type)}`);
   if (!Number.isSafeInteger(x.size) || (x.size as number) < 0) corrupt(`${where}.size is not a valid size`);
   checkMeta(x, where);
-  if (x.hash !== undefined && (typeof x.hash !== "string" || !HASH.test(x.hash))) corrupt(`${where}.hash is not a hash`);
+  if (x.hash !== undefined && (typeof x.hash !== "string" || !(version >= 3 ? SHORT_HASH : HASH).test(x.hash))) corrupt(`${where}.hash is not a hash`);
   if (x.type === "file" && x.hash === undefined) corrupt(`${where} is a file without a hash`);
   // An unstorable target would only fail at the commit, after the tree began to change.
   if (x.type === "symlink" && (typeof x.target !== "string" || x.target === "" || x.target.includes("\0"))) {
@@ -227,8 +246,8 @@ function checkChange(c: unknown, i: number, version: number, groupEnds: Map<stri
   if ((ch.path as string).startsWith(STAGING_PREFIX)) corrupt(`change ${i} names the staging area`, ch.path as string);
   const needsOld = ch.kind !== "create" && ch.kind !== "move" && ch.kind !== "copy";
   const needsNew = ch.kind !== "delete";
-  if (needsOld) checkEntry(ch.old, `change ${i}.old`);
-  if (needsNew) checkEntry(ch.new, `change ${i}.new`);
+  if (needsOld) checkEntry(ch.old, `change ${i}.old`, version);
+  if (needsNew) checkEntry(ch.new, `change ${i}.new`, version);
   if (ch.kind === "move" || ch.kind === "copy") {
     if (typeof ch.from !== "string" || ch.from === "") corrupt(`change ${i} has no source`);
     checkPath(ch.from as string);

@@ -18,7 +18,7 @@ import type { FsAdapter } from "../fs/types.js";
 import { collect } from "../bytes.js";
 import { patch, patchInto } from "../rsync/patch.js";
 import { verifiedContent } from "../archive/content-hash.js";
-import type { ManifestChange } from "../archive/manifest.js";
+import { matchesHash, type ManifestChange } from "../archive/manifest.js";
 import { archivePath } from "./layout.js";
 import { inFile, type ArchiveLink } from "./stored.js";
 
@@ -40,7 +40,7 @@ export function recipe(links: readonly ArchiveLink[], at: number, path: string, 
     if (change.member !== undefined) {
       newestFirst.push({ link: links[j]!, change });
       if (change.encoding === "bytes") {
-        if (newestFirst[0]!.change.new!.hash !== hash) break;
+        if (hash === undefined || !matchesHash(hash, newestFirst[0]!.change.new!.hash)) break;
         // A restore holds one recipe per file: a list of one step is made at its size (a list
         // grown by push keeps room for 16 more).
         return newestFirst.length === 1 ? [newestFirst[0]!] : newestFirst.reverse();

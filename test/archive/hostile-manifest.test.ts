@@ -87,7 +87,7 @@ for (const [codecName, inflate] of CODECS) {
     const t = tally(`manifest: structure (${codecName})`);
     const create = (path: string) => ({ kind: "create", path, new: dir });
     const cases: [string, Uint8Array][] = [
-      ...[0, 3, -1, "1", "2", null, 1.5].map((v) => [`version ${JSON.stringify(v)}`, manifest([], [], { version: v })] as [string, Uint8Array]),
+      ...[0, 4, -1, "1", "2", "3", null, 1.5].map((v) => [`version ${JSON.stringify(v)}`, manifest([], [], { version: v })] as [string, Uint8Array]),
       ["format", manifest([], [], { format: "something/else" })],
       ["no base", manifest([], [], { base: undefined })],
       ["changes not a list", manifest([], [], { changes: {} })],

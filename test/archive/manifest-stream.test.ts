@@ -49,7 +49,7 @@ function memoryFile(bytes: Uint8Array): RandomAccessFile {
   return { size: bytes.length, read: async (offset, length) => bytes.slice(offset, offset + length) };
 }
 
-async function archiveOf(diff: Diff, source: MemoryFs | undefined, deflate: DeflateCodec, format: 1 | 2 = 2): Promise<Uint8Array> {
+async function archiveOf(diff: Diff, source: MemoryFs | undefined, deflate: DeflateCodec, format: 1 | 2 | 3 = 3): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   await new DiffData(diff, { source: source ?? new MemoryFs(), deflate, format, time: new Date(T0) }).write(async (c) => void chunks.push(c.slice()));
   return concatBytes(chunks);
@@ -226,7 +226,7 @@ test("nodeDeflate.deflateIncremental: exactly deflate's bytes, around the size w
 
 // --- DiffData --------------------------------------------------------------------------------
 
-test("DiffData: the manifest member is the one the whole-text encoding wrote (round-trip cases, formats 1 and 2, every codec)", async () => {
+test("DiffData: the manifest member is the one the whole-text encoding wrote (round-trip cases, formats 1, 2 and 3, every codec)", async () => {
   const source = new MemoryFs();
   await makeV1(source, 3000);
   const v1 = await DirIndex.build(source);
@@ -234,7 +234,7 @@ test("DiffData: the manifest member is the one the whole-text encoding wrote (ro
   const v2 = await DirIndex.build(source);
   const diffs = { incremental: new DiffIndex(v2, v1).compute(), full: new DiffIndex(v2, await DirIndex.fromEntries([])).compute() };
   for (const [diffName, diff] of Object.entries(diffs)) {
-    for (const format of [1, 2] as const) {
+    for (const format of [1, 2, 3] as const) {
       for (const [codecName, codec] of CODECS) {
         const what = `${diffName} diff, format ${format}, ${codecName}`;
         const archive = await archiveOf(diff, source, codec, format);
@@ -256,7 +256,7 @@ test("DiffData: the manifest member is the one the whole-text encoding wrote (ro
 });
 
 test("DiffData: nothing the size of the manifest is built, counted: no JSON text, encoded text or deflate input over a bound while the manifest is many MB", async () => {
-  const diff = deletions(40_000);
+  const diff = deletions(50_000);
   const seen = { stringify: 0, encode: 0, deflate: 0 };
   const counting: DeflateCodec = {
     deflate: (d, l) => ((seen.deflate = Math.max(seen.deflate, d.length)), nodeDeflate.deflate(d, l)),
@@ -287,7 +287,7 @@ test("DiffData: nothing the size of the manifest is built, counted: no JSON text
   const reader = await ZipReader.from(memoryFile(archive));
   const text = await reader.bytes(MANIFEST_NAME);
   assert.ok(text.length > 8_000_000, `the manifest has ${text.length} bytes`);
-  assert.equal(parseManifest(text).changes.length, 40_000);
+  assert.equal(parseManifest(text).changes.length, 50_000);
   const bound = 128 * 1024;
   assert.ok(seen.stringify < 1024, `largest JSON.stringify: ${seen.stringify} characters`);
   assert.ok(seen.encode < bound, `largest text encoded: ${seen.encode} characters`);
@@ -362,7 +362,7 @@ async function archiveWithSpill(diff: Diff, spill: ReturnType<typeof memorySpill
 }
 
 test("DiffData with a manifest spill: the same archive; the deflated manifest past `keep` goes to the spill as it is made, comes back once, and is let go", async () => {
-  const diff = deletions(20_000);
+  const diff = deletions(30_000);
   const plain = await archiveOf(diff, undefined, nodeDeflate);
   const reader = await ZipReader.from(memoryFile(plain));
   const compressed = reader.get(MANIFEST_NAME)!.compressedSize;
@@ -372,7 +372,10 @@ test("DiffData with a manifest spill: the same archive; the deflated manifest pa
     assert.ok(equalBytes(got, plain), `keep ${keep}: the archive is the one written without a spill`);
     const spilled = (s as { spilledAtEnd?: number }).spilledAtEnd!;
     const chunk = Math.min(1 << 20, Math.max(4096, keep));
-    assert.ok(compressed - spilled <= keep + chunk, `keep ${keep}: ${compressed - spilled} of ${compressed} deflated bytes were held to the end`);
+    // Besides what the member keeps, the deflater's last block comes out only at the end: the
+    // input it still holds (zlib's 16K symbols) deflates to less than 16 KiB of this text.
+    const lastBlock = 16 * 1024;
+    assert.ok(compressed - spilled <= keep + chunk + lastBlock, `keep ${keep}: ${compressed - spilled} of ${compressed} deflated bytes were held to the end`);
     assert.ok(s.calls.writes >= 3, `keep ${keep}: ${s.calls.writes} writes`);
     assert.ok(s.calls.changesAtWrite[0]! < diff.changes.length / 2, `keep ${keep}: the first write came after ${s.calls.changesAtWrite[0]} of ${diff.changes.length} changes`);
     assert.deepEqual([s.calls.reads, s.calls.disposes, s.objects.length], [1, 1, 0], `keep ${keep}: read once, then let go`);

@@ -1,13 +1,14 @@
 /**
  * A repository written by a library that knew only archive format 1 (test/fixtures/v1-repo, made
  * by test/fixtures/make-v1-repo.mjs): every snapshot restores exactly and verifies with today's
- * code, and a new backup into it writes format 2 (and a deflated index object) on top of the v1 chain.
+ * code, and a new backup into it writes the current format (and a deflated index object) on top
+ * of the v1 chain.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DirIndex, FsStore, MANIFEST_NAME, MemoryFs, Repository, ZipReader, parseManifest, type FsAdapter, type Store } from "../../src/index.js";
+import { DirIndex, FsStore, MANIFEST_NAME, MANIFEST_VERSION, MemoryFs, Repository, ZipReader, parseManifest, type FsAdapter, type Store } from "../../src/index.js";
 import { NodeFs } from "../../src/node/index.js";
 import { ROOT, tempDir } from "../support/helpers.js";
 
@@ -40,7 +41,7 @@ async function versionOf(store: Store, id: string): Promise<number> {
   return parseManifest(await reader.bytes(MANIFEST_NAME)).version;
 }
 
-test("a v1 repository restores every snapshot exactly and verifies; a new backup in it writes v2", async () => {
+test("a v1 repository restores every snapshot exactly and verifies; a new backup in it writes the current version", async () => {
   const dir = join(tempDir(), "repo");
   cpSync(FIXTURE, dir, { recursive: true });
   const store = new FsStore(new NodeFs(dir));
@@ -65,13 +66,13 @@ test("a v1 repository restores every snapshot exactly and verifies; a new backup
   assert.deepEqual(report.problems, []);
   assert.ok(report.ok);
 
-  // On top of the v1 chain: the newest tree, changed a little, backed up as format 2.
+  // On top of the v1 chain: the newest tree, changed a little, backed up in the current format.
   const source = new MemoryFs();
   await repo.restore(expected.at(-1)!.id, source);
   await source.writeFile("src/m05.js", new TextEncoder().encode("export const v5 = 'v2 now';\n"));
   const next = await repo.backup(source, { source: "fixture" });
   assert.equal(next.kind, "incremental");
-  assert.equal(await versionOf(store, next.id), 2);
+  assert.equal(await versionOf(store, next.id), MANIFEST_VERSION);
   assert.equal(await indexVersionOf(store, next.id), 3, "the new index object is deflated, on top of the fixture's plain ones");
   const back = new MemoryFs();
   await repo.restore(next.id, back);
