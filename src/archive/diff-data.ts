@@ -75,7 +75,7 @@ export interface DiffDataOptions {
    * hashes in 16 bytes; 2 records them whole; 1 writes one member per file.
    */
   format?: 1 | 2 | 3;
-  /** Format 2: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
+  /** Formats 2 and 3: the uncompressed size at which a group is closed. Default DEFAULT_GROUP_SIZE. */
   groupSize?: number;
   /** When the archive was made: the manifest's `created` and its member's time. Default: when writing begins. */
   time?: Date;
@@ -98,7 +98,7 @@ export interface ArchiveStats {
   deltas: number;
   /** Files stored whole (created, or updated with no smaller delta). */
   wholeFiles: number;
-  /** Group members written (format 2). */
+  /** Group members written (formats 2 and 3). */
   groups: number;
 }
 

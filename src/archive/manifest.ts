@@ -41,6 +41,10 @@ export interface ManifestEntry {
   size: number;
   mtimeMs: number;
   mode: number;
+  /**
+   * The content hash: BLAKE2b-256 in 64 hex digits in versions 1 and 2, its first 32 digits in
+   * version 3. Compare it with a whole hash through `matchesHash`.
+   */
   hash?: string;
   target?: string;
 }
@@ -58,9 +62,9 @@ export interface ManifestChange {
   member?: string;
   /** How the member is to be read. */
   encoding?: "bytes" | "delta";
-  /** Version 2, data in a group: where the data starts in the group's uncompressed bytes. */
+  /** Versions 2 and 3, data in a group: where the data starts in the group's uncompressed bytes. */
   offset?: number;
-  /** Version 2, data in a group: how many bytes it has. */
+  /** Versions 2 and 3, data in a group: how many bytes it has. */
   length?: number;
 }
 
@@ -195,7 +199,7 @@ function checkManifest(m: unknown): Manifest {
   const x = m as Record<string, unknown>;
   if (x.format !== MANIFEST_FORMAT) corrupt(`unknown format ${String(x.format)}`);
   if (!MANIFEST_VERSIONS.includes(x.version as number)) {
-    throw new IbtError("UNSUPPORTED", `diff archive version ${String(x.version)} (this library reads ${MANIFEST_VERSIONS.join(" and ")})`);
+    throw new IbtError("UNSUPPORTED", `diff archive version ${String(x.version)} (this library reads ${MANIFEST_VERSIONS.join(", ")})`);
   }
   if (typeof x.base !== "string" || !HASH.test(x.base) || typeof x.target !== "string" || !HASH.test(x.target)) {
     corrupt("base or target identity missing");

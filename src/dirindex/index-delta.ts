@@ -136,11 +136,12 @@ export function estimatedSize(entries: Iterable<IndexEntry>): number {
 
 /** `estimatedSize` of one entry. */
 export function estimatedEntrySize(e: IndexEntry): number {
-  return MIN_ENTRY + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
+  return MIN_ENTRY - (e.hash === undefined ? HASH_BYTES : 0) + e.path.length + (e.signature?.length ?? 0) + (e.target?.length ?? 0);
 }
 
 /** What `estimatedSize` counts for an entry besides its path, signature and target: type, flags, size, times, mode, inode, hash, lengths. */
 export const MIN_ENTRY = 72;
+const HASH_BYTES = 32;
 
 /** About how many bytes `delta` takes encoded, to compare with `estimatedSize` of its target. */
 export function estimatedDeltaSize(delta: IndexDelta): number {
@@ -176,7 +177,8 @@ export async function* encodeIndexDelta(delta: IndexDelta): AsyncGenerator<Uint8
   try {
     const w = new ChunkWriter();
     w.bytes(DELTA_MAGIC);
-    w.u32(DELTA_VERSION);
+    // A delta read from version 2 says "no hash" where version 4 would say "the base's".
+    w.u32(delta.ownHashes ? OWN_HASHES_VERSION : DELTA_VERSION);
     w.hash(delta.base);
     w.hash(delta.target);
     w.varint(delta.removed.length);

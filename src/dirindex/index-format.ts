@@ -3,7 +3,7 @@
  * stream, so a million-file index never has to exist as one string or one buffer.
  *
  *   "IBTINDEX"  8-byte magic
- *   u32         format version (1; 2 is an index delta, index-delta.ts; 3 a repository's
+ *   u32         format version (1; 2 and 4 are index deltas, index-delta.ts; 3 a repository's
  *               deflated index object, repo/index-object.ts)
  *   entries     per entry: u8 type (1 file, 2 dir, 3 symlink), u8 flags (1 ctime, 2 inode,
  *               4 hash, 8 signature), path (varint length + UTF-8), varint size, f64 mtime,

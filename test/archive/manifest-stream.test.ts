@@ -373,7 +373,9 @@ test("DiffData with a manifest spill: the same archive; the deflated manifest pa
     const spilled = (s as { spilledAtEnd?: number }).spilledAtEnd!;
     const chunk = Math.min(1 << 20, Math.max(4096, keep));
     // Besides what the member keeps, the deflater's last block comes out only at the end: the
-    // input it still holds (zlib's 16K symbols) deflates to less than 16 KiB of this text.
+    // input zlib still holds (up to 16K symbols) deflates to less than 16 KiB of this text. How
+    // much that is depends on where the last block boundary falls: 12.1 KB for 30,000 deletions
+    // in format 2, under 4 KiB for 20,000.
     const lastBlock = 16 * 1024;
     assert.ok(compressed - spilled <= keep + chunk + lastBlock, `keep ${keep}: ${compressed - spilled} of ${compressed} deflated bytes were held to the end`);
     assert.ok(s.calls.writes >= 3, `keep ${keep}: ${s.calls.writes} writes`);

@@ -115,9 +115,25 @@ test("index deltas: a file that kept its content is written without its hash or 
   const rebuilt = await appliedIndex(before, await decodeIndexDelta([bytes]));
   assert.equal(rebuilt.id, after.id);
   for (const e of after.entries.values()) assert.deepEqual(rebuilt.get(e.path), e, e.path);
-  // Against another base the inherited hashes are that base's: the result is not the tree named.
+  // The hashes come from the base the delta is applied to: on another base, that base's (and
+  // the identity check then refuses the result).
   const other = await DirIndex.fromSorted(before.sortedEntries.map((e) => (e.path === "d/f7" ? { ...e, hash: "0".repeat(64), signature: undefined } : e)));
+  const onOther = applyIndexDelta(other.sortedEntries, await decodeIndexDelta([bytes]));
+  assert.equal(onOther.find((e) => e.path === "d/f7")!.hash, "0".repeat(64));
+  assert.equal(onOther.find((e) => e.path === "d/f7")!.mode, after.get("d/f7")!.mode, "with the delta's mode");
   await assert.rejects(appliedIndex(other, { ...(await decodeIndexDelta([bytes])), base: other.id }), (e) => isIbtError(e, "CORRUPT"));
+
+  // A file that kept its content but has a new signature: written with the signature, without the hash.
+  const resigned = await DirIndex.fromSorted(after.sortedEntries.map((e) => (e.path === "d/f5" ? { ...e, signature: after.get("d/f6")!.signature! } : e)));
+  const r = indexDelta(after, resigned)!;
+  assert.deepEqual(r.upserts.map((e) => [e.path, e.hash, e.signature?.length]), [["d/f5", undefined, after.get("d/f6")!.signature!.length]]);
+  const rebuiltResigned = await appliedIndex(after, await decodeIndexDelta([await encodedDelta(r)]));
+  assert.deepEqual(rebuiltResigned.get("d/f5"), resigned.get("d/f5"));
+  // Decoded as version 2 and encoded again, a delta keeps version 2's meaning.
+  const v2 = { ...r, upserts: r.upserts.map((e) => ({ ...e, hash: after.get(e.path)!.hash! })), ownHashes: true };
+  const v2Bytes = await encodedDelta(v2);
+  assert.equal(new DataView(v2Bytes.buffer, v2Bytes.byteOffset).getUint32(8), 2);
+  assert.deepEqual(await decodeIndexDelta([v2Bytes]), v2);
 
   // A file without a hash: in a delta of version 2 it has none, in version 4 it takes the base's.
   const old = before.get("d/f3")!;
@@ -147,6 +163,7 @@ test("index deltas: backups after a mode change of every file store indexes with
   assert.ok(records[1]!.index.size < 60 * 20, `the mode change's index delta takes ${records[1]!.index.size} bytes`);
   for (const [i, r] of records.entries()) {
     assert.equal((await loadTree(store, r)).id, r.tree, `snapshot ${i}'s tree`);
+    assert.equal((await loadTree(store, r, records, undefined, { signatures: false })).id, r.tree, `snapshot ${i}'s tree without signatures`);
     const target = new MemoryFs();
     await repo.restore(r.id, target);
     assert.equal(await treeId(target), trees[i], `snapshot ${i} restores`);
