@@ -252,12 +252,20 @@ export class DiffData {
     return concatBytes(cached.chunks);
   }
 
+  /** `bytesOf` as the chunks they are cached or read in, for a writer that copies them once. */
+  private async chunksOf(entry: IndexEntry, stats: ArchiveStats): Promise<readonly Uint8Array[]> {
+    const cached = this.cached(entry);
+    if (!cached) return [await collect(this.verified(entry, stats))];
+    stats.bytesIn += cached.size;
+    return cached.chunks;
+  }
+
   private async addWhole(zip: ZipWriter, groups: GroupWriter | undefined, entry: IndexEntry, stats: ArchiveStats): Promise<Placed> {
     const name = `new/${entry.path}`;
     const mode = entry.mode & 0o7777;
     stats.wholeFiles++;
     if (groups?.takes(entry.size)) {
-      return groups.add(name, await this.bytesOf(entry, stats), entry.mtimeMs, mode);
+      return groups.add(name, await this.chunksOf(entry, stats), entry.mtimeMs, mode);
     }
     if (entry.size <= QUEUED_MAX) await zip.queue(name, await this.bytesOf(entry, stats), { mtimeMs: entry.mtimeMs, mode });
     else await zip.add(name, this.verified(entry, stats), { mtimeMs: entry.mtimeMs, mode });
@@ -292,7 +300,7 @@ export class DiffData {
     stats.bytesIn = counted.bytesIn;
     stats.deltas++;
     const name = `delta/${entry.path}`;
-    if (groups && spooling && groups.takes(entry.size)) return groups.add(name, concatBytes(spool), entry.mtimeMs, 0o644);
+    if (groups && spooling && groups.takes(entry.size)) return groups.add(name, spool, entry.mtimeMs, 0o644);
     if (spooling && size <= QUEUED_MAX) await zip.queue(name, concatBytes(spool), { mtimeMs: entry.mtimeMs, mode: 0o644 });
     else await zip.add(name, spooling ? spool : this.deltaAgain(signature, entry, stats), { mtimeMs: entry.mtimeMs, mode: 0o644 });
     return { member: name };

@@ -12,7 +12,6 @@
  * is handed to the ZipWriter's `queue`, so it may still be deflating when the next one fills.
  */
 import { IbtError } from "../errors.js";
-import { concatBytes } from "../bytes.js";
 import type { ZipWriter } from "./zip-write.js";
 import { BLOCK, DEFAULT_GROUP_SIZE, GROUPED_MAX, MAX_GROUP_TARGET, ZSTD_GROUPED_MAX, groupName, padded, tarHeader } from "./group-format.js";
 
@@ -26,7 +25,8 @@ export interface GroupSpan {
 }
 
 export class GroupWriter {
-  #parts: Uint8Array[] = [];
+  /** The open group's tar, written in place: each item is copied in once, and no tar is assembled at the close. */
+  #tar: Uint8Array | undefined;
   #size = 0;
   #count = 0;
   #mtimeMs = 0;
@@ -54,26 +54,45 @@ export class GroupWriter {
     return size <= this.#maxItem;
   }
 
-  /** Appends `data` as the tar file `name`; returns where its bytes are. */
-  async add(name: string, data: Uint8Array, mtimeMs: number, mode: number): Promise<GroupSpan> {
-    if (data.length > this.#maxItem) throw new IbtError("INTERNAL", `${name} is too large for a group`);
-    const header = tarHeader(name, data.length, mtimeMs, mode);
-    const grows = header.length + padded(data.length);
+  /** Appends `data` (one array, or chunks in order) as the tar file `name`; returns where its bytes are. */
+  async add(name: string, data: Uint8Array | readonly Uint8Array[], mtimeMs: number, mode: number): Promise<GroupSpan> {
+    const chunks = data instanceof Uint8Array ? [data] : data;
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    if (length > this.#maxItem) throw new IbtError("INTERNAL", `${name} is too large for a group`);
+    const header = tarHeader(name, length, mtimeMs, mode);
+    const grows = header.length + padded(length);
     if (this.#size > 0 && this.#size + grows > this.#target) await this.close();
-    this.#parts.push(header, data);
-    this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
-    if (padded(data.length) > data.length) this.#parts.push(ZEROS.subarray(0, padded(data.length) - data.length));
+    const tar = this.#room(this.#size + grows + ZEROS.length);
+    tar.set(header, this.#size);
     const offset = this.#size + header.length;
+    let at = offset;
+    for (const c of chunks) {
+      tar.set(c, at);
+      at += c.length;
+    }
+    // The padding and the end blocks are the fresh array's zeros.
+    this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
     this.#size += grows;
-    return { member: groupName(this.#count + 1), offset, length: data.length };
+    return { member: groupName(this.#count + 1), offset, length };
+  }
+
+  /**
+   * The open group's array, with room for `bytes`. A group is made at its target size when it
+   * opens (the pages it never fills are never touched), larger only for one item over the target.
+   */
+  #room(bytes: number): Uint8Array {
+    if (this.#tar && this.#tar.length >= bytes) return this.#tar;
+    const tar = new Uint8Array(Math.max(bytes, this.#target + ZEROS.length));
+    if (this.#tar) tar.set(this.#tar.subarray(0, this.#size));
+    return (this.#tar = tar);
   }
 
   /** Writes the open group, if any, with the tar's end-of-archive blocks. */
   async close(): Promise<void> {
     if (this.#size === 0) return;
-    this.#parts.push(ZEROS);
-    const tar = concatBytes(this.#parts);
-    this.#parts = [];
+    const tar = this.#tar!.subarray(0, this.#size + ZEROS.length);
+    this.#tar = undefined;
     this.#size = 0;
     this.#count++;
     // The newest item's time, not the clock's: the same diff makes the same archive bytes.
