@@ -246,13 +246,10 @@ export class DiffData {
 
   /** A small file's verified bytes, in one array. */
   private async bytesOf(entry: IndexEntry, stats: ArchiveStats): Promise<Uint8Array> {
-    const cached = this.cached(entry);
-    if (!cached) return collect(this.verified(entry, stats));
-    stats.bytesIn += cached.size;
-    return concatBytes(cached.chunks);
+    return concatBytes(await this.chunksOf(entry, stats));
   }
 
-  /** `bytesOf` as the chunks they are cached or read in, for a writer that copies them once. */
+  /** The file's bytes as the chunks they are cached or read in, for a writer that copies them once. */
   private async chunksOf(entry: IndexEntry, stats: ArchiveStats): Promise<readonly Uint8Array[]> {
     const cached = this.cached(entry);
     if (!cached) return [await collect(this.verified(entry, stats))];

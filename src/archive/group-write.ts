@@ -63,7 +63,10 @@ export class GroupWriter {
     const header = tarHeader(name, length, mtimeMs, mode);
     const grows = header.length + padded(length);
     if (this.#size > 0 && this.#size + grows > this.#target) await this.close();
-    const tar = this.#room(this.#size + grows + ZEROS.length);
+    // A group's array is made at its target size when it opens (the pages it never fills are
+    // never touched), or at one item's size when that item alone is over the target; an item
+    // joins an open group only within the target, so the array never grows.
+    const tar = (this.#tar ??= new Uint8Array(Math.max(grows, this.#target) + ZEROS.length));
     tar.set(header, this.#size);
     const offset = this.#size + header.length;
     let at = offset;
@@ -75,17 +78,6 @@ export class GroupWriter {
     this.#mtimeMs = Math.max(this.#mtimeMs, mtimeMs);
     this.#size += grows;
     return { member: groupName(this.#count + 1), offset, length };
-  }
-
-  /**
-   * The open group's array, with room for `bytes`. A group is made at its target size when it
-   * opens (the pages it never fills are never touched), larger only for one item over the target.
-   */
-  #room(bytes: number): Uint8Array {
-    if (this.#tar && this.#tar.length >= bytes) return this.#tar;
-    const tar = new Uint8Array(Math.max(bytes, this.#target + ZEROS.length));
-    if (this.#tar) tar.set(this.#tar.subarray(0, this.#size));
-    return (this.#tar = tar);
   }
 
   /** Writes the open group, if any, with the tar's end-of-archive blocks. */
